@@ -1,0 +1,126 @@
+//! Generates one Rust module per OpenAPI spec in `openapi/` with progenitor.
+//!
+//! The functions here are also compiled into `tests/generated_api.rs`
+//! (`#[path = "../build.rs"]`), so the generated-code snapshot is made with
+//! exactly these settings.
+#![allow(dead_code)] // `main` is unused when this file is a test module.
+
+use std::path::Path;
+
+/// The specs and the module file each one becomes in `OUT_DIR`.
+pub const SPECS: &[(&str, &str)] = &[
+    ("openapi/ccs-v1.yaml", "ccs_v1.rs"),
+    ("openapi/ccs-v2.yaml", "ccs_v2.rs"),
+    ("openapi/messaging.yaml", "messaging.rs"),
+];
+
+fn main() {
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let out_dir = match std::env::var("OUT_DIR") {
+        Ok(dir) => dir,
+        Err(_) => fail("OUT_DIR is not set: build.rs runs only under cargo"),
+    };
+    println!("cargo:rerun-if-changed=build.rs");
+    for (spec, module) in SPECS {
+        let path = Path::new(&manifest_dir).join(spec);
+        // Naming every spec turns off cargo's "rerun on any file" default.
+        println!("cargo:rerun-if-changed={}", path.display());
+        let source = match generate_file(&path) {
+            Ok(source) => source,
+            Err(message) => fail(&message),
+        };
+        let target = Path::new(&out_dir).join(module);
+        if let Err(e) = std::fs::write(&target, source) {
+            fail(&format!("cannot write {}: {e}", target.display()));
+        }
+    }
+}
+
+fn fail(message: &str) -> ! {
+    // A build script's panic shows only "failed to run custom build command";
+    // print the reason as a cargo error line first so it is the first thing read.
+    println!("cargo:error={message}");
+    eprintln!("error: {message}");
+    std::process::exit(1);
+}
+
+/// Reads, adapts and generates one spec into formatted Rust source.
+pub fn generate_file(path: &Path) -> Result<String, String> {
+    let name = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    generate_source(&text).map_err(|e| format!("{name}: {e}"))
+}
+
+/// Generates formatted Rust source from the text of one spec.
+pub fn generate_source(spec_text: &str) -> Result<String, String> {
+    let mut spec: openapiv3::OpenAPI = serde_yaml::from_str(spec_text)
+        .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+    adapt_for_progenitor(&mut spec);
+    let mut generator = progenitor::Generator::new(&settings());
+    // progenitor panics on some invalid specs (duplicate operation ids, two
+    // success bodies); turn that into an error that names the spec.
+    let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        generator.generate_tokens(&spec)
+    }))
+    .map_err(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the generator panicked".into());
+        format!("progenitor cannot generate this spec: {what}")
+    })?
+    .map_err(|e| format!("progenitor cannot generate this spec: {e}"))?;
+    let file: syn::File = syn::parse2(tokens)
+        .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
+    Ok(prettyplease::unparse(&file))
+}
+
+/// The generator settings: builder-style calls, hooks the crate must implement
+/// (auth, retries, tracing), and the crate's transport state as inner type.
+pub fn settings() -> progenitor::GenerationSettings {
+    let mut settings = progenitor::GenerationSettings::new();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_hooks(progenitor::HooksMode::Expected)
+        .with_inner_type(quote::quote!(crate::transport::Transport));
+    settings
+}
+
+/// Adapts a spec to how the crate uses the generated code. The YAML stays the
+/// contract for everyone; only what progenitor sees changes, and only here.
+///
+/// Error responses (4xx, 5xx, `default`) are dropped, so every non-2xx answer
+/// reaches the crate as `Error::UnexpectedResponse` with its status, headers
+/// and raw body. Declared JSON error bodies would make progenitor parse them,
+/// and a body that is not JSON (LivePerson documents a 413 "document too
+/// large" message body) would then become `InvalidResponsePayload`, which
+/// loses the status. The crate classifies errors on the status alone.
+pub fn adapt_for_progenitor(spec: &mut openapiv3::OpenAPI) {
+    for (_, item) in spec.paths.paths.iter_mut() {
+        let openapiv3::ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.responses.default = None;
+            operation
+                .responses
+                .responses
+                .retain(|status, _| match status {
+                    openapiv3::StatusCode::Code(code) => (200..300).contains(code),
+                    openapiv3::StatusCode::Range(range) => *range == 2,
+                });
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The crate's one error type.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// Everything that can go wrong with a call.
+///
+/// Errors from the service keep the HTTP status and the body text (with any
+/// credential scrubbed out). No variant ever holds an API key, access token or
+/// JWT, in `Display` or `Debug`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input was rejected before any request was sent.
+    #[error("invalid {what}: {reason}")]
+    InvalidInput {
+        /// What was invalid (`namespace`, `session id`, ...).
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A credential provider failed, or gave an empty credential.
+    #[error("credentials unavailable: {reason}")]
+    Credentials {
+        /// Why.
+        reason: String,
+    },
+    /// 401 or 403: the credential is missing, wrong or expired.
+    #[error("{operation}: unauthorized ({status}){}", detail(body))]
+    Unauthorized {
+        /// The operation id.
+        operation: &'static str,
+        /// 401 or 403.
+        status: StatusCode,
+        /// The body the service sent.
+        body: String,
+    },
+    /// 404: the property or document does not exist (or has expired).
+    #[error("{operation}: not found{}", detail(body))]
+    NotFound {
+        /// The operation id.
+        operation: &'static str,
+        /// The body the service sent.
+        body: String,
+    },
+    /// 413: the session document would exceed 800,000 characters; nothing was saved.
+    #[error("{operation}: document too large{}", detail(body))]
+    DocumentTooLarge {
+        /// The operation id.
+        operation: &'static str,
+        /// The body the service sent.
+        body: String,
+    },
+    /// 429: too many requests, after the retries the policy allows.
+    #[error("{operation}: rate limited{}{}", retry_hint(retry_after), detail(body))]
+    RateLimited {
+        /// The operation id.
+        operation: &'static str,
+        /// How long the service asked to wait (`Retry-After`).
+        retry_after: Option<Duration>,
+        /// The body the service sent.
+        body: String,
+    },
+    /// Any other non-success answer (400, 5xx, ...).
+    #[error("{operation}: {status}{}", detail(body))]
+    Api {
+        /// The operation id.
+        operation: &'static str,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The body the service sent.
+        body: String,
+    },
+    /// The request could not be sent or the answer not received.
+    #[error("{operation}: transport error: {source}")]
+    Transport {
+        /// The operation id.
+        operation: &'static str,
+        /// The underlying error, with its URL removed.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A success answer whose body was not what the API describes.
+    #[error("{operation}: cannot decode the answer: {reason}")]
+    Decode {
+        /// The operation id.
+        operation: &'static str,
+        /// The HTTP status of the answer, where known.
+        status: Option<StatusCode>,
+        /// What did not fit.
+        reason: String,
+        /// The body the service sent.
+        body: String,
+    },
+    /// A payload of a messaging batch was answered with a code other than `OK`.
+    #[error("{operation}: payload {req_id:?} answered {code}: {body}")]
+    Rejected {
+        /// The operation id.
+        operation: &'static str,
+        /// The `reqId` of the payload.
+        req_id: String,
+        /// The code the service gave it.
+        code: String,
+        /// The result body, as JSON text.
+        body: String,
+    },
+}
+
+fn detail(body: &str) -> String {
+    let message = message_of(body);
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
+fn retry_hint(retry_after: &Option<Duration>) -> String {
+    match retry_after {
+        Some(wait) => format!(" (retry after {} s)", wait.as_secs_f64()),
+        None => String::new(),
+    }
+}
+
+/// The human part of an error body: `message` of a JSON object, else the
+/// text itself, cut to 300 characters.
+fn message_of(body: &str) -> String {
+    let text = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| body.trim().to_owned());
+    match text.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}
+
+impl Error {
+    pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            what,
+            reason: reason.into(),
+        }
+    }
+
+    /// The HTTP status of the answer, where there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Unauthorized { status, .. } | Error::Api { status, .. } => Some(*status),
+            Error::Decode { status, .. } => *status,
+            Error::NotFound { .. } => Some(StatusCode::NOT_FOUND),
+            Error::DocumentTooLarge { .. } => Some(StatusCode::PAYLOAD_TOO_LARGE),
+            Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
+            Error::Transport { source, .. } => source.status(),
+            Error::InvalidInput { .. } | Error::Credentials { .. } | Error::Rejected { .. } => None,
+        }
+    }
+
+    /// The body the service sent, for errors that came with one.
+    pub fn body(&self) -> Option<&str> {
+        match self {
+            Error::Unauthorized { body, .. }
+            | Error::NotFound { body, .. }
+            | Error::DocumentTooLarge { body, .. }
+            | Error::RateLimited { body, .. }
+            | Error::Api { body, .. }
+            | Error::Decode { body, .. }
+            | Error::Rejected { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    /// The service's message: the `message` field of a JSON error body, or
+    /// the body text.
+    pub fn message(&self) -> Option<String> {
+        self.body().map(message_of).filter(|m| !m.is_empty())
+    }
+
+    /// Whether this is a 404.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+
+    /// Whether trying the same call again later may succeed: rate limiting,
+    /// 502/503/504, and connection failures.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited { .. } => true,
+            Error::Api { status, .. } => crate::retry::is_retryable_status(*status),
+            Error::Transport { source, .. } => source.is_connect() || source.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// The wait the service asked for with `Retry-After`, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}

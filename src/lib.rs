@@ -1,0 +1,42 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod builder;
+mod error;
+mod generated;
+mod names;
+mod region;
+mod retry;
+mod secret;
+mod transport;
+
+pub mod messaging;
+pub mod v1;
+pub mod v2;
+
+#[cfg(feature = "emulator")]
+pub mod emulator;
+
+pub use builder::{ClientBuilder, MessagingCredentials, V1Credentials, V2Credentials};
+pub use error::Error;
+pub use messaging::MessagingClient;
+pub use names::{
+    AccountId, DEFAULT_SESSION, Namespace, PropertyName, RESERVED_NAMESPACES, SessionId,
+};
+pub use region::Region;
+pub use retry::RetryPolicy;
+pub use secret::{Credential, CredentialFuture, CredentialProvider, Secret};
+pub use v1::CcsV1Client;
+pub use v2::CcsV2Client;
+
+/// The clients progenitor generates from `openapi/*.yaml`, for anything the
+/// typed layer does not cover (reach them with `raw()` on each client).
+///
+/// They follow the specs exactly and change whenever a spec does: they are
+/// not covered by this crate's semver promise the way the layer is.
+pub mod raw {
+    pub use crate::generated::messaging;
+    pub use crate::generated::v1;
+    pub use crate::generated::v2;
+}

@@ -1,0 +1,225 @@
+//! Validated names: checked when made, so a bad name never reaches the wire.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::Error;
+
+/// The namespaces LivePerson reserves for internal use.
+pub const RESERVED_NAMESPACES: [&str; 6] = [
+    "consumer",
+    "operational",
+    "conversation",
+    "faas",
+    "custom",
+    "sde",
+];
+
+/// The session that holds a namespace's own (namespace-level) properties.
+pub const DEFAULT_SESSION: &str = "__default__";
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $check:path) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            #[doc = concat!("Checks and wraps a ", $what, ".")]
+            pub fn new(value: impl Into<String>) -> Result<Self, Error> {
+                let value = value.into();
+                $check(&value).map_err(|reason| Error::invalid($what, reason))?;
+                Ok($name(value))
+            }
+
+            #[doc = concat!("The ", $what, " as text.")]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                $name::new(s)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = Error;
+            fn try_from(s: &str) -> Result<Self, Error> {
+                $name::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(s: String) -> Result<Self, Error> {
+                $name::new(s)
+            }
+        }
+
+        impl TryFrom<&String> for $name {
+            type Error = Error;
+            fn try_from(s: &String) -> Result<Self, Error> {
+                $name::new(s.as_str())
+            }
+        }
+
+        impl TryFrom<&$name> for $name {
+            type Error = Error;
+            fn try_from(s: &$name) -> Result<Self, Error> {
+                Ok(s.clone())
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A LivePerson account (site) id: ASCII letters, digits, `-` and `_`,
+    /// e.g. `le12345678` or `90233`.
+    AccountId,
+    "account id",
+    check_account
+);
+name_type!(
+    /// A namespace: ASCII letters, digits and `_`, not one of the
+    /// [reserved](RESERVED_NAMESPACES) names.
+    Namespace,
+    "namespace",
+    check_namespace
+);
+name_type!(
+    /// A session id: any non-empty text that can travel as one path segment
+    /// (not `.` or `..`). [`SessionId::default_session`] is the namespace level.
+    SessionId,
+    "session id",
+    check_segment
+);
+name_type!(
+    /// A property name: any non-empty text that can travel as one path
+    /// segment (not `.` or `..`).
+    PropertyName,
+    "property name",
+    check_segment
+);
+
+impl SessionId {
+    /// The `__default__` session, which holds the namespace-level properties.
+    pub fn default_session() -> Self {
+        SessionId(DEFAULT_SESSION.to_owned())
+    }
+
+    /// Whether this is the `__default__` session.
+    pub fn is_default(&self) -> bool {
+        self.0 == DEFAULT_SESSION
+    }
+}
+
+fn check_account(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("it is empty".into());
+    }
+    match value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        Some(c) => Err(format!(
+            "{value:?} contains {c:?}; only ASCII letters, digits, '-' and '_' are allowed"
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_namespace(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("it is empty".into());
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        return Err(format!(
+            "{value:?} contains {c:?}; only ASCII letters, digits and '_' are allowed"
+        ));
+    }
+    if RESERVED_NAMESPACES.contains(&value) {
+        return Err(format!("{value:?} is reserved by LivePerson"));
+    }
+    Ok(())
+}
+
+/// Session ids and property names go on the wire percent-encoded as one path
+/// segment. Any text survives that except what URL normalisation rewrites.
+fn check_segment(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("it is empty".into());
+    }
+    if value == "." || value == ".." {
+        return Err(format!("{value:?} cannot travel as a path segment"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{value:?} contains a control character"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces() {
+        assert!(Namespace::new("myNamespace").is_ok());
+        assert!(Namespace::new("my_ns_2").is_ok());
+        for bad in ["", "my-ns", "my ns", "ns.x", "é", "consumer", "sde", "faas"] {
+            let err = Namespace::new(bad).expect_err(bad);
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidInput {
+                        what: "namespace",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+        }
+        // Reserved names are matched exactly, as the documents list them.
+        assert!(Namespace::new("Consumer").is_ok());
+    }
+
+    #[test]
+    fn segments() {
+        for good in ["mySessionId", "a b/c?d", "a b:c+é", "__default__", "x.y"] {
+            assert!(SessionId::new(good).is_ok(), "{good}");
+            assert!(PropertyName::new(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "a\nb"] {
+            assert!(SessionId::new(bad).is_err(), "{bad:?}");
+            assert!(PropertyName::new(bad).is_err(), "{bad:?}");
+        }
+        assert!(SessionId::default_session().is_default());
+    }
+
+    #[test]
+    fn accounts() {
+        assert!(AccountId::new("le12345678").is_ok());
+        assert!(AccountId::new("90233").is_ok());
+        for bad in ["", "12 34", "12/34", "../x"] {
+            assert!(AccountId::new(bad).is_err(), "{bad:?}");
+        }
+    }
+}

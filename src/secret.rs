@@ -1,0 +1,158 @@
+//! Credentials that never show themselves in `Debug` or `Display`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::Error;
+
+/// A secret string: an API key, an access token or a JWT.
+///
+/// Its `Debug` prints `Secret([redacted])`; it has no `Display`. Read it with
+/// [`Secret::expose`] only where it goes on the wire.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(Arc::from(value.into()))
+    }
+
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret::new(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret::new(value)
+    }
+}
+
+/// The future a [`CredentialProvider`] returns.
+pub type CredentialFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret, Error>> + Send + 'a>>;
+
+/// Supplies a credential before each request.
+///
+/// Tokens that expire (a CCS v2 access token, a messaging AppJWT lasts 60
+/// minutes) are best given as a provider that caches and refreshes them; the
+/// client asks it before every attempt. A fixed [`Secret`] is a provider too.
+pub trait CredentialProvider: Send + Sync + 'static {
+    /// Returns the credential to send now.
+    fn credential(&self) -> CredentialFuture<'_>;
+}
+
+impl CredentialProvider for Secret {
+    fn credential(&self) -> CredentialFuture<'_> {
+        let secret = self.clone();
+        Box::pin(async move { Ok(secret) })
+    }
+}
+
+/// A credential as the clients hold it: a fixed secret or a provider.
+#[derive(Clone)]
+pub struct Credential(Arc<dyn CredentialProvider>);
+
+impl Credential {
+    /// A credential from a provider that is asked before each request.
+    pub fn from_provider(provider: impl CredentialProvider) -> Self {
+        Credential(Arc::new(provider))
+    }
+
+    /// The value to send now; an empty value is an error, not a request.
+    pub(crate) async fn resolve(&self, name: &'static str) -> Result<Secret, Error> {
+        let secret = self.0.credential().await?;
+        if secret.is_empty() {
+            return Err(Error::Credentials {
+                reason: format!("the {name} is empty"),
+            });
+        }
+        Ok(secret)
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credential([redacted])")
+    }
+}
+
+impl<S: Into<Secret>> From<S> for Credential {
+    fn from(value: S) -> Self {
+        Credential(Arc::new(value.into()))
+    }
+}
+
+/// Replaces every occurrence of the given secrets, and every
+/// `access_token=...` query value, with `[redacted]`.
+pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(secret, "[redacted]");
+    }
+    redact_query_values(&out, "access_token=")
+}
+
+fn redact_query_values(text: &str, key: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(key) {
+        let value_start = at + key.len();
+        out.push_str(&rest[..value_start]);
+        let value = &rest[value_start..];
+        let end = value
+            .find(|c: char| matches!(c, '&' | '#' | '"' | '\'' | '<' | '>') || c.is_whitespace())
+            .unwrap_or(value.len());
+        if end > 0 && !value[..end].starts_with("[redacted]") {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(&value[..end]);
+        }
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let secret = Secret::new("ABCD12BigSbWF2ZW4tcm91dGluZw==");
+        assert_eq!(format!("{secret:?}"), "Secret([redacted])");
+        let credential = Credential::from(secret);
+        assert_eq!(format!("{credential:?}"), "Credential([redacted])");
+    }
+
+    #[test]
+    fn scrub_removes_known_secrets_and_access_tokens() {
+        let text = "GET /v2/x?access_token=tok123&a=1 key=sekrit-key; again access_token=zzz";
+        let scrubbed = scrub(text, &["sekrit-key"]);
+        assert_eq!(
+            scrubbed,
+            "GET /v2/x?access_token=[redacted]&a=1 key=[redacted]; again access_token=[redacted]"
+        );
+        assert_eq!(scrub("access_token=", &[]), "access_token=");
+    }
+}

@@ -1,0 +1,347 @@
+//! What every generated client carries: credentials, retry policy, and the
+//! hooks that apply them to each request.
+
+use std::time::{Duration, Instant};
+
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::{Request, Response, StatusCode};
+use tracing::Instrument;
+
+use crate::error::Error;
+use crate::generated;
+use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
+use crate::secret::{Credential, scrub};
+
+/// The one operation that must never be repeated automatically: it is not
+/// idempotent (a retry could open a second conversation).
+const NOT_IDEMPOTENT: &[&str] = &["create_conversation"];
+
+/// How a request proves who sends it.
+#[derive(Clone, Debug)]
+pub(crate) enum Auth {
+    /// CCS v1: the `maven-api-key` header.
+    ApiKey(Credential),
+    /// CCS v2: the `access_token` query parameter.
+    AccessToken(Credential),
+    /// Messaging: the AppJWT in `Authorization`, the ConsumerJWS in `X-LP-ON-BEHALF`.
+    Messaging {
+        app_jwt: Credential,
+        consumer_jws: Credential,
+    },
+}
+
+/// The state each generated client carries (progenitor's "inner type").
+#[derive(Clone, Debug)]
+pub struct Transport {
+    pub(crate) auth: Auth,
+    pub(crate) retry: RetryPolicy,
+}
+
+static MAVEN_API_KEY: HeaderName = HeaderName::from_static("maven-api-key");
+static X_LP_ON_BEHALF: HeaderName = HeaderName::from_static("x-lp-on-behalf");
+
+fn sensitive(value: &str, name: &'static str) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::from_str(value).map_err(|_| Error::Credentials {
+        reason: format!("the {name} contains characters a header cannot carry"),
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+impl Transport {
+    /// Adds the credentials to a request, and removes progenitor's
+    /// `api-version` header, which LivePerson's APIs do not define.
+    async fn prepare(&self, request: &mut Request) -> Result<(), Error> {
+        request.headers_mut().remove("api-version");
+        match &self.auth {
+            Auth::ApiKey(key) => {
+                let key = key.resolve("API key").await?;
+                let value = sensitive(key.expose(), "API key")?;
+                request.headers_mut().insert(MAVEN_API_KEY.clone(), value);
+            }
+            Auth::AccessToken(token) => {
+                let token = token.resolve("access token").await?;
+                request
+                    .url_mut()
+                    .query_pairs_mut()
+                    .append_pair("access_token", token.expose());
+            }
+            Auth::Messaging {
+                app_jwt,
+                consumer_jws,
+            } => {
+                let app = app_jwt.resolve("AppJWT").await?;
+                let consumer = consumer_jws.resolve("ConsumerJWS").await?;
+                let headers = request.headers_mut();
+                headers.insert(
+                    reqwest::header::AUTHORIZATION,
+                    sensitive(app.expose(), "AppJWT")?,
+                );
+                headers.insert(
+                    X_LP_ON_BEHALF.clone(),
+                    sensitive(consumer.expose(), "ConsumerJWS")?,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a request, retrying as the policy allows, and scrubs the body of
+    /// every non-success answer of the credentials the request carried.
+    async fn execute(
+        &self,
+        http: &reqwest::Client,
+        request: Request,
+        operation: &'static str,
+    ) -> reqwest::Result<Response> {
+        let span = tracing::info_span!(
+            "liveperson_ccs.call",
+            operation,
+            method = %request.method(),
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self
+            .attempts(http, request, operation)
+            .instrument(span.clone())
+            .await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        if let Ok(response) = &result {
+            span.record("status", response.status().as_u16());
+        }
+        result
+    }
+
+    async fn attempts(
+        &self,
+        http: &reqwest::Client,
+        mut request: Request,
+        operation: &'static str,
+    ) -> reqwest::Result<Response> {
+        let secrets = secrets_of(&request);
+        let may_retry = !NOT_IDEMPOTENT.contains(&operation);
+        let mut attempt = 1;
+        loop {
+            tracing::Span::current().record("attempts", attempt);
+            let again = if may_retry && attempt < self.retry.max_attempts() {
+                request.try_clone()
+            } else {
+                None
+            };
+            let started = Instant::now();
+            let result = http
+                .execute(request)
+                .await
+                .map_err(reqwest::Error::without_url);
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let (wait, response) = match result {
+                Ok(response) if response.status().is_success() => {
+                    tracing::debug!(
+                        attempt,
+                        status = response.status().as_u16(),
+                        elapsed_ms,
+                        "answered"
+                    );
+                    return Ok(response);
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    tracing::debug!(attempt, status = status.as_u16(), elapsed_ms, "answered");
+                    let response = scrubbed(response, &secrets).await?;
+                    if !is_retryable_status(status) {
+                        return Ok(response);
+                    }
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    (self.retry.delay(attempt, retry_after), Ok(response))
+                }
+                Err(error) => {
+                    tracing::debug!(attempt, elapsed_ms, error = %error, "failed");
+                    if !(error.is_connect() || error.is_request()) {
+                        return Err(error);
+                    }
+                    (self.retry.delay(attempt, None), Err(error))
+                }
+            };
+            let Some(next) = again else {
+                return response;
+            };
+            tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            drop(response);
+            tokio::time::sleep(wait).await;
+            request = next;
+            attempt += 1;
+        }
+    }
+}
+
+/// The credential values a request carries, to scrub from answers.
+fn secrets_of(request: &Request) -> Vec<String> {
+    let mut secrets: Vec<String> = request
+        .headers()
+        .iter()
+        .filter(|(_, value)| value.is_sensitive())
+        .filter_map(|(_, value)| value.to_str().ok().map(str::to_owned))
+        .collect();
+    secrets.extend(
+        request
+            .url()
+            .query_pairs()
+            .filter(|(key, _)| key == "access_token")
+            .map(|(_, value)| value.into_owned()),
+    );
+    secrets
+}
+
+/// Rebuilds an error answer with its body scrubbed (and no URL attached).
+async fn scrubbed(response: Response, secrets: &[String]) -> reqwest::Result<Response> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(reqwest::Error::without_url)?;
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let body = scrub(&String::from_utf8_lossy(&bytes), &secrets);
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.headers_mut() = headers;
+    rebuilt
+        .headers_mut()
+        .remove(reqwest::header::CONTENT_LENGTH);
+    Ok(Response::from(rebuilt))
+}
+
+/// Turns a generated client's error into the crate's.
+pub(crate) async fn convert<E>(
+    operation: &'static str,
+    error: progenitor_client::Error<E>,
+) -> Error {
+    use progenitor_client::Error as P;
+    match error {
+        P::InvalidRequest(reason) => Error::invalid("request", reason),
+        P::Custom(reason) => Error::Credentials { reason },
+        P::CommunicationError(source)
+        | P::InvalidUpgrade(source)
+        | P::ResponseBodyError(source) => Error::Transport {
+            operation,
+            source: source.without_url(),
+        },
+        P::ErrorResponse(value) => Error::Api {
+            operation,
+            status: value.status(),
+            body: String::new(),
+        },
+        P::InvalidResponsePayload(bytes, reason) => Error::Decode {
+            operation,
+            status: None,
+            reason: reason.to_string(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        },
+        P::UnexpectedResponse(response) => from_response(operation, response).await,
+    }
+}
+
+/// Classifies a non-success answer on its status alone.
+pub(crate) async fn from_response(operation: &'static str, response: Response) -> Error {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    let body = match response.text().await {
+        Ok(body) => body,
+        Err(source) => {
+            return Error::Transport {
+                operation,
+                source: source.without_url(),
+            };
+        }
+    };
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Error::Unauthorized {
+            operation,
+            status,
+            body,
+        },
+        StatusCode::NOT_FOUND => Error::NotFound { operation, body },
+        StatusCode::PAYLOAD_TOO_LARGE => Error::DocumentTooLarge { operation, body },
+        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited {
+            operation,
+            retry_after,
+            body,
+        },
+        _ => Error::Api {
+            operation,
+            status,
+            body,
+        },
+    }
+}
+
+/// For calls that answer no body: any 2xx is success, even one the spec does
+/// not list (a 200 where the documents say 204).
+pub(crate) async fn unit<T, E>(
+    operation: &'static str,
+    result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
+) -> Result<(), Error> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(progenitor_client::Error::UnexpectedResponse(r)) if r.status().is_success() => Ok(()),
+        Err(e) => Err(convert(operation, e).await),
+    }
+}
+
+/// For calls that answer a value.
+pub(crate) async fn value<T, E>(
+    operation: &'static str,
+    result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
+) -> Result<T, Error> {
+    match result {
+        Ok(value) => Ok(value.into_inner()),
+        Err(e) => Err(convert(operation, e).await),
+    }
+}
+
+macro_rules! hooks {
+    ($client:ty) => {
+        impl ClientHooks<Transport> for $client {
+            async fn pre<E>(
+                &self,
+                request: &mut Request,
+                _info: &OperationInfo,
+            ) -> Result<(), progenitor_client::Error<E>> {
+                self.inner().prepare(request).await.map_err(|e| match e {
+                    Error::Credentials { reason } => progenitor_client::Error::Custom(reason),
+                    other => progenitor_client::Error::Custom(other.to_string()),
+                })
+            }
+
+            async fn exec(
+                &self,
+                request: Request,
+                info: &OperationInfo,
+            ) -> reqwest::Result<Response> {
+                self.inner()
+                    .execute(self.client(), request, info.operation_id)
+                    .await
+            }
+        }
+    };
+}
+
+hooks!(generated::v1::Client);
+hooks!(generated::v2::Client);
+hooks!(generated::messaging::Client);
+
+/// The request timeout when none is set.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The connect timeout when none is set.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

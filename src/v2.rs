@@ -1,0 +1,444 @@
+//! The CCS v2 client: context documents with a TTL.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::Error;
+use crate::builder::{ClientBuilder, V2Credentials, required_env};
+use crate::generated::v2 as raw;
+use crate::names::{AccountId, Namespace, PropertyName, SessionId};
+use crate::secret::Credential;
+use crate::transport::{Auth, Transport, convert, value};
+use crate::v1::from_value;
+
+/// The longest TTL v2 accepts: 13 months, counted as 395 days.
+pub const MAX_TTL: Duration = Duration::from_secs(395 * 24 * 60 * 60);
+
+/// A client for CCS v2, bound to one account.
+///
+/// Cheap to clone: clones share one connection pool.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), liveperson_ccs::Error> {
+/// use std::time::Duration;
+/// use liveperson_ccs::{CcsV2Client, Region};
+/// use serde_json::json;
+///
+/// let ccs = CcsV2Client::builder()
+///     .account("le12345678")
+///     .region(Region::Emea)
+///     .access_token("my-token")
+///     .build()?;
+/// let doc = ccs.session_document("myNamespace", "mySessionId")?;
+/// doc.upsert(&json!({"property1": 100, "Property2": "abc"}), Duration::from_secs(3600)).await?;
+/// let value: Option<u32> = doc.get_property("property1").await?;
+/// assert_eq!(value, Some(100));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CcsV2Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    raw: raw::Client,
+    account: AccountId,
+}
+
+impl fmt::Debug for CcsV2Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CcsV2Client")
+            .field("account", &self.inner.account.as_str())
+            .field("base_url", &self.base_url())
+            .field("access_token", &"[redacted]")
+            .finish()
+    }
+}
+
+impl ClientBuilder<V2Credentials> {
+    /// The access token, sent as the `access_token` query parameter. Required.
+    /// For a token that expires, give a
+    /// [`CredentialProvider`](crate::CredentialProvider) through
+    /// [`Credential::from_provider`]: it is asked before each call.
+    pub fn access_token(mut self, token: impl Into<Credential>) -> Self {
+        self.kind.access_token = Some(token.into());
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<CcsV2Client, Error> {
+        let default_base = self.region.ccs_v2_url();
+        let Some(token) = self.kind.access_token.clone() else {
+            return Err(Error::invalid("access token", "no access token was given"));
+        };
+        let parts = self.parts(default_base)?;
+        let transport = Transport {
+            auth: Auth::AccessToken(token),
+            retry: parts.retry,
+        };
+        Ok(CcsV2Client {
+            inner: Arc::new(Inner {
+                raw: raw::Client::new_with_client(&parts.base_url, parts.http, transport),
+                account: parts.account,
+            }),
+        })
+    }
+}
+
+/// A context document as read.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ContextDocument {
+    /// `{accountId}:{nameSpace}:{sessionId}`, the session part empty for a namespace document.
+    pub document_key: String,
+    /// The account id.
+    pub account_id: String,
+    /// The tenant (account) id.
+    pub tenant_id: String,
+    /// `CONTEXT` for these documents.
+    pub document_type: String,
+    /// The namespace.
+    pub namespace: String,
+    /// The session; `None` for the namespace document.
+    pub session_id: Option<String>,
+    /// The properties.
+    pub payload: Map<String, Value>,
+    /// When the document expires, if it does.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl ContextDocument {
+    /// The payload as a type of yours.
+    pub fn payload_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        from_value("get_session_document", Value::Object(self.payload.clone()))
+    }
+}
+
+/// What a write or delete answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteResult {
+    /// The document written.
+    pub document_key: String,
+    /// The tenant (account) id.
+    pub tenant_id: String,
+    /// Whether the service reports success.
+    pub success: bool,
+}
+
+impl From<raw::types::DocumentResult> for WriteResult {
+    fn from(r: raw::types::DocumentResult) -> Self {
+        WriteResult {
+            document_key: r.document_key,
+            tenant_id: r.tenant_id,
+            success: r.success,
+        }
+    }
+}
+
+/// Converts a checked name into a generated (pattern-checked) type.
+fn conv<T>(what: &'static str, value: &str) -> Result<T, Error>
+where
+    T: for<'a> TryFrom<&'a str, Error = raw::types::error::ConversionError>,
+{
+    T::try_from(value).map_err(|e| Error::invalid(what, e.to_string()))
+}
+
+impl CcsV2Client {
+    /// A builder; [`account`](ClientBuilder::account) and
+    /// [`access_token`](ClientBuilder::access_token) are required.
+    pub fn builder() -> ClientBuilder<V2Credentials> {
+        ClientBuilder::new()
+    }
+
+    /// A client from the environment: `LP_ACCOUNT_ID` and
+    /// `LP_CCS_ACCESS_TOKEN` (required), `LP_REGION` and `LP_CCS_BASE_URL`
+    /// (optional; the emulator serves v1 and v2 on one base URL).
+    pub fn from_env() -> Result<Self, Error> {
+        Self::builder()
+            .env_common("LP_CCS_BASE_URL")?
+            .access_token(required_env("LP_CCS_ACCESS_TOKEN")?)
+            .build()
+    }
+
+    /// The account this client works on.
+    pub fn account(&self) -> &AccountId {
+        &self.inner.account
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        progenitor_client::ClientInfo::baseurl(&self.inner.raw)
+    }
+
+    /// The generated client, for what this layer does not cover. It follows
+    /// `openapi/ccs-v2.yaml` and may change with it.
+    pub fn raw(&self) -> &raw::Client {
+        &self.inner.raw
+    }
+
+    /// The namespace-level document of a namespace.
+    pub fn namespace_document(
+        &self,
+        namespace: impl TryInto<Namespace, Error = Error>,
+    ) -> Result<Document, Error> {
+        Ok(Document {
+            client: self.clone(),
+            namespace: namespace.try_into()?,
+            session: None,
+        })
+    }
+
+    /// The document of one session of a namespace.
+    pub fn session_document(
+        &self,
+        namespace: impl TryInto<Namespace, Error = Error>,
+        session: impl TryInto<SessionId, Error = Error>,
+    ) -> Result<Document, Error> {
+        Ok(Document {
+            client: self.clone(),
+            namespace: namespace.try_into()?,
+            session: Some(session.try_into()?),
+        })
+    }
+}
+
+/// One context document: a namespace's, or one session's.
+#[derive(Clone, Debug)]
+pub struct Document {
+    client: CcsV2Client,
+    namespace: Namespace,
+    session: Option<SessionId>,
+}
+
+impl Document {
+    /// The namespace.
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// The session, or `None` for the namespace document.
+    pub fn session(&self) -> Option<&SessionId> {
+        self.session.as_ref()
+    }
+
+    fn raw(&self) -> &raw::Client {
+        &self.client.inner.raw
+    }
+
+    fn account(&self) -> Result<raw::types::AccountId, Error> {
+        conv("account id", self.client.inner.account.as_str())
+    }
+
+    fn namespace_name(&self) -> Result<raw::types::NamespaceName, Error> {
+        conv("namespace", self.namespace.as_str())
+    }
+
+    fn session_as<T>(&self) -> Result<Option<T>, Error>
+    where
+        T: for<'a> TryFrom<&'a str, Error = raw::types::error::ConversionError>,
+    {
+        self.session
+            .as_ref()
+            .map(|s| conv("session id", s.as_str()))
+            .transpose()
+    }
+
+    /// Saves properties into the document (creating it if needed): named ones
+    /// are inserted or overwritten, others are kept. `payload` must serialize
+    /// to a JSON object. The document expires `ttl` after this call: at least
+    /// 1 s, at most [`MAX_TTL`]; a fraction of a second rounds up.
+    pub async fn upsert<T: Serialize + ?Sized>(
+        &self,
+        payload: &T,
+        ttl: Duration,
+    ) -> Result<WriteResult, Error> {
+        let payload = match serde_json::to_value(payload) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => {
+                return Err(Error::invalid(
+                    "payload",
+                    "it must serialize to a JSON object",
+                ));
+            }
+            Err(e) => return Err(Error::invalid("payload", format!("cannot serialize: {e}"))),
+        };
+        let seconds = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+        let ttl_seconds = std::num::NonZeroU64::new(seconds)
+            .filter(|s| s.get() <= MAX_TTL.as_secs())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "TTL",
+                    format!(
+                        "{seconds} s is not between 1 s and {} s (13 months)",
+                        MAX_TTL.as_secs()
+                    ),
+                )
+            })?;
+        let body = raw::types::UpsertDocumentRequest {
+            account_id: self.account()?,
+            name_space: self.namespace_name()?,
+            session_id: self.session_as()?,
+            ttl_seconds,
+            payload: raw::types::Payload(payload),
+        };
+        let result = self.raw().upsert_document().body(body).send().await;
+        value("upsert_document", result)
+            .await
+            .map(WriteResult::from)
+    }
+
+    fn get_operation(&self) -> &'static str {
+        match self.session {
+            None => "get_namespace_document",
+            Some(_) => "get_session_document",
+        }
+    }
+
+    /// Reads the whole document; `None` if it does not exist (404).
+    pub async fn get(&self) -> Result<Option<ContextDocument>, Error> {
+        let acc = self.client.inner.account.as_str();
+        let result = match &self.session {
+            None => {
+                self.raw()
+                    .get_namespace_document()
+                    .account_id(acc)
+                    .name_space(self.namespace.as_str())
+                    .send()
+                    .await
+            }
+            Some(session) => {
+                self.raw()
+                    .get_session_document()
+                    .account_id(acc)
+                    .name_space(self.namespace.as_str())
+                    .session_id(session.as_str())
+                    .send()
+                    .await
+            }
+        };
+        match result {
+            Ok(doc) => {
+                let doc = doc.into_inner();
+                Ok(Some(ContextDocument {
+                    document_key: doc.document_key,
+                    account_id: doc.account_id,
+                    tenant_id: doc.tenant_id,
+                    document_type: doc.document_type,
+                    namespace: doc.name_space,
+                    session_id: doc.session_id,
+                    payload: doc.payload.0,
+                    expires_at: doc.ttl,
+                }))
+            }
+            Err(e) => match convert(self.get_operation(), e).await {
+                Error::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Reads the named properties. The service wants each name as
+    /// `{nameSpace}.{property}`; this adds the prefix and removes it from the
+    /// answer. Properties that do not exist are absent from the answer.
+    pub async fn get_properties<I, N>(&self, names: I) -> Result<Map<String, Value>, Error>
+    where
+        I: IntoIterator<Item = N>,
+        N: TryInto<PropertyName, Error = Error>,
+    {
+        let prefix = format!("{}.", self.namespace.as_str());
+        let mut filter = Vec::new();
+        for name in names {
+            let name = name.try_into()?;
+            filter.push(conv(
+                "property name",
+                &format!("{prefix}{}", name.as_str()),
+            )?);
+        }
+        if filter.is_empty() {
+            return Err(Error::invalid("property names", "no property was named"));
+        }
+        let body = raw::types::GetPropertiesRequest {
+            account_id: self.account()?,
+            name_space: self.namespace_name()?,
+            session_id: self.session_as()?,
+            filter,
+        };
+        let result = self.raw().get_document_properties().body(body).send().await;
+        let answer = value("get_document_properties", result).await?;
+        Ok(answer
+            .0
+            .into_iter()
+            .map(|(key, value)| match key.strip_prefix(&prefix) {
+                Some(name) => (name.to_owned(), value),
+                None => (key, value),
+            })
+            .collect())
+    }
+
+    /// Reads one property as `T`; `None` if it does not exist.
+    pub async fn get_property<T: DeserializeOwned>(
+        &self,
+        name: impl TryInto<PropertyName, Error = Error>,
+    ) -> Result<Option<T>, Error> {
+        let name = name.try_into()?;
+        let mut found = self.get_properties([&name]).await?;
+        match found.remove(name.as_str()) {
+            Some(value) => Ok(Some(from_value("get_document_properties", value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes the named properties from the document.
+    pub async fn delete_properties<I, N>(&self, names: I) -> Result<WriteResult, Error>
+    where
+        I: IntoIterator<Item = N>,
+        N: TryInto<PropertyName, Error = Error>,
+    {
+        let mut properties = Vec::new();
+        for name in names {
+            properties.push(conv("property name", name.try_into()?.as_str())?);
+        }
+        if properties.is_empty() {
+            // Without `propertyToDelete` the service deletes the whole
+            // document: never do that by accident.
+            return Err(Error::invalid(
+                "property names",
+                "no property was named; use `delete` to delete the whole document",
+            ));
+        }
+        self.send_delete(properties).await
+    }
+
+    /// Deletes the whole document: every property in it.
+    pub async fn delete(&self) -> Result<WriteResult, Error> {
+        self.send_delete(Vec::new()).await
+    }
+
+    async fn send_delete(
+        &self,
+        property_to_delete: Vec<raw::types::DeletePropertiesRequestPropertyToDeleteItem>,
+    ) -> Result<WriteResult, Error> {
+        let body = raw::types::DeletePropertiesRequest {
+            account_id: self.account()?,
+            name_space: self.namespace_name()?,
+            session_id: self.session_as()?,
+            property_to_delete,
+        };
+        let result = self
+            .raw()
+            .delete_document_properties()
+            .body(body)
+            .send()
+            .await;
+        value("delete_document_properties", result)
+            .await
+            .map(WriteResult::from)
+    }
+}
