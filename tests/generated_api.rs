@@ -1,0 +1,249 @@
+//! Snapshots of the Rust API progenitor generates from each spec, made with
+//! exactly build.rs's settings (build.rs is compiled in here as a module).
+//!
+//! A spec edit that changes the generated API changes a snapshot: review it
+//! with `cargo insta review`. The listing shows, per operation, the method,
+//! the request line, each parameter with its Rust type and the return type;
+//! then every generated type with its fields or variants.
+
+#[path = "../build.rs"]
+mod build_script;
+
+use std::path::Path;
+
+use quote::ToTokens;
+use syn::{Fields, File, Item, ItemImpl, ItemMod, ItemStruct, Type};
+
+fn tidy(tokens: impl ToTokens) -> String {
+    let text = tokens.to_token_stream().to_string();
+    let mut text = text.replace(' ', "");
+    for (long, short) in [
+        ("::std::string::String", "String"),
+        ("::std::option::Option", "Option"),
+        ("::std::vec::Vec", "Vec"),
+        ("::std::num::", ""),
+        ("::serde_json::", "serde_json::"),
+        ("::chrono::offset::Utc", "Utc"),
+        ("::chrono::DateTime", "DateTime"),
+        ("::std::result::Result", "Result"),
+    ] {
+        text = text.replace(long, short);
+    }
+    text.replace(",>", ">").replace(',', ", ")
+}
+
+/// `CreateNamespace` → `create_namespace`, the operationId.
+fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+fn doc_of(attrs: &[syn::Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn module<'a>(file: &'a File, name: &str) -> &'a [Item] {
+    file.items
+        .iter()
+        .find_map(|item| match item {
+            Item::Mod(ItemMod {
+                ident,
+                content: Some((_, items)),
+                ..
+            }) if ident == name => Some(items.as_slice()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("generated code has no `mod {name}`"))
+}
+
+/// `Result<T, String>` → `T` (the builder's field types).
+fn ok_type(ty: &Type) -> String {
+    if let Type::Path(path) = ty
+        && let Some(last) = path.path.segments.last()
+        && last.ident == "Result"
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+    {
+        return tidy(inner);
+    }
+    tidy(ty)
+}
+
+fn listing(source: &str) -> String {
+    let file: File = syn::parse_str(source).expect("generated code parses");
+    let mut out = String::from("## operations\n");
+    let builders = module(&file, "builder");
+    for item in builders {
+        let Item::Struct(ItemStruct { ident, fields, .. }) = item else {
+            continue;
+        };
+        let Some(send) = builders.iter().find_map(|item| match item {
+            Item::Impl(ItemImpl { self_ty, items, .. })
+                if tidy(self_ty).starts_with(&format!("{ident}<")) =>
+            {
+                items.iter().find_map(|i| match i {
+                    syn::ImplItem::Fn(f) if f.sig.ident == "send" => Some(f.clone()),
+                    _ => None,
+                })
+            }
+            _ => None,
+        }) else {
+            continue;
+        };
+        let request = doc_of(&send.attrs).replace("Sends a ", "").replace('`', "");
+        let returns = match &send.sig.output {
+            syn::ReturnType::Type(_, ty) => tidy(ty),
+            syn::ReturnType::Default => "()".into(),
+        };
+        out.push_str(&format!("\n{}: {request}\n", snake(&ident.to_string())));
+        if let Fields::Named(named) = fields {
+            for field in named
+                .named
+                .iter()
+                .filter(|f| f.ident.as_ref().is_some_and(|i| i != "client"))
+            {
+                let name = field
+                    .ident
+                    .as_ref()
+                    .map(|i| i.to_string())
+                    .unwrap_or_default();
+                out.push_str(&format!("  .{name}({})\n", ok_type(&field.ty)));
+            }
+        }
+        out.push_str(&format!("  -> {returns}\n"));
+    }
+    out.push_str("\n## types\n");
+    for item in module(&file, "types") {
+        match item {
+            Item::Struct(s) => {
+                let fields = match &s.fields {
+                    Fields::Named(named) => named
+                        .named
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                "{}: {}",
+                                f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default(),
+                                tidy(&f.ty)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    Fields::Unnamed(unnamed) => unnamed
+                        .unnamed
+                        .iter()
+                        .map(|f| tidy(&f.ty))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    Fields::Unit => String::new(),
+                };
+                out.push_str(&format!("struct {} {{ {fields} }}\n", s.ident));
+            }
+            Item::Enum(e) => {
+                let variants = e
+                    .variants
+                    .iter()
+                    .map(|v| match &v.fields {
+                        Fields::Unnamed(f) => format!("{}({})", v.ident, tidy(&f.unnamed)),
+                        _ => v.ident.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" | ");
+                out.push_str(&format!("enum {} {{ {variants} }}\n", e.ident));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn check(spec: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = build_script::generate_file(&root.join(spec)).unwrap_or_else(|e| panic!("{e}"));
+    let name = Path::new(spec)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(spec);
+    insta::assert_snapshot!(format!("generated_api_{name}"), listing(&source));
+}
+
+#[test]
+fn ccs_v1_generated_api() {
+    check("openapi/ccs-v1.yaml");
+}
+
+#[test]
+fn ccs_v2_generated_api() {
+    check("openapi/ccs-v2.yaml");
+}
+
+#[test]
+fn messaging_generated_api() {
+    check("openapi/messaging.yaml");
+}
+
+#[test]
+fn every_spec_is_covered() {
+    let specs: Vec<&str> = build_script::SPECS.iter().map(|(spec, _)| *spec).collect();
+    assert_eq!(
+        specs,
+        [
+            "openapi/ccs-v1.yaml",
+            "openapi/ccs-v2.yaml",
+            "openapi/messaging.yaml"
+        ]
+    );
+}
+
+#[test]
+fn a_broken_spec_fails_with_a_message() {
+    let err = build_script::generate_source("openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /a:\n    get: {operationId: x, responses: {'200': {$ref: '#/components/responses/Nope'}}}\n")
+        .expect_err("a dangling $ref cannot generate");
+    assert!(err.contains("progenitor"), "{err}");
+    let err = build_script::generate_source("not: [valid").expect_err("not YAML");
+    assert!(err.contains("not a valid OpenAPI"), "{err}");
+}
+
+#[test]
+fn error_responses_are_left_to_the_layer() {
+    let mut spec: openapiv3::OpenAPI = serde_yaml::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/ccs-v1.yaml"))
+            .unwrap(),
+    )
+    .unwrap();
+    build_script::adapt_for_progenitor(&mut spec);
+    for (path, item) in spec.paths.iter() {
+        let item = item.as_item().expect("no path refs");
+        for (method, op) in item.iter() {
+            for status in op.responses.responses.keys() {
+                assert!(
+                    matches!(
+                        status,
+                        openapiv3::StatusCode::Code(200..=299) | openapiv3::StatusCode::Range(2)
+                    ),
+                    "{method} {path} keeps {status}"
+                );
+            }
+        }
+    }
+}
