@@ -17,8 +17,9 @@ use crate::secret::Credential;
 use crate::transport::{Auth, Transport, convert, value};
 use crate::v1::from_value;
 
-/// The longest TTL v2 accepts: 13 months, counted as 395 days.
-pub const MAX_TTL: Duration = Duration::from_secs(395 * 24 * 60 * 60);
+/// The longest TTL v2 accepts: "13 months", read as 396 days (365 + 31) so
+/// that no TTL the service takes is refused here.
+pub const MAX_TTL: Duration = Duration::from_secs(396 * 24 * 60 * 60);
 
 /// A client for CCS v2, bound to one account.
 ///

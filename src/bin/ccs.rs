@@ -1,0 +1,155 @@
+//! `ccs`: command-line tools for LivePerson's Conversation Context Service.
+//!
+//! `ccs serve` runs the emulator of CCS v1, v2 and the Messaging CONVERSATION
+//! endpoint. Its first line on stdout is `listening on http://ADDR`; logs go to
+//! stderr (filter with `RUST_LOG`, default `info`) and never show credentials.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "ccs",
+    version,
+    about = "LivePerson Conversation Context Service tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the CCS v1/v2 and Messaging emulator until Ctrl-C or SIGTERM.
+    Serve {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Require this `maven-api-key` on v1 calls (default: any non-empty key).
+        #[arg(long, value_name = "KEY")]
+        api_key: Option<String>,
+        /// Require this `access_token` on v2 calls (default: any non-empty token).
+        #[arg(long, value_name = "TOKEN")]
+        access_token: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match cli.command {
+        Command::Serve {
+            addr,
+            api_key,
+            access_token,
+        } => serve(addr, api_key, access_token).await,
+    }
+}
+
+async fn serve(
+    addr: SocketAddr,
+    api_key: Option<String>,
+    access_token: Option<String>,
+) -> ExitCode {
+    let mut config = EmulatorConfig::new();
+    // Only whether a credential is required is logged, never its value.
+    tracing::info!(
+        api_key_required = api_key.is_some(),
+        access_token_required = access_token.is_some(),
+        "starting the CCS emulator"
+    );
+    if let Some(key) = api_key {
+        config = config.api_key(key);
+    }
+    if let Some(token) = access_token {
+        config = config.access_token(token);
+    }
+    let signals = ShutdownSignals::listen();
+    let emulator = match Emulator::bind(addr, config).await {
+        Ok(emulator) => emulator,
+        Err(error) => {
+            tracing::error!(%addr, %error, "cannot listen");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let announced =
+        writeln!(stdout, "listening on {}", emulator.base_url()).and_then(|()| stdout.flush());
+    drop(stdout);
+    if let Err(error) = announced {
+        tracing::warn!(%error, "cannot write to stdout");
+    }
+    tracing::info!(addr = %emulator.local_addr(), "CCS emulator ready");
+    let signal = signals.recv().await;
+    tracing::info!(signal, "shutting down");
+    emulator.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C and SIGTERM, listened for from creation on (so a signal that comes
+/// right after the `listening on` line is not missed).
+struct ShutdownSignals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    fn listen() -> ShutdownSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind, name: &str| {
+                signal(kind)
+                    .inspect_err(|error| tracing::warn!(%error, "cannot listen for {name}"))
+                    .ok()
+            };
+            ShutdownSignals {
+                interrupt: listen(SignalKind::interrupt(), "Ctrl-C"),
+                terminate: listen(SignalKind::terminate(), "SIGTERM"),
+            }
+        }
+        #[cfg(not(unix))]
+        ShutdownSignals {}
+    }
+
+    /// Waits for the first signal; returns its name.
+    async fn recv(self) -> &'static str {
+        #[cfg(unix)]
+        {
+            async fn next(signal: Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                () = next(self.interrupt) => "Ctrl-C",
+                () = next(self.terminate) => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::warn!(%error, "cannot listen for Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+            "Ctrl-C"
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Error answers (`{"message": ...}`) and the other response shapes.
+
+use std::borrow::Cow;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An error answered as JSON `{"message": ...}` with its status.
+#[derive(Debug)]
+pub(super) struct ApiError {
+    status: StatusCode,
+    message: Cow<'static, str>,
+    /// The `Allow` header of a 405.
+    allow: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            allow: None,
+        }
+    }
+
+    /// 400: the input is invalid.
+    pub(super) fn bad_request(message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 401: credentials missing or wrong.
+    pub(super) fn unauthorized(message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// 404: no such property, document or endpoint.
+    pub(super) fn not_found(message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// 405 with the methods the path accepts.
+    pub(super) fn method_not_allowed(allow: String) -> ApiError {
+        let mut error = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("method not allowed; allowed: {allow}"),
+        );
+        error.allow = Some(allow);
+        error
+    }
+
+    /// 413: the session document would be over the size limit.
+    pub(super) fn document_too_large() -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "document too large")
+    }
+
+    /// 413 or 400: the request body could not be read.
+    pub(super) fn unreadable_body(status: StatusCode) -> ApiError {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "request body too large")
+        } else {
+            ApiError::bad_request("could not read the request body")
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "message": self.message }).to_string();
+        let mut response = json(self.status, body.into_bytes());
+        if let Some(allow) = self.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+        response
+    }
+}
+
+/// A response whose body is already serialized JSON.
+pub(super) fn json(status: StatusCode, body: impl Into<Body>) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.into(),
+    )
+        .into_response()
+}
+
+/// 204 with an empty body.
+pub(super) fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The result of a handler.
+pub(super) type ApiResult = Result<Response, ApiError>;

@@ -1,0 +1,57 @@
+//! Small helpers to write JSON around values that are already serialized.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Appends `s` as a JSON string literal.
+pub(super) fn write_string(out: &mut Vec<u8>, s: &str) {
+    // Serializing a `str` into a `Vec` has no failure case.
+    let _ = serde_json::to_writer(out, s);
+}
+
+/// How many characters `s` takes as a JSON string literal (quotes included).
+pub(super) fn json_string_chars(s: &str) -> usize {
+    let mut out = Vec::with_capacity(s.len() + 2);
+    write_string(&mut out, s);
+    // `out` is UTF-8: count the bytes that start a character.
+    out.iter().filter(|b| (**b & 0xC0) != 0x80).count()
+}
+
+/// An ISO-8601 UTC timestamp with milliseconds, e.g. `2021-02-26T02:46:38.220Z`.
+pub(super) fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A JSON object written member by member.
+pub(super) struct JsonObject {
+    out: Vec<u8>,
+}
+
+impl JsonObject {
+    /// An empty object.
+    pub(super) fn new() -> JsonObject {
+        JsonObject { out: vec![b'{'] }
+    }
+
+    /// Adds `"key":raw`, where `raw` is already valid JSON.
+    pub(super) fn raw(&mut self, key: &str, raw: &[u8]) {
+        if self.out.len() > 1 {
+            self.out.push(b',');
+        }
+        write_string(&mut self.out, key);
+        self.out.push(b':');
+        self.out.extend_from_slice(raw);
+    }
+
+    /// Adds `"key":"value"`.
+    pub(super) fn string(&mut self, key: &str, value: &str) {
+        let mut raw = Vec::with_capacity(value.len() + 2);
+        write_string(&mut raw, value);
+        self.raw(key, &raw);
+    }
+
+    /// The finished object.
+    pub(super) fn finish(mut self) -> Vec<u8> {
+        self.out.push(b'}');
+        self.out
+    }
+}

@@ -1,0 +1,330 @@
+//! An emulator of LivePerson's Conversation Context Service (CCS v1 and v2) and
+//! of the Messaging CONVERSATION endpoint, for offline tests and demos.
+//!
+//! It behaves like the documented service, not like a stub: one in-memory store
+//! serves v1 and v2 (a v1 write is visible through v2 and back), with merges,
+//! pagination, validation, auth checks, real TTL expiry and size limits.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+//!
+//! let emulator = Emulator::start(EmulatorConfig::new().api_key("my-key")).await?;
+//! println!("CCS at {}", emulator.base_url());
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Endpoints
+//!
+//! Every path matches with or without a trailing slash; path segments are
+//! percent-decoded exactly once (`+` is a literal plus).
+//!
+//! * CCS v1 (header `maven-api-key`): `POST|GET /v1/account/{accountId}`,
+//!   `DELETE /v1/account/{accountId}/{ns}`,
+//!   `PATCH|GET /v1/account/{accountId}/{ns}/properties`,
+//!   `PUT|GET|DELETE /v1/account/{accountId}/{ns}/properties/{property}`,
+//!   `PATCH|GET|DELETE /v1/account/{accountId}/{ns}/{sessionId}/properties`,
+//!   `PUT|GET|DELETE /v1/account/{accountId}/{ns}/{sessionId}/properties/{property}`,
+//!   `GET /v1/account/{accountId}/{ns}/session-ids` and `.../session-properties`
+//!   (`page` ≥ 0, `perPage` 1..=1000, sorted by session id), and
+//!   `POST|GET /v1/account/{accountId}/namespace/{ns}/session`.
+//! * CCS v2 (query `access_token`): `POST /v2/context/document/create`,
+//!   `GET /v2/context/document/{accountId}/{nameSpace}[/{sessionId}]`,
+//!   `POST /v2/context/document/properties`,
+//!   `DELETE /v2/context/document/property/delete`.
+//! * Messaging (headers `Authorization` and `X-LP-ON-BEHALF`):
+//!   `POST /api/account/{accountId}/messaging/consumer/conversation?v=3`.
+//!
+//! # Rules
+//!
+//! * **Names**: a namespace is `[A-Za-z0-9_]+` and not one of `consumer`,
+//!   `operational`, `conversation`, `faas`, `custom`, `sde`; an account id is
+//!   `[A-Za-z0-9_-]+`; a session id or property name is any non-empty string
+//!   but `.` and `..`. Namespace-level properties live in the session
+//!   `__default__`, which is also the v2 document without a session id
+//!   (document key `acc:ns:`).
+//! * **TTL**: each property keeps the expiry it was written with. A v1 write
+//!   takes the session's TTL if one is set for that session, else the
+//!   namespace's, else none; a v2 write takes its `ttlSeconds` (1 to
+//!   34,214,400 s, i.e. 13 months read as 396 days). A TTL of 0 means forever;
+//!   changing a TTL affects later writes only. Expired properties are invisible
+//!   at once and removed from memory by a sweeper every
+//!   [`EmulatorConfig::sweep_interval`].
+//! * **v2 `ttl`**: the envelope's `ttl` is when the document's last live
+//!   property expires, and is left out when some property never expires.
+//! * **Size**: a session document (its properties as compact JSON) over
+//!   800,000 characters answers 413 `{"message":"document too large"}` and
+//!   nothing is saved; a request body over 2 MiB answers 413 before it is read
+//!   whole.
+//! * **Errors** are JSON `{"message": ...}`: 400 bad input (nothing saved),
+//!   401 missing or wrong credentials (checked before anything else), 404,
+//!   405 with an `Allow` header, 413.
+
+mod error;
+mod json;
+mod messaging;
+mod names;
+mod routes;
+mod store;
+mod v1;
+mod v2;
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt;
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use store::Store;
+
+/// Largest request body accepted, in bytes.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// How long [`Emulator::shutdown`] waits for open requests before closing them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Shortest sweep interval (a zero interval would spin).
+const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(1);
+
+/// How the emulator checks credentials and sweeps expired data.
+///
+/// By default any non-empty credential is accepted and expired data is swept
+/// every second. `Debug` never shows the configured secrets.
+#[derive(Clone)]
+pub struct EmulatorConfig {
+    api_key: Option<String>,
+    access_token: Option<String>,
+    sweep_interval: Duration,
+}
+
+impl EmulatorConfig {
+    /// Accepts any non-empty credential; sweeps every second.
+    pub fn new() -> Self {
+        EmulatorConfig {
+            api_key: None,
+            access_token: None,
+            sweep_interval: Duration::from_secs(1),
+        }
+    }
+
+    /// Requires this exact `maven-api-key` header on v1 calls. An empty key
+    /// means "any non-empty key", as by default.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into()).filter(|k| !k.is_empty());
+        self
+    }
+
+    /// Requires this exact `access_token` query parameter on v2 calls. An empty
+    /// token means "any non-empty token", as by default.
+    pub fn access_token(mut self, token: impl Into<String>) -> Self {
+        self.access_token = Some(token.into()).filter(|t| !t.is_empty());
+        self
+    }
+
+    /// How often expired data is removed from memory (default 1 s; at least
+    /// 1 ms). Expired data is invisible to reads at once regardless.
+    pub fn sweep_interval(mut self, every: Duration) -> Self {
+        self.sweep_interval = every.max(MIN_SWEEP_INTERVAL);
+        self
+    }
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secret = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("EmulatorConfig")
+            .field("api_key", &secret(&self.api_key))
+            .field("access_token", &secret(&self.access_token))
+            .field("sweep_interval", &self.sweep_interval)
+            .finish()
+    }
+}
+
+/// State shared by every request.
+struct Shared {
+    config: EmulatorConfig,
+    store: Store,
+    /// Set when no background sweeper runs ([`router`]): requests sweep instead.
+    inline_sweep: Option<InlineSweep>,
+}
+
+/// Sweeping done by requests, at most once per interval.
+struct InlineSweep {
+    started: Instant,
+    every_ms: u64,
+    /// Milliseconds after `started` of the last sweep.
+    last_ms: AtomicU64,
+}
+
+impl Shared {
+    fn new(config: EmulatorConfig, background_sweeper: bool) -> Shared {
+        let inline_sweep = (!background_sweeper).then(|| InlineSweep {
+            started: Instant::now(),
+            every_ms: u64::try_from(config.sweep_interval.as_millis()).unwrap_or(u64::MAX),
+            last_ms: AtomicU64::new(0),
+        });
+        Shared {
+            config,
+            store: Store::default(),
+            inline_sweep,
+        }
+    }
+
+    /// Without a background sweeper, sweeps when an interval has passed (one
+    /// request does it; the others go on).
+    fn sweep_if_due(&self) {
+        let Some(sweep) = &self.inline_sweep else {
+            return;
+        };
+        let now_ms = u64::try_from(sweep.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = sweep.last_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) >= sweep.every_ms
+            && sweep
+                .last_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.store.sweep(Utc::now());
+        }
+    }
+}
+
+/// The emulator as an axum [`Router`], for embedding in another server.
+///
+/// It spawns nothing: instead of a background sweeper, requests remove expired
+/// data from memory at most once per [`EmulatorConfig::sweep_interval`].
+pub fn router(config: EmulatorConfig) -> Router {
+    app(Arc::new(Shared::new(config, false)))
+}
+
+fn app(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .fallback(routes::dispatch)
+        .with_state(shared)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// A running emulator: an HTTP server plus the sweeper of expired data.
+///
+/// Stop it with [`Emulator::shutdown`]; dropping it aborts both tasks.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Starts an emulator on `127.0.0.1` with a free port.
+    pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
+        Emulator::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await
+    }
+
+    /// Starts an emulator on `addr` (port 0 picks a free port).
+    pub async fn bind(addr: SocketAddr, config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let listener = listener.tap_io(|tcp| {
+            // Small answers should leave at once; failing to set it only costs latency.
+            let _ = tcp.set_nodelay(true);
+        });
+        let shared = Arc::new(Shared::new(config, true));
+        let (stop, stopped) = oneshot::channel::<()>();
+        // The server stops on `stop.send(())` and also when `stop` is dropped.
+        let serve = axum::serve(listener, app(Arc::clone(&shared))).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        let server = tokio::spawn(async move {
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "emulator server stopped");
+            }
+        });
+        let sweeper = tokio::spawn(sweep_forever(Arc::clone(&shared)));
+        tracing::debug!(%addr, "CCS emulator listening");
+        Ok(Emulator {
+            addr,
+            shared,
+            stop: Some(stop),
+            server,
+            sweeper,
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections, lets open requests finish (up to 5 s) and
+    /// stops the sweeper.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.sweeper.abort();
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.server)
+            .await
+            .is_err()
+        {
+            tracing::warn!("emulator connections still open after the grace period; closing them");
+        }
+        // `Drop` aborts whatever is left.
+    }
+
+    /// How many properties are held in memory, expired or not (for tests of
+    /// the sweeper).
+    #[doc(hidden)]
+    pub fn stored_properties(&self) -> usize {
+        self.shared.store.stored_properties()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.server.abort();
+        self.sweeper.abort();
+    }
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn sweep_forever(shared: Arc<Shared>) {
+    let mut ticks = tokio::time::interval(shared.config.sweep_interval);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let removed = shared.store.sweep(Utc::now());
+        if removed > 0 {
+            tracing::trace!(removed, "swept expired properties");
+        }
+    }
+}

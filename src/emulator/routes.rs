@@ -1,0 +1,471 @@
+//! Routing: one table of every endpoint, percent-decoding, auth, 404 and 405.
+//!
+//! Paths are matched here rather than by axum's router so that every path works
+//! with or without a trailing slash, segments are percent-decoded exactly once
+//! (`+` stays a plus), ambiguous paths resolve by method, and 404/405 answer JSON.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::names::{self, DEFAULT_SESSION};
+use super::store::{Entry, Expiry, Store};
+use super::{EmulatorConfig, Shared, messaging, v1, v2};
+
+/// Which credentials an endpoint wants.
+#[derive(Clone, Copy)]
+enum Api {
+    /// Header `maven-api-key`.
+    V1,
+    /// Query parameter `access_token`.
+    V2,
+    /// Headers `Authorization` and `X-LP-ON-BEHALF`.
+    Messaging,
+}
+
+type Handler = fn(&Call<'_>) -> ApiResult;
+
+struct Route {
+    /// Segments separated by `/`; `{account}`, `{ns}`, `{session}` and
+    /// `{property}` bind one segment each.
+    pattern: &'static str,
+    api: Api,
+    methods: &'static [(Method, Handler)],
+}
+
+/// Every endpoint. Where two patterns match one path, the first one that
+/// accepts the method wins (e.g. `GET .../properties/properties` reads the
+/// namespace property `properties`, and `GET /v2/context/document/property/delete`
+/// reads the document of account `property`, namespace `delete`).
+static ROUTES: &[Route] = &[
+    Route {
+        pattern: "/v1/account/{account}",
+        api: Api::V1,
+        methods: &[
+            (Method::GET, v1::list_namespaces),
+            (Method::POST, v1::create_namespace),
+        ],
+    },
+    Route {
+        pattern: "/v1/account/{account}/namespace/{ns}/session",
+        api: Api::V1,
+        methods: &[
+            (Method::GET, v1::list_session_ttls),
+            (Method::POST, v1::set_session_ttl),
+        ],
+    },
+    Route {
+        pattern: "/v1/account/{account}/{ns}",
+        api: Api::V1,
+        methods: &[(Method::DELETE, v1::delete_namespace)],
+    },
+    Route {
+        pattern: "/v1/account/{account}/{ns}/properties",
+        api: Api::V1,
+        methods: &[
+            (Method::GET, v1::get_properties),
+            (Method::PATCH, v1::patch_properties),
+        ],
+    },
+    Route {
+        pattern: "/v1/account/{account}/{ns}/session-ids",
+        api: Api::V1,
+        methods: &[(Method::GET, v1::session_ids)],
+    },
+    Route {
+        pattern: "/v1/account/{account}/{ns}/session-properties",
+        api: Api::V1,
+        methods: &[(Method::GET, v1::session_properties)],
+    },
+    Route {
+        pattern: "/v1/account/{account}/{ns}/properties/{property}",
+        api: Api::V1,
+        methods: &[
+            (Method::GET, v1::get_property),
+            (Method::PUT, v1::put_property),
+            (Method::DELETE, v1::delete_property),
+        ],
+    },
+    Route {
+        pattern: "/v1/account/{account}/{ns}/{session}/properties",
+        api: Api::V1,
+        methods: &[
+            (Method::GET, v1::get_properties),
+            (Method::PATCH, v1::patch_properties),
+            (Method::DELETE, v1::delete_session_properties),
+        ],
+    },
+    Route {
+        pattern: "/v1/account/{account}/{ns}/{session}/properties/{property}",
+        api: Api::V1,
+        methods: &[
+            (Method::GET, v1::get_property),
+            (Method::PUT, v1::put_property),
+            (Method::DELETE, v1::delete_property),
+        ],
+    },
+    Route {
+        pattern: "/v2/context/document/create",
+        api: Api::V2,
+        methods: &[(Method::POST, v2::create)],
+    },
+    Route {
+        pattern: "/v2/context/document/properties",
+        api: Api::V2,
+        methods: &[(Method::POST, v2::read_properties)],
+    },
+    Route {
+        pattern: "/v2/context/document/property/delete",
+        api: Api::V2,
+        methods: &[(Method::DELETE, v2::delete)],
+    },
+    Route {
+        pattern: "/v2/context/document/{account}/{ns}",
+        api: Api::V2,
+        methods: &[(Method::GET, v2::get_document)],
+    },
+    Route {
+        pattern: "/v2/context/document/{account}/{ns}/{session}",
+        api: Api::V2,
+        methods: &[(Method::GET, v2::get_document)],
+    },
+    Route {
+        pattern: "/api/account/{account}/messaging/consumer/conversation",
+        api: Api::Messaging,
+        methods: &[(Method::POST, messaging::create_conversation)],
+    },
+];
+
+/// The path parameters of a matched route (`""`/`None` where the route has none).
+#[derive(Clone, Copy, Default)]
+struct Params<'a> {
+    account: &'a str,
+    ns: &'a str,
+    session: Option<&'a str>,
+    property: &'a str,
+}
+
+impl<'a> Params<'a> {
+    fn bind(&mut self, name: &str, value: &'a str) -> bool {
+        match name {
+            "account" => self.account = value,
+            "ns" => self.ns = value,
+            "session" => self.session = Some(value),
+            "property" => self.property = value,
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl Route {
+    fn matches<'s>(&self, segments: &'s [Cow<'_, str>]) -> Option<Params<'s>> {
+        let mut params = Params::default();
+        let mut parts = self.pattern.split('/').skip(1);
+        let mut segments = segments.iter();
+        loop {
+            match (parts.next(), segments.next()) {
+                (None, None) => return Some(params),
+                (Some(part), Some(segment)) => {
+                    match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                        Some(name) if params.bind(name, segment) => {}
+                        None if part == segment => {}
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether `path` starts with this route's first segment (`/v1/`, `/v2/`, `/api/`).
+    fn same_api_prefix(&self, path: &str) -> bool {
+        let first = self.pattern.split('/').nth(1).unwrap_or_default();
+        path.strip_prefix('/')
+            .and_then(|p| p.strip_prefix(first))
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    fn handler(&self, method: &Method) -> Option<Handler> {
+        self.methods
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, handler)| *handler)
+    }
+}
+
+/// The query string as decoded pairs.
+struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    fn parse(uri: &Uri) -> Result<QueryParams, ApiError> {
+        Query::try_from_uri(uri)
+            .map(|Query(pairs)| QueryParams(pairs))
+            .map_err(|_| ApiError::bad_request("invalid query string"))
+    }
+
+    /// The first value of `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// What a handler gets: the store, the validated-on-demand path parameters, the
+/// query and the body.
+pub(super) struct Call<'a> {
+    /// The shared store.
+    pub(super) store: &'a Store,
+    params: Params<'a>,
+    query: &'a QueryParams,
+    body: Bytes,
+}
+
+impl Call<'_> {
+    /// The `{accountId}` path parameter, validated.
+    pub(super) fn account(&self) -> Result<&str, ApiError> {
+        names::account(self.params.account)
+    }
+
+    /// The validated account, namespace and session (`__default__` where the path
+    /// has no session).
+    pub(super) fn location(&self) -> Result<(&str, &str, &str), ApiError> {
+        let account = self.account()?;
+        let ns = names::namespace(self.params.ns)?;
+        let session = self
+            .params
+            .session
+            .map_or(Ok(DEFAULT_SESSION), names::session)?;
+        Ok((account, ns, session))
+    }
+
+    /// The `{property}` path parameter, validated.
+    pub(super) fn property(&self) -> Result<&str, ApiError> {
+        names::property(self.params.property)
+    }
+
+    /// The first value of a query parameter.
+    pub(super) fn query(&self, name: &str) -> Option<&str> {
+        self.query.get(name)
+    }
+
+    /// The body parsed as JSON.
+    pub(super) fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.body.is_empty() {
+            return Err(ApiError::bad_request("the request body must be JSON"));
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
+    }
+
+    /// Validates property names, serializes the values and merges them into a
+    /// session document; 413 (and nothing saved) if it would grow too large.
+    pub(super) fn save(
+        &self,
+        (account, ns, session): (&str, &str, &str),
+        properties: Map<String, Value>,
+        expiry: Expiry,
+    ) -> Result<(), ApiError> {
+        let entries = properties
+            .into_iter()
+            .map(|(key, value)| {
+                names::property(&key)?;
+                Ok(Entry::new(key, &value))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        self.store
+            .write(account, ns, session, entries, expiry, Utc::now())
+            .map_err(|_| ApiError::document_too_large())
+    }
+}
+
+/// The one handler behind the router.
+pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let response = handle(&shared, &method, &uri, request)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    // The path only: the query may carry an access token.
+    tracing::debug!(%method, path = uri.path(), status = response.status().as_u16(), "request");
+    response
+}
+
+async fn handle(shared: &Shared, method: &Method, uri: &Uri, request: Request) -> ApiResult {
+    shared.sweep_if_due();
+    let segments = match split_path(uri.path()) {
+        Ok(segments) => segments,
+        Err(error) => {
+            // Credentials still come first where the API is known.
+            if let Some(route) = ROUTES.iter().find(|r| r.same_api_prefix(uri.path())) {
+                authorize(
+                    route.api,
+                    &shared.config,
+                    request.headers(),
+                    &QueryParams::parse(uri)?,
+                )?;
+            }
+            return Err(error);
+        }
+    };
+    let matches: Vec<(&Route, Params<'_>)> = ROUTES
+        .iter()
+        .filter_map(|route| route.matches(&segments).map(|params| (route, params)))
+        .collect();
+    let Some((first, _)) = matches.first() else {
+        return Err(ApiError::not_found(format!(
+            "no endpoint at {}",
+            uri.path()
+        )));
+    };
+    let query = QueryParams::parse(uri)?;
+    authorize(first.api, &shared.config, request.headers(), &query)?;
+    let Some((handler, params)) = matches
+        .iter()
+        .find_map(|(route, params)| route.handler(method).map(|h| (h, *params)))
+    else {
+        return Err(ApiError::method_not_allowed(allowed_methods(&matches)));
+    };
+    let body = Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection| ApiError::unreadable_body(rejection.status()))?;
+    handler(&Call {
+        store: &shared.store,
+        params,
+        query: &query,
+        body,
+    })
+}
+
+fn allowed_methods(matches: &[(&Route, Params<'_>)]) -> String {
+    let mut allowed: Vec<&str> = Vec::new();
+    for (method, _) in matches.iter().flat_map(|(route, _)| route.methods) {
+        if !allowed.contains(&method.as_str()) {
+            allowed.push(method.as_str());
+        }
+    }
+    allowed.join(", ")
+}
+
+/// Splits a path into percent-decoded segments, ignoring one trailing slash.
+fn split_path(path: &str) -> Result<Vec<Cow<'_, str>>, ApiError> {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    let path = path.strip_suffix('/').unwrap_or(path);
+    if path.is_empty() {
+        return Ok(Vec::new());
+    }
+    path.split('/').map(percent_decode).collect()
+}
+
+/// Decodes `%XX` escapes; `+` is a literal plus in a path.
+fn percent_decode(segment: &str) -> Result<Cow<'_, str>, ApiError> {
+    if !segment.contains('%') {
+        return Ok(Cow::Borrowed(segment));
+    }
+    let invalid = || ApiError::bad_request("invalid percent-encoding in the path");
+    let mut bytes = segment.bytes();
+    let mut out = Vec::with_capacity(segment.len());
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hi = bytes.next().and_then(hex_value).ok_or_else(invalid)?;
+            let lo = bytes.next().and_then(hex_value).ok_or_else(invalid)?;
+            out.push(hi << 4 | lo);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| ApiError::bad_request("the path is not UTF-8 once percent-decoded"))
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+/// Checks the credentials of `api` before anything else of the request is read.
+/// Credentials are never logged nor echoed.
+fn authorize(
+    api: Api,
+    config: &EmulatorConfig,
+    headers: &HeaderMap,
+    query: &QueryParams,
+) -> Result<(), ApiError> {
+    let header = |name| headers.get(name).map(|v| v.as_bytes());
+    match api {
+        Api::V1 => check_credential(
+            "maven-api-key header",
+            header("maven-api-key"),
+            config.api_key.as_deref(),
+        ),
+        Api::V2 => check_credential(
+            "access_token query parameter",
+            query.get("access_token").map(str::as_bytes),
+            config.access_token.as_deref(),
+        ),
+        Api::Messaging => {
+            check_credential(
+                "Authorization header",
+                header(header::AUTHORIZATION.as_str()),
+                None,
+            )?;
+            check_credential("X-LP-ON-BEHALF header", header("x-lp-on-behalf"), None)
+        }
+    }
+}
+
+/// A credential must be present and non-empty, and equal `expected` if set.
+fn check_credential(
+    what: &str,
+    given: Option<&[u8]>,
+    expected: Option<&str>,
+) -> Result<(), ApiError> {
+    match (given, expected) {
+        (None | Some([]), _) => Err(ApiError::unauthorized(format!("missing {what}"))),
+        (Some(given), Some(expected)) if !same_secret(given, expected.as_bytes()) => {
+            Err(ApiError::unauthorized(format!("invalid {what}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Compares two secrets in time independent of where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pattern_binds_known_parameters() {
+        for route in ROUTES {
+            for part in route.pattern.split('/').skip(1) {
+                if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    assert!(Params::default().bind(name, "x"), "{}", route.pattern);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn decodes_segments_exactly() {
+        let segments = split_path("/a%20b%3Ac%2B%C3%A9/x+y/").unwrap_or_default();
+        assert_eq!(segments, ["a b:c+é", "x+y"]);
+        assert!(split_path("/%zz").is_err());
+        assert!(split_path("/%C3").is_err());
+    }
+}
