@@ -51,11 +51,11 @@ impl From<&str> for Secret {
 /// The future a [`CredentialProvider`] returns.
 pub type CredentialFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret, Error>> + Send + 'a>>;
 
-/// Supplies a credential before each request.
+/// Supplies a credential before each call.
 ///
 /// Tokens that expire (a CCS v2 access token, a messaging AppJWT lasts 60
 /// minutes) are best given as a provider that caches and refreshes them; the
-/// client asks it before every attempt. A fixed [`Secret`] is a provider too.
+/// client asks it once per call (its retries reuse the answer). A fixed [`Secret`] is a provider too.
 pub trait CredentialProvider: Send + Sync + 'static {
     /// Returns the credential to send now.
     fn credential(&self) -> CredentialFuture<'_>;
@@ -73,7 +73,7 @@ impl CredentialProvider for Secret {
 pub struct Credential(Arc<dyn CredentialProvider>);
 
 impl Credential {
-    /// A credential from a provider that is asked before each request.
+    /// A credential from a provider that is asked before each call.
     pub fn from_provider(provider: impl CredentialProvider) -> Self {
         Credential(Arc::new(provider))
     }
