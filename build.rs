@@ -84,7 +84,15 @@ pub fn settings() -> progenitor::GenerationSettings {
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
         .with_hooks(progenitor::HooksMode::Expected)
-        .with_inner_type(quote::quote!(crate::transport::Transport));
+        .with_inner_type(quote::quote!(crate::transport::Transport))
+        // A messaging result's body is `msg` or `conversationId` on success,
+        // but on a rejected payload it is whatever the service says; typify
+        // would drop the unknown fields (the reason) of a typed struct.
+        .with_replacement(
+            "ConversationResponseBody",
+            "::serde_json::Value",
+            [progenitor::TypeImpl::Default].into_iter(),
+        );
     settings
 }
 

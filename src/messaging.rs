@@ -12,7 +12,7 @@ use crate::generated::messaging as raw;
 use crate::names::AccountId;
 use crate::retry::RetryPolicy;
 use crate::secret::Credential;
-use crate::transport::{Auth, Transport, convert};
+use crate::transport::{Auth, Transport};
 
 const OPERATION: &str = "create_conversation";
 
@@ -353,13 +353,14 @@ impl MessagingClient {
     /// The generated client for one consumer, for what this layer does not
     /// cover. It follows `openapi/messaging.yaml` and may change with it.
     pub fn raw(&self, consumer_jws: impl Into<Credential>) -> raw::Client {
-        let transport = Transport {
-            auth: Auth::Messaging {
+        let transport = Transport::new(
+            Auth::Messaging {
                 app_jwt: self.inner.app_jwt.clone(),
                 consumer_jws: consumer_jws.into(),
             },
-            retry: RetryPolicy::none(),
-        };
+            // Never used: creating a conversation is never retried.
+            RetryPolicy::none(),
+        );
         raw::Client::new_with_client(&self.inner.base_url, self.inner.http.clone(), transport)
     }
 
@@ -379,6 +380,7 @@ impl MessagingClient {
         let ids = [format!("{batch}-1"), format!("{batch}-2")];
         let body = request.to_raw(self.inner.account.as_str(), [&ids[0], &ids[1]]);
         let client = self.raw(consumer_jws);
+        let transport = progenitor_client::ClientInfo::inner(&client);
         let result = client
             .create_conversation()
             .account_id(self.inner.account.as_str())
@@ -394,31 +396,28 @@ impl MessagingClient {
                 .map(|item| Item {
                     code: item.code,
                     req_id: Some(item.req_id),
-                    body: serde_json::to_value(item.body).unwrap_or(Value::Null),
+                    body: item.body,
                 })
                 .collect(),
             // A failed payload's body may not fit the success schema: read it as plain JSON.
             Err(progenitor_client::Error::InvalidResponsePayload(bytes, reason)) => {
-                lenient_items(&bytes).ok_or_else(|| Error::Decode {
-                    operation: OPERATION,
-                    status: None,
-                    reason: reason.to_string(),
-                    body: String::from_utf8_lossy(&bytes).into_owned(),
-                })?
+                lenient_items(&bytes)
+                    .ok_or_else(|| transport.decode_error(OPERATION, reason.to_string(), &bytes))?
             }
-            Err(e) => return Err(convert(OPERATION, e).await),
+            Err(e) => return Err(transport.convert(OPERATION, e).await),
         };
-        let profile = find(&items, &ids[0], 0)?;
-        let conversation = find(&items, &ids[1], 1)?;
+        let profile = find(transport, &items, &ids[0], 0)?;
+        let conversation = find(transport, &items, &ids[1], 1)?;
         let conversation_id = conversation
             .body
             .get("conversationId")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::Decode {
-                operation: OPERATION,
-                status: None,
-                reason: "the conversation result has no conversationId".into(),
-                body: conversation.body.to_string(),
+            .ok_or_else(|| {
+                transport.decode_error(
+                    OPERATION,
+                    "the conversation result has no conversationId",
+                    conversation.body.to_string().as_bytes(),
+                )
             })?;
         Ok(Conversation {
             conversation_id: conversation_id.to_owned(),
@@ -432,23 +431,25 @@ impl MessagingClient {
 }
 
 /// Finds a payload's result by its `reqId`, else by position, and checks its code.
-fn find<'a>(items: &'a [Item], req_id: &str, position: usize) -> Result<&'a Item, Error> {
+fn find<'a>(
+    transport: &Transport,
+    items: &'a [Item],
+    req_id: &str,
+    position: usize,
+) -> Result<&'a Item, Error> {
     let item = items
         .iter()
         .find(|item| item.req_id.as_deref() == Some(req_id))
         .or_else(|| items.get(position))
-        .ok_or_else(|| Error::Decode {
-            operation: OPERATION,
-            status: None,
-            reason: format!("no result for payload {req_id:?}"),
-            body: String::new(),
+        .ok_or_else(|| {
+            transport.decode_error(OPERATION, format!("no result for payload {req_id:?}"), b"")
         })?;
     if item.code != "OK" {
         return Err(Error::Rejected {
             operation: OPERATION,
             req_id: req_id.to_owned(),
-            code: item.code.clone(),
-            body: item.body.to_string(),
+            code: transport.scrub(&item.code),
+            body: transport.scrub(&item.body.to_string()),
         });
     }
     Ok(item)

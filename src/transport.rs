@@ -1,6 +1,7 @@
 //! What every generated client carries: credentials, retry policy, and the
 //! hooks that apply them to each request.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
@@ -11,7 +12,7 @@ use tracing::Instrument;
 use crate::error::Error;
 use crate::generated;
 use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
-use crate::secret::{Credential, scrub};
+use crate::secret::{Credential, Secret, scrub};
 
 /// The one operation that must never be repeated automatically: it is not
 /// idempotent (a retry could open a second conversation).
@@ -34,9 +35,16 @@ pub(crate) enum Auth {
 /// The state each generated client carries (progenitor's "inner type").
 #[derive(Clone, Debug)]
 pub struct Transport {
-    pub(crate) auth: Auth,
-    pub(crate) retry: RetryPolicy,
+    auth: Auth,
+    retry: RetryPolicy,
+    /// The credential values sent most recently, so that an error built from
+    /// a body the service sent (even a 2xx one) never carries them.
+    sent: Arc<Mutex<Vec<Secret>>>,
 }
+
+/// How many distinct credential values a transport remembers for scrubbing:
+/// enough for every credential of one client across a refresh or two.
+const REMEMBERED: usize = 8;
 
 static MAVEN_API_KEY: HeaderName = HeaderName::from_static("maven-api-key");
 static X_LP_ON_BEHALF: HeaderName = HeaderName::from_static("x-lp-on-behalf");
@@ -50,6 +58,47 @@ fn sensitive(value: &str, name: &'static str) -> Result<HeaderValue, Error> {
 }
 
 impl Transport {
+    pub(crate) fn new(auth: Auth, retry: RetryPolicy) -> Self {
+        Transport {
+            auth,
+            retry,
+            sent: Arc::default(),
+        }
+    }
+
+    fn remember(&self, secret: &Secret) {
+        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        if !sent.contains(secret) {
+            if sent.len() == REMEMBERED {
+                sent.remove(0);
+            }
+            sent.push(secret.clone());
+        }
+    }
+
+    /// Removes every credential this transport has sent, and any
+    /// `access_token=` value, from a text the service sent.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        let sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        let secrets: Vec<&str> = sent.iter().map(Secret::expose).collect();
+        scrub(text, &secrets)
+    }
+
+    /// A decode error whose body is scrubbed.
+    pub(crate) fn decode_error(
+        &self,
+        operation: &'static str,
+        reason: impl Into<String>,
+        body: &[u8],
+    ) -> Error {
+        Error::Decode {
+            operation,
+            status: None,
+            reason: reason.into(),
+            body: self.scrub(&String::from_utf8_lossy(body)),
+        }
+    }
+
     /// Adds the credentials to a request, and removes progenitor's
     /// `api-version` header, which LivePerson's APIs do not define.
     async fn prepare(&self, request: &mut Request) -> Result<(), Error> {
@@ -57,11 +106,13 @@ impl Transport {
         match &self.auth {
             Auth::ApiKey(key) => {
                 let key = key.resolve("API key").await?;
+                self.remember(&key);
                 let value = sensitive(key.expose(), "API key")?;
                 request.headers_mut().insert(MAVEN_API_KEY.clone(), value);
             }
             Auth::AccessToken(token) => {
                 let token = token.resolve("access token").await?;
+                self.remember(&token);
                 request
                     .url_mut()
                     .query_pairs_mut()
@@ -73,6 +124,8 @@ impl Transport {
             } => {
                 let app = app_jwt.resolve("AppJWT").await?;
                 let consumer = consumer_jws.resolve("ConsumerJWS").await?;
+                self.remember(&app);
+                self.remember(&consumer);
                 let headers = request.headers_mut();
                 headers.insert(
                     reqwest::header::AUTHORIZATION,
@@ -218,33 +271,62 @@ async fn scrubbed(response: Response, secrets: &[String]) -> reqwest::Result<Res
     Ok(Response::from(rebuilt))
 }
 
-/// Turns a generated client's error into the crate's.
-pub(crate) async fn convert<E>(
-    operation: &'static str,
-    error: progenitor_client::Error<E>,
-) -> Error {
-    use progenitor_client::Error as P;
-    match error {
-        P::InvalidRequest(reason) => Error::invalid("request", reason),
-        P::Custom(reason) => Error::Credentials { reason },
-        P::CommunicationError(source)
-        | P::InvalidUpgrade(source)
-        | P::ResponseBodyError(source) => Error::Transport {
-            operation,
-            source: source.without_url(),
-        },
-        P::ErrorResponse(value) => Error::Api {
-            operation,
-            status: value.status(),
-            body: String::new(),
-        },
-        P::InvalidResponsePayload(bytes, reason) => Error::Decode {
-            operation,
-            status: None,
-            reason: reason.to_string(),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        },
-        P::UnexpectedResponse(response) => from_response(operation, response).await,
+impl Transport {
+    /// Turns a generated client's error into the crate's.
+    pub(crate) async fn convert<E>(
+        &self,
+        operation: &'static str,
+        error: progenitor_client::Error<E>,
+    ) -> Error {
+        use progenitor_client::Error as P;
+        match error {
+            P::InvalidRequest(reason) => Error::invalid("request", reason),
+            P::Custom(reason) => Error::Credentials { reason },
+            P::CommunicationError(source)
+            | P::InvalidUpgrade(source)
+            | P::ResponseBodyError(source) => Error::Transport {
+                operation,
+                source: source.without_url(),
+            },
+            P::ErrorResponse(value) => Error::Api {
+                operation,
+                status: value.status(),
+                body: String::new(),
+            },
+            P::InvalidResponsePayload(bytes, reason) => {
+                self.decode_error(operation, reason.to_string(), &bytes)
+            }
+            // Its body was scrubbed in `exec`, before progenitor saw it.
+            P::UnexpectedResponse(response) => from_response(operation, response).await,
+        }
+    }
+
+    /// For calls that answer no body: any 2xx is success, even one the spec
+    /// does not list (a 200 where the documents say 204).
+    pub(crate) async fn unit<T, E>(
+        &self,
+        operation: &'static str,
+        result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
+    ) -> Result<(), Error> {
+        match result {
+            Ok(_) => Ok(()),
+            Err(progenitor_client::Error::UnexpectedResponse(r)) if r.status().is_success() => {
+                Ok(())
+            }
+            Err(e) => Err(self.convert(operation, e).await),
+        }
+    }
+
+    /// For calls that answer a value.
+    pub(crate) async fn value<T, E>(
+        &self,
+        operation: &'static str,
+        result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
+    ) -> Result<T, Error> {
+        match result {
+            Ok(value) => Ok(value.into_inner()),
+            Err(e) => Err(self.convert(operation, e).await),
+        }
     }
 }
 
@@ -283,30 +365,6 @@ pub(crate) async fn from_response(operation: &'static str, response: Response) -
             status,
             body,
         },
-    }
-}
-
-/// For calls that answer no body: any 2xx is success, even one the spec does
-/// not list (a 200 where the documents say 204).
-pub(crate) async fn unit<T, E>(
-    operation: &'static str,
-    result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
-) -> Result<(), Error> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(progenitor_client::Error::UnexpectedResponse(r)) if r.status().is_success() => Ok(()),
-        Err(e) => Err(convert(operation, e).await),
-    }
-}
-
-/// For calls that answer a value.
-pub(crate) async fn value<T, E>(
-    operation: &'static str,
-    result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
-) -> Result<T, Error> {
-    match result {
-        Ok(value) => Ok(value.into_inner()),
-        Err(e) => Err(convert(operation, e).await),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::builder::{ClientBuilder, V1Credentials, required_env};
 use crate::generated::v1 as raw;
 use crate::names::{AccountId, Namespace, PropertyName, SessionId};
 use crate::secret::Credential;
-use crate::transport::{Auth, Transport, unit, value};
+use crate::transport::{Auth, Transport};
 
 /// A client for CCS v1, bound to one account.
 ///
@@ -75,10 +75,7 @@ impl ClientBuilder<V1Credentials> {
             return Err(Error::invalid("API key", "no API key was given"));
         };
         let parts = self.parts(default_base)?;
-        let transport = Transport {
-            auth: Auth::ApiKey(api_key),
-            retry: parts.retry,
-        };
+        let transport = Transport::new(Auth::ApiKey(api_key), parts.retry);
         Ok(CcsV1Client {
             inner: Arc::new(Inner {
                 raw: raw::Client::new_with_client(&parts.base_url, parts.http, transport),
@@ -210,6 +207,10 @@ impl CcsV1Client {
         self.inner.account.as_str()
     }
 
+    fn t(&self) -> &Transport {
+        progenitor_client::ClientInfo::inner(&self.inner.raw)
+    }
+
     /// Creates a namespace (`POST /v1/account/{accountId}`). Writing to a
     /// namespace that does not exist creates it too.
     pub async fn create_namespace(
@@ -245,21 +246,23 @@ impl CcsV1Client {
         if let Some(ttl) = ttl {
             call = call.ttl_second(raw::types::TtlSecond(ttl));
         }
-        unit("create_namespace", call.send().await).await
+        self.t().unit("create_namespace", call.send().await).await
     }
 
     /// Lists the namespaces of the account, with their TTLs where set.
     pub async fn list_namespaces(&self) -> Result<Vec<NamespaceInfo>, Error> {
-        let list = value(
-            "list_namespaces",
-            self.inner
-                .raw
-                .list_namespaces()
-                .account_id(self.acc())
-                .send()
-                .await,
-        )
-        .await?;
+        let list = self
+            .t()
+            .value(
+                "list_namespaces",
+                self.inner
+                    .raw
+                    .list_namespaces()
+                    .account_id(self.acc())
+                    .send()
+                    .await,
+            )
+            .await?;
         Ok(list
             .0
             .into_iter()
@@ -283,7 +286,7 @@ impl CcsV1Client {
             .delete_namespace()
             .account_id(self.acc())
             .custom_namespace(namespace.as_str());
-        unit("delete_namespace", call.send().await).await
+        self.t().unit("delete_namespace", call.send().await).await
     }
 
     /// The namespace-level properties of a namespace.
@@ -335,7 +338,7 @@ impl CcsV1Client {
             .custom_namespace(namespace.as_str())
             .ttl_second(raw::types::TtlSecond(ttl_seconds(ttl)))
             .body(body);
-        unit("set_session_ttl", call.send().await).await
+        self.t().unit("set_session_ttl", call.send().await).await
     }
 
     /// Lists the sessions of a namespace that have a TTL.
@@ -350,7 +353,10 @@ impl CcsV1Client {
             .list_session_ttls()
             .account_id(self.acc())
             .custom_namespace(namespace.as_str());
-        let list = value("list_session_ttls", call.send().await).await?;
+        let list = self
+            .t()
+            .value("list_session_ttls", call.send().await)
+            .await?;
         Ok(list
             .0
             .into_iter()
@@ -415,6 +421,10 @@ impl Scope {
         &self.client.inner.raw
     }
 
+    fn t(&self) -> &Transport {
+        self.client.t()
+    }
+
     fn acc(&self) -> &str {
         self.client.acc()
     }
@@ -436,7 +446,9 @@ impl Scope {
                     .account_id(self.acc())
                     .custom_namespace(self.ns())
                     .body(body);
-                unit("set_namespace_properties", call.send().await).await
+                self.t()
+                    .unit("set_namespace_properties", call.send().await)
+                    .await
             }
             Some(session) => {
                 let call = self
@@ -446,7 +458,9 @@ impl Scope {
                     .custom_namespace(self.ns())
                     .session_id(session.as_str())
                     .body(body);
-                unit("set_session_properties", call.send().await).await
+                self.t()
+                    .unit("set_session_properties", call.send().await)
+                    .await
             }
         }
     }
@@ -468,7 +482,9 @@ impl Scope {
                     .custom_namespace(self.ns())
                     .property(name.as_str())
                     .body(body);
-                unit("set_namespace_property", call.send().await).await
+                self.t()
+                    .unit("set_namespace_property", call.send().await)
+                    .await
             }
             Some(session) => {
                 let call = self
@@ -479,7 +495,9 @@ impl Scope {
                     .session_id(session.as_str())
                     .property(name.as_str())
                     .body(body);
-                unit("set_session_property", call.send().await).await
+                self.t()
+                    .unit("set_session_property", call.send().await)
+                    .await
             }
         }
     }
@@ -548,7 +566,7 @@ impl Scope {
                     }),
                 }
             }
-            Err(e) => match crate::transport::convert(self.get_operation(), e).await {
+            Err(e) => match self.t().convert(self.get_operation(), e).await {
                 Error::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
@@ -627,7 +645,7 @@ impl Scope {
                 call.send().await
             }
         };
-        Ok(value(self.read_operation(), result).await?.0)
+        Ok(self.t().value(self.read_operation(), result).await?.0)
     }
 
     /// Deletes one property.
@@ -644,7 +662,9 @@ impl Scope {
                     .account_id(self.acc())
                     .custom_namespace(self.ns())
                     .property(name.as_str());
-                unit("delete_namespace_property", call.send().await).await
+                self.t()
+                    .unit("delete_namespace_property", call.send().await)
+                    .await
             }
             Some(session) => {
                 let call = self
@@ -654,7 +674,9 @@ impl Scope {
                     .custom_namespace(self.ns())
                     .session_id(session.as_str())
                     .property(name.as_str());
-                unit("delete_session_property", call.send().await).await
+                self.t()
+                    .unit("delete_session_property", call.send().await)
+                    .await
             }
         }
     }
@@ -673,7 +695,9 @@ impl Scope {
             .account_id(self.acc())
             .custom_namespace(self.ns())
             .session_id(session.as_str());
-        unit("delete_session_properties", call.send().await).await
+        self.t()
+            .unit("delete_session_properties", call.send().await)
+            .await
     }
 }
 
@@ -729,7 +753,12 @@ impl PageItem for String {
             .custom_namespace(pages.namespace.as_str())
             .page(i32::try_from(page).unwrap_or(i32::MAX))
             .per_page(pages.non_zero_page_size()?);
-        Ok(value("list_session_ids", call.send().await).await?.0)
+        Ok(pages
+            .client
+            .t()
+            .value("list_session_ids", call.send().await)
+            .await?
+            .0)
     }
 }
 
@@ -744,7 +773,11 @@ impl PageItem for SessionEntry {
             .custom_namespace(pages.namespace.as_str())
             .page(i32::try_from(page).unwrap_or(i32::MAX))
             .per_page(pages.non_zero_page_size()?);
-        let list = value("list_session_properties", call.send().await).await?;
+        let list = pages
+            .client
+            .t()
+            .value("list_session_properties", call.send().await)
+            .await?;
         Ok(list
             .0
             .into_iter()

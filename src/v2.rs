@@ -14,7 +14,7 @@ use crate::builder::{ClientBuilder, V2Credentials, required_env};
 use crate::generated::v2 as raw;
 use crate::names::{AccountId, Namespace, PropertyName, SessionId};
 use crate::secret::Credential;
-use crate::transport::{Auth, Transport, convert, value};
+use crate::transport::{Auth, Transport};
 use crate::v1::from_value;
 
 /// The longest TTL v2 accepts: "13 months", read as 396 days (365 + 31) so
@@ -79,10 +79,7 @@ impl ClientBuilder<V2Credentials> {
             return Err(Error::invalid("access token", "no access token was given"));
         };
         let parts = self.parts(default_base)?;
-        let transport = Transport {
-            auth: Auth::AccessToken(token),
-            retry: parts.retry,
-        };
+        let transport = Transport::new(Auth::AccessToken(token), parts.retry);
         Ok(CcsV2Client {
             inner: Arc::new(Inner {
                 raw: raw::Client::new_with_client(&parts.base_url, parts.http, transport),
@@ -233,6 +230,10 @@ impl Document {
         &self.client.inner.raw
     }
 
+    fn t(&self) -> &Transport {
+        progenitor_client::ClientInfo::inner(self.raw())
+    }
+
     fn account(&self) -> Result<raw::types::AccountId, Error> {
         conv("account id", self.client.inner.account.as_str())
     }
@@ -290,7 +291,8 @@ impl Document {
             payload: raw::types::Payload(payload),
         };
         let result = self.raw().upsert_document().body(body).send().await;
-        value("upsert_document", result)
+        self.t()
+            .value("upsert_document", result)
             .await
             .map(WriteResult::from)
     }
@@ -338,7 +340,7 @@ impl Document {
                     expires_at: doc.ttl,
                 }))
             }
-            Err(e) => match convert(self.get_operation(), e).await {
+            Err(e) => match self.t().convert(self.get_operation(), e).await {
                 Error::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
@@ -372,7 +374,7 @@ impl Document {
             filter,
         };
         let result = self.raw().get_document_properties().body(body).send().await;
-        let answer = value("get_document_properties", result).await?;
+        let answer = self.t().value("get_document_properties", result).await?;
         Ok(answer
             .0
             .into_iter()
@@ -438,7 +440,8 @@ impl Document {
             .body(body)
             .send()
             .await;
-        value("delete_document_properties", result)
+        self.t()
+            .value("delete_document_properties", result)
             .await
             .map(WriteResult::from)
     }
