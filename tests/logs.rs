@@ -1,0 +1,130 @@
+//! No secret in the logs: every tracing event at TRACE level, from the crate,
+//! reqwest, hyper and the in-process emulator, is captured while the clients
+//! make successful calls, rejected calls, and retried calls; none of them may
+//! hold an API key, access token or JWT.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+use liveperson_ccs::messaging::ConversationRequest;
+use liveperson_ccs::{CcsV1Client, CcsV2Client, MessagingClient, RetryPolicy};
+use serde_json::json;
+
+const API_KEY: &str = "log-test-api-key-8f1c";
+const TOKEN: &str = "log-test-access-token-77ab";
+const APP_JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJhcHAiOiJsb2cifQ.c2lnbmF0dXJlLWFwcA";
+const CONSUMER_JWS: &str = "eyJhbGciOiJIUzI1NiJ9.eyJjb25zdW1lciI6ImxvZyJ9.c2lnbmF0dXJlLWNvbg";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test runtime is single-threaded: the emulator's tasks log here too.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emulator = Emulator::start(EmulatorConfig::new().api_key(API_KEY).access_token(TOKEN))
+        .await
+        .unwrap();
+    let base = emulator.base_url();
+    let quick = RetryPolicy::default().with_initial_delay(Duration::from_millis(1));
+    let v1 = CcsV1Client::builder()
+        .account("le12345678")
+        .base_url(&base)
+        .api_key(API_KEY)
+        .retry_policy(quick.clone())
+        .build()
+        .unwrap();
+    let v2 = CcsV2Client::builder()
+        .account("le12345678")
+        .base_url(&base)
+        .access_token(TOKEN)
+        .build()
+        .unwrap();
+    let messaging = MessagingClient::builder()
+        .account("le12345678")
+        .base_url(&base)
+        .app_jwt(APP_JWT)
+        .build()
+        .unwrap();
+
+    // Successful calls of each API.
+    let session = v1.session("myNamespace", "mySessionId").unwrap();
+    session.set_many(&json!({"a": 1})).await.unwrap();
+    assert_eq!(session.get::<u32>("a").await.unwrap(), Some(1));
+    let doc = v2.session_document("myNamespace", "mySessionId").unwrap();
+    assert!(doc.get().await.unwrap().is_some());
+    messaging
+        .create_conversation(CONSUMER_JWS, &ConversationRequest::new())
+        .await
+        .unwrap();
+    // Rejected calls: a wrong key and a wrong token (the emulator logs them).
+    let wrong_v1 = CcsV1Client::builder()
+        .account("le12345678")
+        .base_url(&base)
+        .api_key(format!("{API_KEY}-wrong"))
+        .build()
+        .unwrap();
+    assert!(wrong_v1.list_namespaces().await.is_err());
+    let wrong_v2 = CcsV2Client::builder()
+        .account("le12345678")
+        .base_url(&base)
+        .access_token(format!("{TOKEN}-wrong"))
+        .build()
+        .unwrap();
+    assert!(
+        wrong_v2
+            .session_document("myNamespace", "s")
+            .unwrap()
+            .get()
+            .await
+            .is_err()
+    );
+    emulator.shutdown().await;
+    // Retried calls: connection refused, three attempts.
+    let refused = CcsV1Client::builder()
+        .account("le12345678")
+        .base_url(&base)
+        .api_key(API_KEY)
+        .retry_policy(quick)
+        .build()
+        .unwrap();
+    assert!(refused.list_namespaces().await.is_err());
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("liveperson_ccs.call") && logs.contains("retrying"),
+        "the calls were logged: {logs}"
+    );
+    for secret in [API_KEY, TOKEN, APP_JWT, CONSUMER_JWS] {
+        assert!(!logs.contains(secret), "{secret} is in the logs:\n{logs}");
+    }
+    // Nor the JWTs' distinctive parts.
+    assert!(
+        !logs.contains("c2lnbmF0dXJl"),
+        "a JWT signature is in the logs"
+    );
+}
