@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""The smoke scenario, through the Python clients openapi-python-client made
+from the specs, against a running `ccs serve`.
+
+    smoke.py BASE_URL CLIENTS_DIR
+
+CLIENTS_DIR holds the generated packages ccs_v1_client, ccs_v2_client and
+messaging_client (scripts/spec-smoke generates them). Each step prints one
+line; any answer that differs from the one expected is a `MISMATCH` line, and
+the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+BASE_URL, CLIENTS_DIR = sys.argv[1], sys.argv[2]
+sys.path.insert(0, CLIENTS_DIR)
+
+# The clients are importable only once CLIENTS_DIR is on the path.
+import ccs_v1_client
+import ccs_v2_client
+import messaging_client
+from ccs_v1_client.api.namespaces import create_namespace, list_namespaces
+from ccs_v1_client.api.session_properties import (
+    get_session_properties,
+    get_session_property,
+    set_session_properties,
+    set_session_property,
+)
+from ccs_v1_client.models import CreateNamespaceRequest, ErrorMessage, Properties
+from ccs_v2_client.api.documents import get_document_properties, get_session_document, upsert_document
+from ccs_v2_client.models import GetPropertiesRequest, Payload, UpsertDocumentRequest
+from messaging_client.api.conversation import create_conversation
+from messaging_client.models import (
+    AuthenticatedData,
+    CampaignInfo,
+    ConsumerRequestConversationBody,
+    ConsumerRequestConversationRequest,
+    ConsumerRequestConversationRequestType,
+    CreateConversationV,
+    CustomerInfo,
+    CustomerInfoSde,
+    CustomerInfoSdeType,
+    PersonalInfo,
+    PersonalInfoGender,
+    PersonalInfoSde,
+    PersonalInfoSdeType,
+    RequestKind,
+    SetUserProfileBody,
+    SetUserProfileRequest,
+    SetUserProfileRequestType,
+)
+
+ACCOUNT = "le12345678"
+NAMESPACE = "smoke_python"
+SESSION = "conversation 42/é"  # percent-encoded on the wire
+V2_SESSION = "v2-session"
+
+mismatches = 0
+
+
+def check(step: str, got: Any, want: Any) -> None:
+    global mismatches
+    if got == want:
+        print(f"python: ok   {step}: {got!r}")
+    else:
+        mismatches += 1
+        print(f"python: MISMATCH {step}: got {got!r}, want {want!r}")
+
+
+# CCS v1: the developer key in the `maven-api-key` header.
+v1 = ccs_v1_client.AuthenticatedClient(
+    base_url=BASE_URL, token="smoke-key", prefix="", auth_header_name="maven-api-key"
+)
+r = create_namespace.sync_detailed(ACCOUNT, client=v1, body=CreateNamespaceRequest(name=NAMESPACE))
+check("v1 create_namespace -> status", r.status_code, 204)
+r = list_namespaces.sync_detailed(ACCOUNT, client=v1)
+check("v1 list_namespaces -> status", r.status_code, 200)
+check("v1 list_namespaces -> has the namespace", [n.name for n in r.parsed or [] if n.name == NAMESPACE], [NAMESPACE])
+
+written = {"intent": {"name": "billing", "confidence": 0.92}, "tier": "gold", "orders": [1, 2, 3]}
+r = set_session_properties.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=v1, body=Properties.from_dict(written))
+check("v1 set_session_properties -> status", r.status_code, 204)
+r = set_session_property.sync_detailed(ACCOUNT, NAMESPACE, SESSION, "agentNote", client=v1, body="call back at 5")
+check("v1 set_session_property agentNote -> status", r.status_code, 204)
+r = get_session_properties.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=v1)
+check("v1 get_session_properties -> status", r.status_code, 200)
+props = r.parsed.additional_properties if isinstance(r.parsed, Properties) else r.parsed
+check("v1 get_session_properties -> properties", props, {**written, "agentNote": "call back at 5"})
+r = get_session_properties.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=v1, include="tier,nope")
+check("v1 get_session_properties include=tier,nope", r.parsed.additional_properties, {"tier": "gold"})
+r = get_session_property.sync_detailed(ACCOUNT, NAMESPACE, SESSION, "intent", client=v1)
+check("v1 get_session_property intent", (r.status_code, r.parsed), (200, written["intent"]))
+r = get_session_property.sync_detailed(ACCOUNT, NAMESPACE, SESSION, "missing", client=v1)
+check("v1 get_session_property missing -> status", r.status_code, 404)
+check("v1 get_session_property missing -> error body", isinstance(r.parsed, ErrorMessage), True)
+no_key = ccs_v1_client.Client(base_url=BASE_URL)
+r = get_session_properties.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=no_key)
+check("v1 without maven-api-key -> status", r.status_code, 401)
+
+# CCS v2: the access token as the `access_token` query parameter.
+v2 = ccs_v2_client.Client(base_url=BASE_URL, httpx_args={"params": {"access_token": "smoke-token"}})
+
+
+def upsert(payload: dict[str, Any]) -> Any:
+    return upsert_document.sync_detailed(
+        client=v2,
+        body=UpsertDocumentRequest(
+            account_id=ACCOUNT,
+            name_space=NAMESPACE,
+            session_id=V2_SESSION,
+            ttl_seconds=3600,
+            payload=Payload.from_dict(payload),
+        ),
+    )
+
+
+r = upsert({"property1": 100, "Property2": "abc"})
+check("v2 upsert_document -> status", r.status_code, 201)
+check(
+    "v2 upsert_document -> result",
+    (r.parsed.document_key, r.parsed.tenant_id, r.parsed.success),
+    (f"{ACCOUNT}:{NAMESPACE}:{V2_SESSION}", ACCOUNT, True),
+)
+r = upsert({"property1": 101, "property3": [True, None]})
+check("v2 upsert_document again (merge) -> status", r.status_code, 201)
+before = datetime.now(UTC)
+r = get_session_document.sync_detailed(ACCOUNT, NAMESPACE, V2_SESSION, client=v2)
+check("v2 get_session_document -> status", r.status_code, 200)
+doc = r.parsed
+check(
+    "v2 get_session_document -> key, type, namespace, session",
+    (doc.document_key, doc.document_type, doc.name_space, doc.session_id),
+    (f"{ACCOUNT}:{NAMESPACE}:{V2_SESSION}", "CONTEXT", NAMESPACE, V2_SESSION),
+)
+check(
+    "v2 get_session_document -> payload (merged)",
+    doc.payload.additional_properties,
+    {"property1": 101, "Property2": "abc", "property3": [True, None]},
+)
+ttl_left = (doc.ttl - before).total_seconds() if isinstance(doc.ttl, datetime) else None
+check("v2 get_session_document -> ttl about an hour ahead", ttl_left is not None and 3500 < ttl_left <= 3601, True)
+r = get_document_properties.sync_detailed(
+    client=v2,
+    body=GetPropertiesRequest(
+        account_id=ACCOUNT,
+        name_space=NAMESPACE,
+        session_id=V2_SESSION,
+        filter_=[f"{NAMESPACE}.property1", f"{NAMESPACE}.nope"],
+    ),
+)
+check(
+    "v2 get_document_properties",
+    (r.status_code, r.parsed.additional_properties),
+    (200, {f"{NAMESPACE}.property1": 101}),
+)
+# One store: the session written through v1 above is a v2 document too.
+r = get_session_document.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=v2)
+check(
+    "v2 get_session_document of the v1 session -> payload",
+    (r.status_code, r.parsed.payload.additional_properties),
+    (200, {**written, "agentNote": "call back at 5"}),
+)
+r = get_session_document.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=ccs_v2_client.Client(base_url=BASE_URL))
+check("v2 without access_token -> status", r.status_code, 401)
+
+# Messaging: the AppJWT in `Authorization`, the ConsumerJWS in `X-LP-ON-BEHALF`.
+messaging = messaging_client.Client(
+    base_url=BASE_URL, headers={"Authorization": "smoke-app-jwt", "X-LP-ON-BEHALF": "smoke-consumer-jws"}
+)
+batch = [
+    SetUserProfileRequest(
+        kind=RequestKind.REQ,
+        id="1,",
+        type_=SetUserProfileRequestType.USERPROFILE_SETUSERPROFILE,
+        body=SetUserProfileBody(
+            authenticated_data=AuthenticatedData(
+                lp_sdes=[
+                    CustomerInfoSde(
+                        type_=CustomerInfoSdeType.CTMRINFO, info=CustomerInfo(social_id="1234567890", ctype="vip")
+                    ),
+                    PersonalInfoSde(
+                        type_=PersonalInfoSdeType.PERSONAL,
+                        personal=PersonalInfo(firstname="John", lastname="Doe", gender=PersonalInfoGender.MALE),
+                    ),
+                ]
+            )
+        ),
+    ),
+    ConsumerRequestConversationRequest(
+        kind=RequestKind.REQ,
+        id="2,",
+        type_=ConsumerRequestConversationRequestType.CM_CONSUMERREQUESTCONVERSATION,
+        body=ConsumerRequestConversationBody(
+            brand_id=ACCOUNT, campaign_info=CampaignInfo(campaign_id="99999", engagement_id="888888")
+        ),
+    ),
+]
+r = create_conversation.sync_detailed(ACCOUNT, client=messaging, body=batch, v=CreateConversationV.VALUE_3)
+check("messaging create_conversation -> status", r.status_code, 200)
+results = r.parsed if isinstance(r.parsed, list) else []
+check(
+    "messaging create_conversation -> codes and reqIds",
+    [(i.code, i.req_id) for i in results],
+    [("OK", "1,"), ("OK", "2,")],
+)
+conversation_id = results[1].body.conversation_id if len(results) == 2 else None
+check(
+    "messaging create_conversation -> has a conversationId",
+    isinstance(conversation_id, str) and conversation_id != "",
+    True,
+)
+print(f"python: conversation {conversation_id}")
+r = create_conversation.sync_detailed(
+    ACCOUNT,
+    client=messaging_client.Client(base_url=BASE_URL, headers={"Authorization": "smoke-app-jwt"}),
+    body=batch,
+    v=CreateConversationV.VALUE_3,
+)
+check("messaging without X-LP-ON-BEHALF -> status", r.status_code, 401)
+
+print(f"python: {'all answers as expected' if mismatches == 0 else f'{mismatches} mismatches'}")
+sys.exit(1 if mismatches else 0)
