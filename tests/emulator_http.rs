@@ -398,10 +398,21 @@ async fn v2_reads_selected_properties() {
         "accountId": ACC, "nameSpace": NS, "filter": ["myNamespace.property1"],
     }));
     assert_eq!(expect(unknown, StatusCode::OK).await, json!({}));
-    let bad_filter = ccs.v2(Method::POST, "/properties").json(&json!({
-        "accountId": ACC, "nameSpace": NS, "filter": ["otherNamespace.property1"],
+    // An entry of another namespace names no property of this document.
+    let other = ccs.v2(Method::POST, "/properties").json(&json!({
+        "accountId": ACC, "nameSpace": NS, "sessionId": "mySessionId",
+        "filter": ["otherNamespace.property1", "property2", "myNamespace.property2"],
     }));
-    expect_error(bad_filter, StatusCode::BAD_REQUEST).await;
+    assert_eq!(
+        expect(other, StatusCode::OK).await,
+        json!({ "myNamespace.property2": "abc" })
+    );
+    for filter in [json!([]), json!([""])] {
+        let bad_filter = ccs.v2(Method::POST, "/properties").json(&json!({
+            "accountId": ACC, "nameSpace": NS, "filter": filter,
+        }));
+        expect_error(bad_filter, StatusCode::BAD_REQUEST).await;
+    }
 }
 
 #[tokio::test]
@@ -458,6 +469,17 @@ async fn v2_rejects_bad_input_and_saves_nothing() {
     }
     let malformed = ccs.v2(Method::POST, "/create").body("{not json");
     expect_error(malformed, StatusCode::BAD_REQUEST).await;
+    // `sessionId` may be left out, but is not nullable; neither is `propertyToDelete`.
+    let null_session = ccs.v2(Method::POST, "/create").json(&json!({
+        "accountId": ACC, "nameSpace": NS, "sessionId": null, "ttlSeconds": 60, "payload": payload,
+    }));
+    expect_error(null_session, StatusCode::BAD_REQUEST).await;
+    for property_to_delete in [Value::Null, json!([""])] {
+        let delete = ccs.v2(Method::DELETE, "/property/delete").json(&json!({
+            "accountId": ACC, "nameSpace": NS, "propertyToDelete": property_to_delete,
+        }));
+        expect_error(delete, StatusCode::BAD_REQUEST).await;
+    }
     expect_error(
         ccs.v2(Method::GET, &format!("/{ACC}/{NS}/s")),
         StatusCode::NOT_FOUND,
@@ -518,6 +540,8 @@ async fn session_listings_paginate_in_session_order() {
         ("0", "0"),
         ("0", "1001"),
         ("0", ""),
+        // `page` is an int (int32 in the spec).
+        ("2147483648", "10"),
     ] {
         for name in ["session-ids", "session-properties"] {
             expect_error(page(name, number, per_page), StatusCode::BAD_REQUEST).await;
@@ -577,11 +601,22 @@ async fn malformed_bodies_are_refused() {
     expect_error(empty_key, StatusCode::BAD_REQUEST).await;
     let no_name = ccs.v1(Method::POST, "").json(&json!({ "title": "x" }));
     expect_error(no_name, StatusCode::BAD_REQUEST).await;
-    let bad_ttl = ccs
-        .v1(Method::POST, "")
-        .query(&[("ttlSecond", "-1")])
-        .json(&json!({ "name": NS }));
-    expect_error(bad_ttl, StatusCode::BAD_REQUEST).await;
+    // `ttlSecond` is an int64 in the spec.
+    for ttl in ["-1", "9223372036854775808"] {
+        let bad_ttl = ccs
+            .v1(Method::POST, "")
+            .query(&[("ttlSecond", ttl)])
+            .json(&json!({ "name": NS }));
+        expect_error(bad_ttl, StatusCode::BAD_REQUEST).await;
+        let bad_session_ttl = ccs
+            .v1(Method::POST, "/namespace/myNamespace/session")
+            .query(&[("ttlSecond", ttl)])
+            .json(&json!({ "sessionId": "s" }));
+        expect_error(bad_session_ttl, StatusCode::BAD_REQUEST).await;
+    }
+    // `include` has `minLength: 1` in the spec.
+    let empty_include = ccs.v1(Method::GET, base).query(&[("include", "")]);
+    expect_error(empty_include, StatusCode::BAD_REQUEST).await;
     assert_eq!(
         expect(ccs.v1(Method::GET, base), StatusCode::OK).await,
         json!({})
@@ -668,7 +703,8 @@ async fn known_paths_with_other_methods_get_405_with_allow() {
         ),
         (ccs.v1(Method::PUT, ""), "GET, POST"),
         (ccs.v2(Method::GET, "/create"), "POST"),
-        (ccs.v2(Method::POST, "/property/delete"), "DELETE, GET"),
+        (ccs.v2(Method::POST, "/property/delete"), "DELETE"),
+        (ccs.v2(Method::GET, "/property/delete"), "DELETE"),
         (
             ccs.http
                 .get(ccs.url(&format!(
@@ -956,11 +992,11 @@ async fn messaging_opens_conversations() {
     let uuid = uuid::Uuid::parse_str(&first).expect("a UUID");
     assert_eq!(uuid.get_version_num(), 4);
 
-    let numeric = ccs
+    let again = ccs
         .messaging("?v=3")
-        .json(&conversation_request(json!(7), json!(ACC)));
-    let answers = expect(numeric, StatusCode::OK).await;
-    assert_eq!(answers[0]["reqId"], 7);
+        .json(&conversation_request(json!("a"), json!(ACC)));
+    let answers = expect(again, StatusCode::OK).await;
+    assert_eq!(answers[0]["reqId"], "a");
     assert_ne!(answers[1]["body"]["conversationId"], first.as_str());
 }
 
@@ -1008,7 +1044,51 @@ async fn messaging_refuses_bad_requests() {
         json!([items[0], items[1], items[1]]),
         conversation_request(json!("1,"), json!(123)),
         conversation_request(json!(null), json!(ACC)),
+        // The spec's `RequestId` is a string, as is `reqId` in the answer.
+        conversation_request(json!(7), json!(ACC)),
     ];
+    // Every member is checked against its schema: types, enums, no nulls
+    // where the spec has none.
+    for (index, pointer, value) in [
+        (1, "/body/skillId", json!({})),
+        (1, "/body/skillId", json!(null)),
+        (1, "/body/ttrDefName", json!("LATER")),
+        (1, "/body/campaignInfo", json!({ "campaignId": 99999 })),
+        (1, "/body/conversationContext", json!({ "lang": ["en-US"] })),
+        (0, "/body/authenticatedData", json!(null)),
+        (
+            0,
+            "/body/authenticatedData",
+            json!({ "lp_sdes": [{ "type": "other" }] }),
+        ),
+        (
+            0,
+            "/body/authenticatedData",
+            json!({ "lp_sdes": [{ "type": "personal", "personal": { "gender": "male" } }] }),
+        ),
+        (
+            0,
+            "/body/authenticatedData",
+            json!({ "lp_sdes": [{ "type": "ctmrinfo", "info": { "ctype": 1 } }] }),
+        ),
+    ] {
+        let mut body = good.clone();
+        let (parent, member) = pointer.rsplit_once('/').expect("a pointer");
+        body[index]
+            .pointer_mut(parent)
+            .and_then(Value::as_object_mut)
+            .expect("an object")
+            .insert(member.to_owned(), value);
+        bad_bodies.push(body);
+    }
+    // A null urgency is documented; so is an SDE list.
+    let mut fine = good.clone();
+    fine[1]["body"]["ttrDefName"] = Value::Null;
+    fine[0]["body"]["authenticatedData"] = json!({ "lp_sdes": [
+        { "type": "ctmrinfo", "info": { "socialId": "1234567890", "ctype": "vip" } },
+        { "type": "personal", "personal": { "firstname": "John", "lastname": "Doe", "gender": "MALE" } },
+    ] });
+    expect(ccs.messaging("?v=3").json(&fine), StatusCode::OK).await;
     let mut web = good.clone();
     web[1]["body"]["channelType"] = json!("WEB");
     bad_bodies.push(web);

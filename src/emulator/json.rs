@@ -1,6 +1,16 @@
 //! Small helpers to write JSON around values that are already serialized.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer};
+
+/// For `#[serde(default, deserialize_with = "present")]` on an `Option`: a
+/// member that may be left out but is not nullable in the spec. Left out, it
+/// is `None`; sent as `null`, it fails to deserialize as `T` (a 400).
+pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
 
 /// Appends `s` as a JSON string literal.
 pub(super) fn write_string(out: &mut Vec<u8>, s: &str) {

@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::response::IntoResponse;
-use serde_json::{Map, Value, json};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
@@ -14,6 +15,11 @@ const REQUEST_CONVERSATION: &str = "cm.ConsumerRequestConversation";
 /// `POST /api/account/{accountId}/messaging/consumer/conversation?v=3` with
 /// `[SetUserProfile, ConsumerRequestConversation]` → 200 with one answer per
 /// request; each `reqId` echoes the request `id` as sent.
+///
+/// Each payload is checked against its schema in `openapi/messaging.yaml`
+/// (types, enums, required members; unknown members are ignored), and the
+/// batch must be exactly these two payloads in this order, as the documents
+/// describe it.
 pub(super) fn create_conversation(c: &Call<'_>) -> ApiResult {
     c.account()?;
     if c.query("v") != Some("3") {
@@ -29,58 +35,167 @@ pub(super) fn create_conversation(c: &Call<'_>) -> ApiResult {
             "the body must hold two requests: {SET_USER_PROFILE} then {REQUEST_CONVERSATION}"
         )));
     };
-    let (profile_id, _) = request(profile, SET_USER_PROFILE)?;
-    let (conversation_id, body) = request(conversation, REQUEST_CONVERSATION)?;
-    if !matches!(body.get("brandId"), Some(Value::String(brand)) if !brand.is_empty()) {
-        return Err(ApiError::bad_request(format!(
-            "{REQUEST_CONVERSATION} needs a string brandId"
-        )));
-    }
-    if body
-        .get("channelType")
-        .is_some_and(|channel| channel != "MESSAGING")
-    {
-        return Err(ApiError::bad_request("channelType must be \"MESSAGING\""));
-    }
+    let profile: shape::Request<shape::ProfileBody> = request(profile, SET_USER_PROFILE)?;
+    let conversation: shape::Request<shape::ConversationBody> =
+        request(conversation, REQUEST_CONVERSATION)?;
     let answers = json!([
         {
             "code": "OK",
             "body": { "msg": "OK User Profile set successfully" },
-            "reqId": profile_id,
+            "reqId": profile.id,
         },
         {
             "code": "OK",
             "body": { "conversationId": Uuid::new_v4().to_string() },
-            "reqId": conversation_id,
+            "reqId": conversation.id,
         },
     ]);
     Ok(Json(answers).into_response())
 }
 
-/// Checks one `{kind: "req", id, type, body}` item; returns its id and body.
-fn request<'a>(
-    item: &'a Value,
-    kind: &str,
-) -> Result<(&'a Value, &'a Map<String, Value>), ApiError> {
+/// Checks that `item` is a payload of type `kind` and of its schema.
+fn request<T: DeserializeOwned>(item: &Value, kind: &str) -> Result<T, ApiError> {
     let bad = |what: &str| ApiError::bad_request(format!("{kind} request: {what}"));
-    let item = item
+    let object = item
         .as_object()
         .ok_or_else(|| bad("each request must be a JSON object"))?;
-    if item.get("kind").is_none_or(|k| k != "req") {
-        return Err(bad("kind must be \"req\""));
-    }
-    let id = item
-        .get("id")
-        .filter(|id| id.is_string() || id.is_number())
-        .ok_or_else(|| bad("id must be a string or a number"))?;
-    if item.get("type").is_none_or(|t| t != kind) {
+    if object.get("type").is_none_or(|t| t != kind) {
         return Err(bad(&format!(
             "expected type {kind} here ({SET_USER_PROFILE} first, {REQUEST_CONVERSATION} second)"
         )));
     }
-    let body = item
-        .get("body")
-        .and_then(Value::as_object)
-        .ok_or_else(|| bad("body must be a JSON object"))?;
-    Ok((id, body))
+    T::deserialize(item).map_err(|e| bad(&e.to_string()))
+}
+
+/// The request payloads as `openapi/messaging.yaml` declares them; read only
+/// to check their shape.
+#[allow(dead_code)]
+mod shape {
+    use serde::Deserialize;
+
+    use crate::emulator::json::present;
+
+    #[derive(Deserialize)]
+    pub(super) struct Request<B> {
+        pub(super) kind: Kind,
+        /// Echoed verbatim as `reqId`.
+        pub(super) id: String,
+        pub(super) body: B,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) enum Kind {
+        #[serde(rename = "req")]
+        Req,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct ProfileBody {
+        #[serde(default, deserialize_with = "present")]
+        authenticated_data: Option<AuthenticatedData>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct AuthenticatedData {
+        #[serde(default, deserialize_with = "present")]
+        lp_sdes: Option<Vec<Sde>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(tag = "type")]
+    pub(super) enum Sde {
+        #[serde(rename = "ctmrinfo")]
+        CustomerInfo {
+            #[serde(default, deserialize_with = "present")]
+            info: Option<CustomerInfo>,
+        },
+        #[serde(rename = "personal")]
+        Personal {
+            #[serde(default, deserialize_with = "present")]
+            personal: Option<PersonalInfo>,
+        },
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct CustomerInfo {
+        #[serde(default, deserialize_with = "present")]
+        social_id: Option<String>,
+        #[serde(default, deserialize_with = "present")]
+        ctype: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct PersonalInfo {
+        #[serde(default, deserialize_with = "present")]
+        firstname: Option<String>,
+        #[serde(default, deserialize_with = "present")]
+        lastname: Option<String>,
+        #[serde(default, deserialize_with = "present")]
+        gender: Option<Gender>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "UPPERCASE")]
+    pub(super) enum Gender {
+        Male,
+        Female,
+        Other,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct ConversationBody {
+        brand_id: String,
+        #[serde(default, deserialize_with = "present")]
+        channel_type: Option<ChannelType>,
+        /// Nullable in the documents ("NORMAL" / "URGENT" / "PRIORITIZED" / null).
+        #[serde(default)]
+        ttr_def_name: Option<TtrDefName>,
+        #[serde(default, deserialize_with = "present")]
+        campaign_info: Option<CampaignInfo>,
+        #[serde(default, deserialize_with = "present")]
+        conversation_context: Option<ConversationContext>,
+        #[serde(default, deserialize_with = "present")]
+        skill_id: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "UPPERCASE")]
+    pub(super) enum ChannelType {
+        Messaging,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "UPPERCASE")]
+    pub(super) enum TtrDefName {
+        Normal,
+        Urgent,
+        Prioritized,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct CampaignInfo {
+        #[serde(default, deserialize_with = "present")]
+        campaign_id: Option<String>,
+        #[serde(default, deserialize_with = "present")]
+        engagement_id: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct ConversationContext {
+        #[serde(default, deserialize_with = "present")]
+        visitor_id: Option<String>,
+        #[serde(default, deserialize_with = "present")]
+        session_id: Option<String>,
+        #[serde(default, deserialize_with = "present")]
+        interaction_context_id: Option<String>,
+        #[serde(default, deserialize_with = "present", rename = "type")]
+        context_type: Option<String>,
+        #[serde(default, deserialize_with = "present")]
+        lang: Option<String>,
+    }
 }

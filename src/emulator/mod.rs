@@ -19,7 +19,9 @@
 //! # Endpoints
 //!
 //! Every path matches with or without a trailing slash; path segments are
-//! percent-decoded exactly once (`+` is a literal plus).
+//! percent-decoded exactly once (`+` is a literal plus). As in OpenAPI, a
+//! path without parameters wins over patterns with parameters
+//! (`/v2/context/document/property/delete` is only the v2 delete).
 //!
 //! * CCS v1 (header `maven-api-key`): `POST|GET /v1/account/{accountId}`,
 //!   `DELETE /v1/account/{accountId}/{ns}`,
@@ -58,6 +60,12 @@
 //!   800,000 characters answers 413 `{"message":"document too large"}` and
 //!   nothing is saved; a request body over 2 MiB answers 413 before it is read
 //!   whole.
+//! * **Input** is checked against `openapi/*.yaml`, and what a spec forbids is
+//!   a 400: types, enums, ranges (`page` is an int32, `ttlSecond` an int64),
+//!   required members, lengths (`include`, `filter`); an optional member may
+//!   be left out but not sent as `null` unless the spec allows it; unknown
+//!   members are ignored. A v2 `filter` entry that does not start with
+//!   `{nameSpace}.` names no property of the document and is left out.
 //! * **Errors** are JSON `{"message": ...}`: 400 bad input (nothing saved),
 //!   401 missing or wrong credentials (checked before anything else), 404,
 //!   405 with an `Allow` header, 413.

@@ -41,10 +41,13 @@ struct Route {
     methods: &'static [(Method, Handler)],
 }
 
-/// Every endpoint. Where two patterns match one path, the first one that
-/// accepts the method wins (e.g. `GET .../properties/properties` reads the
-/// namespace property `properties`, and `GET /v2/context/document/property/delete`
-/// reads the document of account `property`, namespace `delete`).
+/// Every endpoint. As in OpenAPI path matching, a path without parameters wins
+/// over patterns with parameters: `/v2/context/document/property/delete` is
+/// only the v2 delete (not the document of account `property`, namespace
+/// `delete`), so other methods there get 405 `Allow: DELETE`. Where two
+/// patterns with parameters match one path, the first one that accepts the
+/// method wins (e.g. `GET .../properties/properties` reads the namespace
+/// property `properties`), and `Allow` lists the methods of both.
 static ROUTES: &[Route] = &[
     Route {
         pattern: "/v1/account/{account}",
@@ -194,6 +197,11 @@ impl Route {
             .is_some_and(|rest| rest.starts_with('/'))
     }
 
+    /// Whether the pattern has no parameters.
+    fn is_concrete(&self) -> bool {
+        !self.pattern.contains('{')
+    }
+
     fn handler(&self, method: &Method) -> Option<Handler> {
         self.methods
             .iter()
@@ -318,10 +326,13 @@ async fn handle(shared: &Shared, method: &Method, uri: &Uri, request: Request) -
             return Err(error);
         }
     };
-    let matches: Vec<(&Route, Params<'_>)> = ROUTES
+    let mut matches: Vec<(&Route, Params<'_>)> = ROUTES
         .iter()
         .filter_map(|route| route.matches(&segments).map(|params| (route, params)))
         .collect();
+    if matches.iter().any(|(route, _)| route.is_concrete()) {
+        matches.retain(|(route, _)| route.is_concrete());
+    }
     let Some((first, _)) = matches.first() else {
         return Err(ApiError::not_found(format!(
             "no endpoint at {}",

@@ -46,12 +46,20 @@ struct SessionTtlBody {
     session_id: String,
 }
 
-/// The optional `ttlSecond` query parameter: an integer ≥ 0.
+/// Largest `ttlSecond`: the spec declares it `int64`.
+const MAX_TTL_SECOND: u64 = i64::MAX as u64;
+
+/// Largest `page`: the documents give its type as `int` (the spec: `int32`).
+const MAX_PAGE: u64 = i32::MAX as u64;
+
+/// The optional `ttlSecond` query parameter: an integer from 0 to 2^63 - 1.
 fn ttl_second(c: &Call<'_>) -> Result<Option<u64>, ApiError> {
     c.query("ttlSecond")
         .map(|v| {
             v.parse()
-                .map_err(|_| ApiError::bad_request("ttlSecond must be an integer ≥ 0"))
+                .ok()
+                .filter(|ttl| *ttl <= MAX_TTL_SECOND)
+                .ok_or_else(|| ApiError::bad_request("ttlSecond must be an integer ≥ 0 (int64)"))
         })
         .transpose()
 }
@@ -75,7 +83,7 @@ fn int_query(
 
 /// `page` (≥ 0, default 0) and `perPage` (1..=1000, default 100) as (skip, take).
 fn pagination(c: &Call<'_>) -> Result<(usize, usize), ApiError> {
-    let page = int_query(c, "page", 0, 0..=u64::MAX, "an integer ≥ 0")?;
+    let page = int_query(c, "page", 0, 0..=MAX_PAGE, "an integer ≥ 0 (int32)")?;
     let per_page = int_query(
         c,
         "perPage",
@@ -122,10 +130,16 @@ pub(super) fn delete_namespace(c: &Call<'_>) -> ApiResult {
 }
 
 /// `GET .../properties[?include=a,b]`: all (or the included) properties; `{}` if none.
+/// An empty `include` is refused: the spec gives it `minLength: 1`.
 pub(super) fn get_properties(c: &Call<'_>) -> ApiResult {
     let (account, ns, session) = c.location()?;
     let now = Utc::now();
-    let body = match c.query("include").filter(|list| !list.is_empty()) {
+    let body = match c.query("include") {
+        Some("") => {
+            return Err(ApiError::bad_request(
+                "include must name at least one property",
+            ));
+        }
         Some(list) => {
             let mut keys: Vec<&str> = Vec::new();
             for key in list.split(',').filter(|k| !k.is_empty()) {

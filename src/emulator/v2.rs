@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, json};
 
 use super::error::{ApiError, ApiResult, json};
-use super::json::{JsonObject, timestamp};
+use super::json::{JsonObject, present, timestamp};
 use super::names::{self, DEFAULT_SESSION};
 use super::routes::Call;
 use super::store::Expiry;
@@ -23,7 +23,7 @@ pub(super) const MAX_TTL_SECONDS: u64 = 396 * 24 * 60 * 60;
 struct Target {
     account_id: String,
     name_space: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     session_id: Option<String>,
 }
 
@@ -61,7 +61,7 @@ struct PropertiesBody {
 struct DeleteBody {
     #[serde(flatten)]
     target: Target,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     property_to_delete: Option<Vec<String>>,
 }
 
@@ -127,18 +127,26 @@ pub(super) fn get_document(c: &Call<'_>) -> ApiResult {
 }
 
 /// `POST /v2/context/document/properties`: the values of `filter`
-/// (`"nameSpace.property"`), keyed the same way; missing ones are left out.
+/// (`"nameSpace.property"`), keyed the same way; missing ones are left out,
+/// and so are entries that do not start with `"{nameSpace}."` (they name no
+/// property of this document). An empty `filter` is refused (`minItems: 1`).
 pub(super) fn read_properties(c: &Call<'_>) -> ApiResult {
     let body: PropertiesBody = c.json()?;
     let (account, ns, session) = body.target.location()?;
+    if body.filter.is_empty() {
+        return Err(ApiError::bad_request(
+            "filter must name at least one property",
+        ));
+    }
+    if body.filter.iter().any(String::is_empty) {
+        return Err(ApiError::bad_request("filter entries must not be empty"));
+    }
     let prefix = format!("{ns}.");
     let mut wanted: Vec<(&str, &str)> = Vec::new();
     for entry in &body.filter {
-        let property = entry.strip_prefix(&prefix).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "filter entries must look like '{ns}.property', got '{entry}'"
-            ))
-        })?;
+        let Some(property) = entry.strip_prefix(&prefix) else {
+            continue;
+        };
         if !wanted.iter().any(|(e, _)| e == entry) {
             wanted.push((entry, property));
         }
@@ -161,6 +169,11 @@ pub(super) fn delete(c: &Call<'_>) -> ApiResult {
     let location @ (account, ns, session) = body.target.location()?;
     match &body.property_to_delete {
         Some(properties) => {
+            if properties.iter().any(String::is_empty) {
+                return Err(ApiError::bad_request(
+                    "propertyToDelete entries must not be empty",
+                ));
+            }
             let keys: Vec<&str> = properties.iter().map(String::as_str).collect();
             c.store.delete_properties(account, ns, session, &keys);
         }

@@ -1,0 +1,117 @@
+"""Schemathesis hooks for scripts/spec-conformance.
+
+Rules that the LivePerson documents (or DESIGN.md's decisions) state, and the
+specs state in prose only, are added here to the copy of the spec that
+Schemathesis loads; `openapi/*.yaml` stays as published. Each rule only
+narrows what a valid request is: positive tests then send only requests the
+documents allow, and negative tests also send requests that break the rule
+(which must get a 4xx). Nothing here relaxes a check.
+
+Every rule names the schema it changes and fails loudly when that schema is
+gone or has changed shape, so a spec edit cannot turn a rule off silently.
+"""
+
+import schemathesis
+
+HOOK = "scripts/conformance/hooks.py"
+
+# 1. Property names (the keys of a v1 properties object, of a v2 `payload`):
+# DESIGN.md, "names": any non-empty string; `.` and `..` cannot travel as a
+# path segment (`.../properties/{property}`), so they are not names either.
+# OpenAPI 3.0.3 has no `propertyNames` (and Schemathesis 4.32.5 does not
+# generate from it); `patternProperties` with no other member allowed says
+# the same: every key must match, any value.
+PROPERTY_NAME_PATTERN = r"^(?!\.\.?$)[\s\S]+$"
+
+# 2. Namespaces: "The following namespaces are reserved for internal use
+# only: consumer, operational, conversation, faas, custom, sde" (Methods v2).
+# The specs say so in their descriptions.
+RESERVED_NAMESPACES = ["consumer", "operational", "conversation", "faas", "custom", "sde"]
+
+# 3. Session ids and property names in a path, and session ids in a body
+# (they name the same sessions): any non-empty text but `.` and `..`, which
+# URL normalisation rewrites (DESIGN.md "names"; the SessionId parameter's
+# description says so).
+DOT_SEGMENTS = [".", ".."]
+
+# Rules 2 and 3 could be spelled with `not` in OpenAPI 3.0.3, but that keyword
+# changes the code that client generators make from the specs; the specs keep
+# them in prose, and only this test copy spells them out.
+
+# 4. Messaging CONVERSATION: "The order of the payloads is important ...
+# First, the payload with the type userprofile.SetUserProfile appears, second
+# the payload with the type cm.ConsumerRequestConversation appears." The
+# documents describe no other payload, and the emulator takes exactly this
+# pair. OpenAPI 3.0.3 allows one `items` schema only, not a tuple.
+MESSAGING_BATCH = {
+    "prefixItems": [
+        {"$ref": "#/components/schemas/SetUserProfileRequest"},
+        {"$ref": "#/components/schemas/ConsumerRequestConversationRequest"},
+    ],
+    "maxItems": 2,
+}
+
+
+def _at(raw_schema, *path):
+    node = raw_schema
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            raise RuntimeError(f"{HOOK}: the spec has no {'/'.join(path)}; update the hook")
+        node = node[key]
+    return node
+
+
+def _free_form_object(raw_schema, name):
+    schema = _at(raw_schema, "components", "schemas", name)
+    if schema.get("type") != "object" or schema.get("additionalProperties") is not True:
+        raise RuntimeError(f"{HOOK}: schema {name} is no longer a free-form object; update the hook")
+    schema["patternProperties"] = {PROPERTY_NAME_PATTERN: {}}
+    schema["additionalProperties"] = False
+
+
+def _exclude(raw_schema, values, *path):
+    schema = _at(raw_schema, *path)
+    if schema.get("type") != "string" or "not" in schema:
+        raise RuntimeError(f"{HOOK}: {'/'.join(path)} is no longer a plain string schema; update the hook")
+    schema["not"] = {"enum": values}
+
+
+def _ccs_v1(raw_schema):
+    _free_form_object(raw_schema, "Properties")
+    _exclude(raw_schema, RESERVED_NAMESPACES, "components", "schemas", "NamespaceName")
+    _exclude(raw_schema, DOT_SEGMENTS, "components", "parameters", "SessionId", "schema")
+    _exclude(raw_schema, DOT_SEGMENTS, "components", "parameters", "Property", "schema")
+    _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", "SetSessionTtlRequest", "properties", "sessionId")
+
+
+def _ccs_v2(raw_schema):
+    _free_form_object(raw_schema, "Payload")
+    _exclude(raw_schema, RESERVED_NAMESPACES, "components", "schemas", "NamespaceName")
+    _exclude(raw_schema, DOT_SEGMENTS, "components", "parameters", "SessionId", "schema")
+    for request in ("UpsertDocumentRequest", "GetPropertiesRequest", "DeletePropertiesRequest"):
+        _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", request, "properties", "sessionId")
+
+
+def _messaging(raw_schema):
+    batch = _at(raw_schema, "components", "schemas", "ConversationRequest")
+    if batch.get("type") != "array" or batch.get("minItems") != 2 or "prefixItems" in batch:
+        raise RuntimeError(f"{HOOK}: ConversationRequest is no longer an array of at least two; update the hook")
+    batch.update(MESSAGING_BATCH)
+
+
+# Each spec is known by its security scheme names.
+RULES = {
+    "mavenApiKey": _ccs_v1,
+    "accessToken": _ccs_v2,
+    "appJwt": _messaging,
+}
+
+
+@schemathesis.hook
+def before_load_schema(context, raw_schema):
+    schemes = set(raw_schema.get("components", {}).get("securitySchemes", {}))
+    rules = [rule for scheme, rule in RULES.items() if scheme in schemes]
+    if len(rules) != 1:
+        title = raw_schema.get("info", {}).get("title", "")
+        raise RuntimeError(f"{HOOK}: cannot tell which spec {title!r} is; update the hook")
+    rules[0](raw_schema)
