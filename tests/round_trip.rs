@@ -548,3 +548,23 @@ async fn messaging_opens_conversations() {
         .expect_err("empty JWS");
     assert!(matches!(err, Error::Credentials { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn a_v2_upsert_sets_the_whole_documents_ttl() {
+    let s = setup().await;
+    // Written through v1 with no TTL: it never expires...
+    let session = s.v1.session("myNamespace", "handoff").unwrap();
+    session.set("fromBot", "intent").await.unwrap();
+    let doc = s.v2.session_document("myNamespace", "handoff").unwrap();
+    assert_eq!(doc.get().await.unwrap().unwrap().expires_at, None);
+    // ...until a v2 upsert gives the document a TTL: v2 keeps one per document.
+    doc.upsert(&json!({"fromAgent": "noted"}), Duration::from_secs(1))
+        .await
+        .unwrap();
+    let read = doc.get().await.unwrap().unwrap();
+    assert!(read.expires_at.is_some(), "the document has a TTL now");
+    assert_eq!(read.payload.len(), 2);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(doc.get().await.unwrap(), None, "the whole document expired");
+    assert!(session.get_all().await.unwrap().is_empty());
+}

@@ -49,9 +49,11 @@
 //!   (document key `acc:ns:`).
 //! * **TTL**: each property keeps the expiry it was written with. A v1 write
 //!   takes the session's TTL if one is set for that session, else the
-//!   namespace's, else none; a v2 write takes its `ttlSeconds` (1 to
-//!   34,214,400 s, i.e. 13 months read as 396 days). A TTL of 0 means forever;
-//!   changing a TTL affects later writes only. Expired properties are invisible
+//!   namespace's, else none. v2 keeps one TTL per document: an upsert sets the
+//!   expiry of the whole document, properties already in it included, to its
+//!   `ttlSeconds` (1 to 34,214,400 s, i.e. 13 months read as 396 days). A v1
+//!   TTL of 0 means forever; changing a v1 TTL affects later writes only.
+//!   Expired properties are invisible
 //!   at once and removed from memory by a sweeper every
 //!   [`EmulatorConfig::sweep_interval`].
 //! * **v2 `ttl`**: the envelope's `ttl` is when the document's last live

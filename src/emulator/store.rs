@@ -97,8 +97,10 @@ impl Entry {
 pub(super) enum Expiry {
     /// v1: the session's TTL if set, else the namespace's TTL, else none.
     Inherit,
-    /// v2: this many seconds from now.
-    After(u64),
+    /// v2: the whole document expires this many seconds from now. v2 keeps
+    /// one TTL per context document, so an upsert moves the expiry of every
+    /// property already in it, not only of those it writes.
+    Document(u64),
 }
 
 /// The write would make the session document larger than [`MAX_DOCUMENT_CHARS`].
@@ -404,7 +406,7 @@ impl Store {
         }
         let expires = match expiry {
             Expiry::Inherit => ttl.and_then(|t| expiry_after(now, t)),
-            Expiry::After(seconds) => expiry_after(now, seconds),
+            Expiry::Document(seconds) => expiry_after(now, seconds),
         };
 
         let namespace = accounts
@@ -413,6 +415,14 @@ impl Store {
             .namespaces
             .entry(ns.to_owned())
             .or_insert_with(|| Namespace::new(now));
+        if let (Expiry::Document(_), Some(s)) = (expiry, namespace.sessions.get_mut(session)) {
+            for prop in s.props.values_mut() {
+                prop.expires = expires;
+            }
+            // Properties that never expired now do: lower the sweep bounds.
+            s.next_expiry = earliest(s.next_expiry, expires);
+            namespace.next_expiry = earliest(namespace.next_expiry, expires);
+        }
         if entries.is_empty() {
             return Ok(());
         }

@@ -98,7 +98,7 @@ pub(super) fn create(c: &Call<'_>) -> ApiResult {
             "ttlSeconds must be between 1 and {MAX_TTL_SECONDS} (13 months)"
         )));
     }
-    c.save(location, payload, Expiry::After(ttl_seconds))?;
+    c.save(location, payload, Expiry::Document(ttl_seconds))?;
     acknowledge(StatusCode::CREATED, location)
 }
 
