@@ -70,17 +70,36 @@ impl CredentialProvider for Secret {
 
 /// A credential as the clients hold it: a fixed secret or a provider.
 #[derive(Clone)]
-pub struct Credential(Arc<dyn CredentialProvider>);
+pub struct Credential(Source);
+
+/// A fixed secret is kept as such, so that a call needs no boxed future to
+/// read it (and the transport can make its header once).
+#[derive(Clone)]
+enum Source {
+    Fixed(Secret),
+    Provider(Arc<dyn CredentialProvider>),
+}
 
 impl Credential {
     /// A credential from a provider that is asked before each call.
     pub fn from_provider(provider: impl CredentialProvider) -> Self {
-        Credential(Arc::new(provider))
+        Credential(Source::Provider(Arc::new(provider)))
+    }
+
+    /// The secret, when it is a fixed one.
+    pub(crate) fn fixed(&self) -> Option<&Secret> {
+        match &self.0 {
+            Source::Fixed(secret) => Some(secret),
+            Source::Provider(_) => None,
+        }
     }
 
     /// The value to send now; an empty value is an error, not a request.
     pub(crate) async fn resolve(&self, name: &'static str) -> Result<Secret, Error> {
-        let secret = self.0.credential().await?;
+        let secret = match &self.0 {
+            Source::Fixed(secret) => secret.clone(),
+            Source::Provider(provider) => provider.credential().await?,
+        };
         if secret.is_empty() {
             return Err(Error::Credentials {
                 reason: format!("the {name} is empty"),
@@ -98,7 +117,7 @@ impl fmt::Debug for Credential {
 
 impl<S: Into<Secret>> From<S> for Credential {
     fn from(value: S) -> Self {
-        Credential(Arc::new(value.into()))
+        Credential(Source::Fixed(value.into()))
     }
 }
 

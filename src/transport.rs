@@ -40,6 +40,8 @@ pub struct Transport {
     /// The credential values sent most recently, so that an error built from
     /// a body the service sent (even a 2xx one) never carries them.
     sent: Arc<Mutex<Vec<Secret>>>,
+    /// A fixed, valid API key and its header, made once instead of per call.
+    api_key_header: Option<(Secret, HeaderValue)>,
 }
 
 /// How many distinct credential values a transport remembers for scrubbing:
@@ -47,6 +49,7 @@ pub struct Transport {
 const REMEMBERED: usize = 8;
 
 static MAVEN_API_KEY: HeaderName = HeaderName::from_static("maven-api-key");
+static API_VERSION: HeaderName = HeaderName::from_static("api-version");
 static X_LP_ON_BEHALF: HeaderName = HeaderName::from_static("x-lp-on-behalf");
 
 fn sensitive(value: &str, name: &'static str) -> Result<HeaderValue, Error> {
@@ -59,10 +62,20 @@ fn sensitive(value: &str, name: &'static str) -> Result<HeaderValue, Error> {
 
 impl Transport {
     pub(crate) fn new(auth: Auth, retry: RetryPolicy) -> Self {
+        // An empty or unsendable key is left to `prepare`, which reports it
+        // on each call as before.
+        let api_key_header = match &auth {
+            Auth::ApiKey(key) => key
+                .fixed()
+                .filter(|key| !key.is_empty())
+                .and_then(|key| Some((key.clone(), sensitive(key.expose(), "API key").ok()?))),
+            _ => None,
+        };
         Transport {
             auth,
             retry,
             sent: Arc::default(),
+            api_key_header,
         }
     }
 
@@ -102,7 +115,14 @@ impl Transport {
     /// Adds the credentials to a request, and removes progenitor's
     /// `api-version` header, which LivePerson's APIs do not define.
     async fn prepare(&self, request: &mut Request) -> Result<(), Error> {
-        request.headers_mut().remove("api-version");
+        request.headers_mut().remove(&API_VERSION);
+        if let Some((key, value)) = &self.api_key_header {
+            self.remember(key);
+            request
+                .headers_mut()
+                .insert(MAVEN_API_KEY.clone(), value.clone());
+            return Ok(());
+        }
         match &self.auth {
             Auth::ApiKey(key) => {
                 let key = key.resolve("API key").await?;
@@ -156,12 +176,15 @@ impl Transport {
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        let started = Instant::now();
+        // The clock is read only for a span that is recorded.
+        let started = (!span.is_disabled()).then(Instant::now);
         let result = self
             .attempts(http, request, operation)
             .instrument(span.clone())
             .await;
-        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        if let Some(started) = started {
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+        }
         if let Ok(response) = &result {
             span.record("status", response.status().as_u16());
         }
@@ -174,8 +197,13 @@ impl Transport {
         mut request: Request,
         operation: &'static str,
     ) -> reqwest::Result<Response> {
-        let secrets = secrets_of(&request);
+        // The credential values the request carries, read only when an
+        // answer must be scrubbed: from the copy kept for a retry, or, when
+        // none is kept, from the request before it leaves.
+        let mut secrets: Option<Vec<String>> = None;
         let may_retry = !NOT_IDEMPOTENT.contains(&operation);
+        // The clock is read only when the debug events below are recorded.
+        let timed = tracing::enabled!(tracing::Level::DEBUG);
         let mut attempt = 1;
         loop {
             tracing::Span::current().record("attempts", attempt);
@@ -184,12 +212,15 @@ impl Transport {
             } else {
                 None
             };
-            let started = Instant::now();
+            if again.is_none() && secrets.is_none() {
+                secrets = Some(secrets_of(&request));
+            }
+            let started = timed.then(Instant::now);
             let result = http
                 .execute(request)
                 .await
                 .map_err(reqwest::Error::without_url);
-            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let elapsed_ms = started.map_or(0, |s| s.elapsed().as_millis() as u64);
             let (wait, response) = match result {
                 Ok(response) if response.status().is_success() => {
                     tracing::debug!(
@@ -203,7 +234,14 @@ impl Transport {
                 Ok(response) => {
                     let status = response.status();
                     tracing::debug!(attempt, status = status.as_u16(), elapsed_ms, "answered");
-                    let response = scrubbed(response, &secrets).await?;
+                    // Unread so far only when a copy was kept (see above).
+                    debug_assert!(secrets.is_some() || again.is_some());
+                    let secrets = secrets
+                        .get_or_insert_with(|| again.as_ref().map_or_else(Vec::new, secrets_of));
+                    // Boxed, as the sleep below: these futures of the error
+                    // paths would otherwise make every call's future larger
+                    // (and so slower to move), success or not.
+                    let response = Box::pin(scrubbed(response, secrets)).await?;
                     if !is_retryable_status(status) {
                         return Ok(response);
                     }
@@ -227,7 +265,7 @@ impl Transport {
             };
             tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
             drop(response);
-            tokio::time::sleep(wait).await;
+            Box::pin(tokio::time::sleep(wait)).await;
             request = next;
             attempt += 1;
         }

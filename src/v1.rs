@@ -162,7 +162,8 @@ pub(crate) fn from_value<T: DeserializeOwned>(
     operation: &'static str,
     value: Value,
 ) -> Result<T, Error> {
-    serde_json::from_value(value.clone()).map_err(|e| Error::Decode {
+    // From a reference: the value is kept, uncloned, for the error's body.
+    T::deserialize(&value).map_err(|e| Error::Decode {
         operation,
         status: None,
         reason: format!("the value does not fit the requested type: {e}"),
