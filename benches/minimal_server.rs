@@ -1,0 +1,65 @@
+//! The minimal server `scripts/bench-emulator` compares `ccs serve` with:
+//! axum, the same runtime as `ccs serve` (tokio's multi-threaded one, a worker
+//! per core), TCP_NODELAY like the emulator, and a fixed answer: `GET` answers
+//! `BODY` as JSON, `PATCH` reads the body and answers 204, whatever the path.
+//!
+//! `minimal_server serve ADDR` serves until killed, printing
+//! `listening on http://ADDR` first, as `ccs serve` does. Run as a bench
+//! (`cargo bench`, which passes `--bench`), it only says what it is for.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+
+/// What `GET` answers: the value scripts/bench-emulator stores in the emulator
+/// first, so both servers answer the same bytes (keys in the order the
+/// emulator writes them).
+const BODY: &[u8] = br#"{"confidence":0.92,"intent":"billing","n":1,"tier":"gold"}"#;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let addr: SocketAddr = match args.as_slice() {
+        [serve, addr] if serve == "serve" => addr.parse().expect("ADDR is host:port"),
+        _ => {
+            println!(
+                "minimal_server: the baseline of scripts/bench-emulator; serves only as `minimal_server serve ADDR`"
+            );
+            return;
+        }
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(serve(addr));
+}
+
+async fn serve(addr: SocketAddr) {
+    let app = Router::new().fallback(
+        get(|| async {
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                Bytes::from_static(BODY),
+            )
+        })
+        .patch(|_body: Bytes| async { StatusCode::NO_CONTENT }),
+    );
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("binds");
+    let local = listener.local_addr().expect("address");
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{local}").expect("stdout");
+    stdout.flush().expect("stdout");
+    drop(stdout);
+    axum::serve(listener, app).await.expect("serves");
+}
