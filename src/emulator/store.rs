@@ -132,6 +132,22 @@ pub(super) fn expiry_after(now: Time, seconds: u64) -> Option<Time> {
     now.checked_add_signed(delta)
 }
 
+/// The namespace in locked `accounts`, creating the account and namespace
+/// first if needed.
+fn namespace_mut<'a>(
+    accounts: &'a mut HashMap<String, Account>,
+    account: &str,
+    ns: &str,
+    now: Time,
+) -> &'a mut Namespace {
+    accounts
+        .entry(account.to_owned())
+        .or_default()
+        .namespaces
+        .entry(ns.to_owned())
+        .or_insert_with(|| Namespace::new(now))
+}
+
 fn earliest(a: Option<Time>, b: Option<Time>) -> Option<Time> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -291,14 +307,7 @@ impl Store {
         now: Time,
         f: impl FnOnce(&mut Namespace) -> T,
     ) -> T {
-        let mut accounts = self.lock_write();
-        let namespace = accounts
-            .entry(account.to_owned())
-            .or_default()
-            .namespaces
-            .entry(ns.to_owned())
-            .or_insert_with(|| Namespace::new(now));
-        f(namespace)
+        f(namespace_mut(&mut self.lock_write(), account, ns, now))
     }
 
     /// Creates a namespace if it does not exist; sets its TTL when `ttl` is given.
@@ -409,12 +418,7 @@ impl Store {
             Expiry::Document(seconds) => expiry_after(now, seconds),
         };
 
-        let namespace = accounts
-            .entry(account.to_owned())
-            .or_default()
-            .namespaces
-            .entry(ns.to_owned())
-            .or_insert_with(|| Namespace::new(now));
+        let namespace = namespace_mut(&mut accounts, account, ns, now);
         if let (Expiry::Document(_), Some(s)) = (expiry, namespace.sessions.get_mut(session)) {
             for prop in s.props.values_mut() {
                 prop.expires = expires;
