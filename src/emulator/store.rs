@@ -176,6 +176,14 @@ impl Session {
         self.props.values().any(|p| p.live(now))
     }
 
+    /// The raw JSON of one property, if it exists and has not expired.
+    fn live_value(&self, key: &str, now: Time) -> Option<Bytes> {
+        self.props
+            .get(key)
+            .filter(|p| p.live(now))
+            .map(|p| p.raw.clone())
+    }
+
     /// Removes expired properties (only if one may have expired); returns how many.
     fn purge(&mut self, now: Time) -> usize {
         if is_live(self.next_expiry, now) {
@@ -457,13 +465,8 @@ impl Store {
         key: &str,
         now: Time,
     ) -> Option<Bytes> {
-        self.with_session(account, ns, session, |s| {
-            s.props
-                .get(key)
-                .filter(|p| p.live(now))
-                .map(|p| p.raw.clone())
-        })
-        .flatten()
+        self.with_session(account, ns, session, |s| s.live_value(key, now))
+            .flatten()
     }
 
     /// The live values of `keys` (in the same order; `None` where missing).
@@ -476,14 +479,7 @@ impl Store {
         now: Time,
     ) -> Vec<Option<Bytes>> {
         self.with_session(account, ns, session, |s| {
-            keys.iter()
-                .map(|k| {
-                    s.props
-                        .get(*k)
-                        .filter(|p| p.live(now))
-                        .map(|p| p.raw.clone())
-                })
-                .collect()
+            keys.iter().map(|k| s.live_value(k, now)).collect()
         })
         .unwrap_or_else(|| vec![None; keys.len()])
     }
