@@ -2,7 +2,9 @@
 //!
 //! `ccs serve` runs the emulator of CCS v1, v2 and the Messaging CONVERSATION
 //! endpoint. Its first line on stdout is `listening on http://ADDR`; logs go to
-//! stderr (filter with `RUST_LOG`, default `info`) and never show credentials.
+//! stderr and never show credentials. `RUST_LOG` filters them with
+//! comma-separated `target=level` directives (`debug`,
+//! `info,liveperson_ccs=trace`); the default is `info`.
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -10,7 +12,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
-use tracing_subscriber::EnvFilter;
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 #[derive(Parser)]
 #[command(
@@ -42,19 +46,40 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    let (filter, bad_filter) = log_filter(std::env::var("RUST_LOG").ok());
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with(filter)
         .init();
+    if let Some(error) = bad_filter {
+        tracing::warn!(%error, "RUST_LOG is not a list of target=level directives; logging at info");
+    }
     match cli.command {
         Command::Serve {
             addr,
             api_key,
             access_token,
         } => serve(addr, api_key, access_token).await,
+    }
+}
+
+/// The log filter from `RUST_LOG` (`info` when unset or empty), and why the
+/// variable was ignored if it does not parse.
+///
+/// `Targets` rather than `EnvFilter`: the same `target=level` directives
+/// without span filters, and without the regex engine in the build.
+fn log_filter(rust_log: Option<String>) -> (Targets, Option<String>) {
+    let default = || Targets::new().with_default(LevelFilter::INFO);
+    match rust_log.as_deref().map(str::trim) {
+        None | Some("") => (default(), None),
+        Some(spec) => match spec.parse::<Targets>() {
+            Ok(targets) => (targets, None),
+            Err(error) => (default(), Some(error.to_string())),
+        },
     }
 }
 
@@ -151,5 +176,28 @@ impl ShutdownSignals {
             }
             "Ctrl-C"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn log_filter_reads_rust_log() {
+        let (targets, error) = log_filter(None);
+        assert!(error.is_none());
+        assert!(targets.would_enable("liveperson_ccs", &Level::INFO));
+        assert!(!targets.would_enable("liveperson_ccs", &Level::DEBUG));
+
+        let (targets, error) = log_filter(Some("warn,liveperson_ccs::emulator=trace".into()));
+        assert!(error.is_none());
+        assert!(targets.would_enable("liveperson_ccs::emulator::routes", &Level::TRACE));
+        assert!(!targets.would_enable("hyper", &Level::INFO));
+
+        let (targets, error) = log_filter(Some("liveperson_ccs=loud".into()));
+        assert!(error.is_some(), "a bad level is reported");
+        assert!(targets.would_enable("liveperson_ccs", &Level::INFO));
     }
 }

@@ -3,9 +3,8 @@
 //! per core), TCP_NODELAY like the emulator, and a fixed answer: `GET` answers
 //! `BODY` as JSON, `PATCH` reads the body and answers 204, whatever the path.
 //!
-//! `minimal_server serve ADDR` serves until killed, printing
-//! `listening on http://ADDR` first, as `ccs serve` does. Run as a bench
-//! (`cargo bench`, which passes `--bench`), it only says what it is for.
+//! `minimal-server serve ADDR` serves until killed, printing
+//! `listening on http://ADDR` first, as `ccs serve` does.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -26,10 +25,10 @@ fn main() {
     let addr: SocketAddr = match args.as_slice() {
         [serve, addr] if serve == "serve" => addr.parse().expect("ADDR is host:port"),
         _ => {
-            println!(
-                "minimal_server: the baseline of scripts/bench-emulator; serves only as `minimal_server serve ADDR`"
+            eprintln!(
+                "minimal-server: the baseline of scripts/bench-emulator; usage: minimal-server serve ADDR"
             );
-            return;
+            std::process::exit(2);
         }
     };
     tokio::runtime::Builder::new_multi_thread()
