@@ -93,6 +93,26 @@ pub fn settings() -> progenitor::GenerationSettings {
             "::serde_json::Value",
             [progenitor::TypeImpl::Default].into_iter(),
         );
+    // The name schemas become the crate's validated name types: a name is
+    // checked once, when the caller makes it (src/names.rs implements the
+    // specs' patterns and the documents' rules), instead of again by a
+    // generated pattern check on every call. The raw clients take the same
+    // types as the layer. These are the specs' only schemas with a `pattern`,
+    // so the generated code needs no regex crate: a new `pattern` elsewhere
+    // would fail the build on `::regress` until it is mapped here too (or
+    // regress is added back as a dependency).
+    for (schema, name_type) in [
+        ("AccountId", "crate::AccountId"),
+        ("NamespaceName", "crate::Namespace"),
+        ("SessionId", "crate::SessionId"),
+        ("PropertyName", "crate::PropertyName"),
+    ] {
+        settings.with_replacement(
+            schema,
+            name_type,
+            [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
+        );
+    }
     settings
 }
 

@@ -34,7 +34,10 @@ pub use v2::CcsV2Client;
 /// typed layer does not cover (reach them with `raw()` on each client).
 ///
 /// They follow the specs exactly and change whenever a spec does: they are
-/// not covered by this crate's semver promise the way the layer is.
+/// not covered by this crate's semver promise the way the layer is. Names
+/// are the layer's own validated types ([`AccountId`], [`Namespace`],
+/// [`SessionId`], [`PropertyName`]) in the generated code too, so a raw call
+/// refuses a bad name before sending, just as the layer does.
 pub mod raw {
     pub use crate::generated::messaging;
     pub use crate::generated::v1;

@@ -383,7 +383,7 @@ impl MessagingClient {
         let transport = progenitor_client::ClientInfo::inner(&client);
         let result = client
             .create_conversation()
-            .account_id(self.inner.account.as_str())
+            .account_id(&self.inner.account)
             .v(3_i64)
             .body(body)
             .send()

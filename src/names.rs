@@ -1,4 +1,9 @@
 //! Validated names: checked when made, so a bad name never reaches the wire.
+//!
+//! The generated clients use these types too (build.rs maps the specs'
+//! `AccountId`, `NamespaceName`, `SessionId` and `PropertyName` schemas to
+//! them), so a name is checked once, here, and the `raw()` clients take the
+//! same types as the layer.
 
 use std::fmt;
 use std::str::FromStr;
@@ -82,6 +87,23 @@ macro_rules! name_type {
             type Error = Error;
             fn try_from(s: &$name) -> Result<Self, Error> {
                 Ok(s.clone())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        /// Deserializing checks the value as [`new`](Self::new) does.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = String::deserialize(deserializer)?;
+                $check(&value).map_err(|reason| {
+                    serde::de::Error::custom(format_args!("invalid {}: {reason}", $what))
+                })?;
+                Ok($name(value))
             }
         }
     };

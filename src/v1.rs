@@ -204,8 +204,8 @@ impl CcsV1Client {
         &self.inner.raw
     }
 
-    fn acc(&self) -> &str {
-        self.inner.account.as_str()
+    fn acc(&self) -> &AccountId {
+        &self.inner.account
     }
 
     fn t(&self) -> &Transport {
@@ -234,10 +234,7 @@ impl CcsV1Client {
     }
 
     async fn post_namespace(&self, namespace: Namespace, ttl: Option<i64>) -> Result<(), Error> {
-        let body = raw::types::CreateNamespaceRequest {
-            name: raw::types::NamespaceName::try_from(namespace.as_str())
-                .map_err(|e| Error::invalid("namespace", e.to_string()))?,
-        };
+        let body = raw::types::CreateNamespaceRequest { name: namespace };
         let mut call = self
             .inner
             .raw
@@ -286,7 +283,7 @@ impl CcsV1Client {
             .raw
             .delete_namespace()
             .account_id(self.acc())
-            .custom_namespace(namespace.as_str());
+            .custom_namespace(namespace);
         self.t().unit("delete_namespace", call.send().await).await
     }
 
@@ -336,7 +333,7 @@ impl CcsV1Client {
             .raw
             .set_session_ttl()
             .account_id(self.acc())
-            .custom_namespace(namespace.as_str())
+            .custom_namespace(namespace)
             .ttl_second(raw::types::TtlSecond(ttl_seconds(ttl)))
             .body(body);
         self.t().unit("set_session_ttl", call.send().await).await
@@ -353,7 +350,7 @@ impl CcsV1Client {
             .raw
             .list_session_ttls()
             .account_id(self.acc())
-            .custom_namespace(namespace.as_str());
+            .custom_namespace(namespace);
         let list = self
             .t()
             .value("list_session_ttls", call.send().await)
@@ -426,12 +423,12 @@ impl Scope {
         self.client.t()
     }
 
-    fn acc(&self) -> &str {
+    fn acc(&self) -> &AccountId {
         self.client.acc()
     }
 
-    fn ns(&self) -> &str {
-        self.namespace.as_str()
+    fn ns(&self) -> &Namespace {
+        &self.namespace
     }
 
     /// Saves several properties at once (PATCH): named ones are inserted or
@@ -457,7 +454,7 @@ impl Scope {
                     .set_session_properties()
                     .account_id(self.acc())
                     .custom_namespace(self.ns())
-                    .session_id(session.as_str())
+                    .session_id(session)
                     .body(body);
                 self.t()
                     .unit("set_session_properties", call.send().await)
@@ -481,7 +478,7 @@ impl Scope {
                     .set_namespace_property()
                     .account_id(self.acc())
                     .custom_namespace(self.ns())
-                    .property(name.as_str())
+                    .property(name)
                     .body(body);
                 self.t()
                     .unit("set_namespace_property", call.send().await)
@@ -493,8 +490,8 @@ impl Scope {
                     .set_session_property()
                     .account_id(self.acc())
                     .custom_namespace(self.ns())
-                    .session_id(session.as_str())
-                    .property(name.as_str())
+                    .session_id(session)
+                    .property(name)
                     .body(body);
                 self.t()
                     .unit("set_session_property", call.send().await)
@@ -536,7 +533,7 @@ impl Scope {
                     .get_namespace_property()
                     .account_id(self.acc())
                     .custom_namespace(self.ns())
-                    .property(name.as_str())
+                    .property(name)
                     .send()
                     .await
             }
@@ -545,8 +542,8 @@ impl Scope {
                     .get_session_property()
                     .account_id(self.acc())
                     .custom_namespace(self.ns())
-                    .session_id(session.as_str())
-                    .property(name.as_str())
+                    .session_id(session)
+                    .property(name)
                     .send()
                     .await
             }
@@ -639,7 +636,7 @@ impl Scope {
                     .get_session_properties()
                     .account_id(self.acc())
                     .custom_namespace(self.ns())
-                    .session_id(session.as_str());
+                    .session_id(session);
                 if let Some(include) = include {
                     call = call.include(include);
                 }
@@ -662,7 +659,7 @@ impl Scope {
                     .delete_namespace_property()
                     .account_id(self.acc())
                     .custom_namespace(self.ns())
-                    .property(name.as_str());
+                    .property(name);
                 self.t()
                     .unit("delete_namespace_property", call.send().await)
                     .await
@@ -673,8 +670,8 @@ impl Scope {
                     .delete_session_property()
                     .account_id(self.acc())
                     .custom_namespace(self.ns())
-                    .session_id(session.as_str())
-                    .property(name.as_str());
+                    .session_id(session)
+                    .property(name);
                 self.t()
                     .unit("delete_session_property", call.send().await)
                     .await
@@ -695,7 +692,7 @@ impl Scope {
             .delete_session_properties()
             .account_id(self.acc())
             .custom_namespace(self.ns())
-            .session_id(session.as_str());
+            .session_id(session);
         self.t()
             .unit("delete_session_properties", call.send().await)
             .await
@@ -751,7 +748,7 @@ impl PageItem for String {
             .raw
             .list_session_ids()
             .account_id(pages.client.acc())
-            .custom_namespace(pages.namespace.as_str())
+            .custom_namespace(&pages.namespace)
             .page(i32::try_from(page).unwrap_or(i32::MAX))
             .per_page(pages.non_zero_page_size()?);
         Ok(pages
@@ -771,7 +768,7 @@ impl PageItem for SessionEntry {
             .raw
             .list_session_properties()
             .account_id(pages.client.acc())
-            .custom_namespace(pages.namespace.as_str())
+            .custom_namespace(&pages.namespace)
             .page(i32::try_from(page).unwrap_or(i32::MAX))
             .per_page(pages.non_zero_page_size()?);
         let list = pages

@@ -234,14 +234,6 @@ impl Document {
         progenitor_client::ClientInfo::inner(self.raw())
     }
 
-    fn account(&self) -> Result<raw::types::AccountId, Error> {
-        conv("account id", self.client.inner.account.as_str())
-    }
-
-    fn namespace_name(&self) -> Result<raw::types::NamespaceName, Error> {
-        conv("namespace", self.namespace.as_str())
-    }
-
     fn session_as<T>(&self) -> Result<Option<T>, Error>
     where
         T: for<'a> TryFrom<&'a str, Error = raw::types::error::ConversionError>,
@@ -284,8 +276,8 @@ impl Document {
                 )
             })?;
         let body = raw::types::UpsertDocumentRequest {
-            account_id: self.account()?,
-            name_space: self.namespace_name()?,
+            account_id: self.client.inner.account.clone(),
+            name_space: self.namespace.clone(),
             session_id: self.session_as()?,
             ttl_seconds,
             payload: raw::types::Payload(payload),
@@ -306,13 +298,13 @@ impl Document {
 
     /// Reads the whole document; `None` if it does not exist (404).
     pub async fn get(&self) -> Result<Option<ContextDocument>, Error> {
-        let acc = self.client.inner.account.as_str();
+        let acc = &self.client.inner.account;
         let result = match &self.session {
             None => {
                 self.raw()
                     .get_namespace_document()
                     .account_id(acc)
-                    .name_space(self.namespace.as_str())
+                    .name_space(&self.namespace)
                     .send()
                     .await
             }
@@ -320,8 +312,8 @@ impl Document {
                 self.raw()
                     .get_session_document()
                     .account_id(acc)
-                    .name_space(self.namespace.as_str())
-                    .session_id(session.as_str())
+                    .name_space(&self.namespace)
+                    .session_id(session)
                     .send()
                     .await
             }
@@ -368,8 +360,8 @@ impl Document {
             return Err(Error::invalid("property names", "no property was named"));
         }
         let body = raw::types::GetPropertiesRequest {
-            account_id: self.account()?,
-            name_space: self.namespace_name()?,
+            account_id: self.client.inner.account.clone(),
+            name_space: self.namespace.clone(),
             session_id: self.session_as()?,
             filter,
         };
@@ -429,8 +421,8 @@ impl Document {
         property_to_delete: Vec<raw::types::DeletePropertiesRequestPropertyToDeleteItem>,
     ) -> Result<WriteResult, Error> {
         let body = raw::types::DeletePropertiesRequest {
-            account_id: self.account()?,
-            name_space: self.namespace_name()?,
+            account_id: self.client.inner.account.clone(),
+            name_space: self.namespace.clone(),
             session_id: self.session_as()?,
             property_to_delete,
         };

@@ -475,28 +475,35 @@ async fn server_side_validation_when_the_client_check_is_bypassed() {
         s.v1.create_namespace("consumer").await,
         Err(Error::InvalidInput { .. })
     ));
-    // ...the generated client (which only knows the pattern) sends it, and the
-    // emulator answers 400 with a JSON message, saving nothing.
-    let result =
-        s.v1.raw()
-            .create_namespace()
-            .account_id(ACCOUNT)
-            .body(liveperson_ccs::raw::v1::types::CreateNamespaceRequest {
-                name: "consumer".parse().unwrap(),
-            })
-            .send()
-            .await;
-    match result {
-        Err(liveperson_ccs::raw::v1::Error::UnexpectedResponse(response)) => {
-            assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
-            let body: Value = response.json().await.unwrap();
-            assert!(
-                body["message"].as_str().unwrap().contains("consumer"),
-                "{body}"
-            );
-        }
-        other => panic!("expected a 400, got {other:?}"),
-    }
+    // ...and so does the generated client, which takes the same `Namespace`:
+    // its body builder cannot hold the name, so `send` fails before sending.
+    let raw = s
+        .v1
+        .raw()
+        .create_namespace()
+        .account_id(ACCOUNT)
+        .body(liveperson_ccs::raw::v1::types::CreateNamespaceRequest::builder().name("consumer"))
+        .send()
+        .await;
+    assert!(
+        matches!(raw, Err(liveperson_ccs::raw::v1::Error::InvalidRequest(_))),
+        "{raw:?}"
+    );
+    // A client that checks nothing (plain reqwest) sends it, and the emulator
+    // answers 400 with a JSON message, saving nothing.
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/account/{ACCOUNT}", s.emulator.base_url()))
+        .header("maven-api-key", API_KEY)
+        .json(&json!({"name": "consumer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("consumer"),
+        "{body}"
+    );
     assert!(s.v1.list_namespaces().await.unwrap().is_empty());
 }
 
