@@ -5,7 +5,7 @@
 //! (`+` stays a plus), ambiguous paths resolve by method, and 404/405 answer JSON.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Query, Request, State};
@@ -156,50 +156,103 @@ struct Params<'a> {
     property: &'a str,
 }
 
+/// A `{name}` of a route pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Param {
+    Account,
+    Ns,
+    Session,
+    Property,
+}
+
+impl Param {
+    fn from_name(name: &str) -> Option<Param> {
+        Some(match name {
+            "account" => Param::Account,
+            "ns" => Param::Ns,
+            "session" => Param::Session,
+            "property" => Param::Property,
+            _ => return None,
+        })
+    }
+}
+
 impl<'a> Params<'a> {
-    fn bind(&mut self, name: &str, value: &'a str) -> bool {
-        match name {
-            "account" => self.account = value,
-            "ns" => self.ns = value,
-            "session" => self.session = Some(value),
-            "property" => self.property = value,
-            _ => return false,
+    fn bind(&mut self, param: Param, value: &'a str) {
+        match param {
+            Param::Account => self.account = value,
+            Param::Ns => self.ns = value,
+            Param::Session => self.session = Some(value),
+            Param::Property => self.property = value,
         }
-        true
+    }
+}
+
+/// One segment of a route pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Segment {
+    Literal(&'static str),
+    Param(Param),
+}
+
+/// A route with its pattern split into segments once, not on every request.
+struct CompiledRoute {
+    route: &'static Route,
+    segments: Vec<Segment>,
+    /// The pattern has no parameters.
+    concrete: bool,
+}
+
+/// [`ROUTES`], compiled, in the same order.
+static COMPILED: LazyLock<Vec<CompiledRoute>> = LazyLock::new(|| {
+    ROUTES
+        .iter()
+        .map(|route| {
+            let segments: Vec<Segment> = route
+                .pattern
+                .split('/')
+                .skip(1)
+                .map(|part| {
+                    part.strip_prefix('{')
+                        .and_then(|p| p.strip_suffix('}'))
+                        .and_then(Param::from_name)
+                        .map_or(Segment::Literal(part), Segment::Param)
+                })
+                .collect();
+            let concrete = segments.iter().all(|s| matches!(s, Segment::Literal(_)));
+            CompiledRoute {
+                route,
+                segments,
+                concrete,
+            }
+        })
+        .collect()
+});
+
+impl CompiledRoute {
+    fn matches<'s>(&self, segments: &'s [Cow<'_, str>]) -> Option<Params<'s>> {
+        if segments.len() != self.segments.len() {
+            return None;
+        }
+        let mut params = Params::default();
+        for (part, segment) in self.segments.iter().zip(segments) {
+            match part {
+                Segment::Param(param) => params.bind(*param, segment),
+                Segment::Literal(literal) if *literal == segment => {}
+                Segment::Literal(_) => return None,
+            }
+        }
+        Some(params)
     }
 }
 
 impl Route {
-    fn matches<'s>(&self, segments: &'s [Cow<'_, str>]) -> Option<Params<'s>> {
-        let mut params = Params::default();
-        let mut parts = self.pattern.split('/').skip(1);
-        let mut segments = segments.iter();
-        loop {
-            match (parts.next(), segments.next()) {
-                (None, None) => return Some(params),
-                (Some(part), Some(segment)) => {
-                    match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                        Some(name) if params.bind(name, segment) => {}
-                        None if part == segment => {}
-                        _ => return None,
-                    }
-                }
-                _ => return None,
-            }
-        }
-    }
-
     /// Whether `path` starts with this route's first segment (`/v1/`, `/v2/`, `/api/`).
     fn same_api_prefix(&self, path: &str) -> bool {
         let first = self.pattern.split('/').nth(1).unwrap_or_default();
         path.strip_prefix('/')
             .and_then(|p| p.strip_prefix(first))
             .is_some_and(|rest| rest.starts_with('/'))
-    }
-
-    /// Whether the pattern has no parameters.
-    fn is_concrete(&self) -> bool {
-        !self.pattern.contains('{')
     }
 
     fn handler(&self, method: &Method) -> Option<Handler> {
@@ -326,13 +379,7 @@ async fn handle(shared: &Shared, method: &Method, uri: &Uri, request: Request) -
             return Err(error);
         }
     };
-    let mut matches: Vec<(&Route, Params<'_>)> = ROUTES
-        .iter()
-        .filter_map(|route| route.matches(&segments).map(|params| (route, params)))
-        .collect();
-    if matches.iter().any(|(route, _)| route.is_concrete()) {
-        matches.retain(|(route, _)| route.is_concrete());
-    }
+    let matches = candidates(&segments);
     let Some((first, _)) = matches.first() else {
         return Err(ApiError::not_found(format!(
             "no endpoint at {}",
@@ -356,6 +403,26 @@ async fn handle(shared: &Shared, method: &Method, uri: &Uri, request: Request) -
         query: &query,
         body,
     })
+}
+
+/// The routes that match a path, in table order. As in OpenAPI, a pattern
+/// without parameters wins: if one matches, only it is kept.
+fn candidates<'s>(segments: &'s [Cow<'_, str>]) -> Vec<(&'static Route, Params<'s>)> {
+    let mut matches = Vec::with_capacity(2);
+    let mut concrete = false;
+    for compiled in COMPILED.iter() {
+        let Some(params) = compiled.matches(segments) else {
+            continue;
+        };
+        if compiled.concrete && !concrete {
+            concrete = true;
+            matches.clear();
+        }
+        if compiled.concrete || !concrete {
+            matches.push((compiled.route, params));
+        }
+    }
+    matches
 }
 
 fn allowed_methods(matches: &[(&Route, Params<'_>)]) -> String {
@@ -463,13 +530,54 @@ mod tests {
 
     #[test]
     fn every_pattern_binds_known_parameters() {
-        for route in ROUTES {
-            for part in route.pattern.split('/').skip(1) {
-                if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                    assert!(Params::default().bind(name, "x"), "{}", route.pattern);
-                }
-            }
+        assert_eq!(COMPILED.len(), ROUTES.len());
+        for compiled in COMPILED.iter() {
+            assert!(
+                compiled
+                    .segments
+                    .iter()
+                    .all(|s| !matches!(s, Segment::Literal(l) if l.contains(['{', '}']))),
+                "{}",
+                compiled.route.pattern
+            );
+            assert_eq!(
+                compiled.concrete,
+                !compiled.route.pattern.contains('{'),
+                "{}",
+                compiled.route.pattern
+            );
         }
+    }
+
+    #[test]
+    fn concrete_paths_win_and_ambiguous_ones_keep_every_match() {
+        let candidates_of = |path: &str| -> Vec<&'static str> {
+            let segments = split_path(path).unwrap_or_default();
+            candidates(&segments)
+                .iter()
+                .map(|(route, _)| route.pattern)
+                .collect()
+        };
+        assert_eq!(
+            candidates_of("/v2/context/document/property/delete"),
+            ["/v2/context/document/property/delete"]
+        );
+        assert_eq!(
+            candidates_of("/v1/account/a/ns/properties/properties"),
+            [
+                "/v1/account/{account}/{ns}/properties/{property}",
+                "/v1/account/{account}/{ns}/{session}/properties",
+            ]
+        );
+        let segments = split_path("/v1/account/a/ns/s/properties/p").unwrap_or_default();
+        let found = candidates(&segments);
+        assert_eq!(found.len(), 1);
+        let params = found[0].1;
+        assert_eq!(
+            (params.account, params.ns, params.session, params.property),
+            ("a", "ns", Some("s"), "p")
+        );
+        assert!(candidates_of("/v1/account/a/ns/s/properties/p/extra").is_empty());
     }
 
     #[test]
