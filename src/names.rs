@@ -249,4 +249,28 @@ mod tests {
             assert!(AccountId::new(bad).is_err(), "{bad:?}");
         }
     }
+
+    /// The generated clients serialize and deserialize these types in
+    /// request bodies: a name travels as a plain string, and deserializing
+    /// checks it like `new`.
+    #[test]
+    fn serde_is_a_checked_string() {
+        let ns = Namespace::new("myNamespace").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            serde_json::to_string(&ns).ok(),
+            Some(r#""myNamespace""#.into())
+        );
+        let back: Namespace =
+            serde_json::from_str(r#""myNamespace""#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, ns);
+        let err = serde_json::from_str::<Namespace>(r#""consumer""#).expect_err("reserved");
+        assert!(err.to_string().contains("invalid namespace"), "{err}");
+        assert!(err.to_string().contains("reserved"), "{err}");
+        assert!(serde_json::from_str::<SessionId>(r#"".""#).is_err());
+        assert!(serde_json::from_str::<AccountId>(r#""a/b""#).is_err());
+        assert!(
+            serde_json::from_str::<PropertyName>("12").is_err(),
+            "not a string"
+        );
+    }
 }
