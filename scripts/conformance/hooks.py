@@ -30,7 +30,7 @@ RESERVED_NAMESPACES = ["consumer", "operational", "conversation", "faas", "custo
 
 # 3. Session ids and property names in a path, and session ids in a body
 # (they name the same sessions): any non-empty text but `.` and `..`, which
-# URL normalisation rewrites (DESIGN.md "names"; the SessionId parameter's
+# URL normalisation rewrites (DESIGN.md "names"; the SessionId schema's
 # description says so).
 DOT_SEGMENTS = [".", ".."]
 
@@ -79,15 +79,15 @@ def _exclude(raw_schema, values, *path):
 def _ccs_v1(raw_schema):
     _free_form_object(raw_schema, "Properties")
     _exclude(raw_schema, RESERVED_NAMESPACES, "components", "schemas", "NamespaceName")
-    _exclude(raw_schema, DOT_SEGMENTS, "components", "parameters", "SessionId", "schema")
-    _exclude(raw_schema, DOT_SEGMENTS, "components", "parameters", "Property", "schema")
+    _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", "SessionId")
+    _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", "PropertyName")
     _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", "SetSessionTtlRequest", "properties", "sessionId")
 
 
 def _ccs_v2(raw_schema):
     _free_form_object(raw_schema, "Payload")
     _exclude(raw_schema, RESERVED_NAMESPACES, "components", "schemas", "NamespaceName")
-    _exclude(raw_schema, DOT_SEGMENTS, "components", "parameters", "SessionId", "schema")
+    _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", "SessionId")
     for request in ("UpsertDocumentRequest", "GetPropertiesRequest", "DeletePropertiesRequest"):
         _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", request, "properties", "sessionId")
 
