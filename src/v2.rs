@@ -140,7 +140,8 @@ impl From<raw::types::DocumentResult> for WriteResult {
     }
 }
 
-/// Converts a checked name into a generated (pattern-checked) type.
+/// Converts a checked name into one of the generated body types that the
+/// specs keep inline (a `minLength` check), e.g. a request's `sessionId`.
 fn conv<T>(what: &'static str, value: &str) -> Result<T, Error>
 where
     T: for<'a> TryFrom<&'a str, Error = raw::types::error::ConversionError>,
