@@ -7,7 +7,10 @@ use crate::names::AccountId;
 use crate::region::Region;
 use crate::retry::RetryPolicy;
 use crate::secret::Credential;
-use crate::transport::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+use crate::transport::{
+    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CALL_DEADLINE, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES, Policy,
+};
 
 /// Builds a [`CcsV1Client`](crate::CcsV1Client),
 /// [`CcsV2Client`](crate::CcsV2Client) or
@@ -16,14 +19,36 @@ use crate::transport::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 /// The setters common to all three are here; each client adds its
 /// credentials. Nothing is checked until `build`, which reports the first
 /// problem as [`Error::InvalidInput`].
+///
+/// The defaults, and what each limit bounds:
+///
+/// | setting | default | bounds |
+/// | --- | --- | --- |
+/// | [`connect_timeout`](Self::connect_timeout) | 10 s | making one connection |
+/// | [`attempt_timeout`](Self::attempt_timeout) | 30 s | one attempt: request, answer and its whole body |
+/// | [`call_deadline`](Self::call_deadline) | 60 s | a whole call: every attempt and every wait between them |
+/// | [`retry_policy`](Self::retry_policy) | 3 attempts | which failures are tried again, how often, how late |
+/// | [`max_response_bytes`](Self::max_response_bytes) | 10 MiB | a success answer's body |
+///
+/// So a server that hangs costs a call at most 60 s (two 30 s attempts); one
+/// that answers 503 at once gets all three attempts. Error bodies are kept to
+/// their first 64 KiB.
+///
+/// **Redirects are never followed.** LivePerson's APIs do not redirect, and a
+/// redirect to another host would carry the `maven-api-key`, the
+/// `access_token` query parameter or the messaging JWTs there. A 3xx answer
+/// is [`Error::Redirected`], naming the status and the `Location` host.
+///
+/// From the environment: [`with_env`](ClientBuilder::with_env) (on each
+/// client's builder) applies the variables listed in the README, and leaves
+/// the rest to the setters.
 #[derive(Debug, Clone)]
 pub struct ClientBuilder<K> {
     pub(crate) account: Option<String>,
     pub(crate) region: Region,
     pub(crate) base_url: Option<String>,
     pub(crate) connect_timeout: Duration,
-    pub(crate) timeout: Duration,
-    pub(crate) retry: RetryPolicy,
+    pub(crate) policy: Policy,
     pub(crate) user_agent: String,
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) kind: K,
@@ -53,7 +78,7 @@ pub(crate) struct Parts {
     pub(crate) account: AccountId,
     pub(crate) base_url: String,
     pub(crate) http: reqwest::Client,
-    pub(crate) retry: RetryPolicy,
+    pub(crate) policy: Policy,
 }
 
 impl<K: Default> ClientBuilder<K> {
@@ -63,8 +88,12 @@ impl<K: Default> ClientBuilder<K> {
             region: Region::default(),
             base_url: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            timeout: DEFAULT_TIMEOUT,
-            retry: RetryPolicy::default(),
+            policy: Policy {
+                retry: RetryPolicy::default(),
+                attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+                deadline: DEFAULT_CALL_DEADLINE,
+                max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            },
             user_agent: concat!("liveperson-ccs/", env!("CARGO_PKG_VERSION")).to_owned(),
             http: None,
             kind: K::default(),
@@ -93,32 +122,70 @@ impl<K> ClientBuilder<K> {
         self
     }
 
-    /// The longest wait for a connection (default 10 s).
+    /// The longest wait for a connection (default 10 s). A setting of the
+    /// `reqwest::Client` the builder makes: not applied to one given with
+    /// [`http_client`](Self::http_client).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// The longest wait for a whole request and its answer (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+    /// The longest one attempt may take, from sending the request to the
+    /// last byte of the answer (default 30 s). An attempt that runs out is
+    /// retried like a failed connection, within the
+    /// [call deadline](Self::call_deadline). Applied to each request, so it
+    /// holds with your own [`http_client`](Self::http_client) too.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.policy.attempt_timeout = timeout;
         self
     }
 
-    /// When to retry (default: [`RetryPolicy::default`]; [`RetryPolicy::none`] turns retries off).
+    /// The longest a whole call may take, every attempt and every wait
+    /// between retries included (default 60 s). No retry starts that would
+    /// begin after it; an attempt under way when it passes ends with
+    /// [`Error::Timeout`].
+    pub fn call_deadline(mut self, deadline: Duration) -> Self {
+        self.policy.deadline = deadline;
+        self
+    }
+
+    /// When to retry (default: [`RetryPolicy::default`]; [`RetryPolicy::none`]
+    /// turns retries off). [`RetryPolicy`] lists which failures are retried.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.policy.retry = policy;
         self
     }
 
-    /// The `User-Agent` header (default `liveperson-ccs/<version>`).
+    /// The largest success answer read, in bytes (default 10 MiB). The
+    /// largest answer these APIs send is one document of 800,000 characters
+    /// of JSON: at most 9.6 MB even if every character were escaped as a
+    /// 12-byte surrogate pair. A larger answer is refused as it arrives, with
+    /// [`Error::ResponseTooLarge`], without reading it whole. Only a v1
+    /// listing of sessions with their properties can legitimately pass it
+    /// (a page of many large sessions): take smaller pages, or raise this.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.policy.max_response_bytes = limit;
+        self
+    }
+
+    /// The `User-Agent` header (default `liveperson-ccs/<version>`). Not
+    /// applied to a client given with [`http_client`](Self::http_client).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
     }
 
-    /// Uses this `reqwest::Client` as it is; the timeouts and user agent of
-    /// this builder are then not applied.
+    /// Uses this `reqwest::Client` as it is: the escape hatch for what the
+    /// builder does not set (proxies, TLS roots, ...), and the one place
+    /// where a `reqwest` type is part of this crate's API.
+    ///
+    /// The builder's [`connect_timeout`](Self::connect_timeout) and
+    /// [`user_agent`](Self::user_agent) are then not applied, nor its
+    /// redirect policy: **configure yours with
+    /// `reqwest::redirect::Policy::none()`**, or a redirect may carry the
+    /// credentials to another host (reqwest's default policy drops only
+    /// `Authorization` there). The attempt timeout, call deadline, retries
+    /// and response limit still apply: they act on each request.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -132,9 +199,10 @@ impl<K> ClientBuilder<K> {
         let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(default_base))?;
         let http = match self.http {
             Some(http) => http,
+            // The attempt timeout is set on each request (see `Transport`).
             None => reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout)
-                .timeout(self.timeout)
+                .redirect(reqwest::redirect::Policy::none())
                 .user_agent(self.user_agent)
                 .build()
                 .map_err(|e| Error::invalid("HTTP client settings", e.without_url().to_string()))?,
@@ -143,7 +211,7 @@ impl<K> ClientBuilder<K> {
             account,
             base_url,
             http,
-            retry: self.retry,
+            policy: self.policy,
         })
     }
 

@@ -7,8 +7,20 @@ use reqwest::StatusCode;
 /// Everything that can go wrong with a call.
 ///
 /// Errors from the service keep the HTTP status and the body text (with any
-/// credential scrubbed out). No variant ever holds an API key, access token or
-/// JWT, in `Display` or `Debug`.
+/// credential scrubbed out), at most the first 64 KiB of it: a longer body is
+/// cut there and ends with [`BODY_CUT_MARK`]. No variant ever holds an API
+/// key, access token or JWT, in `Display` or `Debug`.
+///
+/// Which error means what:
+///
+/// - a rejected credential: [`Error::Unauthorized`] (401 or 403). A
+///   ConsumerJWS the messaging service refuses is a 401, so `Unauthorized`
+///   too; if the service instead answers 200 and refuses a payload of the
+///   batch with the code `401` or `403`, it is [`Error::Rejected`]. Both
+///   answer `true` to [`Error::is_unauthorized`].
+/// - no answer: [`Error::Transport`] (connection failed) or
+///   [`Error::Timeout`]; [`Error::is_retryable`] tells whether trying again
+///   later may help, by the rule the clients' own retries follow.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -72,14 +84,59 @@ pub enum Error {
         /// The body the service sent.
         body: String,
     },
-    /// The request could not be sent or the answer not received.
-    #[error("{operation}: transport error: {source}")]
+    /// The request could not be sent or the whole answer not received: the
+    /// connection could not be made, or was closed or reset.
+    ///
+    /// The message names no cause; the cause is the
+    /// [`source`](std::error::Error::source), so that a report that prints the
+    /// chain (`{:#}` of `anyhow`, `eyre`) says it once.
+    #[error("{operation}: the connection failed before a complete answer arrived")]
     Transport {
         /// The operation id.
         operation: &'static str,
-        /// The underlying error, with its URL removed.
+        /// The underlying error, with its URL removed. Today a
+        /// `reqwest::Error`; which type it is is not part of the semver
+        /// promise (see the README), so match on this enum and its helpers.
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// No complete answer arrived in time: the last attempt outlasted its
+    /// [attempt timeout](crate::ClientBuilder::attempt_timeout), or the call
+    /// its [deadline](crate::ClientBuilder::call_deadline) (retries included).
+    #[error(
+        "{operation}: timed out before a complete answer arrived (attempt timeout or call deadline)"
+    )]
+    Timeout {
+        /// The operation id.
+        operation: &'static str,
+    },
+    /// The service answered with a redirect (3xx). The clients follow none:
+    /// LivePerson's APIs do not redirect, and a credential must never reach
+    /// another host. Usually the base URL is wrong (e.g. `http` for `https`).
+    #[error(
+        "{operation}: the service answered {status}, a redirect to {}; redirects are not followed (check the base URL)",
+        location.as_deref().unwrap_or("no location")
+    )]
+    Redirected {
+        /// The operation id.
+        operation: &'static str,
+        /// The 3xx status.
+        status: StatusCode,
+        /// The host the `Location` header names (the host only: never its
+        /// path or query), or `the same host` for a relative location.
+        location: Option<String>,
+    },
+    /// A success answer larger than the API can send was refused before it
+    /// was read whole (see
+    /// [`max_response_bytes`](crate::ClientBuilder::max_response_bytes)).
+    #[error(
+        "{operation}: the answer is larger than {limit} bytes, more than this API can send; it was not read"
+    )]
+    ResponseTooLarge {
+        /// The operation id.
+        operation: &'static str,
+        /// The limit in bytes.
+        limit: u64,
     },
     /// A success answer whose body was not what the API describes.
     #[error("{operation}: cannot decode the answer: {reason}")]
@@ -106,6 +163,9 @@ pub enum Error {
         body: String,
     },
 }
+
+/// The text that ends an error body cut at 64 KiB.
+pub const BODY_CUT_MARK: &str = "[... cut: the body was longer than 65536 bytes]";
 
 fn detail(body: &str) -> String {
     let message = message_of(body);
@@ -147,13 +207,19 @@ impl Error {
     /// The HTTP status of the answer, where there was one.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Unauthorized { status, .. } | Error::Api { status, .. } => Some(*status),
+            Error::Unauthorized { status, .. }
+            | Error::Api { status, .. }
+            | Error::Redirected { status, .. } => Some(*status),
             Error::Decode { status, .. } => *status,
             Error::NotFound { .. } => Some(StatusCode::NOT_FOUND),
             Error::DocumentTooLarge { .. } => Some(StatusCode::PAYLOAD_TOO_LARGE),
             Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
-            Error::Transport { source, .. } => source.status(),
-            Error::InvalidInput { .. } | Error::Credentials { .. } | Error::Rejected { .. } => None,
+            Error::Transport { .. }
+            | Error::Timeout { .. }
+            | Error::ResponseTooLarge { .. }
+            | Error::InvalidInput { .. }
+            | Error::Credentials { .. }
+            | Error::Rejected { .. } => None,
         }
     }
 
@@ -182,13 +248,29 @@ impl Error {
         matches!(self, Error::NotFound { .. })
     }
 
-    /// Whether trying the same call again later may succeed: rate limiting,
-    /// 502/503/504, and connection failures.
+    /// Whether the credential was refused: a 401 or 403 answer
+    /// ([`Error::Unauthorized`]), or a messaging payload refused with the
+    /// code `401` or `403` ([`Error::Rejected`]).
+    pub fn is_unauthorized(&self) -> bool {
+        match self {
+            Error::Unauthorized { .. } => true,
+            Error::Rejected { code, .. } => matches!(code.trim(), "401" | "403"),
+            _ => false,
+        }
+    }
+
+    /// Whether trying the same call again later may succeed, by the rule the
+    /// clients' own retries follow (see [`RetryPolicy`](crate::RetryPolicy)):
+    /// 429, 502, 503, 504, a connection that failed or was closed before the
+    /// whole answer arrived, and a timeout. When the clients retry, an error
+    /// that says `true` here is the one their last attempt met.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::RateLimited { .. } => true,
+            Error::RateLimited { .. } | Error::Timeout { .. } => true,
             Error::Api { status, .. } => crate::retry::is_retryable_status(*status),
-            Error::Transport { source, .. } => source.is_connect() || source.is_timeout(),
+            Error::Transport { source, .. } => source
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(crate::retry::is_retryable_failure),
             _ => false,
         }
     }

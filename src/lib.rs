@@ -19,7 +19,7 @@ pub mod v2;
 pub mod emulator;
 
 pub use builder::{ClientBuilder, MessagingCredentials, V1Credentials, V2Credentials};
-pub use error::Error;
+pub use error::{BODY_CUT_MARK, Error};
 pub use messaging::MessagingClient;
 pub use names::{
     AccountId, DEFAULT_SESSION, Namespace, PropertyName, RESERVED_NAMESPACES, SessionId,

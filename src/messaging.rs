@@ -10,9 +10,8 @@ use crate::Error;
 use crate::builder::{ClientBuilder, MessagingCredentials, env, required_env};
 use crate::generated::messaging as raw;
 use crate::names::AccountId;
-use crate::retry::RetryPolicy;
 use crate::secret::Credential;
-use crate::transport::{Auth, Transport};
+use crate::transport::{Auth, Policy, Transport};
 
 const OPERATION: &str = "create_conversation";
 
@@ -57,6 +56,7 @@ struct Inner {
     base_url: String,
     http: reqwest::Client,
     app_jwt: Credential,
+    policy: Policy,
 }
 
 impl fmt::Debug for MessagingClient {
@@ -109,6 +109,7 @@ impl ClientBuilder<MessagingCredentials> {
                 base_url: parts.base_url,
                 http: parts.http,
                 app_jwt,
+                policy: parts.policy,
             }),
         })
     }
@@ -358,8 +359,9 @@ impl MessagingClient {
                 app_jwt: self.inner.app_jwt.clone(),
                 consumer_jws: consumer_jws.into(),
             },
-            // Never used: creating a conversation is never retried.
-            RetryPolicy::none(),
+            // Its retry policy is never used: creating a conversation is
+            // never retried. Its time and size limits are.
+            self.inner.policy.clone(),
         );
         raw::Client::new_with_client(&self.inner.base_url, self.inner.http.clone(), transport)
     }

@@ -6,12 +6,25 @@ use reqwest::StatusCode;
 
 /// When and how a call is tried again.
 ///
-/// The default tries a CCS call up to 3 times in all on 429, 502, 503, 504 and
-/// on connection failures, waiting 200 ms, then 400 ms (doubling, at most
-/// 10 s), each wait drawn at random between half and all of it (jitter), or
-/// exactly what a `Retry-After` header asks (at most `max_delay`). Every CCS
-/// operation is an idempotent upsert, read or delete, so repeating it is safe.
-/// Creating a messaging conversation is never retried automatically.
+/// The default tries a CCS call up to 3 times in all, waiting 200 ms, then
+/// 400 ms (doubling, at most 10 s), each wait drawn at random between half and
+/// all of it (jitter), or exactly what a `Retry-After` header asks (at most
+/// `max_delay`). Every CCS operation is an idempotent upsert, read or delete,
+/// so repeating it is safe. Creating a messaging conversation is never retried
+/// automatically.
+///
+/// What is retried, and what [`Error::is_retryable`](crate::Error::is_retryable)
+/// calls retryable (one rule for both):
+///
+/// - the answers 429, 502, 503 and 504;
+/// - a connection that could not be made, or that was closed or reset before
+///   the whole answer arrived;
+/// - an attempt that outlasted its
+///   [attempt timeout](crate::ClientBuilder::attempt_timeout).
+///
+/// No retry starts once the call's
+/// [deadline](crate::ClientBuilder::call_deadline) would pass during the wait
+/// before it: the call then ends with the last attempt's error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_attempts: u32,
@@ -78,6 +91,7 @@ impl RetryPolicy {
     }
 }
 
+/// Whether an answer with this status is worth another attempt.
 pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(
         status,
@@ -86,6 +100,22 @@ pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
             | StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::GATEWAY_TIMEOUT
     )
+}
+
+/// Whether a failure without a (complete) answer is worth another attempt:
+/// the connection could not be made (reqwest's "connect" kind), was closed or
+/// reset before the answer's head arrived ("request": hyper's "connection
+/// closed before message completed" is one) or while its body was read
+/// ("body", or "decode" around it: that is how `Response::chunk` reports a
+/// broken body; the crate enables no decompression and parses JSON with
+/// serde, so no other decode error reaches here), or the attempt timed out.
+/// A request that could not be built is not retried.
+pub(crate) fn is_retryable_failure(error: &reqwest::Error) -> bool {
+    error.is_connect()
+        || error.is_timeout()
+        || error.is_request()
+        || error.is_body()
+        || error.is_decode()
 }
 
 /// Reads `Retry-After` as seconds or as an HTTP date.

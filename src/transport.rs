@@ -9,9 +9,9 @@ use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Request, Response, StatusCode};
 use tracing::Instrument;
 
-use crate::error::Error;
+use crate::error::{BODY_CUT_MARK, Error};
 use crate::generated;
-use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
+use crate::retry::{RetryPolicy, is_retryable_failure, is_retryable_status, parse_retry_after};
 use crate::secret::{Credential, Secret, scrub};
 
 /// The one operation that must never be repeated automatically: it is not
@@ -32,11 +32,34 @@ pub(crate) enum Auth {
     },
 }
 
+/// How each call is carried out: retries, time limits, the size of answers.
+#[derive(Clone, Debug)]
+pub(crate) struct Policy {
+    pub(crate) retry: RetryPolicy,
+    /// The longest one attempt may take, its whole answer included.
+    pub(crate) attempt_timeout: Duration,
+    /// The longest a call may take, every attempt and wait included.
+    pub(crate) deadline: Duration,
+    /// The largest success body read.
+    pub(crate) max_response_bytes: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            retry: RetryPolicy::default(),
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            deadline: DEFAULT_CALL_DEADLINE,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
 /// The state each generated client carries (progenitor's "inner type").
 #[derive(Clone, Debug)]
 pub struct Transport {
     auth: Auth,
-    retry: RetryPolicy,
+    policy: Policy,
     /// The credential values sent most recently, so that an error built from
     /// a body the service sent (even a 2xx one) never carries them.
     sent: Arc<Mutex<Vec<Secret>>>,
@@ -47,6 +70,9 @@ pub struct Transport {
 /// How many distinct credential values a transport remembers for scrubbing:
 /// enough for every credential of one client across a refresh or two.
 const REMEMBERED: usize = 8;
+
+/// The most of an error body kept (and read): 64 KiB.
+pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 
 static MAVEN_API_KEY: HeaderName = HeaderName::from_static("maven-api-key");
 static API_VERSION: HeaderName = HeaderName::from_static("api-version");
@@ -61,7 +87,7 @@ fn sensitive(value: &str, name: &'static str) -> Result<HeaderValue, Error> {
 }
 
 impl Transport {
-    pub(crate) fn new(auth: Auth, retry: RetryPolicy) -> Self {
+    pub(crate) fn new(auth: Auth, policy: Policy) -> Self {
         // An empty or unsendable key is left to `prepare`, which reports it
         // on each call as before.
         let api_key_header = match &auth {
@@ -73,7 +99,7 @@ impl Transport {
         };
         Transport {
             auth,
-            retry,
+            policy,
             sent: Arc::default(),
             api_key_header,
         }
@@ -97,18 +123,21 @@ impl Transport {
         scrub(text, &secrets)
     }
 
-    /// A decode error whose body is scrubbed.
+    /// A decode error whose body is scrubbed and cut to 64 KiB.
     pub(crate) fn decode_error(
         &self,
         operation: &'static str,
         reason: impl Into<String>,
         body: &[u8],
     ) -> Error {
+        let sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        let secrets: Vec<&str> = sent.iter().map(Secret::expose).collect();
+        let cut = body.len() > MAX_ERROR_BODY;
         Error::Decode {
             operation,
             status: None,
             reason: reason.into(),
-            body: self.scrub(&String::from_utf8_lossy(body)),
+            body: bounded_text(&body[..body.len().min(MAX_ERROR_BODY)], cut, &secrets),
         }
     }
 
@@ -160,8 +189,10 @@ impl Transport {
         Ok(())
     }
 
-    /// Sends a request, retrying as the policy allows, and scrubs the body of
-    /// every non-success answer of the credentials the request carried.
+    /// Sends a request, retrying as the policy allows within the call's
+    /// deadline, and reads its answer: a success body whole (up to the
+    /// limit), an error body up to 64 KiB, scrubbed of the credentials the
+    /// request carried. Logs one completion event per call.
     async fn execute(
         &self,
         http: &reqwest::Client,
@@ -172,42 +203,52 @@ impl Transport {
             "liveperson_ccs.call",
             operation,
             method = %request.method(),
-            attempts = tracing::field::Empty,
-            status = tracing::field::Empty,
-            duration_ms = tracing::field::Empty,
         );
-        // The clock is read only for a span that is recorded.
-        let started = (!span.is_disabled()).then(Instant::now);
-        let result = self
-            .attempts(http, request, operation)
-            .instrument(span.clone())
-            .await;
-        if let Some(started) = started {
-            span.record("duration_ms", started.elapsed().as_millis() as u64);
+        async {
+            let started = Instant::now();
+            let (result, attempts) = self.attempts(http, request, operation, started).await;
+            let duration_ms = started.elapsed().as_millis() as u64;
+            match &result {
+                Ok(response) => tracing::debug!(
+                    status = response.status().as_u16(),
+                    attempts,
+                    duration_ms,
+                    "call finished"
+                ),
+                Err(error) => tracing::debug!(
+                    error = %error,
+                    attempts,
+                    duration_ms,
+                    "call finished"
+                ),
+            }
+            result
         }
-        if let Ok(response) = &result {
-            span.record("status", response.status().as_u16());
-        }
-        result
+        .instrument(span)
+        .await
     }
 
+    /// The attempts of one call, and how many were made.
     async fn attempts(
         &self,
         http: &reqwest::Client,
         mut request: Request,
         operation: &'static str,
-    ) -> reqwest::Result<Response> {
+        started: Instant,
+    ) -> (reqwest::Result<Response>, u32) {
         // The credential values the request carries, read only when an
         // answer must be scrubbed: from the copy kept for a retry, or, when
         // none is kept, from the request before it leaves.
         let mut secrets: Option<Vec<String>> = None;
+        let policy = &self.policy;
         let may_retry = !NOT_IDEMPOTENT.contains(&operation);
-        // The clock is read only when the debug events below are recorded.
-        let timed = tracing::enabled!(tracing::Level::DEBUG);
         let mut attempt = 1;
         loop {
-            tracing::Span::current().record("attempts", attempt);
-            let again = if may_retry && attempt < self.retry.max_attempts() {
+            // Each attempt gets its own timeout, cut short by the call's
+            // deadline. reqwest applies it until the body is read (below).
+            let left = policy.deadline.saturating_sub(started.elapsed());
+            *request.timeout_mut() = Some(policy.attempt_timeout.min(left));
+            let again = if may_retry && attempt < policy.retry.max_attempts() {
                 request.try_clone()
             } else {
                 None
@@ -215,56 +256,70 @@ impl Transport {
             if again.is_none() && secrets.is_none() {
                 secrets = Some(secrets_of(&request));
             }
-            let started = timed.then(Instant::now);
             let result = http
                 .execute(request)
                 .await
                 .map_err(reqwest::Error::without_url);
-            let elapsed_ms = started.map_or(0, |s| s.elapsed().as_millis() as u64);
-            let (wait, response) = match result {
+            // Boxed, as the sleep below: these futures would otherwise make
+            // every call's future larger (and so slower to move).
+            let (retry_after, outcome) = match result {
                 Ok(response) if response.status().is_success() => {
-                    tracing::debug!(
-                        attempt,
-                        status = response.status().as_u16(),
-                        elapsed_ms,
-                        "answered"
-                    );
-                    return Ok(response);
+                    match Box::pin(read_success(response, policy.max_response_bytes)).await {
+                        Ok(response) => return (Ok(response), attempt),
+                        Err(error) => (None, Err(error)),
+                    }
                 }
                 Ok(response) => {
                     let status = response.status();
-                    tracing::debug!(attempt, status = status.as_u16(), elapsed_ms, "answered");
                     // Unread so far only when a copy was kept (see above).
                     debug_assert!(secrets.is_some() || again.is_some());
                     let secrets = secrets
                         .get_or_insert_with(|| again.as_ref().map_or_else(Vec::new, secrets_of));
-                    // Boxed, as the sleep below: these futures of the error
-                    // paths would otherwise make every call's future larger
-                    // (and so slower to move), success or not.
-                    let response = Box::pin(scrubbed(response, secrets)).await?;
-                    if !is_retryable_status(status) {
-                        return Ok(response);
+                    match Box::pin(scrubbed(response, secrets)).await {
+                        Ok(response) if !is_retryable_status(status) => {
+                            return (Ok(response), attempt);
+                        }
+                        Ok(response) => {
+                            let retry_after = response
+                                .headers()
+                                .get(reqwest::header::RETRY_AFTER)
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(parse_retry_after);
+                            (retry_after, Ok(response))
+                        }
+                        Err(error) => (None, Err(error)),
                     }
-                    let retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(parse_retry_after);
-                    (self.retry.delay(attempt, retry_after), Ok(response))
                 }
-                Err(error) => {
-                    tracing::debug!(attempt, elapsed_ms, error = %error, "failed");
-                    if !(error.is_connect() || error.is_request()) {
-                        return Err(error);
-                    }
-                    (self.retry.delay(attempt, None), Err(error))
-                }
+                Err(error) => (None, Err(error)),
             };
+            if let Err(error) = &outcome {
+                if !is_retryable_failure(error) {
+                    return (outcome, attempt);
+                }
+            }
             let Some(next) = again else {
-                return response;
+                return (outcome, attempt);
             };
-            tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
-            drop(response);
+            let wait = policy.retry.delay(attempt, retry_after);
+            // No attempt starts that the deadline would cut at once.
+            if started.elapsed() + wait >= policy.deadline {
+                return (outcome, attempt);
+            }
+            match &outcome {
+                Ok(response) => tracing::warn!(
+                    attempt,
+                    status = response.status().as_u16(),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                ),
+                Err(error) => tracing::warn!(
+                    attempt,
+                    error = %error,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                ),
+            }
+            drop(outcome);
             Box::pin(tokio::time::sleep(wait)).await;
             request = next;
             attempt += 1;
@@ -290,16 +345,89 @@ fn secrets_of(request: &Request) -> Vec<String> {
     secrets
 }
 
-/// Rebuilds an error answer with its body scrubbed (and no URL attached).
-async fn scrubbed(response: Response, secrets: &[String]) -> reqwest::Result<Response> {
+/// A success answer larger than the limit: its body is refused, not read.
+#[derive(Debug)]
+struct TooLarge {
+    limit: u64,
+}
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the answer is larger than {} bytes", self.limit)
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// Reads a success answer's body, chunk by chunk, into memory, and gives the
+/// answer back with it. A body over `limit` bytes (by its `Content-Length`,
+/// or as it arrives) is not read further: the answer given back has a body
+/// whose reading fails with [`TooLarge`], which [`Transport::convert`] turns
+/// into [`Error::ResponseTooLarge`].
+async fn read_success(mut response: Response, limit: u64) -> reqwest::Result<Response> {
     let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(reqwest::Error::without_url)?;
+    let version = response.version();
+    let headers = std::mem::take(response.headers_mut());
+    let rebuild = |body: reqwest::Body| {
+        let mut rebuilt = http::Response::new(body);
+        *rebuilt.status_mut() = status;
+        *rebuilt.version_mut() = version;
+        *rebuilt.headers_mut() = headers;
+        Response::from(rebuilt)
+    };
+    let refuse = || {
+        tracing::warn!(limit, "answer too large: refused");
+        let failing = futures::stream::once(async move { Err::<Vec<u8>, _>(TooLarge { limit }) });
+        reqwest::Body::wrap_stream(failing)
+    };
+    let expected = response.content_length();
+    if expected.is_some_and(|length| length > limit) {
+        return Ok(rebuild(refuse()));
+    }
+    // One chunk (the usual case for a small answer) is kept as it came.
+    let mut first = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut total: u64 = 0;
+    while let Some(chunk) = response.chunk().await? {
+        total += chunk.len() as u64;
+        if total > limit {
+            return Ok(rebuild(refuse()));
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(chunk),
+            None => joined.extend_from_slice(&chunk),
+            Some(earlier) => {
+                // At most `limit` bytes, checked above.
+                joined.reserve(usize::try_from(expected.unwrap_or(total)).unwrap_or(0));
+                joined.extend_from_slice(&earlier);
+                joined.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(rebuild(match first {
+        Some(chunk) => reqwest::Body::from(chunk),
+        None => reqwest::Body::from(joined),
+    }))
+}
+
+/// Rebuilds an error answer with the first 64 KiB of its body, scrubbed (and
+/// no URL attached). The rest is not read: the connection is dropped.
+async fn scrubbed(mut response: Response, secrets: &[String]) -> reqwest::Result<Response> {
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut cut = false;
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_ERROR_BODY - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            cut = true;
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let body = scrub(&String::from_utf8_lossy(&bytes), &secrets);
+    let body = bounded_text(&bytes, cut, &secrets);
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
     *rebuilt.headers_mut() = headers;
@@ -307,6 +435,26 @@ async fn scrubbed(response: Response, secrets: &[String]) -> reqwest::Result<Res
         .headers_mut()
         .remove(reqwest::header::CONTENT_LENGTH);
     Ok(Response::from(rebuilt))
+}
+
+/// The text of a body, scrubbed of the secrets; when it was `cut`, also of
+/// any start of a secret the cut left at its end, and marked as cut.
+fn bounded_text(bytes: &[u8], cut: bool, secrets: &[&str]) -> String {
+    let mut text = scrub(&String::from_utf8_lossy(bytes), secrets);
+    if cut {
+        // A secret the cut split in two would survive the scrub as its
+        // first part: remove any end of the text that begins a secret.
+        for secret in secrets {
+            for (at, _) in secret.char_indices().rev().filter(|(at, _)| *at > 0) {
+                if text.ends_with(&secret[..at]) {
+                    text.truncate(text.len() - at);
+                    break;
+                }
+            }
+        }
+        text.push_str(BODY_CUT_MARK);
+    }
+    text
 }
 
 impl Transport {
@@ -322,10 +470,7 @@ impl Transport {
             P::Custom(reason) => Error::Credentials { reason },
             P::CommunicationError(source)
             | P::InvalidUpgrade(source)
-            | P::ResponseBodyError(source) => Error::Transport {
-                operation,
-                source: source.without_url(),
-            },
+            | P::ResponseBodyError(source) => from_failure(operation, source),
             P::ErrorResponse(value) => Error::Api {
                 operation,
                 status: value.status(),
@@ -368,6 +513,27 @@ impl Transport {
     }
 }
 
+/// Classifies a failure without an answer.
+pub(crate) fn from_failure(operation: &'static str, source: reqwest::Error) -> Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&source);
+    while let Some(error) = cause {
+        if let Some(too_large) = error.downcast_ref::<TooLarge>() {
+            return Error::ResponseTooLarge {
+                operation,
+                limit: too_large.limit,
+            };
+        }
+        cause = error.source();
+    }
+    if source.is_timeout() {
+        return Error::Timeout { operation };
+    }
+    Error::Transport {
+        operation,
+        source: Box::new(source.without_url()),
+    }
+}
+
 /// Classifies a non-success answer on its status alone.
 pub(crate) async fn from_response(operation: &'static str, response: Response) -> Error {
     let status = response.status();
@@ -376,14 +542,20 @@ pub(crate) async fn from_response(operation: &'static str, response: Response) -
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
+    if status.is_redirection() {
+        return Error::Redirected {
+            operation,
+            status,
+            location: response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(location_host),
+        };
+    }
+    // The body was read (and cut to 64 KiB) in `exec`: this takes it from memory.
     let body = match response.text().await {
         Ok(body) => body,
-        Err(source) => {
-            return Error::Transport {
-                operation,
-                source: source.without_url(),
-            };
-        }
+        Err(source) => return from_failure(operation, source),
     };
     match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Error::Unauthorized {
@@ -403,6 +575,28 @@ pub(crate) async fn from_response(operation: &'static str, response: Response) -
             status,
             body,
         },
+    }
+}
+
+/// The host (and port) a `Location` header names: never its path or query,
+/// which may carry anything, the request's `access_token` included.
+fn location_host(value: &HeaderValue) -> String {
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let text = text.trim();
+    // `//host/path` is another host, on the request's scheme.
+    let absolute = match text.strip_prefix("//") {
+        Some(rest) => format!("http://{rest}"),
+        None => text.to_owned(),
+    };
+    match reqwest::Url::parse(&absolute) {
+        Ok(url) => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => "a location without a host".to_owned(),
+        },
+        // A path: not another host.
+        Err(_) if !text.contains("://") => "the same host".to_owned(),
+        Err(_) => "an unreadable location".to_owned(),
     }
 }
 
@@ -437,7 +631,16 @@ hooks!(generated::v1::Client);
 hooks!(generated::v2::Client);
 hooks!(generated::messaging::Client);
 
-/// The request timeout when none is set.
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The attempt timeout when none is set.
+pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The call deadline when none is set.
+pub(crate) const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(60);
 /// The connect timeout when none is set.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest success body read when no other limit is set: 10 MiB. The
+/// largest answer the APIs send is one document of at most 800,000
+/// characters of JSON (v1 session properties, a v2 document) in a small
+/// envelope. A server that re-escapes every character as a UTF-16 surrogate
+/// pair (`\uD83D\uDE00`, 12 bytes) would send 9.6 MB; 10 MiB
+/// (10,485,760 bytes) leaves 885 KB for the envelope.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;

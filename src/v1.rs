@@ -75,7 +75,7 @@ impl ClientBuilder<V1Credentials> {
             return Err(Error::invalid("API key", "no API key was given"));
         };
         let parts = self.parts(default_base)?;
-        let transport = Transport::new(Auth::ApiKey(api_key), parts.retry);
+        let transport = Transport::new(Auth::ApiKey(api_key), parts.policy);
         Ok(CcsV1Client {
             inner: Arc::new(Inner {
                 raw: raw::Client::new_with_client(&parts.base_url, parts.http, transport),

@@ -79,7 +79,7 @@ impl ClientBuilder<V2Credentials> {
             return Err(Error::invalid("access token", "no access token was given"));
         };
         let parts = self.parts(default_base)?;
-        let transport = Transport::new(Auth::AccessToken(token), parts.retry);
+        let transport = Transport::new(Auth::AccessToken(token), parts.policy);
         Ok(CcsV2Client {
             inner: Arc::new(Inner {
                 raw: raw::Client::new_with_client(&parts.base_url, parts.http, transport),

@@ -642,6 +642,10 @@ async fn transport_error_holds_no_url() {
     let Error::Transport { source, .. } = &error else {
         panic!("expected Transport, got {error:?}");
     };
+    // The source is boxed (reqwest stays out of the variant's type).
+    let source = source
+        .downcast_ref::<reqwest::Error>()
+        .expect("a reqwest error underneath");
     assert!(source.is_connect(), "{source:?}");
     assert_eq!(
         source.url(),
@@ -1091,7 +1095,8 @@ async fn connection_refused_is_retried_then_reported() {
     let error = failed("refused", v1_at(&base, retrying).list_namespaces().await);
     let elapsed = started.elapsed();
     assert!(
-        matches!(&error, Error::Transport { source, .. } if source.is_connect()),
+        matches!(&error, Error::Transport { source, .. }
+            if source.downcast_ref::<reqwest::Error>().is_some_and(reqwest::Error::is_connect)),
         "{error:?}"
     );
     assert!(error.is_retryable());
