@@ -644,3 +644,29 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// pair (`\uD83D\uDE00`, 12 bytes) would send 9.6 MB; 10 MiB
 /// (10,485,760 bytes) leaves 885 KB for the envelope.
 pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_body_keeps_no_start_of_a_secret() {
+        let secret = "cut-secret-0123456789";
+        // The cut fell 6 bytes into the secret.
+        let body = format!("{}{}", "a".repeat(100), &secret[..6]);
+        let text = bounded_text(body.as_bytes(), true, &[secret]);
+        assert_eq!(text, format!("{}{BODY_CUT_MARK}", "a".repeat(100)));
+        // Whole secrets are scrubbed as ever; an uncut body is not marked.
+        let text = bounded_text(format!("x {secret} y").as_bytes(), false, &[secret]);
+        assert_eq!(text, "x [redacted] y");
+    }
+
+    #[test]
+    fn location_hosts() {
+        let host = |v: &str| location_host(&HeaderValue::from_str(v).unwrap());
+        assert_eq!(host("http://127.0.0.1:9/x?access_token=t"), "127.0.0.1:9");
+        assert_eq!(host("https://evil.example/x"), "evil.example");
+        assert_eq!(host("//evil.example/x?q=1"), "evil.example");
+        assert_eq!(host("/v1/elsewhere?q=1"), "the same host");
+    }
+}
