@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::Error;
-use crate::builder::{ClientBuilder, MessagingCredentials, env, required_env};
+use crate::builder::{ClientBuilder, MessagingCredentials, required_env};
 use crate::generated::messaging as raw;
 use crate::names::AccountId;
 use crate::secret::Credential;
@@ -332,13 +332,12 @@ impl MessagingClient {
 
     /// A client from the environment: `LP_ACCOUNT_ID`, `LP_APP_JWT` and
     /// `LP_MESSAGING_DOMAIN` (a host, or a full base URL such as the
-    /// emulator's).
+    /// emulator's) or `LP_MESSAGING_BASE_URL`. To combine the environment
+    /// with other settings, use [`with_env`](ClientBuilder::with_env) on the
+    /// builder.
     pub fn from_env() -> Result<Self, Error> {
-        let mut builder = Self::builder().env_common("LP_MESSAGING_BASE_URL")?;
-        if let Some(domain) = env("LP_MESSAGING_DOMAIN") {
-            builder = builder.domain(domain);
-        }
-        builder.app_jwt(required_env("LP_APP_JWT")?).build()
+        required_env("LP_APP_JWT")?;
+        Self::builder().with_env()?.build()
     }
 
     /// The account this client works on.

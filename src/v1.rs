@@ -180,12 +180,11 @@ impl CcsV1Client {
 
     /// A client from the environment: `LP_ACCOUNT_ID` and `LP_CCS_API_KEY`
     /// (required), `LP_REGION` (`americas`, `emea`, `apac`) and
-    /// `LP_CCS_BASE_URL` (optional).
+    /// `LP_CCS_BASE_URL` (optional). To combine the environment with other
+    /// settings, use [`with_env`](ClientBuilder::with_env) on the builder.
     pub fn from_env() -> Result<Self, Error> {
-        Self::builder()
-            .env_common("LP_CCS_BASE_URL")?
-            .api_key(required_env("LP_CCS_API_KEY")?)
-            .build()
+        required_env("LP_CCS_API_KEY")?;
+        Self::builder().with_env()?.build()
     }
 
     /// The account this client works on.

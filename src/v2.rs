@@ -159,11 +159,12 @@ impl CcsV2Client {
     /// A client from the environment: `LP_ACCOUNT_ID` and
     /// `LP_CCS_ACCESS_TOKEN` (required), `LP_REGION` and `LP_CCS_BASE_URL`
     /// (optional; the emulator serves v1 and v2 on one base URL).
+    ///
+    /// To combine the environment with other settings, use
+    /// [`with_env`](ClientBuilder::with_env) on the builder.
     pub fn from_env() -> Result<Self, Error> {
-        Self::builder()
-            .env_common("LP_CCS_BASE_URL")?
-            .access_token(required_env("LP_CCS_ACCESS_TOKEN")?)
-            .build()
+        required_env("LP_CCS_ACCESS_TOKEN")?;
+        Self::builder().with_env()?.build()
     }
 
     /// The account this client works on.
