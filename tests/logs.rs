@@ -128,3 +128,75 @@ async fn no_secret_reaches_the_logs() {
         "a JWT signature is in the logs"
     );
 }
+
+/// Each call logs exactly one completion event, inside its span, with its
+/// status (or error), its attempts and its duration, each field once.
+#[tokio::test]
+async fn one_completion_event_per_call() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emulator = Emulator::start(EmulatorConfig::new()).await.unwrap();
+    let v1 = CcsV1Client::builder()
+        .account("le12345678")
+        .base_url(emulator.base_url())
+        .api_key(API_KEY)
+        .build()
+        .unwrap();
+    let session = v1.session("myNamespace", "mySessionId").unwrap();
+    session.set_many(&json!({"a": 1})).await.unwrap();
+    let base = emulator.base_url();
+    emulator.shutdown().await;
+    // Connection refused: three attempts, then the error.
+    let refused = CcsV1Client::builder()
+        .account("le12345678")
+        .base_url(&base)
+        .api_key(API_KEY)
+        .retry_policy(RetryPolicy::default().with_initial_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    assert!(refused.list_namespaces().await.is_err());
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let ours: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("liveperson_ccs.call{"))
+        .collect();
+    let finished: Vec<&str> = ours
+        .iter()
+        .copied()
+        .filter(|line| line.contains("call finished"))
+        .collect();
+    assert_eq!(finished.len(), 2, "one per call:\n{logs}");
+    assert!(
+        finished[0].contains(" DEBUG ")
+            && finished[0].contains("operation=\"set_session_properties\"")
+            && finished[0].contains("method=PATCH")
+            && finished[0].contains("status=204")
+            && finished[0].contains("attempts=1")
+            && finished[0].contains("duration_ms="),
+        "{}",
+        finished[0]
+    );
+    assert!(
+        finished[1].contains("operation=\"list_namespaces\"")
+            && finished[1].contains("attempts=3")
+            && finished[1].contains("error=")
+            && !finished[1].contains("status="),
+        "{}",
+        finished[1]
+    );
+    for line in &ours {
+        for field in ["attempts=", "status=", "duration_ms=", "operation="] {
+            assert!(line.matches(field).count() <= 1, "{field} twice: {line}");
+        }
+    }
+    let retries = ours.iter().filter(|line| line.contains("retrying")).count();
+    assert_eq!(retries, 2, "a WARN per retry:\n{logs}");
+}
