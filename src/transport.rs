@@ -292,10 +292,10 @@ impl Transport {
                 }
                 Err(error) => (None, Err(error)),
             };
-            if let Err(error) = &outcome {
-                if !is_retryable_failure(error) {
-                    return (outcome, attempt);
-                }
+            if let Err(error) = &outcome
+                && !is_retryable_failure(error)
+            {
+                return (outcome, attempt);
             }
             let Some(next) = again else {
                 return (outcome, attempt);
