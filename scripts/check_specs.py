@@ -4,8 +4,8 @@
     scripts/check_specs.py [--validator PATH] [SPEC ...]
     scripts/check_specs.py --self-test [--validator PATH]
 
-Without SPEC arguments it checks the project's three specs (openapi/ccs-v1.yaml,
-openapi/ccs-v2.yaml, openapi/messaging.yaml). Run it through scripts/spec-gate,
+Without SPEC arguments it checks the project's four specs (openapi/ccs-v1.yaml,
+openapi/ccs-v2.yaml, openapi/messaging.yaml, openapi/emulator-admin.yaml). Run it through scripts/spec-gate,
 which installs the pinned tools of scripts/requirements-spec.txt into
 target/spec-venv and passes `--validator` (the openapi-spec-validator CLI, run
 on each spec first).
@@ -38,8 +38,8 @@ What it checks, each failure printed as `problem: FILE#POINTER (line N): message
   operation) are the same, and each is `required: true`; security requirements
   name declared schemes; a media type or parameter does not carry both
   `example` and `examples`.
-* When the three project specs are checked: their operations are exactly
-  EXPECTED_OPERATIONS (24), so a removed or renamed operation fails.
+* When the four project specs are checked: their operations are exactly
+  EXPECTED_OPERATIONS (35), so a removed or renamed operation fails.
 
 `--self-test` copies the real specs into a temporary directory, breaks each
 copy in one known way (a broken `$ref` in a request body schema, examples that
@@ -77,9 +77,14 @@ except ImportError as exc:  # pragma: no cover - environment problem
     )
 
 REPO = Path(__file__).resolve().parent.parent
-SPEC_FILES = ("openapi/ccs-v1.yaml", "openapi/ccs-v2.yaml", "openapi/messaging.yaml")
+SPEC_FILES = (
+    "openapi/ccs-v1.yaml",
+    "openapi/ccs-v2.yaml",
+    "openapi/messaging.yaml",
+    "openapi/emulator-admin.yaml",
+)
 
-# The operations of the three specs, by file name. Keep in step with the
+# The operations of the four specs, by file name. Keep in step with the
 # specs and the crate: a removed or renamed operation must fail the gate.
 EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
     "ccs-v1.yaml": (
@@ -110,8 +115,22 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "delete_document_properties",
     ),
     "messaging.yaml": ("create_conversation",),
+    # The emulator's own routes (`ccs serve`), not generated into the crate.
+    "emulator-admin.yaml": (
+        "reset_emulator",
+        "list_requests",
+        "clear_requests",
+        "inject_fault",
+        "list_faults",
+        "clear_faults",
+        "delete_fault",
+        "get_clock",
+        "advance_clock",
+        "get_spec",
+        "get_docs",
+    ),
 }
-EXPECTED_TOTAL = 24
+EXPECTED_TOTAL = 35
 assert sum(len(v) for v in EXPECTED_OPERATIONS.values()) == EXPECTED_TOTAL
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -1065,7 +1084,7 @@ def check_specs(paths: list[Path], validator: str | None) -> int:
     n_examples = sum(s.examples_checked for s in specs)
     if not set_checked:
         print(
-            "note: the files are not the three project specs; the expected operation "
+            "note: the files are not the four project specs; the expected operation "
             "set and count were not checked"
         )
     print(
@@ -1420,7 +1439,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description="Project checks of the OpenAPI specs (see the module docstring)."
     )
-    parser.add_argument("specs", nargs="*", type=Path, help="spec files (default: the three)")
+    parser.add_argument("specs", nargs="*", type=Path, help="spec files (default: the four)")
     parser.add_argument(
         "--validator", metavar="PATH",
         help="the openapi-spec-validator CLI, run on each spec first",

@@ -19,9 +19,12 @@
 //! snapshot: review it with `cargo insta review`.
 //!
 //! `every_document_example_has_its_snapshot` then checks the snapshots
-//! against the curl examples and JSON bodies of the documents in
-//! `../shared/seeds/`, naming each place where a document's own example is
-//! wrong.
+//! against the curl examples and JSON bodies of LivePerson's documents,
+//! naming each place where a document's own example is wrong. What the
+//! documents show is the crate's own data,
+//! `tests/fixtures/documented-requests.json`, so the test needs nothing
+//! outside the repository; CI's `scripts/documented-requests` fails when that
+//! file has drifted from the documents.
 
 mod support;
 
@@ -34,6 +37,7 @@ use liveperson_ccs::messaging::{
     ConversationContext, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
 };
 use liveperson_ccs::{CcsV1Client, CcsV2Client, MessagingClient, RetryPolicy};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use support::{CaptureServer, Captured, Reply};
 
@@ -833,252 +837,81 @@ fn parse_snapshot(name: &str, text: &str) -> Snapshot {
     }
 }
 
-fn seeds_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/seeds/"));
-    assert!(
-        dir.is_dir(),
-        "the LivePerson documents are missing: expected them in {} (001 = CCS v1 \
-         methods, 002 = CCS v2 methods, 004 = Messaging CONVERSATION). This \
-         test checks the request snapshots against them and cannot run without them.",
-        dir.display()
-    );
-    dir
+/// The requests LivePerson's documents show, as `scripts/documented-requests`
+/// derives them from the documents (`../shared/seeds/`, which a clone of the
+/// repository does not have): the crate's own copy, which CI checks against
+/// the documents.
+const FIXTURE: &str = "tests/fixtures/documented-requests.json";
+
+/// What the documents show (see [`FIXTURE`]).
+#[derive(Debug, Deserialize)]
+struct Documented {
+    /// The curl examples of 001 (CCS v1 methods) and 002 (CCS v2 methods).
+    curl_examples: Vec<Curl>,
+    /// 004 (Messaging CONVERSATION).
+    messaging: Messaging004,
 }
 
-fn read_seed(prefix: &str) -> String {
-    let dir = seeds_dir();
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("seeds dir is readable")
-        .map(|e| e.expect("a directory entry").path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{prefix}_")))
-        })
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected one document {prefix}_*.txt in {}, found {found:?}",
-        dir.display()
-    );
-    std::fs::read_to_string(found.remove(0)).expect("seed is readable")
-}
-
-/// Splits a shell command into words: quotes, escapes and `\`-newline
-/// continuations as a POSIX shell reads them; an unquoted newline is
-/// whitespace (001 breaks one command across lines without a `\`).
-fn shell_words(text: &str) -> Vec<String> {
-    shell_scan(text).0
-}
-
-/// The words of a command, and whether it ends inside a quote or after a
-/// `\` (so the command goes on on the next line).
-fn shell_scan(text: &str) -> (Vec<String>, bool) {
-    let mut open = false;
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                open = true;
-                for c in chars.by_ref() {
-                    if c == '\'' {
-                        open = false;
-                        break;
-                    }
-                    word.push(c);
-                }
-            }
-            '"' => {
-                in_word = true;
-                open = true;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => {
-                            open = false;
-                            break;
-                        }
-                        '\\' => match chars.peek() {
-                            Some('"' | '\\' | '$' | '`') => word.push(chars.next().unwrap()),
-                            Some('\n') => {
-                                chars.next();
-                            }
-                            _ => word.push('\\'),
-                        },
-                        c => word.push(c),
-                    }
-                }
-            }
-            '\\' => match chars.next() {
-                None => open = true,
-                Some('\n') => {}
-                Some(c) => {
-                    in_word = true;
-                    word.push(c);
-                }
-            },
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    (words, open)
-}
-
-/// One curl example of a document.
-#[derive(Debug, Clone)]
+/// One curl example of a document, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Curl {
-    seed: &'static str,
+    /// `001` or `002`.
+    document: String,
     /// 1-based line of `curl` in the document.
     line: usize,
     /// The section it belongs to.
     heading: String,
-    /// The command as written.
-    text: String,
+    /// In an HTML comment (an unsupported feature): no operation.
+    in_html_comment: bool,
     method: String,
     url: String,
+    path: String,
+    query: Option<String>,
+    /// Lowercase name and value; credential values are `[redacted]`.
     headers: Vec<(String, String)>,
+    /// The `-d` text as a shell passes it to curl.
     data: Option<String>,
+    /// The `-d` argument as the document writes it, quotes and all.
+    data_as_written: Option<String>,
+    /// `data` when it is JSON.
+    body: Option<Value>,
 }
 
 impl Curl {
     fn label(&self) -> String {
-        format!("{} line {} ({})", self.seed, self.line, self.heading)
+        format!("{} line {} ({})", self.document, self.line, self.heading)
+    }
+
+    fn data_contains(&self, text: &str) -> bool {
+        self.data.as_deref().is_some_and(|d| d.contains(text))
     }
 }
 
-fn parse_curl(seed: &'static str, line: usize, heading: String, text: String) -> Curl {
-    let words = shell_words(&text);
-    assert_eq!(words.first().map(String::as_str), Some("curl"), "{text}");
-    let mut method = None;
-    let mut url = None;
-    let mut headers = Vec::new();
-    let mut data = None;
-    let mut rest = words[1..].iter();
-    while let Some(word) = rest.next() {
-        let mut value = || {
-            rest.next()
-                .unwrap_or_else(|| panic!("{seed} line {line}: {word} without a value"))
-                .clone()
-        };
-        match word.as_str() {
-            "-X" | "--request" => method = Some(value()),
-            "--url" => url = Some(value()),
-            "-H" | "--header" => {
-                let header = value();
-                let (name, v) = header
-                    .split_once(':')
-                    .unwrap_or_else(|| panic!("{seed} line {line}: header {header:?}"));
-                headers.push((name.trim().to_ascii_lowercase(), v.trim().to_owned()));
-            }
-            "-d" | "--data" | "--data-raw" => data = Some(value()),
-            w if w.starts_with('-') => panic!("{seed} line {line}: curl option {w} not understood"),
-            w => {
-                assert!(url.is_none(), "{seed} line {line}: two URLs");
-                url = Some(w.to_owned());
-            }
-        }
-    }
-    let url = url.unwrap_or_else(|| panic!("{seed} line {line}: no URL"));
-    let method = method.unwrap_or_else(|| if data.is_some() { "POST" } else { "GET" }.into());
-    Curl {
-        seed,
-        line,
-        heading,
-        text,
-        method,
-        url,
-        headers,
-        data,
-    }
+/// What 004 shows of the CONVERSATION request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Messaging004 {
+    document: String,
+    /// `METHOD URL` lines.
+    request_lines: Vec<String>,
+    /// Lowercase names of the request headers it lists.
+    request_headers: Vec<String>,
+    content_types: Vec<String>,
+    /// The request-body examples: payloads of `"key": "value"` pairs.
+    bodies: Vec<Vec<Payload004>>,
 }
 
-/// Removes `<!-- ... -->` blocks, keeping their lines (as blanks) so line
-/// numbers stay right; returns the text and the removed blocks.
-fn strip_html_comments(text: &str) -> (String, Vec<String>) {
-    let mut out = String::new();
-    let mut removed = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("<!--") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find("-->")
-            .map(|e| start + e + 3)
-            .unwrap_or(rest.len());
-        let comment = &rest[start..end];
-        out.push_str(&"\n".repeat(comment.matches('\n').count()));
-        removed.push(comment.to_owned());
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    (out, removed)
-}
-
-/// Every curl example of a document: a line starting with `curl`, and the
-/// lines after it while the command is unfinished (inside a quote, after a
-/// `\`) or the next line goes on with a quoted argument or an option (001
-/// breaks `curl -X POST` / `"https://..."` across two lines).
-fn curl_examples(seed: &'static str, text: &str) -> Vec<Curl> {
-    let lines: Vec<&str> = text.lines().collect();
-    let heading_of = |at: usize| -> String {
-        for i in (0..at).rev() {
-            let line = lines[i].trim();
-            if line.starts_with('#') {
-                return line.trim_start_matches('#').trim().to_owned();
-            }
-            // 002 is plain text: a heading is the line before "This API ...".
-            let next = lines[i + 1..at]
-                .iter()
-                .map(|l| l.trim())
-                .find(|l| !l.is_empty());
-            if !line.is_empty() && next.is_some_and(|n| n.starts_with("This API")) {
-                return line.to_owned();
-            }
-        }
-        String::from("(no heading)")
-    };
-    let mut examples = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if lines[i].trim_start().starts_with("curl ") {
-            let start = i;
-            let mut command = Vec::new();
-            while i < lines.len() {
-                command.push(lines[i]);
-                i += 1;
-                let unfinished = shell_scan(&command.join("\n")).1;
-                let goes_on = lines
-                    .get(i)
-                    .map(|l| l.trim_start())
-                    .is_some_and(|l| l.starts_with(['"', '\'', '-']));
-                if !(unfinished || goes_on) {
-                    break;
-                }
-            }
-            examples.push(parse_curl(
-                seed,
-                start + 1,
-                heading_of(start),
-                command.join("\n"),
-            ));
-        } else {
-            i += 1;
-        }
-    }
-    examples
+fn read_fixture() -> Documented {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} is not readable: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "{FIXTURE} is not as scripts/documented-requests writes it: {e}; \
+             rewrite it with `scripts/documented-requests --write`"
+        )
+    })
 }
 
 /// A request as a document shows it, ready to compare with a snapshot.
@@ -1089,17 +922,21 @@ struct Expected {
     body: Option<Value>,
 }
 
-/// The request target of a curl URL: `{domain}` dropped, `{accountId}`
+/// The request target of a curl example: its path and query, `{accountId}`
 /// filled in, `{Token}` as the snapshots redact it.
-fn target_of(url: &str) -> String {
-    let without_scheme = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .unwrap_or_else(|| panic!("URL {url:?} is not http(s)"));
-    let path = without_scheme
-        .strip_prefix("{domain}")
-        .unwrap_or_else(|| panic!("URL {url:?} does not start with {{domain}}"));
-    path.replace("{accountId}", ACC)
+fn target_of(curl: &Curl) -> String {
+    let url = &curl.url;
+    assert!(
+        url.starts_with("https://{domain}/") || url.starts_with("http://{domain}/"),
+        "{}: URL {url:?} does not start with http(s)://{{domain}}/",
+        curl.label()
+    );
+    let target = match &curl.query {
+        Some(query) => format!("{}?{query}", curl.path),
+        None => curl.path.clone(),
+    };
+    target
+        .replace("{accountId}", ACC)
         .replace("{Token}", "[redacted]")
 }
 
@@ -1109,7 +946,7 @@ fn target_of(url: &str) -> String {
 struct Exception {
     name: &'static str,
     why: &'static str,
-    seed: &'static str,
+    document: &'static str,
     applies: usize,
     matches: fn(&Curl) -> bool,
     /// Rewrites the example into the request it means.
@@ -1126,7 +963,7 @@ const EXCEPTIONS: &[Exception] = &[
         why: "the session-ids and session-properties examples use the namespace `ns1` where \
               every other example uses `myNamespace`; the snapshots use `myNamespace` \
               throughout, so `ns1` is read as `myNamespace`",
-        seed: "001",
+        document: "001",
         applies: 2,
         matches: |c| c.url.contains("/ns1/"),
         fix: |_, e| e.target = e.target.replace("/ns1/", &format!("/{NS}/")),
@@ -1137,7 +974,7 @@ const EXCEPTIONS: &[Exception] = &[
         why: "the curl under \"Delete properties within a namespace or session\" calls \
               `/v2/context/document/delete`; the method table right above it (and the \
               other delete example) name `/v2/context/document/property/delete`",
-        seed: "002",
+        document: "002",
         applies: 1,
         matches: |c| c.url.contains("/v2/context/document/delete"),
         fix: |_, e| {
@@ -1153,13 +990,20 @@ const EXCEPTIONS: &[Exception] = &[
         why: "its -d \"{\"accountId\":...}\" leaves the inner quotes unescaped, so a shell \
               would send `{accountId:le12345678,...}`; the text between the outer quotes is \
               the JSON meant",
-        seed: "002",
+        document: "002",
         applies: 1,
-        matches: |c| c.text.contains("-d \"{\"accountId\""),
+        matches: |c| {
+            c.data_as_written
+                .as_deref()
+                .is_some_and(|d| d.starts_with("\"{\"accountId\""))
+        },
         fix: |c, e| {
-            let start = c.text.find("-d \"").expect("-d") + 4;
-            let end = c.text.rfind('"').expect("closing quote");
-            e.body = Some(serde_json::from_str(&c.text[start..end]).expect("the raw text is JSON"));
+            let written = c.data_as_written.as_deref().expect("matched on it");
+            let inner = written
+                .strip_prefix('"')
+                .and_then(|d| d.strip_suffix('"'))
+                .expect("-d \"...\"");
+            e.body = Some(serde_json::from_str(inner).expect("the raw text is JSON"));
         },
         snapshot: None,
     },
@@ -1168,11 +1012,11 @@ const EXCEPTIONS: &[Exception] = &[
         why: "the curl under \"Delete properties within a namespace or session\" (delete \
               specific properties) sends no `propertyToDelete`: that is the request that \
               deletes the whole document",
-        seed: "002",
+        document: "002",
         applies: 1,
         matches: |c| {
             c.heading.starts_with("Delete properties within")
-                && !c.text.contains("propertyToDelete")
+                && !c.data_contains("propertyToDelete")
         },
         fix: no_fix,
         snapshot: Some("delete_whole_document"),
@@ -1182,10 +1026,10 @@ const EXCEPTIONS: &[Exception] = &[
         why: "the curl under \"Delete all properties within a namespace or session\" sends \
               `propertyToDelete: [\"property1\"]`: that is the request that deletes \
               specific properties",
-        seed: "002",
+        document: "002",
         applies: 1,
         matches: |c| {
-            c.heading.starts_with("Delete all properties") && c.text.contains("propertyToDelete")
+            c.heading.starts_with("Delete all properties") && c.data_contains("propertyToDelete")
         },
         fix: no_fix,
         snapshot: Some("delete_document_properties"),
@@ -1213,14 +1057,34 @@ fn every_document_example_has_its_snapshot() {
     let mut matched: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut failures = Vec::new();
 
-    let (text_001, comments_001) = strip_html_comments(&read_seed("001"));
-    let commented = comments_001.iter().filter(|c| c.contains("curl ")).count();
+    let documented = read_fixture();
+    let (commented, examples): (Vec<&Curl>, Vec<&Curl>) = documented
+        .curl_examples
+        .iter()
+        .partition(|c| c.in_html_comment);
     assert_eq!(
-        commented, COMMENTED_OUT_001,
-        "001: curl examples inside HTML comments (unsupported features)"
+        commented.iter().filter(|c| c.document == "001").count(),
+        COMMENTED_OUT_001,
+        "001: curl examples inside HTML comments (unsupported features): {commented:#?}"
     );
-    let examples_001 = curl_examples("001", &text_001);
-    let examples_002 = curl_examples("002", &read_seed("002"));
+    assert_eq!(
+        commented.len(),
+        COMMENTED_OUT_001,
+        "only 001 has commented-out examples"
+    );
+    let of = |document: &str| -> Vec<&Curl> {
+        examples
+            .iter()
+            .copied()
+            .filter(|c| c.document == document)
+            .collect()
+    };
+    let (examples_001, examples_002) = (of("001"), of("002"));
+    assert_eq!(
+        examples.len(),
+        examples_001.len() + examples_002.len(),
+        "curl examples of documents other than 001 and 002"
+    );
     assert_eq!(
         examples_001.len(),
         EXAMPLES_001,
@@ -1232,16 +1096,16 @@ fn every_document_example_has_its_snapshot() {
         "002: curl examples: {examples_002:#?}"
     );
 
-    for curl in examples_001.iter().chain(&examples_002) {
+    for curl in examples_001.iter().chain(&examples_002).copied() {
         let mut expected = Expected {
             method: curl.method.to_ascii_uppercase(),
-            target: target_of(&curl.url),
+            target: target_of(curl),
             body: None,
         };
         let mut forced = None;
         let mut body_fixed = false;
         for (i, exception) in EXCEPTIONS.iter().enumerate() {
-            if exception.seed == curl.seed && (exception.matches)(curl) {
+            if exception.document == curl.document && (exception.matches)(curl) {
                 used[i] += 1;
                 let before = expected.body.clone();
                 (exception.fix)(curl, &mut expected);
@@ -1252,13 +1116,10 @@ fn every_document_example_has_its_snapshot() {
             }
         }
         if !body_fixed && let Some(data) = &curl.data {
-            match serde_json::from_str(data) {
-                Ok(body) => expected.body = Some(body),
-                Err(e) => {
-                    failures.push(format!(
-                        "{}: the -d body is not JSON ({e}): {data}",
-                        curl.label()
-                    ));
+            match &curl.body {
+                Some(body) => expected.body = Some(body.clone()),
+                None => {
+                    failures.push(format!("{}: the -d body is not JSON: {data}", curl.label()));
                     continue;
                 }
             }
@@ -1322,10 +1183,15 @@ fn every_document_example_has_its_snapshot() {
     }
 
     // 004: the request URI, the headers and the JSON bodies.
-    let text_004 = read_seed("004");
+    let messaging = &documented.messaging;
+    assert_eq!(messaging.document, "004");
     let uri = "POST https://{domain}/api/account/{accountid}/messaging/consumer/conversation?v=3";
-    assert!(text_004.contains(uri), "004 no longer shows {uri}");
-    let bodies = json_bodies_004(&text_004);
+    assert_eq!(
+        messaging.request_lines,
+        [uri],
+        "004 no longer shows (only) {uri}"
+    );
+    let bodies = &messaging.bodies;
     assert_eq!(bodies.len(), BODIES_004, "004: request body examples");
     for (n, payloads) in bodies.iter().enumerate() {
         let label = format!("004 request body {}", n + 1);
@@ -1354,11 +1220,19 @@ fn every_document_example_has_its_snapshot() {
             format!("POST /api/account/{ACC}/messaging/consumer/conversation?v=3"),
             "{label}: the request URI 004 gives"
         );
-        for header in ["authorization", "x-lp-on-behalf"] {
+        // 004's headers are credentials: the snapshot shows them redacted.
+        for header in &messaging.request_headers {
             assert_eq!(
                 snapshot.headers.get(header).map(String::as_str),
                 Some("[redacted]"),
                 "{label}: 004 requires {header}"
+            );
+        }
+        for content_type in &messaging.content_types {
+            assert_eq!(
+                snapshot.headers.get("content-type"),
+                Some(content_type),
+                "{label}: 004's content type"
             );
         }
         matched
@@ -1392,86 +1266,6 @@ fn every_document_example_has_its_snapshot() {
 
 /// One payload of a 004 example: its `"key": "value"` pairs (`None`: `{}`).
 type Payload004 = Vec<(String, Option<String>)>;
-
-/// 004's request bodies: its JSON lost its braces and brackets in
-/// extraction, so each example is read as the `"key": "value"` (and
-/// `"key": {}`) pairs of each payload, split at each `"kind"`.
-fn json_bodies_004(text: &str) -> Vec<Vec<Payload004>> {
-    let mut runs: Vec<Vec<&str>> = Vec::new();
-    let mut run = Vec::new();
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with(['"', '{', '}', '[', ']']) {
-            run.push(t);
-        } else if !run.is_empty() {
-            runs.push(std::mem::take(&mut run));
-        }
-    }
-    if !run.is_empty() {
-        runs.push(run);
-    }
-    runs.into_iter()
-        .filter(|run| run.iter().any(|l| l.starts_with("\"kind\"")))
-        .map(|run| {
-            let mut payloads: Vec<Payload004> = Vec::new();
-            for line in run {
-                if line.starts_with("\"kind\"") {
-                    payloads.push(Vec::new());
-                }
-                let current = payloads.last_mut().expect("a payload starts with \"kind\"");
-                current.extend(pairs(line));
-            }
-            payloads
-        })
-        .collect()
-}
-
-/// The `"key": "value"` (value `Some`) and `"key": {}` (value `None`) pairs of a line.
-fn pairs(line: &str) -> Vec<(String, Option<String>)> {
-    #[derive(PartialEq)]
-    enum Token {
-        Str(String),
-        Colon,
-        Open,
-        Close,
-        Other,
-    }
-    let mut tokens = Vec::new();
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                let mut s = String::new();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => s.extend(chars.next()),
-                        c => s.push(c),
-                    }
-                }
-                tokens.push(Token::Str(s));
-            }
-            ':' => tokens.push(Token::Colon),
-            '{' => tokens.push(Token::Open),
-            '}' => tokens.push(Token::Close),
-            c if c.is_whitespace() => {}
-            _ => tokens.push(Token::Other),
-        }
-    }
-    let mut out = Vec::new();
-    for (i, token) in tokens.iter().enumerate() {
-        let Token::Str(key) = token else { continue };
-        if tokens.get(i + 1) != Some(&Token::Colon) {
-            continue;
-        }
-        match (tokens.get(i + 2), tokens.get(i + 3)) {
-            (Some(Token::Str(value)), _) => out.push((key.clone(), Some(value.clone()))),
-            (Some(Token::Open), Some(Token::Close)) => out.push((key.clone(), None)),
-            _ => {}
-        }
-    }
-    out
-}
 
 /// Whether `value` holds, at any depth, `key` with the string `expected`
 /// (`None`: an empty object).
