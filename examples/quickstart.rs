@@ -89,7 +89,7 @@ async fn story(c: &Clients, namespace: &str) -> Result<(), Error> {
     // 2. It stores what it learned in the conversation's session.
     let session = c.v1.session(namespace, conversation)?;
     session
-        .set(
+        .set_property(
             "intent",
             &Intent {
                 name: "billing_dispute".into(),
@@ -98,13 +98,15 @@ async fn story(c: &Clients, namespace: &str) -> Result<(), Error> {
         )
         .await?;
     session
-        .set_many(&json!({ "customerName": "John Doe", "tier": "vip", "lastOrders": [1042, 1057] }))
+        .set_properties(
+            &json!({ "customerName": "John Doe", "tier": "vip", "lastOrders": [1042, 1057] }),
+        )
         .await?;
     println!("2. bot: stored intent and customer details in session {conversation}");
 
     // 3. The agent picks the conversation up and reads the context back.
-    let intent: Option<Intent> = session.get("intent").await?;
-    let details = session.get_selected(["customerName", "tier"]).await?;
+    let intent: Option<Intent> = session.get_property("intent").await?;
+    let details = session.get_properties(["customerName", "tier"]).await?;
     match intent {
         Some(intent) => println!(
             "3. agent: customer {} ({}) wants {} (confidence {:.2})",
@@ -132,7 +134,7 @@ async fn story(c: &Clients, namespace: &str) -> Result<(), Error> {
     // 5. The same context through CCS v2 documents (one store on upgraded accounts).
     if let Some(v2) = &c.v2 {
         let doc = v2.session_document(namespace, conversation)?;
-        doc.upsert(
+        doc.set_properties(
             &json!({ "handoffReason": "needs a human" }),
             Duration::from_secs(3600),
         )

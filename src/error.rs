@@ -26,6 +26,26 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A [`RefreshingCredential`](crate::RefreshingCredential) could not get
+    /// a token: its refresh failed and no valid token was left. `source()` is
+    /// the refresh closure's own error.
+    #[error("credentials unavailable: the credential refresh failed")]
+    CredentialRefresh {
+        /// The refresh closure's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// A CCS v2 write or delete was answered `"success": false`: the service
+    /// did not apply it.
+    #[error("{operation}: the service did not apply the change to {document_key:?}")]
+    WriteFailed {
+        /// The operation id.
+        operation: &'static str,
+        /// The document the change was for.
+        document_key: String,
+        /// The answer, as JSON text.
+        body: String,
+    },
     /// 401 or 403: the credential is missing, wrong or expired.
     #[error("{operation}: unauthorized ({status}){}", detail(body))]
     Unauthorized {
@@ -153,7 +173,11 @@ impl Error {
             Error::DocumentTooLarge { .. } => Some(StatusCode::PAYLOAD_TOO_LARGE),
             Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
             Error::Transport { source, .. } => source.status(),
-            Error::InvalidInput { .. } | Error::Credentials { .. } | Error::Rejected { .. } => None,
+            Error::InvalidInput { .. }
+            | Error::Credentials { .. }
+            | Error::CredentialRefresh { .. }
+            | Error::WriteFailed { .. }
+            | Error::Rejected { .. } => None,
         }
     }
 
@@ -166,6 +190,7 @@ impl Error {
             | Error::RateLimited { body, .. }
             | Error::Api { body, .. }
             | Error::Decode { body, .. }
+            | Error::WriteFailed { body, .. }
             | Error::Rejected { body, .. } => Some(body),
             _ => None,
         }
