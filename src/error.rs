@@ -28,12 +28,13 @@ pub enum Error {
     },
     /// A [`RefreshingCredential`](crate::RefreshingCredential) could not get
     /// a token: its refresh failed and no valid token was left. `source()` is
-    /// the refresh closure's own error.
+    /// the refresh closure's own error (`downcast_ref` works).
     #[error("credentials unavailable: the credential refresh failed")]
     CredentialRefresh {
-        /// The refresh closure's error.
+        /// The refresh closure's error, shared by the callers that waited
+        /// for that refresh.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+        source: crate::RefreshError,
     },
     /// A CCS v2 write or delete was answered `"success": false`: the service
     /// did not apply it.

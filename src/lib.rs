@@ -25,7 +25,7 @@ pub use messaging::MessagingClient;
 pub use names::{
     AccountId, DEFAULT_SESSION, IntoName, Namespace, PropertyName, RESERVED_NAMESPACES, SessionId,
 };
-pub use refresh::{BoxError, DEFAULT_RENEW_BEFORE, RefreshingCredential, Token};
+pub use refresh::{BoxError, DEFAULT_RENEW_BEFORE, RefreshError, RefreshingCredential, Token};
 pub use region::Region;
 pub use retry::RetryPolicy;
 pub use secret::{Credential, CredentialFuture, CredentialProvider, Secret};

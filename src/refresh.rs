@@ -55,29 +55,43 @@ struct Fresh {
     expires_at: Instant,
 }
 
-/// A failed refresh, shared by every caller that waited for it.
+/// The error of a failed refresh, shared by every caller that waited for
+/// it: the refresh closure's own error, behind an `Arc`.
+///
+/// It is what [`Error::CredentialRefresh`] holds; that error's `source()` is
+/// the closure's error itself, so `downcast_ref` to your error type works.
+/// It dereferences to that error too.
 #[derive(Clone)]
-struct SharedError(Arc<dyn std::error::Error + Send + Sync + 'static>);
+pub struct RefreshError(Arc<dyn std::error::Error + Send + Sync + 'static>);
 
-impl fmt::Debug for SharedError {
+impl RefreshError {
+    /// The refresh closure's error.
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl std::ops::Deref for RefreshError {
+    type Target = dyn std::error::Error + Send + Sync + 'static;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for RefreshError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.0, f)
     }
 }
 
-impl fmt::Display for SharedError {
+impl fmt::Display for RefreshError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
     }
 }
 
-impl std::error::Error for SharedError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
-}
-
-type Flight = Shared<BoxFuture<'static, Result<Fresh, SharedError>>>;
+type Flight = Shared<BoxFuture<'static, Result<Fresh, RefreshError>>>;
 type RefreshFn = dyn Fn() -> BoxFuture<'static, Result<Token, BoxError>> + Send + Sync;
 
 #[derive(Default)]
@@ -202,7 +216,7 @@ impl RefreshingCredential {
         let renew_before = self.inner.renew_before;
         async move {
             let started = Instant::now();
-            let token = call.await.map_err(|e| SharedError(Arc::from(e)))?;
+            let token = call.await.map_err(|e| RefreshError(Arc::from(e)))?;
             let expires_at = started + token.lifetime;
             let margin = renew_before.min(token.lifetime / 2);
             Ok(Fresh {
@@ -260,9 +274,7 @@ impl RefreshingCredential {
                 tracing::warn!(error = %error, "credential refresh failed; the current token is still valid");
                 Ok(secret)
             }
-            (Err(error), None) => Err(Error::CredentialRefresh {
-                source: Box::new(error),
-            }),
+            (Err(error), None) => Err(Error::CredentialRefresh { source: error }),
         }
     }
 }
@@ -378,6 +390,7 @@ mod tests {
             "{error:?}"
         );
         let source = std::error::Error::source(&error).expect("the cause is kept");
+        assert!(source.downcast_ref::<Refused>().is_some(), "{source:?}");
         assert_eq!(source.to_string(), "token service said no");
         // Not cached: the next use refreshes again.
         assert_eq!(

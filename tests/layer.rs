@@ -1493,3 +1493,144 @@ async fn v2_typed_reads() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------
+// Missing data against any other 404; writes the service did not apply
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn only_the_services_own_not_found_is_missing_data() {
+    let capture = CaptureServer::start().await;
+    let session = v1(&capture).session(NS, SESSION).unwrap();
+    let doc = v2(&capture).session_document(NS, SESSION).unwrap();
+
+    // The service's answers for a missing property and document.
+    capture.push(Reply::json(404, &json!({"message": "property not found"})));
+    assert_eq!(session.get_property::<Value>("p").await.unwrap(), None);
+    capture.push(Reply::json(
+        404,
+        &json!({"message": "property 'p' not found"}),
+    ));
+    assert_eq!(session.get_property_value("p").await.unwrap(), None);
+    capture.push(Reply::json(404, &json!({"message": "document not found"})));
+    assert_eq!(doc.get().await.unwrap(), None);
+
+    // Anything else that a wrong base URL, a proxy or a gateway answers.
+    let others = [
+        Reply::text(404, "<html><body><h1>404 Not Found</h1></body></html>"),
+        Reply::text(404, ""),
+        Reply::json(404, &json!({"message": "Not Found"})),
+        Reply::json(404, &json!({"message": "no endpoint at /x/v1/account"})),
+        Reply::json(404, &json!({"error": "property not found"})),
+    ];
+    for reply in others {
+        capture.push(reply.clone());
+        let error = failed("v1", session.get_property::<Value>("p").await);
+        assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+        capture.push(reply);
+        let error = failed("v2", doc.get().await);
+        assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+    }
+    // v1's message does not make a v2 document missing, nor the reverse.
+    capture.push(Reply::json(404, &json!({"message": "property not found"})));
+    assert!(failed("v2", doc.get().await).is_not_found());
+    capture.push(Reply::json(404, &json!({"message": "document not found"})));
+    assert!(failed("v1", session.get_property::<Value>("p").await).is_not_found());
+}
+
+#[tokio::test]
+async fn a_write_answered_unsuccessful_is_an_error() {
+    let capture = CaptureServer::start().await;
+    let doc = v2(&capture).session_document(NS, SESSION).unwrap();
+    let refused = json!({"documentKey": "le12345678:myNamespace:mySessionId", "tenantId": ACC, "success": false});
+    capture.push(Reply::json(201, &refused));
+    let error = failed(
+        "upsert",
+        doc.set_properties(&json!({"a": 1}), Duration::from_secs(60))
+            .await,
+    );
+    match &error {
+        Error::WriteFailed {
+            operation,
+            document_key,
+            body,
+        } => {
+            assert_eq!(*operation, "upsert_document");
+            assert_eq!(document_key, "le12345678:myNamespace:mySessionId");
+            assert!(body.contains(r#""success":false"#), "{body}");
+        }
+        other => panic!("expected WriteFailed, got {other:?}"),
+    }
+    assert!(error.body().is_some());
+    capture.push(Reply::json(200, &refused));
+    let error = failed("delete", doc.delete_property("a").await);
+    assert!(
+        matches!(
+            error,
+            Error::WriteFailed {
+                operation: "delete_document_properties",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // A successful answer is an Ok.
+    capture.push(Reply::json(
+        200,
+        &json!({"documentKey": "k", "tenantId": ACC, "success": true}),
+    ));
+    assert_eq!(doc.delete().await.unwrap().document_key, "k");
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the token service answered 503")]
+struct TokenServiceDown;
+
+#[tokio::test]
+async fn a_failed_refresh_reaches_the_caller_with_its_source() {
+    use liveperson_ccs::RefreshingCredential;
+
+    let capture = CaptureServer::start().await;
+    let failing =
+        RefreshingCredential::new(|| async { Err::<liveperson_ccs::Token, _>(TokenServiceDown) });
+    let clients_errors = [
+        {
+            let ccs = CcsV1Client::builder()
+                .account(ACC)
+                .api_key(failing.clone())
+                .base_url(capture.base_url())
+                .build()
+                .unwrap();
+            failed("v1", ccs.check().await)
+        },
+        {
+            let ccs = CcsV2Client::builder()
+                .account(ACC)
+                .access_token(failing.clone())
+                .base_url(capture.base_url())
+                .build()
+                .unwrap();
+            failed("v2", ccs.namespace_document(NS).unwrap().get().await)
+        },
+        failed(
+            "messaging",
+            messaging(&capture)
+                .create_conversation(failing.clone(), &ConversationRequest::new())
+                .await,
+        ),
+    ];
+    for error in clients_errors {
+        assert!(
+            matches!(error, Error::CredentialRefresh { .. }),
+            "{error:?}"
+        );
+        let source = std::error::Error::source(&error).expect("a source");
+        assert!(
+            source.downcast_ref::<TokenServiceDown>().is_some(),
+            "{source:?}"
+        );
+        // Said once: the message does not repeat the source.
+        assert!(!error.to_string().contains("503"), "{error}");
+    }
+    assert!(request_lines(&capture).is_empty(), "nothing was sent");
+}

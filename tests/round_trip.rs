@@ -600,3 +600,181 @@ async fn a_v2_upsert_sets_the_whole_documents_ttl() {
     assert_eq!(doc.get().await.unwrap(), None, "the whole document expired");
     assert!(session.get().await.unwrap().is_empty());
 }
+
+/// A client whose base URL has a wrong path prefix, as a misconfigured proxy
+/// route gives: the emulator answers 404 to everything.
+fn wrong_prefix(s: &Setup) -> (CcsV1Client, CcsV2Client) {
+    let wrong = format!("{}/wrong", s.emulator.base_url());
+    let v1 = CcsV1Client::builder()
+        .account(ACCOUNT)
+        .base_url(&wrong)
+        .api_key(API_KEY)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("v1 client");
+    let v2 = CcsV2Client::builder()
+        .account(ACCOUNT)
+        .base_url(&wrong)
+        .access_token(TOKEN)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("v2 client");
+    (v1, v2)
+}
+
+#[tokio::test]
+async fn missing_data_is_none_but_a_wrong_path_prefix_is_not_found() {
+    let s = setup().await;
+    // Well configured: what does not exist reads as None.
+    s.v1.check().await.expect("v1 check");
+    s.v2.check().await.expect("v2 check");
+    let session = s.v1.session("myNamespace", "nobody").unwrap();
+    assert_eq!(
+        session.get_property::<Value>("nothing").await.unwrap(),
+        None
+    );
+    let namespace = s.v1.namespace("myNamespace").unwrap();
+    assert_eq!(namespace.get_property_value("nothing").await.unwrap(), None);
+    let doc = s.v2.session_document("myNamespace", "nobody").unwrap();
+    assert_eq!(doc.get().await.unwrap(), None);
+
+    // A wrong path prefix: every read fails, as the writes do.
+    let (v1, v2) = wrong_prefix(&s);
+    let not_found = |label: &str, result: Result<(), Error>| match result {
+        Err(Error::NotFound { body, .. }) => {
+            assert!(body.contains("/wrong/"), "{label}: {body}")
+        }
+        other => panic!("{label}: expected NotFound, got {other:?}"),
+    };
+    not_found("v1 check", v1.check().await);
+    not_found("v2 check", v2.check().await);
+    let session = v1.session("myNamespace", "nobody").unwrap();
+    not_found(
+        "get_property",
+        session.get_property::<Value>("nothing").await.map(drop),
+    );
+    let namespace = v1.namespace("myNamespace").unwrap();
+    not_found(
+        "get_property_value",
+        namespace.get_property_value("nothing").await.map(drop),
+    );
+    let doc = v2.session_document("myNamespace", "nobody").unwrap();
+    not_found("v2 get", doc.get().await.map(drop));
+}
+
+#[tokio::test]
+async fn check_reports_a_wrong_credential() {
+    let s = setup().await;
+    let base = s.emulator.base_url();
+    let v1 = CcsV1Client::builder()
+        .account(ACCOUNT)
+        .base_url(&base)
+        .api_key("not-the-key")
+        .build()
+        .unwrap();
+    let error = v1.check().await.expect_err("wrong key");
+    assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
+    let v2 = CcsV2Client::builder()
+        .account(ACCOUNT)
+        .base_url(&base)
+        .access_token("not-the-token")
+        .build()
+        .unwrap();
+    let error = v2.check().await.expect_err("wrong token");
+    assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn ttl_on_the_session_handle() {
+    let s = setup().await;
+    let session = s.v1.session("myNamespace", "withTtl").unwrap();
+    let namespace = s.v1.namespace("myNamespace").unwrap();
+    s.v1.create_namespace("myNamespace").await.unwrap();
+    assert_eq!(session.ttl().await.unwrap(), None, "no TTL set yet");
+    assert_eq!(namespace.ttl().await.unwrap(), None);
+
+    session.set_ttl(Duration::from_secs(120)).await.unwrap();
+    namespace.set_ttl(Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(session.ttl().await.unwrap(), Some(Duration::from_secs(120)));
+    assert_eq!(
+        namespace.ttl().await.unwrap(),
+        Some(Duration::from_secs(3600))
+    );
+    // Another session of the namespace has none of its own.
+    let other = s.v1.session("myNamespace", "other").unwrap();
+    assert_eq!(other.ttl().await.unwrap(), None);
+    // Zero: set, meaning no expiry.
+    session.set_ttl(Duration::ZERO).await.unwrap();
+    assert_eq!(session.ttl().await.unwrap(), Some(Duration::ZERO));
+}
+
+#[tokio::test]
+async fn session_entries_read_as_a_type() {
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Handoff {
+        intent: String,
+        tier: Option<String>,
+    }
+    let s = setup().await;
+    let session = s.v1.session("myNamespace", "s1").unwrap();
+    session
+        .set_properties(&json!({"intent": "billing", "tier": "gold"}))
+        .await
+        .unwrap();
+    let entries: Vec<_> =
+        s.v1.session_properties("myNamespace")
+            .unwrap()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(entries.len(), 1);
+    let handoff: Handoff = entries[0].properties_as().unwrap();
+    assert_eq!(
+        handoff,
+        Handoff {
+            intent: "billing".into(),
+            tier: Some("gold".into())
+        }
+    );
+    let error = entries[0]
+        .properties_as::<Vec<String>>()
+        .expect_err("not a list");
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_refreshing_credential_serves_every_client_call() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use liveperson_ccs::{RefreshingCredential, Token};
+
+    let s = setup().await;
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let counter = refreshes.clone();
+    let token = RefreshingCredential::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { Ok::<_, std::io::Error>(Token::new(TOKEN, Duration::from_secs(3600))) }
+    });
+    let v2 = CcsV2Client::builder()
+        .account(ACCOUNT)
+        .base_url(s.emulator.base_url())
+        .access_token(token.clone())
+        .build()
+        .unwrap();
+    let doc = v2.session_document("myNamespace", "s1").unwrap();
+    doc.set_property("tier", "gold", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let calls = (0..50).map(|_| doc.get_property::<String>("tier"));
+    for tier in futures::future::join_all(calls).await {
+        assert_eq!(tier.unwrap().as_deref(), Some("gold"));
+    }
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1, "cached for every call");
+    // The emulator refuses any other token: a refresh gave the right one.
+    token.invalidate();
+    doc.delete_property("tier").await.unwrap();
+    assert_eq!(refreshes.load(Ordering::SeqCst), 2);
+    assert_eq!(doc.get_property::<String>("tier").await.unwrap(), None);
+}
