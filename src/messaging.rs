@@ -71,8 +71,8 @@ impl fmt::Debug for MessagingClient {
 
 impl ClientBuilder<MessagingCredentials> {
     /// The connector's AppJWT, sent in `Authorization`. Required. It lasts 60
-    /// minutes: give a [`CredentialProvider`](crate::CredentialProvider)
-    /// through [`Credential::from_provider`] to refresh it.
+    /// minutes: give a [`RefreshingCredential`](crate::RefreshingCredential)
+    /// to have it renewed before it expires.
     pub fn app_jwt(mut self, token: impl Into<Credential>) -> Self {
         self.kind.app_jwt = Some(token.into());
         self

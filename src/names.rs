@@ -361,8 +361,8 @@ mod tests {
         assert_eq!(take::<Namespace>(ns.clone())?, ns);
         assert_eq!(take::<Namespace>(&ns)?, ns);
         assert_eq!(take::<Namespace>("myNamespace")?, ns);
-        for name in ["myNamespace"].iter() {
-            assert_eq!(take::<Namespace>(name)?, ns);
+        for name in ["myNamespace", "other"].iter() {
+            assert_eq!(take::<Namespace>(name)?.as_str(), *name);
         }
         let owned = String::from("myNamespace");
         assert_eq!(take::<Namespace>(&owned)?, ns);

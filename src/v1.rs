@@ -62,8 +62,10 @@ impl fmt::Debug for CcsV1Client {
 
 impl ClientBuilder<V1Credentials> {
     /// The Conversation Orchestrator developer key, sent as `maven-api-key`.
-    /// Required. A [`CredentialProvider`](crate::CredentialProvider) works too,
-    /// through [`Credential::from_provider`].
+    /// Required. A key that changes can be given as a
+    /// [`RefreshingCredential`](crate::RefreshingCredential), or any
+    /// [`CredentialProvider`](crate::CredentialProvider) through
+    /// [`Credential::from_provider`].
     pub fn api_key(mut self, key: impl Into<Credential>) -> Self {
         self.kind.api_key = Some(key.into());
         self

@@ -71,8 +71,9 @@ impl fmt::Debug for CcsV2Client {
 impl ClientBuilder<V2Credentials> {
     /// The access token, sent as the `access_token` query parameter. Required.
     /// For a token that expires, give a
+    /// [`RefreshingCredential`](crate::RefreshingCredential) (or any
     /// [`CredentialProvider`](crate::CredentialProvider) through
-    /// [`Credential::from_provider`]: it is asked before each call.
+    /// [`Credential::from_provider`]): it is asked before each call.
     pub fn access_token(mut self, token: impl Into<Credential>) -> Self {
         self.kind.access_token = Some(token.into());
         self

@@ -1634,3 +1634,34 @@ async fn a_failed_refresh_reaches_the_caller_with_its_source() {
     }
     assert!(request_lines(&capture).is_empty(), "nothing was sent");
 }
+
+// ---------------------------------------------------------------------------
+// Features
+// ---------------------------------------------------------------------------
+
+/// The in-process emulator is a library feature: it must not pull the
+/// binary's command line and log output into a user's build.
+#[test]
+fn the_emulator_feature_leaves_the_binarys_crates_out() {
+    let manifest = include_str!("../Cargo.toml");
+    let feature = |name: &str| -> String {
+        manifest
+            .lines()
+            .find(|line| line.starts_with(&format!("{name} = [")))
+            .unwrap_or_else(|| panic!("no feature {name}"))
+            .to_owned()
+    };
+    let emulator = feature("emulator");
+    for binary_only in ["clap", "tracing-subscriber"] {
+        assert!(!emulator.contains(binary_only), "{emulator}");
+    }
+    let cli = feature("cli");
+    for needed in ["\"emulator\"", "dep:clap", "dep:tracing-subscriber"] {
+        assert!(cli.contains(needed), "{cli}");
+    }
+    let bin = manifest
+        .split("[[bin]]")
+        .nth(1)
+        .expect("the ccs binary is declared");
+    assert!(bin.contains(r#"required-features = ["cli"]"#), "{bin}");
+}
