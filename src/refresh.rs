@@ -94,8 +94,8 @@ impl fmt::Display for RefreshError {
 type Flight = Shared<BoxFuture<'static, Result<Fresh, RefreshError>>>;
 type RefreshFn = dyn Fn() -> BoxFuture<'static, Result<Token, BoxError>> + Send + Sync;
 
-#[derive(Default)]
 struct State {
+    renew_before: Duration,
     current: Option<Fresh>,
     /// The refresh under way, shared by every caller that needs its result.
     flight: Option<Flight>,
@@ -103,7 +103,6 @@ struct State {
 
 struct Inner {
     refresh: Box<RefreshFn>,
-    renew_before: Duration,
     state: Mutex<State>,
 }
 
@@ -153,7 +152,7 @@ pub struct RefreshingCredential {
 impl fmt::Debug for RefreshingCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RefreshingCredential")
-            .field("renew_before", &self.inner.renew_before)
+            .field("renew_before", &self.lock().renew_before)
             .finish_non_exhaustive()
     }
 }
@@ -175,26 +174,21 @@ impl RefreshingCredential {
         RefreshingCredential {
             inner: Arc::new(Inner {
                 refresh,
-                renew_before: DEFAULT_RENEW_BEFORE,
-                state: Mutex::new(State::default()),
+                state: Mutex::new(State {
+                    renew_before: DEFAULT_RENEW_BEFORE,
+                    current: None,
+                    flight: None,
+                }),
             }),
         }
     }
 
     /// Renews a token once less than `margin` of its lifetime is left
     /// (default 60 s); for a token that lives less than twice `margin`, at
-    /// half its lifetime. Set it before the first use.
+    /// half its lifetime. It applies, for every clone, from the next refresh.
     pub fn renew_before(self, margin: Duration) -> Self {
-        match Arc::try_unwrap(self.inner) {
-            Ok(mut inner) => {
-                inner.renew_before = margin;
-                RefreshingCredential {
-                    inner: Arc::new(inner),
-                }
-            }
-            // Shared already: keep the cache the clones share.
-            Err(inner) => RefreshingCredential { inner },
-        }
+        self.lock().renew_before = margin;
+        self
     }
 
     /// Forgets the current token, so that the next use fetches a new one
@@ -211,9 +205,8 @@ impl RefreshingCredential {
     }
 
     /// A new refresh, as a future every caller can await.
-    fn start(&self) -> Flight {
+    fn start(&self, renew_before: Duration) -> Flight {
         let call = (self.inner.refresh)();
-        let renew_before = self.inner.renew_before;
         async move {
             let started = Instant::now();
             let token = call.await.map_err(|e| RefreshError(Arc::from(e)))?;
@@ -251,7 +244,7 @@ impl RefreshingCredential {
                     let flight = match flight {
                         Some(flight) if !matches!(flight.peek(), Some(Err(_))) => flight.clone(),
                         _ => {
-                            let flight = self.start();
+                            let flight = self.start(state.renew_before);
                             state.flight = Some(flight.clone());
                             flight
                         }
