@@ -57,7 +57,9 @@ pub enum Error {
         /// The body the service sent.
         body: String,
     },
-    /// 404: the property or document does not exist (or has expired).
+    /// 404. Reads of one property or document return `Ok(None)` for the
+    /// service's own "not found" answer instead; this is any other 404: a
+    /// missing namespace or endpoint, or a wrong base URL or proxy.
     #[error("{operation}: not found{}", detail(body))]
     NotFound {
         /// The operation id.
