@@ -323,7 +323,11 @@ struct RawDocument {
 async fn call(c: &Clients, exchange: Exchange, side: Side) -> usize {
     match (exchange, side) {
         (Exchange::V1GetValue, Side::Crate) => {
-            let value = c.v1.session(NS, SID).unwrap().get_value(PROP).await;
+            let value =
+                c.v1.session(NS, SID)
+                    .unwrap()
+                    .get_property_value(PROP)
+                    .await;
             match value.expect("crate v1 get") {
                 Some(Value::Array(items)) => items.len(),
                 other => panic!("unexpected answer {other:?}"),
@@ -334,7 +338,7 @@ async fn call(c: &Clients, exchange: Exchange, side: Side) -> usize {
                 .v1_no_retry
                 .session(NS, SID)
                 .unwrap()
-                .get_value(PROP)
+                .get_property_value(PROP)
                 .await;
             match value.expect("crate v1 get") {
                 Some(Value::Array(items)) => items.len(),
@@ -353,7 +357,7 @@ async fn call(c: &Clients, exchange: Exchange, side: Side) -> usize {
             let value: Option<Vec<String>> =
                 c.v1.session(NS, SID)
                     .unwrap()
-                    .get(PROP)
+                    .get_property(PROP)
                     .await
                     .expect("crate v1 get");
             value.expect("present").len()
@@ -366,7 +370,7 @@ async fn call(c: &Clients, exchange: Exchange, side: Side) -> usize {
         (Exchange::V1SetMany, Side::Crate) => {
             c.v1.session(NS, SID)
                 .unwrap()
-                .set_many(&c.properties)
+                .set_properties(&c.properties)
                 .await
                 .expect("crate v1 set_many");
             1
@@ -864,8 +868,8 @@ fn profile_loop(spec: &str) {
         let scope = c.v1.session(NS, SID).unwrap();
         let raw = c.v1.raw();
         println!(
-            "future sizes: Scope::get_value {} bytes, generated get_session_property().send() {} bytes",
-            std::mem::size_of_val(&scope.get_value(PROP)),
+            "future sizes: Session::get_property_value {} bytes, generated get_session_property().send() {} bytes",
+            std::mem::size_of_val(&scope.get_property_value(PROP)),
             std::mem::size_of_val(&raw.get_session_property().send()),
         );
     }

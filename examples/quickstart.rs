@@ -42,8 +42,16 @@ async fn clients() -> Result<Clients, Box<dyn std::error::Error>> {
             (Some(_), Ok(jws)) => Some((MessagingClient::from_env()?, jws)),
             _ => None,
         };
+        let v1 = CcsV1Client::from_env()?;
+        // One cheap read each: a wrong base URL, proxy or key fails here, with
+        // a clear error, rather than later as missing data.
+        v1.check().await?;
+        if let Some(v2) = &v2 {
+            v2.check().await?;
+        }
+        println!("   configuration checked: CCS answers at {}", v1.base_url());
         return Ok(Clients {
-            v1: CcsV1Client::from_env()?,
+            v1,
             v2,
             messaging,
             emulator: None,
@@ -81,15 +89,21 @@ async fn clients() -> Result<Clients, Box<dyn std::error::Error>> {
 async fn story(c: &Clients, namespace: &str) -> Result<(), Error> {
     let conversation = "conv-8602832d";
 
-    // 1. The concierge bot prepares a namespace whose data lives one hour.
+    // 1. The concierge bot prepares a namespace whose data lives one hour,
+    //    and gives the conversation's session a TTL of its own. A TTL applies
+    //    to the writes that follow it, so it is set first.
     c.v1.set_namespace_ttl(namespace, Duration::from_secs(3600))
         .await?;
-    println!("1. bot: namespace {namespace} ready, properties expire after 1 h");
+    let session = c.v1.session(namespace, conversation)?;
+    session.set_ttl(Duration::from_secs(2 * 3600)).await?;
+    println!(
+        "1. bot: namespace {namespace} ready (1 h), session {conversation} keeps its data {:?}",
+        session.ttl().await?.unwrap_or_default()
+    );
 
     // 2. It stores what it learned in the conversation's session.
-    let session = c.v1.session(namespace, conversation)?;
     session
-        .set(
+        .set_property(
             "intent",
             &Intent {
                 name: "billing_dispute".into(),
@@ -98,13 +112,15 @@ async fn story(c: &Clients, namespace: &str) -> Result<(), Error> {
         )
         .await?;
     session
-        .set_many(&json!({ "customerName": "John Doe", "tier": "vip", "lastOrders": [1042, 1057] }))
+        .set_properties(
+            &json!({ "customerName": "John Doe", "tier": "vip", "lastOrders": [1042, 1057] }),
+        )
         .await?;
     println!("2. bot: stored intent and customer details in session {conversation}");
 
     // 3. The agent picks the conversation up and reads the context back.
-    let intent: Option<Intent> = session.get("intent").await?;
-    let details = session.get_selected(["customerName", "tier"]).await?;
+    let intent: Option<Intent> = session.get_property("intent").await?;
+    let details = session.get_properties(["customerName", "tier"]).await?;
     match intent {
         Some(intent) => println!(
             "3. agent: customer {} ({}) wants {} (confidence {:.2})",
@@ -132,7 +148,7 @@ async fn story(c: &Clients, namespace: &str) -> Result<(), Error> {
     // 5. The same context through CCS v2 documents (one store on upgraded accounts).
     if let Some(v2) = &c.v2 {
         let doc = v2.session_document(namespace, conversation)?;
-        doc.upsert(
+        doc.set_properties(
             &json!({ "handoffReason": "needs a human" }),
             Duration::from_secs(3600),
         )

@@ -38,6 +38,27 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A [`RefreshingCredential`](crate::RefreshingCredential) could not get
+    /// a token: its refresh failed and no valid token was left. `source()` is
+    /// the refresh closure's own error (`downcast_ref` works).
+    #[error("credentials unavailable: the credential refresh failed")]
+    CredentialRefresh {
+        /// The refresh closure's error, shared by the callers that waited
+        /// for that refresh.
+        #[source]
+        source: crate::RefreshError,
+    },
+    /// A CCS v2 write or delete was answered `"success": false`: the service
+    /// did not apply it.
+    #[error("{operation}: the service did not apply the change to {document_key:?}")]
+    WriteFailed {
+        /// The operation id.
+        operation: &'static str,
+        /// The document the change was for.
+        document_key: String,
+        /// The answer, as JSON text.
+        body: String,
+    },
     /// 401 or 403: the credential is missing, wrong or expired.
     #[error("{operation}: unauthorized ({status}){}", detail(body))]
     Unauthorized {
@@ -48,7 +69,9 @@ pub enum Error {
         /// The body the service sent.
         body: String,
     },
-    /// 404: the property or document does not exist (or has expired).
+    /// Not found (404). Reads of one property or document return `Ok(None)` for the
+    /// service's own "not found" answer instead; this is any other 404: a
+    /// missing namespace or endpoint, or a wrong base URL or proxy.
     #[error("{operation}: not found{}", detail(body))]
     NotFound {
         /// The operation id.
@@ -219,6 +242,8 @@ impl Error {
             | Error::ResponseTooLarge { .. }
             | Error::InvalidInput { .. }
             | Error::Credentials { .. }
+            | Error::CredentialRefresh { .. }
+            | Error::WriteFailed { .. }
             | Error::Rejected { .. } => None,
         }
     }
@@ -232,6 +257,7 @@ impl Error {
             | Error::RateLimited { body, .. }
             | Error::Api { body, .. }
             | Error::Decode { body, .. }
+            | Error::WriteFailed { body, .. }
             | Error::Rejected { body, .. } => Some(body),
             _ => None,
         }

@@ -6,6 +6,7 @@ mod builder;
 mod error;
 mod generated;
 mod names;
+mod refresh;
 mod region;
 mod retry;
 mod secret;
@@ -22,8 +23,9 @@ pub use builder::{ClientBuilder, MessagingCredentials, V1Credentials, V2Credenti
 pub use error::{BODY_CUT_MARK, Error};
 pub use messaging::MessagingClient;
 pub use names::{
-    AccountId, DEFAULT_SESSION, Namespace, PropertyName, RESERVED_NAMESPACES, SessionId,
+    AccountId, DEFAULT_SESSION, IntoName, Namespace, PropertyName, RESERVED_NAMESPACES, SessionId,
 };
+pub use refresh::{BoxError, DEFAULT_RENEW_BEFORE, RefreshError, RefreshingCredential, Token};
 pub use region::Region;
 pub use retry::RetryPolicy;
 pub use secret::{Credential, CredentialFuture, CredentialProvider, Secret};

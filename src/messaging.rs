@@ -26,7 +26,7 @@ const OPERATION: &str = "create_conversation";
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), liveperson_ccs::Error> {
-/// use liveperson_ccs::messaging::{ConversationRequest, CustomerInfo, PersonalInfo, Gender};
+/// use liveperson_ccs::messaging::{Campaign, ConversationRequest, CustomerInfo, Gender, PersonalInfo};
 /// use liveperson_ccs::MessagingClient;
 ///
 /// let messaging = MessagingClient::builder()
@@ -41,7 +41,7 @@ const OPERATION: &str = "create_conversation";
 ///         lastname: Some("Doe".into()),
 ///         gender: Some(Gender::Male),
 ///     })
-///     .campaign("99999", "888888");
+///     .campaign(Campaign { campaign_id: "99999".into(), engagement_id: "888888".into() });
 /// let conversation = messaging.create_conversation("the-consumer-jws", &request).await?;
 /// println!("opened {}", conversation.conversation_id);
 /// # Ok(()) }
@@ -71,8 +71,8 @@ impl fmt::Debug for MessagingClient {
 
 impl ClientBuilder<MessagingCredentials> {
     /// The connector's AppJWT, sent in `Authorization`. Required. It lasts 60
-    /// minutes: give a [`CredentialProvider`](crate::CredentialProvider)
-    /// through [`Credential::from_provider`] to refresh it.
+    /// minutes: give a [`RefreshingCredential`](crate::RefreshingCredential)
+    /// to have it renewed before it expires.
     pub fn app_jwt(mut self, token: impl Into<Credential>) -> Self {
         self.kind.app_jwt = Some(token.into());
         self
@@ -173,13 +173,23 @@ pub struct ConversationContext {
     pub lang: Option<String>,
 }
 
+/// Routing by campaign and engagement, both from the Monitoring API. Named
+/// fields, so the two ids cannot be swapped unseen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Campaign {
+    /// The campaign id, e.g. `99999`.
+    pub campaign_id: String,
+    /// The engagement id within that campaign, e.g. `888888`.
+    pub engagement_id: String,
+}
+
 /// What to open: the consumer's SDEs and the routing. Every part is
 /// optional; LivePerson recommends SDEs and a campaign.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConversationRequest {
     customer_info: Option<CustomerInfo>,
     personal_info: Option<PersonalInfo>,
-    campaign: Option<(String, String)>,
+    campaign: Option<Campaign>,
     skill_id: Option<String>,
     urgency: Option<Urgency>,
     context: Option<ConversationContext>,
@@ -205,12 +215,8 @@ impl ConversationRequest {
 
     /// Routes by campaign and engagement (from the Monitoring API): the
     /// recommended way.
-    pub fn campaign(
-        mut self,
-        campaign_id: impl Into<String>,
-        engagement_id: impl Into<String>,
-    ) -> Self {
-        self.campaign = Some((campaign_id.into(), engagement_id.into()));
+    pub fn campaign(mut self, campaign: Campaign) -> Self {
+        self.campaign = Some(campaign);
         self
     }
 
@@ -282,11 +288,9 @@ impl ConversationRequest {
                         t::ConsumerRequestConversationBodyTtrDefName::Prioritized
                     }
                 }),
-                campaign_info: self.campaign.as_ref().map(|(campaign, engagement)| {
-                    t::CampaignInfo {
-                        campaign_id: Some(campaign.clone()),
-                        engagement_id: Some(engagement.clone()),
-                    }
+                campaign_info: self.campaign.as_ref().map(|c| t::CampaignInfo {
+                    campaign_id: Some(c.campaign_id.clone()),
+                    engagement_id: Some(c.engagement_id.clone()),
                 }),
                 conversation_context: self.context.as_ref().map(|c| t::ConversationContext {
                     visitor_id: c.visitor_id.clone(),

@@ -5,6 +5,7 @@
 //! them), so a name is checked once, here, and the `raw()` clients take the
 //! same types as the layer.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -138,6 +139,106 @@ name_type!(
     check_segment
 );
 
+/// Anything a name parameter takes: the name type itself (owned or
+/// borrowed), or text, which is checked.
+///
+/// Every parameter that names an account, a namespace, a session or a
+/// property takes `impl IntoName<...>`, so the crate's own types and the
+/// usual string types all fit, including the `&&str` that `iter()` gives:
+///
+/// | given | result |
+/// | --- | --- |
+/// | `Namespace`, `&Namespace` (and the other name types) | used as is |
+/// | `&str`, `&&str`, `String`, `&String`, `Cow<str>` | checked, an [`Error::InvalidInput`] if bad |
+///
+/// ```no_run
+/// use std::borrow::Cow;
+/// use liveperson_ccs::{CcsV1Client, Error, Namespace};
+///
+/// # async fn demo(ccs: CcsV1Client) -> Result<(), Error> {
+/// let namespace = Namespace::new("myNamespace")?;
+/// ccs.create_namespace(namespace.clone()).await?; // an owned Namespace
+/// ccs.create_namespace(&namespace).await?; // a borrowed one
+///
+/// for name in ["orders", "billing"].iter() {
+///     ccs.create_namespace(name).await?; // a &&str
+/// }
+/// let session = ccs.session(String::from("myNamespace"), format!("conv-{}", 42))?; // Strings
+/// let tier: Option<String> = session.get_property(Cow::Borrowed("tier")).await?;
+/// # let _ = tier;
+/// # Ok(()) }
+/// ```
+///
+/// The trait is sealed: it cannot be implemented outside this crate.
+pub trait IntoName<N>: sealed::Sealed {
+    /// Checks the text (if it is text) and returns the name.
+    fn into_name(self) -> Result<N, Error>;
+}
+
+mod sealed {
+    /// Keeps [`IntoName`](super::IntoName) implemented only here.
+    pub trait Sealed {}
+    impl Sealed for &str {}
+    impl Sealed for &&str {}
+    impl Sealed for String {}
+    impl Sealed for &String {}
+    impl Sealed for std::borrow::Cow<'_, str> {}
+}
+
+macro_rules! into_name {
+    ($name:ident) => {
+        impl sealed::Sealed for $name {}
+        impl sealed::Sealed for &$name {}
+
+        impl IntoName<$name> for $name {
+            fn into_name(self) -> Result<$name, Error> {
+                Ok(self)
+            }
+        }
+
+        impl IntoName<$name> for &$name {
+            fn into_name(self) -> Result<$name, Error> {
+                Ok(self.clone())
+            }
+        }
+
+        impl IntoName<$name> for &str {
+            fn into_name(self) -> Result<$name, Error> {
+                $name::new(self)
+            }
+        }
+
+        impl IntoName<$name> for &&str {
+            fn into_name(self) -> Result<$name, Error> {
+                $name::new(*self)
+            }
+        }
+
+        impl IntoName<$name> for String {
+            fn into_name(self) -> Result<$name, Error> {
+                $name::new(self)
+            }
+        }
+
+        impl IntoName<$name> for &String {
+            fn into_name(self) -> Result<$name, Error> {
+                $name::new(self.as_str())
+            }
+        }
+
+        impl IntoName<$name> for Cow<'_, str> {
+            fn into_name(self) -> Result<$name, Error> {
+                $name::new(self.into_owned())
+            }
+        }
+    };
+}
+
+into_name!(AccountId);
+into_name!(Namespace);
+into_name!(SessionId);
+into_name!(PropertyName);
+
 impl SessionId {
     /// The `__default__` session, which holds the namespace-level properties.
     pub fn default_session() -> Self {
@@ -248,6 +349,47 @@ mod tests {
         for bad in ["", "12 34", "12/34", "../x"] {
             assert!(AccountId::new(bad).is_err(), "{bad:?}");
         }
+    }
+
+    fn take<N>(name: impl IntoName<N>) -> Result<N, Error> {
+        name.into_name()
+    }
+
+    #[test]
+    fn into_name_takes_names_and_checked_text() -> Result<(), Error> {
+        let ns = Namespace::new("myNamespace")?;
+        assert_eq!(take::<Namespace>(ns.clone())?, ns);
+        assert_eq!(take::<Namespace>(&ns)?, ns);
+        assert_eq!(take::<Namespace>("myNamespace")?, ns);
+        for name in ["myNamespace", "other"].iter() {
+            assert_eq!(take::<Namespace>(name)?.as_str(), *name);
+        }
+        let owned = String::from("myNamespace");
+        assert_eq!(take::<Namespace>(&owned)?, ns);
+        assert_eq!(take::<Namespace>(owned)?, ns);
+        assert_eq!(take::<Namespace>(Cow::Borrowed("myNamespace"))?, ns);
+        // Text is checked, whatever its type.
+        for bad in [
+            take::<Namespace>("my-ns"),
+            take::<Namespace>(&"consumer"),
+            take::<Namespace>(String::from("")),
+            take::<Namespace>(Cow::Owned("a b".into())),
+        ] {
+            assert!(
+                matches!(
+                    bad,
+                    Err(Error::InvalidInput {
+                        what: "namespace",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(take::<SessionId>("..").is_err());
+        assert!(take::<PropertyName>(&String::from(".")).is_err());
+        assert_eq!(take::<SessionId>("s1")?.as_str(), "s1");
+        Ok(())
     }
 
     /// The generated clients serialize and deserialize these types in

@@ -54,8 +54,10 @@ pub type CredentialFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret, Error
 /// Supplies a credential before each call.
 ///
 /// Tokens that expire (a CCS v2 access token, a messaging AppJWT lasts 60
-/// minutes) are best given as a provider that caches and refreshes them; the
-/// client asks it once per call (its retries reuse the answer). A fixed [`Secret`] is a provider too.
+/// minutes) are best given as a [`RefreshingCredential`](crate::RefreshingCredential),
+/// a provider built from an async closure that caches and renews them.
+/// Implement this trait for anything else; the client asks it once per call
+/// (its retries reuse the answer). A fixed [`Secret`] is a provider too.
 pub trait CredentialProvider: Send + Sync + 'static {
     /// Returns the credential to send now.
     fn credential(&self) -> CredentialFuture<'_>;

@@ -65,6 +65,9 @@ pub struct Transport {
     sent: Arc<Mutex<Vec<Secret>>>,
     /// A fixed, valid API key and its header, made once instead of per call.
     api_key_header: Option<(Secret, HeaderValue)>,
+    /// Errors of `prepare` that the generated client can carry only as text
+    /// (`Custom`), kept so that `convert` returns them whole, source and all.
+    parked: Arc<Mutex<Vec<(String, Error)>>>,
 }
 
 /// How many distinct credential values a transport remembers for scrubbing:
@@ -102,7 +105,26 @@ impl Transport {
             policy,
             sent: Arc::default(),
             api_key_header,
+            parked: Arc::default(),
         }
+    }
+
+    /// Keeps an error the generated client can only carry as text; returns
+    /// that text, which [`unpark`](Self::unpark) takes back.
+    fn park(&self, error: Error) -> String {
+        let text = error.to_string();
+        let mut parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
+        if parked.len() == REMEMBERED {
+            parked.remove(0);
+        }
+        parked.push((text.clone(), error));
+        text
+    }
+
+    fn unpark(&self, text: &str) -> Option<Error> {
+        let mut parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = parked.iter().position(|(t, _)| t == text)?;
+        Some(parked.remove(at).1)
     }
 
     fn remember(&self, secret: &Secret) {
@@ -467,7 +489,9 @@ impl Transport {
         use progenitor_client::Error as P;
         match error {
             P::InvalidRequest(reason) => Error::invalid("request", reason),
-            P::Custom(reason) => Error::Credentials { reason },
+            P::Custom(reason) => self
+                .unpark(&reason)
+                .unwrap_or(Error::Credentials { reason }),
             P::CommunicationError(source)
             | P::InvalidUpgrade(source)
             | P::ResponseBodyError(source) => from_failure(operation, source),
@@ -610,7 +634,7 @@ macro_rules! hooks {
             ) -> Result<(), progenitor_client::Error<E>> {
                 self.inner().prepare(request).await.map_err(|e| match e {
                     Error::Credentials { reason } => progenitor_client::Error::Custom(reason),
-                    other => progenitor_client::Error::Custom(other.to_string()),
+                    other => progenitor_client::Error::Custom(self.inner().park(other)),
                 })
             }
 

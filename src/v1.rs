@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::Error;
 use crate::builder::{ClientBuilder, V1Credentials, required_env};
 use crate::generated::v1 as raw;
-use crate::names::{AccountId, Namespace, PropertyName, SessionId};
+use crate::names::{AccountId, IntoName, Namespace, PropertyName, SessionId};
 use crate::secret::Credential;
 use crate::transport::{Auth, Transport};
 
@@ -32,10 +32,11 @@ use crate::transport::{Auth, Transport};
 ///     .region(Region::Americas)
 ///     .api_key("ABCD12BigSbWF2ZW4tcm91dGluZw==")
 ///     .build()?;
+/// ccs.check().await?; // the base URL and the key work
 /// ccs.create_namespace("myNamespace").await?;
 /// let session = ccs.session("myNamespace", "mySessionId")?;
-/// session.set_many(&json!({"intent": "billing", "tier": "gold"})).await?;
-/// let intent: Option<String> = session.get("intent").await?;
+/// session.set_properties(&json!({"intent": "billing", "tier": "gold"})).await?;
+/// let intent: Option<String> = session.get_property("intent").await?;
 /// assert_eq!(intent.as_deref(), Some("billing"));
 /// # Ok(()) }
 /// ```
@@ -61,8 +62,10 @@ impl fmt::Debug for CcsV1Client {
 
 impl ClientBuilder<V1Credentials> {
     /// The Conversation Orchestrator developer key, sent as `maven-api-key`.
-    /// Required. A [`CredentialProvider`](crate::CredentialProvider) works too,
-    /// through [`Credential::from_provider`].
+    /// Required. A key that changes can be given as a
+    /// [`RefreshingCredential`](crate::RefreshingCredential), or any
+    /// [`CredentialProvider`](crate::CredentialProvider) through
+    /// [`Credential::from_provider`].
     pub fn api_key(mut self, key: impl Into<Credential>) -> Self {
         self.kind.api_key = Some(key.into());
         self
@@ -117,6 +120,55 @@ pub struct SessionEntry {
     pub session_id: String,
     /// Its properties.
     pub properties: Map<String, Value>,
+}
+
+impl SessionEntry {
+    /// The properties as a type of yours (a struct with the property names
+    /// as fields, say), as [`Session::get_as`] reads them.
+    ///
+    /// ```
+    /// # fn demo(entry: liveperson_ccs::v1::SessionEntry) -> Result<(), liveperson_ccs::Error> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Handoff {
+    ///     intent: String,
+    ///     tier: Option<String>,
+    /// }
+    /// let handoff: Handoff = entry.properties_as()?;
+    /// println!("{}: {} ({:?})", entry.session_id, handoff.intent, handoff.tier);
+    /// # Ok(()) }
+    /// ```
+    pub fn properties_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        T::deserialize(&Value::Object(self.properties.clone())).map_err(|e| Error::Decode {
+            operation: "list_session_properties",
+            status: None,
+            reason: format!("the properties do not fit the requested type: {e}"),
+            body: Value::Object(self.properties.clone()).to_string(),
+        })
+    }
+}
+
+/// Whether a 404 is the service saying "this property (or document) does
+/// not exist", rather than a wrong base URL, a proxy or a gateway.
+///
+/// The service answers a missing property or document with its JSON error
+/// shape, `{"message": "property not found"}` (v1) or
+/// `{"message": "document not found"}` (v2) as the specs describe it and the
+/// emulator sends it (`property 'x' not found`). Anything else, an HTML page,
+/// a `{"message": "no endpoint at ..."}`, a gateway's `{"message": "Not
+/// Found"}`, is not the service speaking about data, so the read fails with
+/// [`Error::NotFound`] instead of looking like empty data.
+pub(crate) fn is_missing(error: &Error, thing: &str) -> bool {
+    let Error::NotFound { body, .. } = error else {
+        return false;
+    };
+    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(body) else {
+        return false;
+    };
+    let Some(Value::String(message)) = object.get("message") else {
+        return false;
+    };
+    let message = message.to_ascii_lowercase();
+    message.contains(thing) && message.contains("not found")
 }
 
 /// Whole seconds for a TTL, rounding a fraction up so a TTL never shortens.
@@ -203,6 +255,19 @@ impl CcsV1Client {
         &self.inner.raw
     }
 
+    /// Checks this client's configuration against the service with one cheap
+    /// read that needs no data: it lists the account's namespaces
+    /// (`GET /v1/account/{accountId}`) and discards them.
+    ///
+    /// `Ok(())` means the base URL reaches CCS v1 and the API key is accepted
+    /// for the account. A wrong base URL or path prefix fails with
+    /// [`Error::NotFound`] (or [`Error::Transport`] when nothing answers), a
+    /// wrong key with [`Error::Unauthorized`]. Call it once at start-up:
+    /// without it, a wrong base URL shows only at the first call.
+    pub async fn check(&self) -> Result<(), Error> {
+        self.list_namespaces().await.map(drop)
+    }
+
     fn acc(&self) -> &AccountId {
         &self.inner.account
     }
@@ -213,11 +278,8 @@ impl CcsV1Client {
 
     /// Creates a namespace (`POST /v1/account/{accountId}`). Writing to a
     /// namespace that does not exist creates it too.
-    pub async fn create_namespace(
-        &self,
-        namespace: impl TryInto<Namespace, Error = Error>,
-    ) -> Result<(), Error> {
-        self.post_namespace(namespace.try_into()?, None).await
+    pub async fn create_namespace(&self, namespace: impl IntoName<Namespace>) -> Result<(), Error> {
+        self.post_namespace(namespace.into_name()?, None).await
     }
 
     /// Sets the TTL of a namespace (creating it if needed): properties written
@@ -225,10 +287,10 @@ impl CcsV1Client {
     /// means no expiry; a fraction of a second rounds up.
     pub async fn set_namespace_ttl(
         &self,
-        namespace: impl TryInto<Namespace, Error = Error>,
+        namespace: impl IntoName<Namespace>,
         ttl: Duration,
     ) -> Result<(), Error> {
-        self.post_namespace(namespace.try_into()?, Some(ttl_seconds(ttl)))
+        self.post_namespace(namespace.into_name()?, Some(ttl_seconds(ttl)))
             .await
     }
 
@@ -272,11 +334,8 @@ impl CcsV1Client {
     }
 
     /// Deletes a namespace with all its properties and its TTL.
-    pub async fn delete_namespace(
-        &self,
-        namespace: impl TryInto<Namespace, Error = Error>,
-    ) -> Result<(), Error> {
-        let namespace = namespace.try_into()?;
+    pub async fn delete_namespace(&self, namespace: impl IntoName<Namespace>) -> Result<(), Error> {
+        let namespace = namespace.into_name()?;
         let call = self
             .inner
             .raw
@@ -286,14 +345,12 @@ impl CcsV1Client {
         self.t().unit("delete_namespace", call.send().await).await
     }
 
-    /// The namespace-level properties of a namespace.
-    pub fn namespace(
-        &self,
-        namespace: impl TryInto<Namespace, Error = Error>,
-    ) -> Result<Scope, Error> {
-        Ok(Scope {
+    /// The namespace-level properties of a namespace, as a [`Session`] handle
+    /// (the namespace level is the session `__default__`).
+    pub fn namespace(&self, namespace: impl IntoName<Namespace>) -> Result<Session, Error> {
+        Ok(Session {
             client: self.clone(),
-            namespace: namespace.try_into()?,
+            namespace: namespace.into_name()?,
             session: None,
         })
     }
@@ -302,48 +359,23 @@ impl CcsV1Client {
     /// `__default__` is the namespace level, reached through the session paths.
     pub fn session(
         &self,
-        namespace: impl TryInto<Namespace, Error = Error>,
-        session: impl TryInto<SessionId, Error = Error>,
-    ) -> Result<Scope, Error> {
-        Ok(Scope {
+        namespace: impl IntoName<Namespace>,
+        session: impl IntoName<SessionId>,
+    ) -> Result<Session, Error> {
+        Ok(Session {
             client: self.clone(),
-            namespace: namespace.try_into()?,
-            session: Some(session.try_into()?),
+            namespace: namespace.into_name()?,
+            session: Some(session.into_name()?),
         })
     }
 
-    /// Sets the TTL of a session: its properties written from now on expire
-    /// after `ttl` (overriding the namespace TTL). [`Duration::ZERO`] means no
-    /// expiry; a fraction of a second rounds up.
-    pub async fn set_session_ttl(
-        &self,
-        namespace: impl TryInto<Namespace, Error = Error>,
-        session: impl TryInto<SessionId, Error = Error>,
-        ttl: Duration,
-    ) -> Result<(), Error> {
-        let namespace = namespace.try_into()?;
-        let session = session.try_into()?;
-        let body = raw::types::SetSessionTtlRequest {
-            session_id: raw::types::SetSessionTtlRequestSessionId::try_from(session.as_str())
-                .map_err(|e| Error::invalid("session id", e.to_string()))?,
-        };
-        let call = self
-            .inner
-            .raw
-            .set_session_ttl()
-            .account_id(self.acc())
-            .custom_namespace(namespace)
-            .ttl_second(raw::types::TtlSecond(ttl_seconds(ttl)))
-            .body(body);
-        self.t().unit("set_session_ttl", call.send().await).await
-    }
-
-    /// Lists the sessions of a namespace that have a TTL.
+    /// Lists the sessions of a namespace that have a TTL (one answer, not
+    /// paginated). [`Session::ttl`] reads one session's.
     pub async fn list_session_ttls(
         &self,
-        namespace: impl TryInto<Namespace, Error = Error>,
+        namespace: impl IntoName<Namespace>,
     ) -> Result<Vec<SessionTtl>, Error> {
-        let namespace = namespace.try_into()?;
+        let namespace = namespace.into_name()?;
         let call = self
             .inner
             .raw
@@ -369,12 +401,12 @@ impl CcsV1Client {
     /// page (`GET .../session-ids`).
     pub fn session_ids(
         &self,
-        namespace: impl TryInto<Namespace, Error = Error>,
-    ) -> Result<Pages<String>, Error> {
-        Ok(Pages::new(
+        namespace: impl IntoName<Namespace>,
+    ) -> Result<SessionListing<String>, Error> {
+        Ok(SessionListing::new(
             self.clone(),
-            namespace.try_into()?,
-            Listing::SessionIds,
+            namespace.into_name()?,
+            ListingKind::SessionIds,
         ))
     }
 
@@ -382,28 +414,49 @@ impl CcsV1Client {
     /// (`GET .../session-properties`).
     pub fn session_properties(
         &self,
-        namespace: impl TryInto<Namespace, Error = Error>,
-    ) -> Result<Pages<SessionEntry>, Error> {
-        Ok(Pages::new(
+        namespace: impl IntoName<Namespace>,
+    ) -> Result<SessionListing<SessionEntry>, Error> {
+        Ok(SessionListing::new(
             self.clone(),
-            namespace.try_into()?,
-            Listing::SessionProperties,
+            namespace.into_name()?,
+            ListingKind::SessionProperties,
         ))
     }
 }
 
-/// The properties of a namespace (its namespace level) or of one session.
+/// The properties of one session of a namespace, or of the namespace level
+/// (the session `__default__`).
 ///
-/// Made by [`CcsV1Client::namespace`] or [`CcsV1Client::session`]; its names
-/// are already checked.
+/// Made by [`CcsV1Client::session`] or [`CcsV1Client::namespace`]; its names
+/// are already checked. The verbs are those of [`v2::Document`](crate::v2::Document):
+/// `get`, `delete` act on the whole session; `get_property`, `set_property`,
+/// `get_properties`, `set_properties`, `delete_property` on properties.
+///
+/// ```no_run
+/// # async fn demo(ccs: liveperson_ccs::CcsV1Client) -> Result<(), liveperson_ccs::Error> {
+/// use std::time::Duration;
+///
+/// let session = ccs.session("myNamespace", "mySessionId")?;
+/// session.set_ttl(Duration::from_secs(3600)).await?; // for the writes below
+/// session.set_property("tier", "gold").await?;
+/// let tier: Option<String> = session.get_property("tier").await?;
+/// let everything = session.get().await?;
+/// session.delete().await?;
+/// # let _ = (tier, everything);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
-pub struct Scope {
+pub struct Session {
     client: CcsV1Client,
     namespace: Namespace,
     session: Option<SessionId>,
 }
 
-impl Scope {
+/// The old name of [`Session`].
+#[deprecated(note = "renamed `Session`")]
+pub type Scope = Session;
+
+impl Session {
     /// The namespace.
     pub fn namespace(&self) -> &Namespace {
         &self.namespace
@@ -430,10 +483,63 @@ impl Scope {
         &self.namespace
     }
 
+    /// Sets the TTL of this session (or, for the namespace level, of the
+    /// namespace).
+    ///
+    /// **It applies to later writes only**: properties written from now on
+    /// expire `ttl` after their write; properties already saved keep the
+    /// expiry they were written with. So set it before the writes it is
+    /// meant for. A session TTL overrides the namespace's. [`Duration::ZERO`]
+    /// means no expiry; a fraction of a second rounds up.
+    pub async fn set_ttl(&self, ttl: Duration) -> Result<(), Error> {
+        let Some(session) = &self.session else {
+            return self
+                .client
+                .post_namespace(self.namespace.clone(), Some(ttl_seconds(ttl)))
+                .await;
+        };
+        let body = raw::types::SetSessionTtlRequest {
+            session_id: raw::types::SetSessionTtlRequestSessionId::try_from(session.as_str())
+                .map_err(|e| Error::invalid("session id", e.to_string()))?,
+        };
+        let call = self
+            .raw()
+            .set_session_ttl()
+            .account_id(self.acc())
+            .custom_namespace(self.ns())
+            .ttl_second(raw::types::TtlSecond(ttl_seconds(ttl)))
+            .body(body);
+        self.t().unit("set_session_ttl", call.send().await).await
+    }
+
+    /// The TTL set on this session (or, for the namespace level, on the
+    /// namespace); `None` when none is set, `Some(Duration::ZERO)` for "no
+    /// expiry". The service has no per-session read: this reads the
+    /// namespace's whole TTL listing ([`CcsV1Client::list_session_ttls`], or
+    /// [`CcsV1Client::list_namespaces`] for the namespace level).
+    pub async fn ttl(&self) -> Result<Option<Duration>, Error> {
+        match &self.session {
+            None => Ok(self
+                .client
+                .list_namespaces()
+                .await?
+                .into_iter()
+                .find(|n| n.name == self.namespace.as_str())
+                .and_then(|n| n.ttl)),
+            Some(session) => Ok(self
+                .client
+                .list_session_ttls(self.ns())
+                .await?
+                .into_iter()
+                .find(|s| s.session_id == session.as_str())
+                .map(|s| s.ttl)),
+        }
+    }
+
     /// Saves several properties at once (PATCH): named ones are inserted or
     /// overwritten, others are kept. `properties` must serialize to a JSON
     /// object (a map or a struct).
-    pub async fn set_many<T: Serialize + ?Sized>(&self, properties: &T) -> Result<(), Error> {
+    pub async fn set_properties<T: Serialize + ?Sized>(&self, properties: &T) -> Result<(), Error> {
         let body = raw::types::Properties(to_map("properties", properties)?);
         match &self.session {
             None => {
@@ -463,12 +569,12 @@ impl Scope {
     }
 
     /// Saves one property (PUT) to any value that serializes to JSON.
-    pub async fn set<T: Serialize + ?Sized>(
+    pub async fn set_property<T: Serialize + ?Sized>(
         &self,
-        name: impl TryInto<PropertyName, Error = Error>,
+        name: impl IntoName<PropertyName>,
         value: &T,
     ) -> Result<(), Error> {
-        let name = name.try_into()?;
+        let name = name.into_name()?;
         let body = raw::types::PropertyValue(to_value(value)?);
         match &self.session {
             None => {
@@ -499,15 +605,19 @@ impl Scope {
         }
     }
 
-    /// Reads one property as `T`; `None` if it does not exist (404).
+    /// Reads one property as `T`; `None` if the service says it does not
+    /// exist (or has expired).
     ///
-    /// The documents show a string value answered without JSON quotes
-    /// (`myValue1`); such an answer is read as that string.
-    pub async fn get<T: DeserializeOwned>(
+    /// Only the service's own "not found" answer (its JSON error,
+    /// `{"message": "property ... not found"}`) is `None`: any other 404, from
+    /// a wrong base URL or a proxy, is [`Error::NotFound`]. The documents
+    /// show a string value answered without JSON quotes (`myValue1`); such an
+    /// answer is read as that string.
+    pub async fn get_property<T: DeserializeOwned>(
         &self,
-        name: impl TryInto<PropertyName, Error = Error>,
+        name: impl IntoName<PropertyName>,
     ) -> Result<Option<T>, Error> {
-        match self.get_value(name).await? {
+        match self.get_property_value(name).await? {
             Some(value) => Ok(Some(from_value(self.get_operation(), value)?)),
             None => Ok(None),
         }
@@ -520,12 +630,13 @@ impl Scope {
         }
     }
 
-    /// Reads one property as raw JSON; `None` if it does not exist (404).
-    pub async fn get_value(
+    /// Reads one property as raw JSON; `None` as for
+    /// [`get_property`](Self::get_property).
+    pub async fn get_property_value(
         &self,
-        name: impl TryInto<PropertyName, Error = Error>,
+        name: impl IntoName<PropertyName>,
     ) -> Result<Option<Value>, Error> {
-        let name = name.try_into()?;
+        let name = name.into_name()?;
         let result = match &self.session {
             None => {
                 self.raw()
@@ -564,34 +675,35 @@ impl Scope {
                 }
             }
             Err(e) => match self.t().convert(self.get_operation(), e).await {
-                Error::NotFound { .. } => Ok(None),
+                missing if is_missing(&missing, "property") => Ok(None),
                 other => Err(other),
             },
         }
     }
 
-    /// Reads all properties (`{}` when there are none).
-    pub async fn get_all(&self) -> Result<Map<String, Value>, Error> {
+    /// Reads the whole session: every property (`{}` when there are none,
+    /// or for a session that does not exist).
+    pub async fn get(&self) -> Result<Map<String, Value>, Error> {
         self.read(None).await
     }
 
-    /// Reads all properties into a type of yours (a struct with the property
-    /// names as fields, say).
-    pub async fn get_all_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
+    /// Reads the whole session into a type of yours (a struct with the
+    /// property names as fields, say).
+    pub async fn get_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
         let map = self.read(None).await?;
         from_value(self.read_operation(), Value::Object(map))
     }
 
     /// Reads the named properties only (`?include=a,b`); those that do not
     /// exist are absent from the answer.
-    pub async fn get_selected<I, N>(&self, names: I) -> Result<Map<String, Value>, Error>
+    pub async fn get_properties<I, N>(&self, names: I) -> Result<Map<String, Value>, Error>
     where
         I: IntoIterator<Item = N>,
-        N: TryInto<PropertyName, Error = Error>,
+        N: IntoName<PropertyName>,
     {
         let mut include = Vec::new();
         for name in names {
-            let name = name.try_into()?;
+            let name = name.into_name()?;
             if name.as_str().contains(',') {
                 return Err(Error::invalid(
                     "property name",
@@ -645,12 +757,9 @@ impl Scope {
         Ok(self.t().value(self.read_operation(), result).await?.0)
     }
 
-    /// Deletes one property.
-    pub async fn delete(
-        &self,
-        name: impl TryInto<PropertyName, Error = Error>,
-    ) -> Result<(), Error> {
-        let name = name.try_into()?;
+    /// Deletes one property (deleting one that does not exist succeeds).
+    pub async fn delete_property(&self, name: impl IntoName<PropertyName>) -> Result<(), Error> {
+        let name = name.into_name()?;
         match &self.session {
             None => {
                 let call = self
@@ -678,10 +787,11 @@ impl Scope {
         }
     }
 
-    /// Deletes every property of the session (its TTL stays). At namespace
-    /// level this deletes the properties of the `__default__` session; use
-    /// [`CcsV1Client::delete_namespace`] to remove the namespace itself.
-    pub async fn delete_all(&self) -> Result<(), Error> {
+    /// Deletes the whole session: every property (its TTL stays). At
+    /// namespace level this deletes the properties of the `__default__`
+    /// session; use [`CcsV1Client::delete_namespace`] to remove the namespace
+    /// itself.
+    pub async fn delete(&self) -> Result<(), Error> {
         let session = self
             .session
             .clone()
@@ -699,7 +809,7 @@ impl Scope {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Listing {
+enum ListingKind {
     SessionIds,
     SessionProperties,
 }
@@ -709,9 +819,10 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// The page size the service uses when none is given.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 
-/// A paginated listing of a namespace's sessions: read one page with
-/// [`page`](Pages::page), or all of them as a [`Stream`] with
-/// [`stream`](Pages::stream).
+/// A paginated listing of a namespace's sessions (their ids, or their ids
+/// with their properties): read one page with
+/// [`page`](SessionListing::page), or all of them as a [`Stream`] with
+/// [`stream`](SessionListing::stream).
 ///
 /// ```no_run
 /// # async fn demo(ccs: liveperson_ccs::CcsV1Client) -> Result<(), liveperson_ccs::Error> {
@@ -721,26 +832,30 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
-pub struct Pages<T> {
+pub struct SessionListing<T> {
     client: CcsV1Client,
     namespace: Namespace,
-    listing: Listing,
+    listing: ListingKind,
     page_size: u32,
     first_page: u32,
     _item: std::marker::PhantomData<fn() -> T>,
 }
 
+/// The old name of [`SessionListing`].
+#[deprecated(note = "renamed `SessionListing`")]
+pub type Pages<T> = SessionListing<T>;
+
 /// What a listing's pages hold.
 pub trait PageItem: Sized + Clone + PartialEq + Send + 'static {
     #[doc(hidden)]
     fn fetch(
-        pages: &Pages<Self>,
+        pages: &SessionListing<Self>,
         page: u32,
     ) -> impl Future<Output = Result<Vec<Self>, Error>> + Send;
 }
 
 impl PageItem for String {
-    async fn fetch(pages: &Pages<Self>, page: u32) -> Result<Vec<Self>, Error> {
+    async fn fetch(pages: &SessionListing<Self>, page: u32) -> Result<Vec<Self>, Error> {
         let call = pages
             .client
             .inner
@@ -760,7 +875,7 @@ impl PageItem for String {
 }
 
 impl PageItem for SessionEntry {
-    async fn fetch(pages: &Pages<Self>, page: u32) -> Result<Vec<Self>, Error> {
+    async fn fetch(pages: &SessionListing<Self>, page: u32) -> Result<Vec<Self>, Error> {
         let call = pages
             .client
             .inner
@@ -791,9 +906,9 @@ impl PageItem for SessionEntry {
     }
 }
 
-impl<T: PageItem> Pages<T> {
-    fn new(client: CcsV1Client, namespace: Namespace, listing: Listing) -> Self {
-        Pages {
+impl<T: PageItem> SessionListing<T> {
+    fn new(client: CcsV1Client, namespace: Namespace, listing: ListingKind) -> Self {
+        SessionListing {
             client,
             namespace,
             listing,
@@ -852,7 +967,7 @@ impl<T: PageItem> Pages<T> {
     /// the one before (a server that ignores `page`).
     pub fn stream(self) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
         struct State<T> {
-            pages: Option<Pages<T>>,
+            pages: Option<SessionListing<T>>,
             page: u32,
             previous: Option<Vec<T>>,
         }
@@ -885,8 +1000,8 @@ impl<T: PageItem> Pages<T> {
     /// Which listing this is, for logs.
     pub fn operation(&self) -> &'static str {
         match self.listing {
-            Listing::SessionIds => "list_session_ids",
-            Listing::SessionProperties => "list_session_properties",
+            ListingKind::SessionIds => "list_session_ids",
+            ListingKind::SessionProperties => "list_session_properties",
         }
     }
 }

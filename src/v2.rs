@@ -12,10 +12,14 @@ use serde_json::{Map, Value};
 use crate::Error;
 use crate::builder::{ClientBuilder, V2Credentials, required_env};
 use crate::generated::v2 as raw;
-use crate::names::{AccountId, Namespace, PropertyName, SessionId};
+use crate::names::{AccountId, IntoName, Namespace, PropertyName, SessionId};
 use crate::secret::Credential;
 use crate::transport::{Auth, Transport};
-use crate::v1::from_value;
+use crate::v1::{from_value, is_missing};
+
+/// The namespace whose document [`CcsV2Client::check`] reads (it need not
+/// exist; nothing is written).
+pub const CHECK_NAMESPACE: &str = "liveperson_ccs_check";
 
 /// The longest TTL v2 accepts: "13 months", read as 396 days (365 + 31) so
 /// that no TTL the service takes is refused here.
@@ -36,8 +40,10 @@ pub const MAX_TTL: Duration = Duration::from_secs(396 * 24 * 60 * 60);
 ///     .region(Region::Emea)
 ///     .access_token("my-token")
 ///     .build()?;
+/// ccs.check().await?; // the base URL and the token work
 /// let doc = ccs.session_document("myNamespace", "mySessionId")?;
-/// doc.upsert(&json!({"property1": 100, "Property2": "abc"}), Duration::from_secs(3600)).await?;
+/// doc.set_properties(&json!({"property1": 100, "Property2": "abc"}), Duration::from_secs(3600))
+///     .await?;
 /// let value: Option<u32> = doc.get_property("property1").await?;
 /// assert_eq!(value, Some(100));
 /// # Ok(()) }
@@ -65,8 +71,9 @@ impl fmt::Debug for CcsV2Client {
 impl ClientBuilder<V2Credentials> {
     /// The access token, sent as the `access_token` query parameter. Required.
     /// For a token that expires, give a
+    /// [`RefreshingCredential`](crate::RefreshingCredential) (or any
     /// [`CredentialProvider`](crate::CredentialProvider) through
-    /// [`Credential::from_provider`]: it is asked before each call.
+    /// [`Credential::from_provider`]): it is asked before each call.
     pub fn access_token(mut self, token: impl Into<Credential>) -> Self {
         self.kind.access_token = Some(token.into());
         self
@@ -118,7 +125,10 @@ impl ContextDocument {
     }
 }
 
-/// What a write or delete answers.
+/// What a successful write or delete answers.
+///
+/// An answer with `"success": false` is not a `WriteResult` but an
+/// [`Error::WriteFailed`]: an `Ok` always means the service applied it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WriteResult {
@@ -126,17 +136,25 @@ pub struct WriteResult {
     pub document_key: String,
     /// The tenant (account) id.
     pub tenant_id: String,
-    /// Whether the service reports success.
-    pub success: bool,
 }
 
-impl From<raw::types::DocumentResult> for WriteResult {
-    fn from(r: raw::types::DocumentResult) -> Self {
-        WriteResult {
-            document_key: r.document_key,
-            tenant_id: r.tenant_id,
-            success: r.success,
+impl WriteResult {
+    /// The answer as a result: `"success": false` is [`Error::WriteFailed`].
+    fn from_answer(
+        operation: &'static str,
+        answer: raw::types::DocumentResult,
+    ) -> Result<WriteResult, Error> {
+        if !answer.success {
+            return Err(Error::WriteFailed {
+                operation,
+                body: serde_json::to_string(&answer).unwrap_or_default(),
+                document_key: answer.document_key,
+            });
         }
+        Ok(WriteResult {
+            document_key: answer.document_key,
+            tenant_id: answer.tenant_id,
+        })
     }
 }
 
@@ -183,14 +201,31 @@ impl CcsV2Client {
         &self.inner.raw
     }
 
+    /// Checks this client's configuration against the service with one cheap
+    /// read that needs no data: it reads the namespace document of
+    /// [`CHECK_NAMESPACE`] and discards it (a document or the service's "document not
+    /// found" both mean success).
+    ///
+    /// `Ok(())` means the base URL reaches CCS v2 and the access token is
+    /// accepted for the account. A wrong base URL or path prefix fails with
+    /// [`Error::NotFound`] (or [`Error::Transport`] when nothing answers), a
+    /// wrong token with [`Error::Unauthorized`]. Call it once at start-up:
+    /// without it, a wrong base URL shows only at the first call.
+    pub async fn check(&self) -> Result<(), Error> {
+        self.namespace_document(CHECK_NAMESPACE)?
+            .get()
+            .await
+            .map(drop)
+    }
+
     /// The namespace-level document of a namespace.
     pub fn namespace_document(
         &self,
-        namespace: impl TryInto<Namespace, Error = Error>,
+        namespace: impl IntoName<Namespace>,
     ) -> Result<Document, Error> {
         Ok(Document {
             client: self.clone(),
-            namespace: namespace.try_into()?,
+            namespace: namespace.into_name()?,
             session: None,
         })
     }
@@ -198,18 +233,23 @@ impl CcsV2Client {
     /// The document of one session of a namespace.
     pub fn session_document(
         &self,
-        namespace: impl TryInto<Namespace, Error = Error>,
-        session: impl TryInto<SessionId, Error = Error>,
+        namespace: impl IntoName<Namespace>,
+        session: impl IntoName<SessionId>,
     ) -> Result<Document, Error> {
         Ok(Document {
             client: self.clone(),
-            namespace: namespace.try_into()?,
-            session: Some(session.try_into()?),
+            namespace: namespace.into_name()?,
+            session: Some(session.into_name()?),
         })
     }
 }
 
 /// One context document: a namespace's, or one session's.
+///
+/// The verbs are those of [`v1::Session`](crate::v1::Session): `get`,
+/// `delete` act on the whole document; `get_property`, `set_property`,
+/// `get_properties`, `set_properties`, `delete_property`,
+/// `delete_properties` on properties.
 #[derive(Clone, Debug)]
 pub struct Document {
     client: CcsV2Client,
@@ -246,16 +286,17 @@ impl Document {
             .transpose()
     }
 
-    /// Saves properties into the document (creating it if needed): named ones
-    /// are inserted or overwritten, others are kept. `payload` must serialize
-    /// to a JSON object. The document expires `ttl` after this call: at least
-    /// 1 s, at most [`MAX_TTL`]; a fraction of a second rounds up.
-    pub async fn upsert<T: Serialize + ?Sized>(
+    /// Saves properties into the document, creating it if needed (the
+    /// service's upsert): named ones are inserted or overwritten, others are
+    /// kept. `properties` must serialize to a JSON object. The whole document
+    /// expires `ttl` after this call: at least 1 s, at most [`MAX_TTL`]; a
+    /// fraction of a second rounds up.
+    pub async fn set_properties<T: Serialize + ?Sized>(
         &self,
-        payload: &T,
+        properties: &T,
         ttl: Duration,
     ) -> Result<WriteResult, Error> {
-        let payload = match serde_json::to_value(payload) {
+        let payload = match serde_json::to_value(properties) {
             Ok(Value::Object(map)) => map,
             Ok(_) => {
                 return Err(Error::invalid(
@@ -285,10 +326,25 @@ impl Document {
             payload: raw::types::Payload(payload),
         };
         let result = self.raw().upsert_document().body(body).send().await;
-        self.t()
-            .value("upsert_document", result)
-            .await
-            .map(WriteResult::from)
+        let answer = self.t().value("upsert_document", result).await?;
+        WriteResult::from_answer("upsert_document", answer)
+    }
+
+    /// Saves one property to any value that serializes to JSON, as
+    /// [`set_properties`](Self::set_properties) does with one name: the
+    /// document expires `ttl` after this call.
+    pub async fn set_property<T: Serialize + ?Sized>(
+        &self,
+        name: impl IntoName<PropertyName>,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<WriteResult, Error> {
+        let name = name.into_name()?;
+        let value = serde_json::to_value(value)
+            .map_err(|e| Error::invalid("property value", format!("cannot serialize: {e}")))?;
+        let mut properties = Map::new();
+        properties.insert(name.as_str().to_owned(), value);
+        self.set_properties(&properties, ttl).await
     }
 
     fn get_operation(&self) -> &'static str {
@@ -298,7 +354,12 @@ impl Document {
         }
     }
 
-    /// Reads the whole document; `None` if it does not exist (404).
+    /// Reads the whole document; `None` if the service says it does not exist
+    /// (or has expired).
+    ///
+    /// Only the service's own "not found" answer (its JSON error,
+    /// `{"message": "document not found"}`) is `None`: any other 404, from a
+    /// wrong base URL or a proxy, is [`Error::NotFound`].
     pub async fn get(&self) -> Result<Option<ContextDocument>, Error> {
         let acc = &self.client.inner.account;
         let result = match &self.session {
@@ -335,7 +396,7 @@ impl Document {
                 }))
             }
             Err(e) => match self.t().convert(self.get_operation(), e).await {
-                Error::NotFound { .. } => Ok(None),
+                missing if is_missing(&missing, "document") => Ok(None),
                 other => Err(other),
             },
         }
@@ -347,12 +408,12 @@ impl Document {
     pub async fn get_properties<I, N>(&self, names: I) -> Result<Map<String, Value>, Error>
     where
         I: IntoIterator<Item = N>,
-        N: TryInto<PropertyName, Error = Error>,
+        N: IntoName<PropertyName>,
     {
         let prefix = format!("{}.", self.namespace.as_str());
         let mut filter = Vec::new();
         for name in names {
-            let name = name.try_into()?;
+            let name = name.into_name()?;
             filter.push(conv(
                 "property name",
                 &format!("{prefix}{}", name.as_str()),
@@ -382,9 +443,9 @@ impl Document {
     /// Reads one property as `T`; `None` if it does not exist.
     pub async fn get_property<T: DeserializeOwned>(
         &self,
-        name: impl TryInto<PropertyName, Error = Error>,
+        name: impl IntoName<PropertyName>,
     ) -> Result<Option<T>, Error> {
-        let name = name.try_into()?;
+        let name = name.into_name()?;
         let mut found = self.get_properties([&name]).await?;
         match found.remove(name.as_str()) {
             Some(value) => Ok(Some(from_value("get_document_properties", value)?)),
@@ -392,15 +453,23 @@ impl Document {
         }
     }
 
+    /// Deletes one property from the document.
+    pub async fn delete_property(
+        &self,
+        name: impl IntoName<PropertyName>,
+    ) -> Result<WriteResult, Error> {
+        self.delete_properties([name.into_name()?]).await
+    }
+
     /// Deletes the named properties from the document.
     pub async fn delete_properties<I, N>(&self, names: I) -> Result<WriteResult, Error>
     where
         I: IntoIterator<Item = N>,
-        N: TryInto<PropertyName, Error = Error>,
+        N: IntoName<PropertyName>,
     {
         let mut properties = Vec::new();
         for name in names {
-            properties.push(conv("property name", name.try_into()?.as_str())?);
+            properties.push(conv("property name", name.into_name()?.as_str())?);
         }
         if properties.is_empty() {
             // Without `propertyToDelete` the service deletes the whole
@@ -434,9 +503,7 @@ impl Document {
             .body(body)
             .send()
             .await;
-        self.t()
-            .value("delete_document_properties", result)
-            .await
-            .map(WriteResult::from)
+        let answer = self.t().value("delete_document_properties", result).await?;
+        WriteResult::from_answer("delete_document_properties", answer)
     }
 }

@@ -209,47 +209,54 @@ async fn invalid_names_and_values_never_reach_the_wire() {
             "session id",
             ccs.session(NS, bad),
         );
-        assert_invalid(
-            &format!("session ttl {bad:?}"),
-            "session id",
-            ccs.set_session_ttl(NS, bad, Duration::from_secs(10)).await,
-        );
     }
     for bad in ["..", ".", ""] {
-        assert_invalid("get", "property name", scope.get::<Value>(bad).await);
-        assert_invalid("get_value", "property name", namespace.get_value(bad).await);
-        assert_invalid("set", "property name", scope.set(bad, &1).await);
-        assert_invalid("delete", "property name", namespace.delete(bad).await);
+        assert_invalid(
+            "get",
+            "property name",
+            scope.get_property::<Value>(bad).await,
+        );
+        assert_invalid(
+            "get_value",
+            "property name",
+            namespace.get_property_value(bad).await,
+        );
+        assert_invalid("set", "property name", scope.set_property(bad, &1).await);
+        assert_invalid(
+            "delete",
+            "property name",
+            namespace.delete_property(bad).await,
+        );
         assert_invalid(
             "get_selected",
             "property name",
-            scope.get_selected(["ok", bad]).await,
+            scope.get_properties(["ok", bad]).await,
         );
     }
     assert_invalid(
         "include separator",
         "property name",
-        scope.get_selected(["a,b"]).await,
+        scope.get_properties(["a,b"]).await,
     );
     assert_invalid(
         "no names",
         "property names",
-        scope.get_selected(Vec::<&str>::new()).await,
+        scope.get_properties(Vec::<&str>::new()).await,
     );
     assert_invalid(
         "PATCH array",
         "properties",
-        scope.set_many(&json!([1, 2])).await,
+        scope.set_properties(&json!([1, 2])).await,
     );
     assert_invalid(
         "PATCH string",
         "properties",
-        namespace.set_many("text").await,
+        namespace.set_properties("text").await,
     );
     assert_invalid(
         "PATCH null",
         "properties",
-        namespace.set_many(&Value::Null).await,
+        namespace.set_properties(&Value::Null).await,
     );
 
     for size in [0, 1001] {
@@ -329,21 +336,28 @@ async fn invalid_names_and_values_never_reach_the_wire() {
     let ccs2 = v2(&capture);
     let doc = ccs2.session_document(NS, SESSION).expect("names");
     let payload = json!({"property1": 100});
-    assert_invalid("TTL 0", "TTL", doc.upsert(&payload, Duration::ZERO).await);
+    assert_invalid(
+        "TTL 0",
+        "TTL",
+        doc.set_properties(&payload, Duration::ZERO).await,
+    );
     assert_invalid(
         "TTL over 13 months",
         "TTL",
-        doc.upsert(&payload, MAX_TTL + Duration::from_secs(1)).await,
+        doc.set_properties(&payload, MAX_TTL + Duration::from_secs(1))
+            .await,
     );
     assert_invalid(
         "TTL far too long",
         "TTL",
-        doc.upsert(&payload, Duration::from_secs(u64::MAX)).await,
+        doc.set_properties(&payload, Duration::from_secs(u64::MAX))
+            .await,
     );
     assert_invalid(
         "payload array",
         "payload",
-        doc.upsert(&json!([1]), Duration::from_secs(60)).await,
+        doc.set_properties(&json!([1]), Duration::from_secs(60))
+            .await,
     );
     assert_invalid(
         "delete no names",
@@ -410,10 +424,12 @@ async fn ttl_bounds_are_inclusive() {
     );
     let doc = v2(&capture).namespace_document(NS).expect("names");
     let payload = json!({"property1": 100});
-    doc.upsert(&payload, Duration::from_millis(1))
+    doc.set_properties(&payload, Duration::from_millis(1))
         .await
         .expect("1 ms → 1 s");
-    doc.upsert(&payload, MAX_TTL).await.expect("13 months");
+    doc.set_properties(&payload, MAX_TTL)
+        .await
+        .expect("13 months");
     let ttls: Vec<Value> = capture
         .requests()
         .iter()
@@ -488,10 +504,7 @@ async fn unauthorized_echoing_the_target_and_credentials_is_scrubbed() {
         401,
         &json!({"message": format!("invalid maven-api-key {API_KEY}")}),
     ));
-    let error = failed(
-        "v1 401",
-        v1(&capture).namespace(NS).unwrap().get_all().await,
-    );
+    let error = failed("v1 401", v1(&capture).namespace(NS).unwrap().get().await);
     assert_scrubbed("Unauthorized (v1 key echo)", &error);
     assert_helpers(
         &error,
@@ -560,7 +573,7 @@ async fn document_too_large() {
         v1(&capture)
             .session(NS, SESSION)
             .unwrap()
-            .set_many(&json!({"big": "x"}))
+            .set_properties(&json!({"big": "x"}))
             .await,
     );
     assert!(matches!(error, Error::DocumentTooLarge { .. }), "{error:?}");
@@ -578,7 +591,7 @@ async fn rate_limited_without_retries() {
             .header("Retry-After", "7"),
     );
     let ccs = v1_at(&capture.base_url(), RetryPolicy::none());
-    let error = failed("429", ccs.namespace(NS).unwrap().get_all().await);
+    let error = failed("429", ccs.namespace(NS).unwrap().get().await);
     assert!(matches!(error, Error::RateLimited { .. }), "{error:?}");
     assert_eq!(error.retry_after(), Some(Duration::from_secs(7)));
     assert_scrubbed("RateLimited", &error);
@@ -611,7 +624,7 @@ async fn api_error_is_scrubbed() {
         v2(&capture)
             .namespace_document(NS)
             .unwrap()
-            .upsert(&json!({"a": 1}), Duration::from_secs(60))
+            .set_properties(&json!({"a": 1}), Duration::from_secs(60))
             .await,
     );
     assert!(
@@ -662,10 +675,7 @@ async fn transport_error_holds_no_url() {
 async fn decode_error() {
     let capture = CaptureServer::start().await;
     capture.push(Reply::text(200, "this is not JSON"));
-    let error = failed(
-        "decode",
-        v1(&capture).namespace(NS).unwrap().get_all().await,
-    );
+    let error = failed("decode", v1(&capture).namespace(NS).unwrap().get().await);
     let Error::Decode {
         operation, body, ..
     } = &error
@@ -951,12 +961,12 @@ async fn clients_and_builders_show_no_secret() {
             format!("{:#?}", msg.raw(CONSUMER_JWS)),
         ),
         (
-            "Scope",
+            "Session",
             format!("{:?}", ccs1.session(NS, SESSION).unwrap()),
             format!("{:#?}", ccs1.namespace(NS).unwrap()),
         ),
         (
-            "Pages",
+            "SessionListing",
             format!("{:?}", ccs1.session_ids(NS).unwrap()),
             format!("{:#?}", ccs1.session_properties(NS).unwrap()),
         ),
@@ -998,7 +1008,7 @@ async fn rate_limit_waits_for_retry_after() {
     let all = ccs
         .namespace(NS)
         .unwrap()
-        .get_all()
+        .get()
         .await
         .expect("second attempt");
     let elapsed = started.elapsed();
@@ -1018,7 +1028,7 @@ async fn unavailable_is_tried_three_times_by_default() {
     }
     capture.push(Reply::json(200, &json!({})));
     let ccs = v1_at(&capture.base_url(), RetryPolicy::default());
-    let error = failed("503s", ccs.namespace(NS).unwrap().get_all().await);
+    let error = failed("503s", ccs.namespace(NS).unwrap().get().await);
     assert!(
         matches!(error, Error::Api { status, .. } if status == StatusCode::SERVICE_UNAVAILABLE),
         "{error:?}"
@@ -1039,7 +1049,7 @@ async fn no_retries_with_retry_policy_none() {
     capture.push(Reply::status(503));
     capture.push(Reply::json(200, &json!({})));
     let ccs = v1_at(&capture.base_url(), RetryPolicy::none());
-    let error = failed("503", ccs.namespace(NS).unwrap().get_all().await);
+    let error = failed("503", ccs.namespace(NS).unwrap().get().await);
     assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
     assert_eq!(capture.requests().len(), 1);
 }
@@ -1308,7 +1318,7 @@ async fn typed_property_reads() {
     let scope = v1(&capture).session(NS, SESSION).unwrap();
 
     capture.push(Reply::json(200, &json!({"name": "myValue3"})));
-    let named: Option<Named> = scope.get("myProperty3").await.unwrap();
+    let named: Option<Named> = scope.get_property("myProperty3").await.unwrap();
     assert_eq!(
         named,
         Some(Named {
@@ -1317,29 +1327,29 @@ async fn typed_property_reads() {
     );
 
     capture.push(Reply::json(200, &json!(["value1", "value2", "value3"])));
-    let list: Option<Vec<String>> = scope.get("myProperty1").await.unwrap();
+    let list: Option<Vec<String>> = scope.get_property("myProperty1").await.unwrap();
     assert_eq!(
         list,
         Some(vec!["value1".into(), "value2".into(), "value3".into()])
     );
 
     capture.push(Reply::json(404, &json!({"message": "property not found"})));
-    let missing: Option<Named> = scope.get("nope").await.unwrap();
+    let missing: Option<Named> = scope.get_property("nope").await.unwrap();
     assert_eq!(missing, None);
 
     // 001 shows a string answered without JSON quotes.
     capture.push(Reply::text(200, "myValue1"));
-    let bare: Option<String> = scope.get("myProperty1").await.unwrap();
+    let bare: Option<String> = scope.get_property("myProperty1").await.unwrap();
     assert_eq!(bare.as_deref(), Some("myValue1"));
     capture.push(Reply::text(200, "myValue1\n"));
     assert_eq!(
-        scope.get_value("myProperty1").await.unwrap(),
+        scope.get_property_value("myProperty1").await.unwrap(),
         Some(json!("myValue1"))
     );
 
     // A value that does not fit the type asked for.
     capture.push(Reply::json(200, &json!("not a number")));
-    let error = failed("wrong type", scope.get::<u32>("myProperty1").await);
+    let error = failed("wrong type", scope.get_property::<u32>("myProperty1").await);
     assert!(
         matches!(
             &error,
@@ -1366,9 +1376,12 @@ async fn typed_writes_send_their_json() {
         name: "value2".into(),
         items: vec!["A".into(), "B".into(), "C".into()],
     };
-    scope.set("myProperty2", &item).await.unwrap();
-    scope.set_many(&Named { name: "x".into() }).await.unwrap();
-    scope.set("myProperty4", "value4").await.unwrap();
+    scope.set_property("myProperty2", &item).await.unwrap();
+    scope
+        .set_properties(&Named { name: "x".into() })
+        .await
+        .unwrap();
+    scope.set_property("myProperty4", "value4").await.unwrap();
     let sent: Vec<(String, Value)> = capture
         .requests()
         .iter()
@@ -1402,12 +1415,7 @@ async fn get_all_as_a_struct() {
         200,
         &json!({"myProperty1": "myValue1", "myProperty2": 2, "myProperty3": {"name": "myValue3"}}),
     ));
-    let props: NamespaceProps = v1(&capture)
-        .namespace(NS)
-        .unwrap()
-        .get_all_as()
-        .await
-        .unwrap();
+    let props: NamespaceProps = v1(&capture).namespace(NS).unwrap().get_as().await.unwrap();
     assert_eq!(
         props,
         NamespaceProps {
@@ -1424,7 +1432,7 @@ async fn get_all_as_a_struct() {
         v1(&capture)
             .namespace(NS)
             .unwrap()
-            .get_all_as::<NamespaceProps>()
+            .get_as::<NamespaceProps>()
             .await,
     );
     assert!(matches!(error, Error::Decode { .. }), "{error:?}");
@@ -1489,4 +1497,176 @@ async fn v2_typed_reads() {
             json!(["myNamespace.property2"])
         ]
     );
+}
+
+// ---------------------------------------------------------------------------
+// Missing data against any other 404; writes the service did not apply
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn only_the_services_own_not_found_is_missing_data() {
+    let capture = CaptureServer::start().await;
+    let session = v1(&capture).session(NS, SESSION).unwrap();
+    let doc = v2(&capture).session_document(NS, SESSION).unwrap();
+
+    // The service's answers for a missing property and document.
+    capture.push(Reply::json(404, &json!({"message": "property not found"})));
+    assert_eq!(session.get_property::<Value>("p").await.unwrap(), None);
+    capture.push(Reply::json(
+        404,
+        &json!({"message": "property 'p' not found"}),
+    ));
+    assert_eq!(session.get_property_value("p").await.unwrap(), None);
+    capture.push(Reply::json(404, &json!({"message": "document not found"})));
+    assert_eq!(doc.get().await.unwrap(), None);
+
+    // Anything else that a wrong base URL, a proxy or a gateway answers.
+    let others = [
+        Reply::text(404, "<html><body><h1>404 Not Found</h1></body></html>"),
+        Reply::text(404, ""),
+        Reply::json(404, &json!({"message": "Not Found"})),
+        Reply::json(404, &json!({"message": "no endpoint at /x/v1/account"})),
+        Reply::json(404, &json!({"error": "property not found"})),
+    ];
+    for reply in others {
+        capture.push(reply.clone());
+        let error = failed("v1", session.get_property::<Value>("p").await);
+        assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+        capture.push(reply);
+        let error = failed("v2", doc.get().await);
+        assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+    }
+    // v1's message does not make a v2 document missing, nor the reverse.
+    capture.push(Reply::json(404, &json!({"message": "property not found"})));
+    assert!(failed("v2", doc.get().await).is_not_found());
+    capture.push(Reply::json(404, &json!({"message": "document not found"})));
+    assert!(failed("v1", session.get_property::<Value>("p").await).is_not_found());
+}
+
+#[tokio::test]
+async fn a_write_answered_unsuccessful_is_an_error() {
+    let capture = CaptureServer::start().await;
+    let doc = v2(&capture).session_document(NS, SESSION).unwrap();
+    let refused = json!({"documentKey": "le12345678:myNamespace:mySessionId", "tenantId": ACC, "success": false});
+    capture.push(Reply::json(201, &refused));
+    let error = failed(
+        "upsert",
+        doc.set_properties(&json!({"a": 1}), Duration::from_secs(60))
+            .await,
+    );
+    match &error {
+        Error::WriteFailed {
+            operation,
+            document_key,
+            body,
+        } => {
+            assert_eq!(*operation, "upsert_document");
+            assert_eq!(document_key, "le12345678:myNamespace:mySessionId");
+            assert!(body.contains(r#""success":false"#), "{body}");
+        }
+        other => panic!("expected WriteFailed, got {other:?}"),
+    }
+    assert!(error.body().is_some());
+    capture.push(Reply::json(200, &refused));
+    let error = failed("delete", doc.delete_property("a").await);
+    assert!(
+        matches!(
+            error,
+            Error::WriteFailed {
+                operation: "delete_document_properties",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // A successful answer is an Ok.
+    capture.push(Reply::json(
+        200,
+        &json!({"documentKey": "k", "tenantId": ACC, "success": true}),
+    ));
+    assert_eq!(doc.delete().await.unwrap().document_key, "k");
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the token service answered 503")]
+struct TokenServiceDown;
+
+#[tokio::test]
+async fn a_failed_refresh_reaches_the_caller_with_its_source() {
+    use liveperson_ccs::RefreshingCredential;
+
+    let capture = CaptureServer::start().await;
+    let failing =
+        RefreshingCredential::new(|| async { Err::<liveperson_ccs::Token, _>(TokenServiceDown) });
+    let clients_errors = [
+        {
+            let ccs = CcsV1Client::builder()
+                .account(ACC)
+                .api_key(failing.clone())
+                .base_url(capture.base_url())
+                .build()
+                .unwrap();
+            failed("v1", ccs.check().await)
+        },
+        {
+            let ccs = CcsV2Client::builder()
+                .account(ACC)
+                .access_token(failing.clone())
+                .base_url(capture.base_url())
+                .build()
+                .unwrap();
+            failed("v2", ccs.namespace_document(NS).unwrap().get().await)
+        },
+        failed(
+            "messaging",
+            messaging(&capture)
+                .create_conversation(failing.clone(), &ConversationRequest::new())
+                .await,
+        ),
+    ];
+    for error in clients_errors {
+        assert!(
+            matches!(error, Error::CredentialRefresh { .. }),
+            "{error:?}"
+        );
+        let source = std::error::Error::source(&error).expect("a source");
+        assert!(
+            source.downcast_ref::<TokenServiceDown>().is_some(),
+            "{source:?}"
+        );
+        // Said once: the message does not repeat the source.
+        assert!(!error.to_string().contains("503"), "{error}");
+    }
+    assert!(request_lines(&capture).is_empty(), "nothing was sent");
+}
+
+// ---------------------------------------------------------------------------
+// Features
+// ---------------------------------------------------------------------------
+
+/// The in-process emulator is a library feature: it must not pull the
+/// binary's command line and log output into a user's build.
+#[test]
+fn the_emulator_feature_leaves_the_binarys_crates_out() {
+    let manifest = include_str!("../Cargo.toml");
+    let feature = |name: &str| -> String {
+        manifest
+            .lines()
+            .find(|line| line.starts_with(&format!("{name} = [")))
+            .unwrap_or_else(|| panic!("no feature {name}"))
+            .to_owned()
+    };
+    let emulator = feature("emulator");
+    for binary_only in ["clap", "tracing-subscriber"] {
+        assert!(!emulator.contains(binary_only), "{emulator}");
+    }
+    let cli = feature("cli");
+    for needed in ["\"emulator\"", "dep:clap", "dep:tracing-subscriber"] {
+        assert!(cli.contains(needed), "{cli}");
+    }
+    let bin = manifest
+        .split("[[bin]]")
+        .nth(1)
+        .expect("the ccs binary is declared");
+    assert!(bin.contains(r#"required-features = ["cli"]"#), "{bin}");
 }

@@ -73,8 +73,8 @@ async fn no_secret_reaches_the_logs() {
 
     // Successful calls of each API.
     let session = v1.session("myNamespace", "mySessionId").unwrap();
-    session.set_many(&json!({"a": 1})).await.unwrap();
-    assert_eq!(session.get::<u32>("a").await.unwrap(), Some(1));
+    session.set_properties(&json!({"a": 1})).await.unwrap();
+    assert_eq!(session.get_property::<u32>("a").await.unwrap(), Some(1));
     let doc = v2.session_document("myNamespace", "mySessionId").unwrap();
     assert!(doc.get().await.unwrap().is_some());
     messaging
@@ -150,7 +150,7 @@ async fn one_completion_event_per_call() {
         .build()
         .unwrap();
     let session = v1.session("myNamespace", "mySessionId").unwrap();
-    session.set_many(&json!({"a": 1})).await.unwrap();
+    session.set_properties(&json!({"a": 1})).await.unwrap();
     let base = emulator.base_url();
     emulator.shutdown().await;
     // Connection refused: three attempts, then the error.

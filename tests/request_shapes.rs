@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use liveperson_ccs::messaging::{
-    ConversationContext, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
+    Campaign, ConversationContext, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
 };
 use liveperson_ccs::{CcsV1Client, CcsV2Client, MessagingClient, RetryPolicy};
 use serde::Deserialize;
@@ -259,7 +259,7 @@ async fn set_namespace_properties() {
     let capture = CaptureServer::start().await;
     let scope = v1(&capture).namespace(NS).expect("names");
     scope
-        .set_many(&json!({"myProperty1": "myValue1", "myProperty2": 2, "myProperty3": {"name": "myValue3"}}))
+        .set_properties(&json!({"myProperty1": "myValue1", "myProperty2": 2, "myProperty3": {"name": "myValue3"}}))
         .await
         .expect("saved");
     insta::assert_snapshot!("set_namespace_properties", only_shape(&capture));
@@ -272,7 +272,7 @@ async fn get_namespace_properties() {
         json!({"myProperty1": "myValue1", "myProperty2": 2, "myProperty3": {"name": "myValue3"}});
     capture.push(Reply::json(200, &answer));
     let scope = v1(&capture).namespace(NS).expect("names");
-    let all = scope.get_all().await.expect("read");
+    let all = scope.get().await.expect("read");
     assert_eq!(Value::Object(all), answer);
     insta::assert_snapshot!("get_namespace_properties", only_shape(&capture));
 }
@@ -281,7 +281,10 @@ async fn get_namespace_properties() {
 async fn set_namespace_property() {
     let capture = CaptureServer::start().await;
     let scope = v1(&capture).namespace(NS).expect("names");
-    scope.set("myProperty4", "value4").await.expect("saved");
+    scope
+        .set_property("myProperty4", "value4")
+        .await
+        .expect("saved");
     insta::assert_snapshot!("set_namespace_property", only_shape(&capture));
 }
 
@@ -291,7 +294,7 @@ async fn get_namespace_property() {
     // 001 shows the answer as the bare text `myValue1`.
     capture.push(Reply::text(200, "myValue1"));
     let scope = v1(&capture).namespace(NS).expect("names");
-    let value: Option<String> = scope.get("myProperty1").await.expect("read");
+    let value: Option<String> = scope.get_property("myProperty1").await.expect("read");
     assert_eq!(value.as_deref(), Some("myValue1"));
     insta::assert_snapshot!("get_namespace_property", only_shape(&capture));
 }
@@ -300,7 +303,7 @@ async fn get_namespace_property() {
 async fn delete_namespace_property() {
     let capture = CaptureServer::start().await;
     let scope = v1(&capture).namespace(NS).expect("names");
-    scope.delete("myProperty1").await.expect("deleted");
+    scope.delete_property("myProperty1").await.expect("deleted");
     insta::assert_snapshot!("delete_namespace_property", only_shape(&capture));
 }
 
@@ -309,7 +312,7 @@ async fn set_session_properties() {
     let capture = CaptureServer::start().await;
     let scope = v1(&capture).session(NS, SESSION).expect("names");
     scope
-        .set_many(&json!({"myProperty1": ["value1", "value2", "value3"]}))
+        .set_properties(&json!({"myProperty1": ["value1", "value2", "value3"]}))
         .await
         .expect("saved");
     insta::assert_snapshot!("set_session_properties", only_shape(&capture));
@@ -321,7 +324,7 @@ async fn get_session_properties() {
     let answer = json!({"myProperty1": ["value1", "value2", "value3"]});
     capture.push(Reply::json(200, &answer));
     let scope = v1(&capture).session(NS, SESSION).expect("names");
-    assert_eq!(Value::Object(scope.get_all().await.expect("read")), answer);
+    assert_eq!(Value::Object(scope.get().await.expect("read")), answer);
     insta::assert_snapshot!("get_session_properties", only_shape(&capture));
 }
 
@@ -329,7 +332,7 @@ async fn get_session_properties() {
 async fn delete_session_properties() {
     let capture = CaptureServer::start().await;
     let scope = v1(&capture).session(NS, SESSION).expect("names");
-    scope.delete_all().await.expect("deleted");
+    scope.delete().await.expect("deleted");
     insta::assert_snapshot!("delete_session_properties", only_shape(&capture));
 }
 
@@ -338,7 +341,7 @@ async fn set_session_property() {
     let capture = CaptureServer::start().await;
     let scope = v1(&capture).session(NS, SESSION).expect("names");
     scope
-        .set(
+        .set_property(
             "myProperty2",
             &json!({"name": "value2", "items": ["A", "B", "C"]}),
         )
@@ -352,7 +355,7 @@ async fn get_session_property() {
     let capture = CaptureServer::start().await;
     capture.push(Reply::json(200, &json!(["value1", "value2", "value3"])));
     let scope = v1(&capture).session(NS, SESSION).expect("names");
-    let value: Option<Vec<String>> = scope.get("myProperty1").await.expect("read");
+    let value: Option<Vec<String>> = scope.get_property("myProperty1").await.expect("read");
     assert_eq!(
         value,
         Some(vec!["value1".into(), "value2".into(), "value3".into()])
@@ -364,7 +367,7 @@ async fn get_session_property() {
 async fn delete_session_property() {
     let capture = CaptureServer::start().await;
     let scope = v1(&capture).session(NS, SESSION).expect("names");
-    scope.delete("myProperty1").await.expect("deleted");
+    scope.delete_property("myProperty1").await.expect("deleted");
     insta::assert_snapshot!("delete_session_property", only_shape(&capture));
 }
 
@@ -408,7 +411,9 @@ async fn list_session_properties() {
 async fn set_session_ttl() {
     let capture = CaptureServer::start().await;
     v1(&capture)
-        .set_session_ttl(NS, SESSION, Duration::from_secs(100))
+        .session(NS, SESSION)
+        .expect("names")
+        .set_ttl(Duration::from_secs(100))
         .await
         .expect("set");
     insta::assert_snapshot!("set_session_ttl", only_shape(&capture));
@@ -463,14 +468,13 @@ async fn upsert_document() {
     capture.push(created);
     let doc = v2(&capture).session_document(NS, SESSION).expect("names");
     let result = doc
-        .upsert(
+        .set_properties(
             &json!({"property1": 100, "Property2": "abc"}),
             Duration::from_secs(3600),
         )
         .await
         .expect("saved");
     assert_eq!(result.document_key, "le12345678:myNamespace:mySessionId");
-    assert!(result.success);
     insta::assert_snapshot!("upsert_document", only_shape(&capture));
 }
 
@@ -536,7 +540,7 @@ async fn delete_document_properties() {
         .delete_properties(["property1"])
         .await
         .expect("deleted");
-    assert!(result.success);
+    assert_eq!(result.document_key, "le12345678:myNamespace:mySessionId");
     insta::assert_snapshot!("delete_document_properties", only_shape(&capture));
 }
 
@@ -573,7 +577,10 @@ fn full_request() -> ConversationRequest {
             gender: Some(Gender::Male),
         })
         .urgency(Urgency::Normal)
-        .campaign("99999", "888888")
+        .campaign(Campaign {
+            campaign_id: "99999".into(),
+            engagement_id: "888888".into(),
+        })
         .context(ConversationContext {
             visitor_id: Some("A3ZTY3Zjk1MDExZTczYTU4".into()),
             session_id: Some("ys2wSqaSRSOJGki7VhEDKQ".into()),
@@ -637,7 +644,7 @@ async fn session_id_percent_encoded() {
     let capture = CaptureServer::start().await;
     capture.push(Reply::json(200, &json!("v")));
     let scope = v1(&capture).session(NS, "a b/c?d").expect("names");
-    let value: Option<String> = scope.get("myProperty1").await.expect("read");
+    let value: Option<String> = scope.get_property("myProperty1").await.expect("read");
     assert_eq!(value.as_deref(), Some("v"));
     let request = capture.only_request();
     assert_eq!(
@@ -653,7 +660,7 @@ async fn include_several() {
     capture.push(Reply::json(200, &json!({"myProperty1": "myValue1"})));
     let scope = v1(&capture).session(NS, SESSION).expect("names");
     let found = scope
-        .get_selected(["myProperty1", "myProperty2", "myProperty3"])
+        .get_properties(["myProperty1", "myProperty2", "myProperty3"])
         .await
         .expect("read");
     assert_eq!(found.len(), 1);
@@ -711,7 +718,7 @@ async fn retried_request() {
     client
         .namespace(NS)
         .expect("names")
-        .set_many(&json!({"myProperty1": "myValue1"}))
+        .set_properties(&json!({"myProperty1": "myValue1"}))
         .await
         .expect("saved on the second attempt");
     let requests = capture.requests();

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
-use liveperson_ccs::messaging::{ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency};
+use liveperson_ccs::messaging::{
+    Campaign, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
+};
 use liveperson_ccs::{CcsV1Client, CcsV2Client, Error, MessagingClient, RetryPolicy};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -69,9 +71,9 @@ async fn namespaces_create_list_ttl_delete() {
 
     // Deleting removes the namespace and its data.
     let props = s.v1.namespace("myNamespace").unwrap();
-    props.set("myProperty1", "myValue1").await.unwrap();
+    props.set_property("myProperty1", "myValue1").await.unwrap();
     s.v1.delete_namespace("myNamespace").await.unwrap();
-    assert!(props.get_all().await.unwrap().is_empty());
+    assert!(props.get().await.unwrap().is_empty());
     let names: Vec<String> =
         s.v1.list_namespaces()
             .await
@@ -87,45 +89,54 @@ async fn namespaces_create_list_ttl_delete() {
 async fn namespace_properties_every_operation() {
     let s = setup().await;
     let ns = s.v1.namespace("myNamespace").unwrap();
-    ns.set_many(
+    ns.set_properties(
         &json!({"myProperty1": "myValue1", "myProperty2": 2, "myProperty3": {"name": "myValue3"}}),
     )
     .await
     .unwrap();
-    ns.set("myProperty4", "value4").await.unwrap();
+    ns.set_property("myProperty4", "value4").await.unwrap();
     // PATCH merges: properties not named stay.
-    ns.set_many(&json!({"myProperty2": 3})).await.unwrap();
+    ns.set_properties(&json!({"myProperty2": 3})).await.unwrap();
     assert_eq!(
-        Value::Object(ns.get_all().await.unwrap()),
+        Value::Object(ns.get().await.unwrap()),
         json!({"myProperty1": "myValue1", "myProperty2": 3, "myProperty3": {"name": "myValue3"}, "myProperty4": "value4"})
     );
     assert_eq!(
-        ns.get::<String>("myProperty1").await.unwrap().as_deref(),
+        ns.get_property::<String>("myProperty1")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("myValue1")
     );
-    assert_eq!(ns.get::<u32>("myProperty2").await.unwrap(), Some(3));
+    assert_eq!(
+        ns.get_property::<u32>("myProperty2").await.unwrap(),
+        Some(3)
+    );
     assert_eq!(
         Value::Object(
-            ns.get_selected(["myProperty1", "myProperty4", "absent"])
+            ns.get_properties(["myProperty1", "myProperty4", "absent"])
                 .await
                 .unwrap()
         ),
         json!({"myProperty1": "myValue1", "myProperty4": "value4"})
     );
-    ns.delete("myProperty1").await.unwrap();
-    assert_eq!(ns.get::<String>("myProperty1").await.unwrap(), None);
+    ns.delete_property("myProperty1").await.unwrap();
+    assert_eq!(
+        ns.get_property::<String>("myProperty1").await.unwrap(),
+        None
+    );
     // Namespace level is the `__default__` session.
     let default = s.v1.session("myNamespace", "__default__").unwrap();
     assert_eq!(
         default
-            .get::<String>("myProperty4")
+            .get_property::<String>("myProperty4")
             .await
             .unwrap()
             .as_deref(),
         Some("value4")
     );
-    ns.delete_all().await.unwrap();
-    assert!(ns.get_all().await.unwrap().is_empty());
+    ns.delete().await.unwrap();
+    assert!(ns.get().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -133,20 +144,23 @@ async fn session_properties_every_operation_and_typed_values() {
     let s = setup().await;
     let session = s.v1.session("myNamespace", "mySessionId").unwrap();
     session
-        .set_many(&json!({"myProperty1": ["value1", "value2", "value3"]}))
+        .set_properties(&json!({"myProperty1": ["value1", "value2", "value3"]}))
         .await
         .unwrap();
     let item = Item {
         name: "value2".into(),
         items: vec!["A".into(), "B".into(), "C".into()],
     };
-    session.set("myProperty2", &item).await.unwrap();
+    session.set_property("myProperty2", &item).await.unwrap();
     assert_eq!(
-        session.get::<Item>("myProperty2").await.unwrap(),
+        session.get_property::<Item>("myProperty2").await.unwrap(),
         Some(item)
     );
     assert_eq!(
-        session.get::<Vec<String>>("myProperty1").await.unwrap(),
+        session
+            .get_property::<Vec<String>>("myProperty1")
+            .await
+            .unwrap(),
         Some(vec!["value1".to_owned(), "value2".into(), "value3".into()])
     );
     #[derive(Deserialize)]
@@ -156,22 +170,25 @@ async fn session_properties_every_operation_and_typed_values() {
         #[serde(rename = "myProperty2")]
         second: Item,
     }
-    let all: All = session.get_all_as().await.unwrap();
+    let all: All = session.get_as().await.unwrap();
     assert_eq!((all.first.len(), all.second.items.len()), (3, 3));
     // Asking for the wrong type is a Decode error, not a panic.
     assert!(matches!(
-        session.get::<u32>("myProperty1").await,
+        session.get_property::<u32>("myProperty1").await,
         Err(Error::Decode { .. })
     ));
-    session.delete("myProperty1").await.unwrap();
-    assert_eq!(session.get_value("myProperty1").await.unwrap(), None);
-    session.delete_all().await.unwrap();
-    assert!(session.get_all().await.unwrap().is_empty());
+    session.delete_property("myProperty1").await.unwrap();
+    assert_eq!(
+        session.get_property_value("myProperty1").await.unwrap(),
+        None
+    );
+    session.delete().await.unwrap();
+    assert!(session.get().await.unwrap().is_empty());
     // An unknown session reads as empty, not as an error.
     assert!(
         s.v1.session("myNamespace", "nobody")
             .unwrap()
-            .get_all()
+            .get()
             .await
             .unwrap()
             .is_empty()
@@ -183,9 +200,13 @@ async fn awkward_session_ids_round_trip() {
     let s = setup().await;
     for id in ["a b:c+é", "a b/c?d", "100%", "x.y", "#frag"] {
         let session = s.v1.session("myNamespace", id).unwrap();
-        session.set("k", id).await.unwrap();
+        session.set_property("k", id).await.unwrap();
         assert_eq!(
-            session.get::<String>("k").await.unwrap().as_deref(),
+            session
+                .get_property::<String>("k")
+                .await
+                .unwrap()
+                .as_deref(),
             Some(id),
             "{id}"
         );
@@ -212,7 +233,9 @@ async fn awkward_session_ids_round_trip() {
 #[tokio::test]
 async fn session_ttls_and_expiry() {
     let s = setup().await;
-    s.v1.set_session_ttl("myNamespace", "short", Duration::from_secs(1))
+    s.v1.session("myNamespace", "short")
+        .unwrap()
+        .set_ttl(Duration::from_secs(1))
         .await
         .unwrap();
     let ttls = s.v1.list_session_ttls("myNamespace").await.unwrap();
@@ -224,16 +247,16 @@ async fn session_ttls_and_expiry() {
 
     let short = s.v1.session("myNamespace", "short").unwrap();
     let long = s.v1.session("myNamespace", "long").unwrap();
-    short.set("k", "gone soon").await.unwrap();
-    long.set("k", "stays").await.unwrap();
+    short.set_property("k", "gone soon").await.unwrap();
+    long.set_property("k", "stays").await.unwrap();
     assert_eq!(
-        short.get::<String>("k").await.unwrap().as_deref(),
+        short.get_property::<String>("k").await.unwrap().as_deref(),
         Some("gone soon")
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(short.get::<String>("k").await.unwrap(), None);
+    assert_eq!(short.get_property::<String>("k").await.unwrap(), None);
     assert_eq!(
-        long.get::<String>("k").await.unwrap().as_deref(),
+        long.get_property::<String>("k").await.unwrap().as_deref(),
         Some("stays")
     );
     let ids: Vec<String> =
@@ -252,7 +275,7 @@ async fn pagination_over_several_pages() {
     for i in 0..23 {
         s.v1.session("paged", format!("s{i:02}"))
             .unwrap()
-            .set("n", &i)
+            .set_property("n", &i)
             .await
             .unwrap();
     }
@@ -295,16 +318,16 @@ async fn pagination_over_several_pages() {
 async fn v1_and_v2_share_one_store() {
     let s = setup().await;
     let session = s.v1.session("myNamespace", "mySessionId").unwrap();
-    session.set_many(&json!({"fromV1": 1})).await.unwrap();
+    session.set_properties(&json!({"fromV1": 1})).await.unwrap();
     let doc = s.v2.session_document("myNamespace", "mySessionId").unwrap();
-    doc.upsert(
+    doc.set_properties(
         &json!({"property1": 100, "Property2": "abc"}),
         Duration::from_secs(3600),
     )
     .await
     .unwrap();
     assert_eq!(
-        Value::Object(session.get_all().await.unwrap()),
+        Value::Object(session.get().await.unwrap()),
         json!({"fromV1": 1, "property1": 100, "Property2": "abc"})
     );
     let read = doc.get().await.unwrap().expect("the document exists");
@@ -314,7 +337,7 @@ async fn v1_and_v2_share_one_store() {
     // Namespace level: v1 namespace properties are the v2 namespace document.
     s.v1.namespace("myNamespace")
         .unwrap()
-        .set("global", &true)
+        .set_property("global", &true)
         .await
         .unwrap();
     let ns_doc =
@@ -339,14 +362,13 @@ async fn v2_every_operation() {
         "an unknown document is None"
     );
     let written = doc
-        .upsert(
+        .set_properties(
             &json!({"property1": 100, "Property2": "abc"}),
             Duration::from_secs(3600),
         )
         .await
         .unwrap();
     assert_eq!(written.document_key, "le12345678:myNamespace:mySessionId");
-    assert!(written.success);
     let read = doc.get().await.unwrap().unwrap();
     let expires = read.expires_at.expect("a TTL was given");
     let left = expires - chrono::Utc::now();
@@ -387,7 +409,7 @@ async fn v2_every_operation() {
 
     let ns_doc = s.v2.namespace_document("myNamespace").unwrap();
     ns_doc
-        .upsert(&json!({"a": 1}), Duration::from_secs(60))
+        .set_properties(&json!({"a": 1}), Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(
@@ -400,7 +422,7 @@ async fn v2_every_operation() {
 async fn v2_ttl_expiry() {
     let s = setup().await;
     let doc = s.v2.session_document("myNamespace", "brief").unwrap();
-    doc.upsert(&json!({"k": 1}), Duration::from_secs(1))
+    doc.set_properties(&json!({"k": 1}), Duration::from_secs(1))
         .await
         .unwrap();
     assert!(doc.get().await.unwrap().is_some());
@@ -412,10 +434,10 @@ async fn v2_ttl_expiry() {
 async fn document_too_large_saves_nothing() {
     let s = setup().await;
     let session = s.v1.session("myNamespace", "big").unwrap();
-    session.set("small", "kept").await.unwrap();
+    session.set_property("small", "kept").await.unwrap();
     let big = "x".repeat(800_001);
     let err = session
-        .set("huge", &big)
+        .set_property("huge", &big)
         .await
         .expect_err("over 800,000 characters");
     assert!(matches!(err, Error::DocumentTooLarge { .. }), "{err}");
@@ -423,17 +445,17 @@ async fn document_too_large_saves_nothing() {
     let err =
         s.v2.session_document("myNamespace", "big")
             .unwrap()
-            .upsert(&json!({"huge": big}), Duration::from_secs(60))
+            .set_properties(&json!({"huge": big}), Duration::from_secs(60))
             .await
             .expect_err("over 800,000 characters");
     assert!(matches!(err, Error::DocumentTooLarge { .. }), "{err}");
     assert_eq!(
-        Value::Object(session.get_all().await.unwrap()),
+        Value::Object(session.get().await.unwrap()),
         json!({"small": "kept"})
     );
     // Just under the limit is accepted.
     let fits = "y".repeat(700_000);
-    session.set("fits", &fits).await.unwrap();
+    session.set_property("fits", &fits).await.unwrap();
 }
 
 #[tokio::test]
@@ -526,7 +548,10 @@ async fn messaging_opens_conversations() {
             lastname: Some("Doe".into()),
             gender: Some(Gender::Male),
         })
-        .campaign("99999", "888888")
+        .campaign(Campaign {
+            campaign_id: "99999".into(),
+            engagement_id: "888888".into(),
+        })
         .urgency(Urgency::Normal)
         .skill("-1");
     let first = messaging
@@ -561,11 +586,11 @@ async fn a_v2_upsert_sets_the_whole_documents_ttl() {
     let s = setup().await;
     // Written through v1 with no TTL: it never expires...
     let session = s.v1.session("myNamespace", "handoff").unwrap();
-    session.set("fromBot", "intent").await.unwrap();
+    session.set_property("fromBot", "intent").await.unwrap();
     let doc = s.v2.session_document("myNamespace", "handoff").unwrap();
     assert_eq!(doc.get().await.unwrap().unwrap().expires_at, None);
     // ...until a v2 upsert gives the document a TTL: v2 keeps one per document.
-    doc.upsert(&json!({"fromAgent": "noted"}), Duration::from_secs(1))
+    doc.set_properties(&json!({"fromAgent": "noted"}), Duration::from_secs(1))
         .await
         .unwrap();
     let read = doc.get().await.unwrap().unwrap();
@@ -573,5 +598,183 @@ async fn a_v2_upsert_sets_the_whole_documents_ttl() {
     assert_eq!(read.payload.len(), 2);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(doc.get().await.unwrap(), None, "the whole document expired");
-    assert!(session.get_all().await.unwrap().is_empty());
+    assert!(session.get().await.unwrap().is_empty());
+}
+
+/// A client whose base URL has a wrong path prefix, as a misconfigured proxy
+/// route gives: the emulator answers 404 to everything.
+fn wrong_prefix(s: &Setup) -> (CcsV1Client, CcsV2Client) {
+    let wrong = format!("{}/wrong", s.emulator.base_url());
+    let v1 = CcsV1Client::builder()
+        .account(ACCOUNT)
+        .base_url(&wrong)
+        .api_key(API_KEY)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("v1 client");
+    let v2 = CcsV2Client::builder()
+        .account(ACCOUNT)
+        .base_url(&wrong)
+        .access_token(TOKEN)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("v2 client");
+    (v1, v2)
+}
+
+#[tokio::test]
+async fn missing_data_is_none_but_a_wrong_path_prefix_is_not_found() {
+    let s = setup().await;
+    // Well configured: what does not exist reads as None.
+    s.v1.check().await.expect("v1 check");
+    s.v2.check().await.expect("v2 check");
+    let session = s.v1.session("myNamespace", "nobody").unwrap();
+    assert_eq!(
+        session.get_property::<Value>("nothing").await.unwrap(),
+        None
+    );
+    let namespace = s.v1.namespace("myNamespace").unwrap();
+    assert_eq!(namespace.get_property_value("nothing").await.unwrap(), None);
+    let doc = s.v2.session_document("myNamespace", "nobody").unwrap();
+    assert_eq!(doc.get().await.unwrap(), None);
+
+    // A wrong path prefix: every read fails, as the writes do.
+    let (v1, v2) = wrong_prefix(&s);
+    let not_found = |label: &str, result: Result<(), Error>| match result {
+        Err(Error::NotFound { body, .. }) => {
+            assert!(body.contains("/wrong/"), "{label}: {body}")
+        }
+        other => panic!("{label}: expected NotFound, got {other:?}"),
+    };
+    not_found("v1 check", v1.check().await);
+    not_found("v2 check", v2.check().await);
+    let session = v1.session("myNamespace", "nobody").unwrap();
+    not_found(
+        "get_property",
+        session.get_property::<Value>("nothing").await.map(drop),
+    );
+    let namespace = v1.namespace("myNamespace").unwrap();
+    not_found(
+        "get_property_value",
+        namespace.get_property_value("nothing").await.map(drop),
+    );
+    let doc = v2.session_document("myNamespace", "nobody").unwrap();
+    not_found("v2 get", doc.get().await.map(drop));
+}
+
+#[tokio::test]
+async fn check_reports_a_wrong_credential() {
+    let s = setup().await;
+    let base = s.emulator.base_url();
+    let v1 = CcsV1Client::builder()
+        .account(ACCOUNT)
+        .base_url(&base)
+        .api_key("not-the-key")
+        .build()
+        .unwrap();
+    let error = v1.check().await.expect_err("wrong key");
+    assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
+    let v2 = CcsV2Client::builder()
+        .account(ACCOUNT)
+        .base_url(&base)
+        .access_token("not-the-token")
+        .build()
+        .unwrap();
+    let error = v2.check().await.expect_err("wrong token");
+    assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn ttl_on_the_session_handle() {
+    let s = setup().await;
+    let session = s.v1.session("myNamespace", "withTtl").unwrap();
+    let namespace = s.v1.namespace("myNamespace").unwrap();
+    s.v1.create_namespace("myNamespace").await.unwrap();
+    assert_eq!(session.ttl().await.unwrap(), None, "no TTL set yet");
+    assert_eq!(namespace.ttl().await.unwrap(), None);
+
+    session.set_ttl(Duration::from_secs(120)).await.unwrap();
+    namespace.set_ttl(Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(session.ttl().await.unwrap(), Some(Duration::from_secs(120)));
+    assert_eq!(
+        namespace.ttl().await.unwrap(),
+        Some(Duration::from_secs(3600))
+    );
+    // Another session of the namespace has none of its own.
+    let other = s.v1.session("myNamespace", "other").unwrap();
+    assert_eq!(other.ttl().await.unwrap(), None);
+    // Zero: set, meaning no expiry.
+    session.set_ttl(Duration::ZERO).await.unwrap();
+    assert_eq!(session.ttl().await.unwrap(), Some(Duration::ZERO));
+}
+
+#[tokio::test]
+async fn session_entries_read_as_a_type() {
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Handoff {
+        intent: String,
+        tier: Option<String>,
+    }
+    let s = setup().await;
+    let session = s.v1.session("myNamespace", "s1").unwrap();
+    session
+        .set_properties(&json!({"intent": "billing", "tier": "gold"}))
+        .await
+        .unwrap();
+    let entries: Vec<_> =
+        s.v1.session_properties("myNamespace")
+            .unwrap()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(entries.len(), 1);
+    let handoff: Handoff = entries[0].properties_as().unwrap();
+    assert_eq!(
+        handoff,
+        Handoff {
+            intent: "billing".into(),
+            tier: Some("gold".into())
+        }
+    );
+    let error = entries[0]
+        .properties_as::<Vec<String>>()
+        .expect_err("not a list");
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_refreshing_credential_serves_every_client_call() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use liveperson_ccs::{RefreshingCredential, Token};
+
+    let s = setup().await;
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let counter = refreshes.clone();
+    let token = RefreshingCredential::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { Ok::<_, std::io::Error>(Token::new(TOKEN, Duration::from_secs(3600))) }
+    });
+    let v2 = CcsV2Client::builder()
+        .account(ACCOUNT)
+        .base_url(s.emulator.base_url())
+        .access_token(token.clone())
+        .build()
+        .unwrap();
+    let doc = v2.session_document("myNamespace", "s1").unwrap();
+    doc.set_property("tier", "gold", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let calls = (0..50).map(|_| doc.get_property::<String>("tier"));
+    for tier in futures::future::join_all(calls).await {
+        assert_eq!(tier.unwrap().as_deref(), Some("gold"));
+    }
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1, "cached for every call");
+    // The emulator refuses any other token: a refresh gave the right one.
+    token.invalidate();
+    doc.delete_property("tier").await.unwrap();
+    assert_eq!(refreshes.load(Ordering::SeqCst), 2);
+    assert_eq!(doc.get_property::<String>("tier").await.unwrap(), None);
 }
