@@ -12,6 +12,8 @@ pub const SPECS: &[(&str, &str)] = &[
     ("openapi/ccs-v1.yaml", "ccs_v1.rs"),
     ("openapi/ccs-v2.yaml", "ccs_v2.rs"),
     ("openapi/messaging.yaml", "messaging.rs"),
+    ("openapi/domain.yaml", "domain.rs"),
+    ("openapi/connector-auth.yaml", "connector_auth.rs"),
 ];
 
 fn main() {

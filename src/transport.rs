@@ -436,6 +436,8 @@ macro_rules! hooks {
 hooks!(generated::v1::Client);
 hooks!(generated::v2::Client);
 hooks!(generated::messaging::Client);
+hooks!(generated::domain::Client);
+hooks!(generated::connector_auth::Client);
 
 /// The request timeout when none is set.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -203,6 +203,16 @@ fn messaging_generated_api() {
 }
 
 #[test]
+fn domain_generated_api() {
+    check("openapi/domain.yaml");
+}
+
+#[test]
+fn connector_auth_generated_api() {
+    check("openapi/connector-auth.yaml");
+}
+
+#[test]
 fn every_spec_is_covered() {
     let specs: Vec<&str> = build_script::SPECS.iter().map(|(spec, _)| *spec).collect();
     assert_eq!(
@@ -210,7 +220,9 @@ fn every_spec_is_covered() {
         [
             "openapi/ccs-v1.yaml",
             "openapi/ccs-v2.yaml",
-            "openapi/messaging.yaml"
+            "openapi/messaging.yaml",
+            "openapi/domain.yaml",
+            "openapi/connector-auth.yaml",
         ]
     );
 }
