@@ -4,8 +4,9 @@
     scripts/check_specs.py [--validator PATH] [SPEC ...]
     scripts/check_specs.py --self-test [--validator PATH]
 
-Without SPEC arguments it checks the project's four specs (openapi/ccs-v1.yaml,
-openapi/ccs-v2.yaml, openapi/messaging.yaml, openapi/emulator-admin.yaml). Run it through scripts/spec-gate,
+Without SPEC arguments it checks the project's specs (openapi/ccs-v1.yaml,
+openapi/ccs-v2.yaml, openapi/messaging.yaml, openapi/domain.yaml,
+openapi/connector-auth.yaml, openapi/emulator-admin.yaml). Run it through scripts/spec-gate,
 which installs the pinned tools of scripts/requirements-spec.txt into
 target/spec-venv and passes `--validator` (the openapi-spec-validator CLI, run
 on each spec first).
@@ -38,8 +39,8 @@ What it checks, each failure printed as `problem: FILE#POINTER (line N): message
   operation) are the same, and each is `required: true`; security requirements
   name declared schemes; a media type or parameter does not carry both
   `example` and `examples`.
-* When the four project specs are checked: their operations are exactly
-  EXPECTED_OPERATIONS (35), so a removed or renamed operation fails.
+* When the project specs are checked: their operations are exactly
+  EXPECTED_OPERATIONS (40), so a removed or renamed operation fails.
 
 `--self-test` copies the real specs into a temporary directory, breaks each
 copy in one known way (a broken `$ref` in a request body schema, examples that
@@ -81,10 +82,12 @@ SPEC_FILES = (
     "openapi/ccs-v1.yaml",
     "openapi/ccs-v2.yaml",
     "openapi/messaging.yaml",
+    "openapi/domain.yaml",
+    "openapi/connector-auth.yaml",
     "openapi/emulator-admin.yaml",
 )
 
-# The operations of the four specs, by file name. Keep in step with the
+# The operations of the project specs, by file name. Keep in step with the
 # specs and the crate: a removed or renamed operation must fail the gate.
 EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
     "ccs-v1.yaml": (
@@ -114,7 +117,9 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "get_document_properties",
         "delete_document_properties",
     ),
-    "messaging.yaml": ("create_conversation",),
+    "messaging.yaml": ("create_conversation", "send_to_conversation"),
+    "domain.yaml": ("get_service_domain", "list_service_domains"),
+    "connector-auth.yaml": ("get_app_jwt", "get_consumer_jws"),
     # The emulator's own routes (`ccs serve`), not generated into the crate.
     "emulator-admin.yaml": (
         "reset_emulator",
@@ -130,7 +135,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "get_docs",
     ),
 }
-EXPECTED_TOTAL = 35
+EXPECTED_TOTAL = 40
 assert sum(len(v) for v in EXPECTED_OPERATIONS.values()) == EXPECTED_TOTAL
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -1084,7 +1089,7 @@ def check_specs(paths: list[Path], validator: str | None) -> int:
     n_examples = sum(s.examples_checked for s in specs)
     if not set_checked:
         print(
-            "note: the files are not the four project specs; the expected operation "
+            "note: the files are not the project specs; the expected operation "
             "set and count were not checked"
         )
     print(
@@ -1439,7 +1444,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description="Project checks of the OpenAPI specs (see the module docstring)."
     )
-    parser.add_argument("specs", nargs="*", type=Path, help="spec files (default: the four)")
+    parser.add_argument("specs", nargs="*", type=Path, help="spec files (default: the project specs)")
     parser.add_argument(
         "--validator", metavar="PATH",
         help="the openapi-spec-validator CLI, run on each spec first",

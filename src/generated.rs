@@ -20,3 +20,16 @@ pub mod v2 {
 pub mod messaging {
     include!(concat!(env!("OUT_DIR"), "/messaging.rs"));
 }
+
+/// The Domain API, from `openapi/domain.yaml`.
+#[allow(missing_docs, unused_imports, clippy::all, clippy::pedantic, dead_code)]
+pub mod domain {
+    include!(concat!(env!("OUT_DIR"), "/domain.rs"));
+}
+
+/// The connector tokens (Sentinel's AppJWT, the IDP's ConsumerJWS), from
+/// `openapi/connector-auth.yaml`.
+#[allow(missing_docs, unused_imports, clippy::all, clippy::pedantic, dead_code)]
+pub mod connector_auth {
+    include!(concat!(env!("OUT_DIR"), "/connector_auth.rs"));
+}

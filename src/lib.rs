@@ -40,7 +40,14 @@ pub use v2::CcsV2Client;
 /// are the layer's own validated types ([`AccountId`], [`Namespace`],
 /// [`SessionId`], [`PropertyName`]) in the generated code too, so a raw call
 /// refuses a bad name before sending, just as the layer does.
+///
+/// [`domain`](raw::domain) (the Domain API) and
+/// [`connector_auth`](raw::connector_auth) (Sentinel's AppJWT, the IDP's
+/// ConsumerJWS) are the connector flow's specs; their types are here, and
+/// their clients are reached through the layer that uses them.
 pub mod raw {
+    pub use crate::generated::connector_auth;
+    pub use crate::generated::domain;
     pub use crate::generated::messaging;
     pub use crate::generated::v1;
     pub use crate::generated::v2;

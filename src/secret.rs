@@ -48,6 +48,23 @@ impl From<&str> for Secret {
     }
 }
 
+/// Serializes as the plain secret string: for the wire only (the generated
+/// connector clients send a client secret in a form body with it). Never
+/// serialize a `Secret` into a log or a snapshot.
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.expose())
+    }
+}
+
+/// Deserializes from a JSON string: a token in a service's answer (an AppJWT,
+/// a ConsumerJWS) is a `Secret` from the moment it is read.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret::from)
+    }
+}
+
 /// The future a [`CredentialProvider`] returns.
 pub type CredentialFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret, Error>> + Send + 'a>>;
 

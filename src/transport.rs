@@ -654,6 +654,8 @@ macro_rules! hooks {
 hooks!(generated::v1::Client);
 hooks!(generated::v2::Client);
 hooks!(generated::messaging::Client);
+hooks!(generated::domain::Client);
+hooks!(generated::connector_auth::Client);
 
 /// The attempt timeout when none is set.
 pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -203,6 +203,16 @@ fn messaging_generated_api() {
 }
 
 #[test]
+fn domain_generated_api() {
+    check("openapi/domain.yaml");
+}
+
+#[test]
+fn connector_auth_generated_api() {
+    check("openapi/connector-auth.yaml");
+}
+
+#[test]
 fn every_spec_is_covered() {
     let specs: Vec<&str> = build_script::SPECS.iter().map(|(spec, _)| *spec).collect();
     assert_eq!(
@@ -210,7 +220,9 @@ fn every_spec_is_covered() {
         [
             "openapi/ccs-v1.yaml",
             "openapi/ccs-v2.yaml",
-            "openapi/messaging.yaml"
+            "openapi/messaging.yaml",
+            "openapi/domain.yaml",
+            "openapi/connector-auth.yaml",
         ]
     );
 }
@@ -245,5 +257,56 @@ fn error_responses_are_left_to_the_layer() {
                 );
             }
         }
+    }
+}
+
+/// The connector's secrets are `Secret`s in the generated types: an answer
+/// or a request holding one debug-prints without it, yet the wire form is
+/// the plain string.
+#[test]
+fn connector_secrets_are_redacted_in_generated_types() {
+    use liveperson_ccs::raw::connector_auth::types::{
+        AppJwtRequest, AppJwtResponse, ConsumerJwsResponse,
+    };
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJTZW50aW5lbCJ9.c2lnbmF0dXJl";
+    let answer: AppJwtResponse =
+        serde_json::from_value(serde_json::json!({"access_token": jwt, "token_type": "Bearer"}))
+            .expect("the documented AppJWT answer parses");
+    assert_eq!(answer.access_token.expose(), jwt);
+    let shown = format!("{answer:?}");
+    assert!(!shown.contains(jwt), "{shown}");
+    assert!(shown.contains("Secret([redacted])"), "{shown}");
+
+    let jws: ConsumerJwsResponse =
+        serde_json::from_value(serde_json::json!({"token": jwt})).expect("the 201 answer parses");
+    assert!(!format!("{jws:?}").contains(jwt));
+
+    let request = AppJwtRequest {
+        client_id: "75588e18".into(),
+        client_secret: "the-client-secret".into(),
+    };
+    assert!(!format!("{request:?}").contains("the-client-secret"));
+    assert_eq!(
+        serde_json::to_value(&request).expect("serializes"),
+        serde_json::json!({"client_id": "75588e18", "client_secret": "the-client-secret"})
+    );
+}
+
+/// A SEND result's body is any JSON: the documents show `{"sequence": 0}` for
+/// a published event but no body for a close, and a close must not fail to
+/// decode whatever the service puts there.
+#[test]
+fn a_send_result_body_may_be_any_json() {
+    use liveperson_ccs::raw::messaging::types::SendResponse;
+    for body in [
+        serde_json::json!({"sequence": 0}),
+        serde_json::json!({}),
+        serde_json::json!("OK Conversation closed"),
+    ] {
+        let result: SendResponse = serde_json::from_value(
+            serde_json::json!({"reqId": "1", "code": "OK", "body": body.clone()}),
+        )
+        .unwrap_or_else(|e| panic!("{body}: {e}"));
+        assert_eq!(result.body, body);
     }
 }
