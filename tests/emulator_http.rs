@@ -628,7 +628,7 @@ async fn malformed_bodies_are_refused() {
 }
 
 #[tokio::test]
-async fn wrong_or_missing_credentials_get_401() {
+async fn missing_credentials_get_401_and_a_wrong_v1_key_403() {
     let ccs = Ccs::start().await;
     let path = ccs.url(&format!("/v1/account/{ACC}"));
     let missing = ccs.http.get(&path);
@@ -637,8 +637,14 @@ async fn wrong_or_missing_credentials_get_401() {
             .await
             .contains("maven-api-key")
     );
+    // A wrong v1 key is 403 (what LivePerson's own client maps to "invalid
+    // API key"), a missing or empty one 401.
     let wrong = ccs.http.get(&path).header("maven-api-key", "other");
-    expect_error(wrong, StatusCode::UNAUTHORIZED).await;
+    let message = expect_error(wrong, StatusCode::FORBIDDEN).await;
+    assert!(
+        message.contains("maven-api-key") && !message.contains("other"),
+        "{message}"
+    );
     let empty = ccs.http.get(&path).header("maven-api-key", "");
     expect_error(empty, StatusCode::UNAUTHORIZED).await;
     // Credentials are checked before the input: no 400 leaks through.
@@ -825,7 +831,7 @@ async fn path_segments_are_percent_decoded_exactly() {
     }
     let bad_escape = format!("GET /v1/account/{ACC}/{NS}/%zz/properties HTTP/1.1");
     assert_eq!(raw_status(&ccs, &bad_escape, KEY).await, 400);
-    assert_eq!(raw_status(&ccs, &bad_escape, "wrong").await, 401);
+    assert_eq!(raw_status(&ccs, &bad_escape, "wrong").await, 403);
 }
 
 #[tokio::test]

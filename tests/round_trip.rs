@@ -448,7 +448,8 @@ async fn wrong_credentials_are_unauthorized() {
         .unwrap();
     let err = v1.list_namespaces().await.expect_err("wrong key");
     assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
-    assert_eq!(err.status(), Some(reqwest::StatusCode::UNAUTHORIZED));
+    // A wrong v1 key is 403; still `Unauthorized`, with its status.
+    assert_eq!(err.status(), Some(reqwest::StatusCode::FORBIDDEN));
     assert!(!format!("{err} {err:?}").contains("wrong-key"));
 
     let v2 = CcsV2Client::builder()

@@ -69,7 +69,8 @@
 //!   members are ignored. A v2 `filter` entry that does not start with
 //!   `{nameSpace}.` names no property of the document and is left out.
 //! * **Errors** are JSON `{"message": ...}`: 400 bad input (nothing saved),
-//!   401 missing or wrong credentials (checked before anything else), 404,
+//!   401 missing or wrong credentials (checked before anything else; a v1
+//!   `maven-api-key` that is present but wrong is 403), 404,
 //!   405 with an `Allow` header, 413.
 
 mod error;

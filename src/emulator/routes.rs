@@ -483,37 +483,48 @@ fn authorize(
 ) -> Result<(), ApiError> {
     let header = |name| headers.get(name).map(|v| v.as_bytes());
     match api {
+        // A wrong v1 key is 403, as LivePerson's own clients expect it.
         Api::V1 => check_credential(
             "maven-api-key header",
             header("maven-api-key"),
             config.api_key.as_deref(),
+            ApiError::forbidden,
         ),
         Api::V2 => check_credential(
             "access_token query parameter",
             query.get("access_token").map(str::as_bytes),
             config.access_token.as_deref(),
+            ApiError::unauthorized,
         ),
         Api::Messaging => {
             check_credential(
                 "Authorization header",
                 header(header::AUTHORIZATION.as_str()),
                 None,
+                ApiError::unauthorized,
             )?;
-            check_credential("X-LP-ON-BEHALF header", header("x-lp-on-behalf"), None)
+            check_credential(
+                "X-LP-ON-BEHALF header",
+                header("x-lp-on-behalf"),
+                None,
+                ApiError::unauthorized,
+            )
         }
     }
 }
 
-/// A credential must be present and non-empty, and equal `expected` if set.
+/// A credential must be present and non-empty (else 401), and equal
+/// `expected` if set (else `wrong`).
 fn check_credential(
     what: &str,
     given: Option<&[u8]>,
     expected: Option<&str>,
+    wrong: fn(String) -> ApiError,
 ) -> Result<(), ApiError> {
     match (given, expected) {
         (None | Some([]), _) => Err(ApiError::unauthorized(format!("missing {what}"))),
         (Some(given), Some(expected)) if !same_secret(given, expected.as_bytes()) => {
-            Err(ApiError::unauthorized(format!("invalid {what}")))
+            Err(wrong(format!("invalid {what}")))
         }
         _ => Ok(()),
     }
