@@ -782,7 +782,7 @@ async fn documents_over_800000_characters_are_refused_whole() {
 #[tokio::test]
 async fn request_bodies_over_the_cap_get_413() {
     let ccs = Ccs::start().await;
-    let huge = format!("{{\"p\":\"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    let huge = format!("{{\"p\":\"{}\"}}", "x".repeat(11 * 1024 * 1024));
     let patch = ccs.v1(Method::PATCH, "/myNamespace/properties").body(huge);
     expect_error(patch, StatusCode::PAYLOAD_TOO_LARGE).await;
     let all = ccs.v1(Method::GET, "/myNamespace/properties");
@@ -1192,4 +1192,234 @@ async fn the_ccs_binary_serves_and_stops_on_sigterm() {
     let (status, logs) = status;
     assert!(status.expect("exit status").success(), "logs: {logs}");
     assert!(!logs.contains(KEY), "credentials leaked into logs: {logs}");
+}
+
+/// Sends and returns the status and the body as text, unparsed.
+async fn call_text(request: RequestBuilder) -> (StatusCode, String) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    (status, response.text().await.expect("body read"))
+}
+
+/// A JSON body sent as this exact text.
+fn with_text(request: RequestBuilder, text: impl Into<String>) -> RequestBuilder {
+    request
+        .header("content-type", "application/json")
+        .body(text.into())
+}
+
+#[tokio::test]
+async fn values_read_back_as_the_json_text_they_were_sent() {
+    let ccs = Ccs::start().await;
+    let base = "/numbers/s/properties";
+    let put = with_text(
+        ccs.v1(Method::PUT, &format!("{base}/big")),
+        " 123456789012345678901234 ",
+    );
+    expect(put, StatusCode::NO_CONTENT).await;
+    let patch = with_text(
+        ccs.v1(Method::PATCH, base),
+        r#"{ "e": 1e2, "list": [ 1.0, -0.0, 1E+2, 0.10 ], "s": "\u00e9\/" }"#,
+    );
+    expect(patch, StatusCode::NO_CONTENT).await;
+    let create = with_text(
+        ccs.v2(Method::POST, "/create"),
+        format!(
+            r#"{{"accountId":"{ACC}","nameSpace":"numbers","sessionId":"v2","ttlSeconds":60,
+               "payload":{{"n": 98765432109876543210.5e-3}}}}"#
+        ),
+    );
+    expect(create, StatusCode::CREATED).await;
+
+    let single = call_text(ccs.v1(Method::GET, &format!("{base}/big"))).await;
+    assert_eq!(
+        single,
+        (StatusCode::OK, "123456789012345678901234".to_owned())
+    );
+    let expected_all =
+        r#"{"big":123456789012345678901234,"e":1e2,"list":[1.0,-0.0,1E+2,0.10],"s":"é/"}"#;
+    let all = call_text(ccs.v1(Method::GET, base)).await;
+    assert_eq!(all, (StatusCode::OK, expected_all.to_owned()));
+    let selected = call_text(ccs.v1(Method::GET, &format!("{base}?include=e,big,e"))).await;
+    assert_eq!(
+        selected,
+        (
+            StatusCode::OK,
+            r#"{"e":1e2,"big":123456789012345678901234}"#.to_owned()
+        )
+    );
+    let listing = call_text(ccs.v1(Method::GET, "/numbers/session-properties")).await;
+    assert_eq!(
+        listing,
+        (
+            StatusCode::OK,
+            format!(
+                r#"[{{"sessionId":"s","properties":{expected_all}}},{{"sessionId":"v2","properties":{{"n":98765432109876543210.5e-3}}}}]"#
+            )
+        )
+    );
+    let (status, document) = call_text(ccs.v2(Method::GET, &format!("/{ACC}/numbers/s"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        document.contains(&format!(r#""payload":{expected_all}"#)),
+        "{document}"
+    );
+    let read = with_text(
+        ccs.v2(Method::POST, "/properties"),
+        format!(
+            r#"{{"accountId":"{ACC}","nameSpace":"numbers","sessionId":"v2","filter":["numbers.n"]}}"#
+        ),
+    );
+    assert_eq!(
+        call_text(read).await,
+        (
+            StatusCode::OK,
+            r#"{"numbers.n":98765432109876543210.5e-3}"#.to_owned()
+        )
+    );
+}
+
+/// `levels` nested arrays around `1`.
+fn nested_text(levels: usize) -> String {
+    format!("{}1{}", "[".repeat(levels), "]".repeat(levels))
+}
+
+#[tokio::test]
+async fn values_nested_past_64_levels_are_refused_and_nothing_is_saved() {
+    let ccs = Ccs::start().await;
+    let base = "/deep/s/properties";
+    let at_limit = nested_text(64);
+    let put = with_text(ccs.v1(Method::PUT, &format!("{base}/ok")), at_limit.clone());
+    expect(put, StatusCode::NO_CONTENT).await;
+    let single = call_text(ccs.v1(Method::GET, &format!("{base}/ok"))).await;
+    assert_eq!(single, (StatusCode::OK, at_limit.clone()));
+
+    let past = nested_text(65);
+    let writes = [
+        with_text(ccs.v1(Method::PUT, &format!("{base}/p")), past.clone()),
+        with_text(
+            ccs.v1(Method::PATCH, base),
+            format!(r#"{{"p":{past},"q":1}}"#),
+        ),
+        with_text(
+            ccs.v2(Method::POST, "/create"),
+            format!(
+                r#"{{"accountId":"{ACC}","nameSpace":"deep","sessionId":"s","ttlSeconds":60,"payload":{{"p":{past},"q":1}}}}"#
+            ),
+        ),
+        // Far past it: still the same answer, no stack overflow.
+        with_text(
+            ccs.v1(Method::PUT, &format!("{base}/p")),
+            nested_text(100_000),
+        ),
+    ];
+    for write in writes {
+        let message = expect_error(write, StatusCode::BAD_REQUEST).await;
+        assert!(message.contains("64 levels"), "{message}");
+    }
+    let all = call_text(ccs.v1(Method::GET, base)).await;
+    assert_eq!(all, (StatusCode::OK, format!(r#"{{"ok":{at_limit}}}"#)));
+}
+
+#[tokio::test]
+async fn legal_documents_are_not_refused_by_the_body_limit() {
+    let ccs = Ccs::start().await;
+    // 600,000 emoji: 2.4 MB of UTF-8, 600,000 characters.
+    let emoji = "😀".repeat(600_000);
+    let create = ccs.v2(Method::POST, "/create").json(&json!({
+        "accountId": ACC, "nameSpace": NS, "sessionId": "emoji",
+        "ttlSeconds": 60, "payload": { "p": emoji },
+    }));
+    expect(create, StatusCode::CREATED).await;
+    let document = expect(
+        ccs.v2(Method::GET, &format!("/{ACC}/{NS}/emoji")),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(document["payload"]["p"], json!(emoji));
+
+    // Written with `\uXXXX` escapes (Python's default `json.dumps`): the
+    // document `{"p":"…"}` is 8 characters plus the value's, so 799,992
+    // characters fit exactly, however they are escaped on the wire.
+    let escaped = |text: &str| -> String {
+        let mut out = String::from("\"");
+        for unit in text.encode_utf16() {
+            out.push_str(&format!("\\u{unit:04x}"));
+        }
+        out.push('"');
+        out
+    };
+    let base = format!("/{NS}/escaped/properties");
+    let fits = "é".repeat(799_992);
+    let body = escaped(&fits);
+    assert!(body.len() > 4_799_000, "6 bytes a character");
+    expect(
+        with_text(ccs.v1(Method::PUT, &format!("{base}/p")), body),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let stored = expect(ccs.v1(Method::GET, &format!("{base}/p")), StatusCode::OK).await;
+    assert_eq!(stored, json!(fits));
+    // Emoji as surrogate pairs: 12 bytes a character, the worst case (9.6 MB).
+    let pairs = "😀".repeat(799_992);
+    let body = escaped(&pairs);
+    assert!(body.len() > 9_599_000, "12 bytes a character");
+    expect(
+        with_text(ccs.v1(Method::PUT, &format!("{base}/p")), body),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    // One character more: the 800,000-character rule answers, not the transport.
+    let over = escaped(&"é".repeat(799_993));
+    let message = expect_error(
+        with_text(ccs.v1(Method::PUT, &format!("{base}/p")), over),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    assert_eq!(message, "document too large");
+    let stored = expect(ccs.v1(Method::GET, &format!("{base}/p")), StatusCode::OK).await;
+    assert_eq!(stored, json!(pairs));
+}
+
+#[tokio::test]
+async fn many_filter_and_include_names_answer_quickly() {
+    let ccs = Ccs::start().await;
+    let patch = ccs
+        .v1(Method::PATCH, &format!("/{NS}/s/properties"))
+        .json(&json!({ "p7": 7, "p99999": 9 }));
+    expect(patch, StatusCode::NO_CONTENT).await;
+    // 200,000 names (a 2.8 MB body), half of them repeated: a quadratic
+    // de-duplication took minutes here.
+    let filter: Vec<String> = (0..200_000)
+        .map(|i| format!("{NS}.p{}", i % 100_000))
+        .collect();
+    let started = std::time::Instant::now();
+    let read = ccs.v2(Method::POST, "/properties").json(&json!({
+        "accountId": ACC, "nameSpace": NS, "sessionId": "s", "filter": filter,
+    }));
+    let answer = expect(read, StatusCode::OK).await;
+    assert_eq!(
+        answer,
+        json!({ format!("{NS}.p7"): 7, format!("{NS}.p99999"): 9 })
+    );
+    // A behaviour check, not a benchmark: linear work takes well under a second.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // v1 `include` in the query: a URI holds at most 64 KiB, about 9,000 names.
+    let include: Vec<String> = (0..9_000).map(|i| format!("p{}", i % 4_500)).collect();
+    let started = std::time::Instant::now();
+    let read = ccs.v1(
+        Method::GET,
+        &format!("/{NS}/s/properties?include={}", include.join(",")),
+    );
+    assert_eq!(expect(read, StatusCode::OK).await, json!({ "p7": 7 }));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }

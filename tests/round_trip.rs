@@ -576,3 +576,65 @@ async fn a_v2_upsert_sets_the_whole_documents_ttl() {
     assert_eq!(doc.get().await.unwrap(), None, "the whole document expired");
     assert!(session.get_all().await.unwrap().is_empty());
 }
+
+/// `levels` nested arrays around `1`: `[[1]]` is 2 levels deep.
+fn nested(levels: usize) -> Value {
+    (0..levels).fold(json!(1), |inner, _| json!([inner]))
+}
+
+/// The one nesting limit: a value 64 levels deep is accepted by every write
+/// and comes back from every read (whose answers wrap it in up to 3 more
+/// levels); 65 levels is refused by the client before anything is sent.
+#[tokio::test]
+async fn values_at_the_nesting_limit_read_back_everywhere_and_deeper_ones_are_refused() {
+    let s = setup().await;
+    let deep = nested(64);
+    let session = s.v1.session("deepNs", "deepSession").unwrap();
+    session.set("put", &deep).await.unwrap();
+    session.set_many(&json!({ "patched": deep })).await.unwrap();
+    let doc = s.v2.session_document("deepNs", "v2Session").unwrap();
+    doc.upsert(&json!({ "upserted": deep }), Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    assert_eq!(session.get_value("put").await.unwrap(), Some(deep.clone()));
+    let all = session.get_all().await.unwrap();
+    assert_eq!(all.get("patched"), Some(&deep));
+    let selected = session.get_selected(["put"]).await.unwrap();
+    assert_eq!(selected.get("put"), Some(&deep));
+    let listed: Vec<_> =
+        s.v1.session_properties("deepNs")
+            .unwrap()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .all(|e| e.properties.values().all(|v| *v == deep))
+    );
+    let document = doc.get().await.unwrap().expect("the document exists");
+    assert_eq!(document.payload.get("upserted"), Some(&deep));
+    let properties = doc.get_properties(["upserted"]).await.unwrap();
+    assert_eq!(properties.get("upserted"), Some(&deep));
+
+    // One level more: refused before sending, by every write.
+    let deeper = nested(65);
+    let errors = [
+        session.set("p", &deeper).await.expect_err("too deep"),
+        session
+            .set_many(&json!({ "p": deeper }))
+            .await
+            .expect_err("too deep"),
+        doc.upsert(&json!({ "p": deeper }), Duration::from_secs(60))
+            .await
+            .expect_err("too deep"),
+    ];
+    for error in errors {
+        assert!(matches!(error, Error::InvalidInput { .. }), "{error}");
+        assert!(error.to_string().contains("at most 64"), "{error}");
+    }
+    assert_eq!(session.get_value("p").await.unwrap(), None);
+}

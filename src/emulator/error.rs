@@ -54,6 +54,11 @@ impl ApiError {
         error
     }
 
+    /// 500: the emulator failed (a bug); nothing is known to be saved.
+    pub(super) fn internal() -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+
     /// 413: the session document would be over the size limit.
     pub(super) fn document_too_large() -> ApiError {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "document too large")

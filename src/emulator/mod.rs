@@ -60,8 +60,17 @@
 //!   property expires, and is left out when some property never expires.
 //! * **Size**: a session document (its properties as compact JSON) over
 //!   800,000 characters answers 413 `{"message":"document too large"}` and
-//!   nothing is saved; a request body over 2 MiB answers 413 before it is read
-//!   whole.
+//!   nothing is saved. Characters are counted in the value as stored (a
+//!   `\u00e9` escape is the one character `é`), so any legal document fits
+//!   the request body limit of 10 MiB (800,000 emoji sent as `\uXXXX\uXXXX`
+//!   escapes are 9.6 MB); a body over it answers 413 before it is read whole.
+//! * **Values** are stored and returned as the JSON text they were sent,
+//!   minified: numbers keep every digit (`123456789012345678901234`, `1e2`),
+//!   strings are written as serde_json writes them. A value may nest arrays
+//!   and objects at most 64 levels deep (`[[1]]` is 2); a deeper one is a 400
+//!   and nothing is saved, so that every read (whose answers wrap a value in
+//!   up to three more levels) stays within the 128 levels JSON parsers such
+//!   as serde_json accept.
 //! * **Input** is checked against `openapi/*.yaml`, and what a spec forbids is
 //!   a 400: types, enums, ranges (`page` is an int32, `ttlSecond` an int64),
 //!   required members, lengths (`include`, `filter`); an optional member may
@@ -81,6 +90,7 @@ mod routes;
 mod store;
 mod v1;
 mod v2;
+mod value;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -99,8 +109,12 @@ use tokio::time::MissedTickBehavior;
 
 use store::Store;
 
-/// Largest request body accepted, in bytes.
-const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Largest request body read, in bytes: above the largest legal document,
+/// so that the 800,000-character rule decides, not the transport. A document
+/// of 800,000 characters each sent as a `\uXXXX\uXXXX` surrogate pair (12
+/// bytes; Python's default `json.dumps` of emoji) is 9.6 MB; this leaves
+/// 0.88 MB for the envelope and whitespace.
+const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// How long [`Emulator::shutdown`] waits for open requests before closing them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
