@@ -1423,3 +1423,59 @@ async fn many_filter_and_include_names_answer_quickly() {
         started.elapsed()
     );
 }
+
+/// Members whose schema is an object must be JSON objects: serde's derived
+/// structs would also take arrays (ST201: a `SetUserProfile` body `[]` opened
+/// a conversation).
+#[tokio::test]
+async fn arrays_are_refused_where_the_schema_wants_an_object() {
+    let ccs = Ccs::start().await;
+    let profile = |body: Value| {
+        let mut batch = conversation_request(json!("1"), json!("le12345678"));
+        batch[0]["body"] = body;
+        batch
+    };
+    let conversation = |body: Value| {
+        let mut batch = conversation_request(json!("1"), json!("le12345678"));
+        batch[1]["body"] = body;
+        batch
+    };
+    let bad = [
+        profile(json!([])),
+        profile(json!({ "authenticatedData": [] })),
+        profile(json!({ "authenticatedData": { "lp_sdes": [["ctmrinfo"]] } })),
+        profile(
+            json!({ "authenticatedData": { "lp_sdes": [{ "type": "ctmrinfo", "info": [] }] } }),
+        ),
+        profile(
+            json!({ "authenticatedData": { "lp_sdes": [{ "type": "personal", "personal": ["a"] }] } }),
+        ),
+        conversation(json!(["le12345678"])),
+        conversation(json!({ "brandId": "b", "campaignInfo": ["1", "2"] })),
+        conversation(json!({ "brandId": "b", "conversationContext": [] })),
+    ];
+    for batch in bad {
+        let message =
+            expect_error(ccs.messaging("?v=3").json(&batch), StatusCode::BAD_REQUEST).await;
+        assert!(message.contains("request"), "{message}");
+    }
+    let fine = profile(
+        json!({ "authenticatedData": { "lp_sdes": [{ "type": "personal", "personal": { "firstname": "A" } }] } }),
+    );
+    expect(ccs.messaging("?v=3").json(&fine), StatusCode::OK).await;
+
+    // v1 bodies too: nothing is created from an array.
+    let create = ccs.v1(Method::POST, "").json(&json!(["arrayNs"]));
+    expect_error(create, StatusCode::BAD_REQUEST).await;
+    let ttl = ccs
+        .v1(
+            Method::POST,
+            &format!("/namespace/{NS}/session?ttlSecond=5"),
+        )
+        .json(&json!(["s"]));
+    expect_error(ttl, StatusCode::BAD_REQUEST).await;
+    assert_eq!(
+        expect(ccs.v1(Method::GET, ""), StatusCode::OK).await,
+        json!([])
+    );
+}

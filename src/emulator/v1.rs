@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::error::{ApiError, ApiResult, json, no_content};
-use super::json::{JsonObject, timestamp};
+use super::json::{JsonObject, Obj, timestamp};
 use super::names;
 use super::routes::Call;
 use super::store::Expiry;
@@ -117,7 +117,7 @@ pub(super) fn list_namespaces(c: &Call<'_>) -> ApiResult {
 pub(super) fn create_namespace(c: &Call<'_>) -> ApiResult {
     let account = c.account()?;
     let ttl = ttl_second(c)?;
-    let body: NewNamespace = c.json()?;
+    let Obj(body): Obj<NewNamespace> = c.json()?;
     let ns = names::namespace(&body.name)?;
     c.store.create_namespace(account, ns, ttl, Utc::now());
     Ok(no_content())
@@ -239,7 +239,7 @@ pub(super) fn session_properties(c: &Call<'_>) -> ApiResult {
 pub(super) fn set_session_ttl(c: &Call<'_>) -> ApiResult {
     let (account, ns, _) = c.location()?;
     let ttl = ttl_second(c)?.ok_or_else(|| ApiError::bad_request("ttlSecond is required"))?;
-    let body: SessionTtlBody = c.json()?;
+    let Obj(body): Obj<SessionTtlBody> = c.json()?;
     let session = names::session(&body.session_id)?;
     c.store
         .set_session_ttl(account, ns, session, ttl, Utc::now());
