@@ -1479,3 +1479,88 @@ async fn arrays_are_refused_where_the_schema_wants_an_object() {
         json!([])
     );
 }
+
+/// Waits (at most 5 s) for the server to close `stream`; true if it did.
+async fn closed_by_server(stream: &mut tokio::net::TcpStream) -> bool {
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            // An answer (e.g. to a finished request) is not a close: read on.
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+fn short_timeouts() -> EmulatorConfig {
+    EmulatorConfig::new()
+        .api_key(KEY)
+        .idle_timeout(Duration::from_millis(300))
+        .header_read_timeout(Duration::from_millis(300))
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let ccs = Ccs::with(short_timeouts()).await;
+    // A connection that never sends anything.
+    let mut silent = tokio::net::TcpStream::connect(ccs.emulator.local_addr())
+        .await
+        .expect("connects");
+    assert!(
+        closed_by_server(&mut silent).await,
+        "a silent connection stays open"
+    );
+
+    // A keep-alive connection after its answer: serves a second request within
+    // the timeout, then is closed once idle.
+    let mut kept = tokio::net::TcpStream::connect(ccs.emulator.local_addr())
+        .await
+        .expect("connects");
+    let request =
+        format!("GET /v1/account/{ACC} HTTP/1.1\r\nHost: x\r\nmaven-api-key: {KEY}\r\n\r\n");
+    for _ in 0..2 {
+        kept.write_all(request.as_bytes()).await.expect("sent");
+        let mut buf = [0u8; 1024];
+        let n = kept.read(&mut buf).await.expect("answered");
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+    }
+    assert!(
+        closed_by_server(&mut kept).await,
+        "an idle keep-alive connection stays open"
+    );
+}
+
+#[tokio::test]
+async fn headers_sent_a_byte_at_a_time_are_cut_off() {
+    let ccs = Ccs::with(short_timeouts()).await;
+    let stream = tokio::net::TcpStream::connect(ccs.emulator.local_addr())
+        .await
+        .expect("connects");
+    let (mut read, mut write) = stream.into_split();
+    // Never idle (a byte every 20 ms), but the head never ends.
+    let writer = tokio::spawn(async move {
+        let head = format!(
+            "GET /v1/account/{ACC} HTTP/1.1\r\nX-Slow: {}",
+            "a".repeat(10_000)
+        );
+        for byte in head.bytes() {
+            if write.write_all(&[byte]).await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    });
+    let mut buf = [0u8; 1024];
+    let closed = matches!(
+        tokio::time::timeout(Duration::from_secs(5), read.read(&mut buf)).await,
+        Ok(Ok(0) | Err(_))
+    );
+    writer.abort();
+    assert!(closed, "a slowly sent head keeps its connection");
+}

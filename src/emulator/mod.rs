@@ -77,6 +77,12 @@
 //!   be left out but not sent as `null` unless the spec allows it; unknown
 //!   members are ignored. A v2 `filter` entry that does not start with
 //!   `{nameSpace}.` names no property of the document and is left out.
+//! * **Connections** (of [`Emulator`] and `ccs serve`; HTTP/1.1): one with
+//!   no request in flight is closed when the first byte of its next request
+//!   has not come within [`EmulatorConfig::idle_timeout`] (60 s), and one
+//!   whose request headers are not complete within
+//!   [`EmulatorConfig::header_read_timeout`] (10 s) of their first byte, so
+//!   idle or slow clients cannot hold connections forever.
 //! * **Errors** are JSON `{"message": ...}`: 400 bad input (nothing saved),
 //!   401 missing or wrong credentials (checked before anything else; a v1
 //!   `maven-api-key` that is present but wrong is 403), 404,
@@ -87,6 +93,7 @@ mod json;
 mod messaging;
 mod names;
 mod routes;
+mod server;
 mod store;
 mod v1;
 mod v2;
@@ -100,7 +107,6 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt;
 use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -122,25 +128,54 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Shortest sweep interval (a zero interval would spin).
 const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(1);
 
-/// How the emulator checks credentials and sweeps expired data.
+/// Shortest connection timeout.
+const MIN_CONNECTION_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// How the emulator checks credentials, sweeps expired data and times out
+/// connections.
 ///
-/// By default any non-empty credential is accepted and expired data is swept
-/// every second. `Debug` never shows the configured secrets.
+/// By default any non-empty credential is accepted, expired data is swept
+/// every second, an idle connection is closed after 60 s and a request's
+/// headers must arrive within 10 s. `Debug` never shows the configured
+/// secrets.
 #[derive(Clone)]
 pub struct EmulatorConfig {
     api_key: Option<String>,
     access_token: Option<String>,
     sweep_interval: Duration,
+    idle_timeout: Duration,
+    header_read_timeout: Duration,
 }
 
 impl EmulatorConfig {
-    /// Accepts any non-empty credential; sweeps every second.
+    /// Accepts any non-empty credential; sweeps every second; closes idle
+    /// connections after 60 s and those whose request headers take over 10 s.
     pub fn new() -> Self {
         EmulatorConfig {
             api_key: None,
             access_token: None,
             sweep_interval: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(60),
+            header_read_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// How long a connection of [`Emulator`] may wait, with no request in
+    /// flight, for the first byte of its next request (a new connection or a
+    /// keep-alive one) before it is closed (default 60 s; at least 1 ms).
+    /// Not used by [`router`], whose server is the caller's.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout.max(MIN_CONNECTION_TIMEOUT);
+        self
+    }
+
+    /// How long a request's head (request line and headers) may take from
+    /// its first byte on a connection of [`Emulator`]; a client still sending
+    /// it then is disconnected (default 10 s; at least 1 ms). Not used by
+    /// [`router`].
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout.max(MIN_CONNECTION_TIMEOUT);
+        self
     }
 
     /// Requires this exact `maven-api-key` header on v1 calls. An empty key
@@ -178,6 +213,8 @@ impl fmt::Debug for EmulatorConfig {
             .field("api_key", &secret(&self.api_key))
             .field("access_token", &secret(&self.access_token))
             .field("sweep_interval", &self.sweep_interval)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish()
     }
 }
@@ -267,21 +304,21 @@ impl Emulator {
     pub async fn bind(addr: SocketAddr, config: EmulatorConfig) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let listener = listener.tap_io(|tcp| {
-            // Small answers should leave at once; failing to set it only costs latency.
-            let _ = tcp.set_nodelay(true);
-        });
+        let timeouts = server::Timeouts {
+            idle: config.idle_timeout,
+            header_read: config.header_read_timeout,
+        };
         let shared = Arc::new(Shared::new(config, true));
         let (stop, stopped) = oneshot::channel::<()>();
         // The server stops on `stop.send(())` and also when `stop` is dropped.
-        let serve = axum::serve(listener, app(Arc::clone(&shared))).with_graceful_shutdown(async {
-            let _ = stopped.await;
-        });
-        let server = tokio::spawn(async move {
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "emulator server stopped");
-            }
-        });
+        let server = tokio::spawn(server::serve(
+            listener,
+            app(Arc::clone(&shared)),
+            timeouts,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         let sweeper = tokio::spawn(sweep_forever(Arc::clone(&shared)));
         tracing::debug!(%addr, "CCS emulator listening");
         Ok(Emulator {
