@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod builder;
+mod depth;
 mod error;
 mod generated;
 mod names;

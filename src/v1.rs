@@ -182,7 +182,11 @@ fn to_map<T: Serialize + ?Sized>(
     value: &T,
 ) -> Result<Map<String, Value>, Error> {
     match serde_json::to_value(value) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map)) => {
+            map.values()
+                .try_for_each(|v| crate::depth::check("property value", v))?;
+            Ok(map)
+        }
         Ok(other) => Err(Error::invalid(
             what,
             format!(
@@ -206,8 +210,10 @@ fn kind_of(value: &Value) -> &'static str {
 }
 
 fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
-    serde_json::to_value(value)
-        .map_err(|e| Error::invalid("property value", format!("cannot serialize: {e}")))
+    let value = serde_json::to_value(value)
+        .map_err(|e| Error::invalid("property value", format!("cannot serialize: {e}")))?;
+    crate::depth::check("property value", &value)?;
+    Ok(value)
 }
 
 pub(crate) fn from_value<T: DeserializeOwned>(

@@ -306,6 +306,9 @@ impl Document {
             }
             Err(e) => return Err(Error::invalid("payload", format!("cannot serialize: {e}"))),
         };
+        payload
+            .values()
+            .try_for_each(|v| crate::depth::check("property value", v))?;
         let seconds = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
         let ttl_seconds = std::num::NonZeroU64::new(seconds)
             .filter(|s| s.get() <= MAX_TTL.as_secs())

@@ -628,7 +628,7 @@ async fn malformed_bodies_are_refused() {
 }
 
 #[tokio::test]
-async fn wrong_or_missing_credentials_get_401() {
+async fn missing_credentials_get_401_and_a_wrong_v1_key_403() {
     let ccs = Ccs::start().await;
     let path = ccs.url(&format!("/v1/account/{ACC}"));
     let missing = ccs.http.get(&path);
@@ -637,8 +637,14 @@ async fn wrong_or_missing_credentials_get_401() {
             .await
             .contains("maven-api-key")
     );
+    // A wrong v1 key is 403 (what LivePerson's own client maps to "invalid
+    // API key"), a missing or empty one 401.
     let wrong = ccs.http.get(&path).header("maven-api-key", "other");
-    expect_error(wrong, StatusCode::UNAUTHORIZED).await;
+    let message = expect_error(wrong, StatusCode::FORBIDDEN).await;
+    assert!(
+        message.contains("maven-api-key") && !message.contains("other"),
+        "{message}"
+    );
     let empty = ccs.http.get(&path).header("maven-api-key", "");
     expect_error(empty, StatusCode::UNAUTHORIZED).await;
     // Credentials are checked before the input: no 400 leaks through.
@@ -776,7 +782,7 @@ async fn documents_over_800000_characters_are_refused_whole() {
 #[tokio::test]
 async fn request_bodies_over_the_cap_get_413() {
     let ccs = Ccs::start().await;
-    let huge = format!("{{\"p\":\"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    let huge = format!("{{\"p\":\"{}\"}}", "x".repeat(11 * 1024 * 1024));
     let patch = ccs.v1(Method::PATCH, "/myNamespace/properties").body(huge);
     expect_error(patch, StatusCode::PAYLOAD_TOO_LARGE).await;
     let all = ccs.v1(Method::GET, "/myNamespace/properties");
@@ -825,7 +831,7 @@ async fn path_segments_are_percent_decoded_exactly() {
     }
     let bad_escape = format!("GET /v1/account/{ACC}/{NS}/%zz/properties HTTP/1.1");
     assert_eq!(raw_status(&ccs, &bad_escape, KEY).await, 400);
-    assert_eq!(raw_status(&ccs, &bad_escape, "wrong").await, 401);
+    assert_eq!(raw_status(&ccs, &bad_escape, "wrong").await, 403);
 }
 
 #[tokio::test]
@@ -1186,4 +1192,375 @@ async fn the_ccs_binary_serves_and_stops_on_sigterm() {
     let (status, logs) = status;
     assert!(status.expect("exit status").success(), "logs: {logs}");
     assert!(!logs.contains(KEY), "credentials leaked into logs: {logs}");
+}
+
+/// Sends and returns the status and the body as text, unparsed.
+async fn call_text(request: RequestBuilder) -> (StatusCode, String) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    (status, response.text().await.expect("body read"))
+}
+
+/// A JSON body sent as this exact text.
+fn with_text(request: RequestBuilder, text: impl Into<String>) -> RequestBuilder {
+    request
+        .header("content-type", "application/json")
+        .body(text.into())
+}
+
+#[tokio::test]
+async fn values_read_back_as_the_json_text_they_were_sent() {
+    let ccs = Ccs::start().await;
+    let base = "/numbers/s/properties";
+    let put = with_text(
+        ccs.v1(Method::PUT, &format!("{base}/big")),
+        " 123456789012345678901234 ",
+    );
+    expect(put, StatusCode::NO_CONTENT).await;
+    let patch = with_text(
+        ccs.v1(Method::PATCH, base),
+        r#"{ "e": 1e2, "list": [ 1.0, -0.0, 1E+2, 0.10 ], "s": "\u00e9\/" }"#,
+    );
+    expect(patch, StatusCode::NO_CONTENT).await;
+    let create = with_text(
+        ccs.v2(Method::POST, "/create"),
+        format!(
+            r#"{{"accountId":"{ACC}","nameSpace":"numbers","sessionId":"v2","ttlSeconds":60,
+               "payload":{{"n": 98765432109876543210.5e-3}}}}"#
+        ),
+    );
+    expect(create, StatusCode::CREATED).await;
+
+    let single = call_text(ccs.v1(Method::GET, &format!("{base}/big"))).await;
+    assert_eq!(
+        single,
+        (StatusCode::OK, "123456789012345678901234".to_owned())
+    );
+    let expected_all =
+        r#"{"big":123456789012345678901234,"e":1e2,"list":[1.0,-0.0,1E+2,0.10],"s":"é/"}"#;
+    let all = call_text(ccs.v1(Method::GET, base)).await;
+    assert_eq!(all, (StatusCode::OK, expected_all.to_owned()));
+    let selected = call_text(ccs.v1(Method::GET, &format!("{base}?include=e,big,e"))).await;
+    assert_eq!(
+        selected,
+        (
+            StatusCode::OK,
+            r#"{"e":1e2,"big":123456789012345678901234}"#.to_owned()
+        )
+    );
+    let listing = call_text(ccs.v1(Method::GET, "/numbers/session-properties")).await;
+    assert_eq!(
+        listing,
+        (
+            StatusCode::OK,
+            format!(
+                r#"[{{"sessionId":"s","properties":{expected_all}}},{{"sessionId":"v2","properties":{{"n":98765432109876543210.5e-3}}}}]"#
+            )
+        )
+    );
+    let (status, document) = call_text(ccs.v2(Method::GET, &format!("/{ACC}/numbers/s"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        document.contains(&format!(r#""payload":{expected_all}"#)),
+        "{document}"
+    );
+    let read = with_text(
+        ccs.v2(Method::POST, "/properties"),
+        format!(
+            r#"{{"accountId":"{ACC}","nameSpace":"numbers","sessionId":"v2","filter":["numbers.n"]}}"#
+        ),
+    );
+    assert_eq!(
+        call_text(read).await,
+        (
+            StatusCode::OK,
+            r#"{"numbers.n":98765432109876543210.5e-3}"#.to_owned()
+        )
+    );
+}
+
+/// `levels` nested arrays around `1`.
+fn nested_text(levels: usize) -> String {
+    format!("{}1{}", "[".repeat(levels), "]".repeat(levels))
+}
+
+#[tokio::test]
+async fn values_nested_past_64_levels_are_refused_and_nothing_is_saved() {
+    let ccs = Ccs::start().await;
+    let base = "/deep/s/properties";
+    let at_limit = nested_text(64);
+    let put = with_text(ccs.v1(Method::PUT, &format!("{base}/ok")), at_limit.clone());
+    expect(put, StatusCode::NO_CONTENT).await;
+    let single = call_text(ccs.v1(Method::GET, &format!("{base}/ok"))).await;
+    assert_eq!(single, (StatusCode::OK, at_limit.clone()));
+
+    let past = nested_text(65);
+    let writes = [
+        with_text(ccs.v1(Method::PUT, &format!("{base}/p")), past.clone()),
+        with_text(
+            ccs.v1(Method::PATCH, base),
+            format!(r#"{{"p":{past},"q":1}}"#),
+        ),
+        with_text(
+            ccs.v2(Method::POST, "/create"),
+            format!(
+                r#"{{"accountId":"{ACC}","nameSpace":"deep","sessionId":"s","ttlSeconds":60,"payload":{{"p":{past},"q":1}}}}"#
+            ),
+        ),
+        // Far past it: still the same answer, no stack overflow.
+        with_text(
+            ccs.v1(Method::PUT, &format!("{base}/p")),
+            nested_text(100_000),
+        ),
+    ];
+    for write in writes {
+        let message = expect_error(write, StatusCode::BAD_REQUEST).await;
+        assert!(message.contains("64 levels"), "{message}");
+    }
+    let all = call_text(ccs.v1(Method::GET, base)).await;
+    assert_eq!(all, (StatusCode::OK, format!(r#"{{"ok":{at_limit}}}"#)));
+}
+
+#[tokio::test]
+async fn legal_documents_are_not_refused_by_the_body_limit() {
+    let ccs = Ccs::start().await;
+    // 600,000 emoji: 2.4 MB of UTF-8, 600,000 characters.
+    let emoji = "😀".repeat(600_000);
+    let create = ccs.v2(Method::POST, "/create").json(&json!({
+        "accountId": ACC, "nameSpace": NS, "sessionId": "emoji",
+        "ttlSeconds": 60, "payload": { "p": emoji },
+    }));
+    expect(create, StatusCode::CREATED).await;
+    let document = expect(
+        ccs.v2(Method::GET, &format!("/{ACC}/{NS}/emoji")),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(document["payload"]["p"], json!(emoji));
+
+    // Written with `\uXXXX` escapes (Python's default `json.dumps`): the
+    // document `{"p":"…"}` is 8 characters plus the value's, so 799,992
+    // characters fit exactly, however they are escaped on the wire.
+    let escaped = |text: &str| -> String {
+        let mut out = String::from("\"");
+        for unit in text.encode_utf16() {
+            out.push_str(&format!("\\u{unit:04x}"));
+        }
+        out.push('"');
+        out
+    };
+    let base = format!("/{NS}/escaped/properties");
+    let fits = "é".repeat(799_992);
+    let body = escaped(&fits);
+    assert!(body.len() > 4_799_000, "6 bytes a character");
+    expect(
+        with_text(ccs.v1(Method::PUT, &format!("{base}/p")), body),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let stored = expect(ccs.v1(Method::GET, &format!("{base}/p")), StatusCode::OK).await;
+    assert_eq!(stored, json!(fits));
+    // Emoji as surrogate pairs: 12 bytes a character, the worst case (9.6 MB).
+    let pairs = "😀".repeat(799_992);
+    let body = escaped(&pairs);
+    assert!(body.len() > 9_599_000, "12 bytes a character");
+    expect(
+        with_text(ccs.v1(Method::PUT, &format!("{base}/p")), body),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    // One character more: the 800,000-character rule answers, not the transport.
+    let over = escaped(&"é".repeat(799_993));
+    let message = expect_error(
+        with_text(ccs.v1(Method::PUT, &format!("{base}/p")), over),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    assert_eq!(message, "document too large");
+    let stored = expect(ccs.v1(Method::GET, &format!("{base}/p")), StatusCode::OK).await;
+    assert_eq!(stored, json!(pairs));
+}
+
+#[tokio::test]
+async fn many_filter_and_include_names_answer_quickly() {
+    let ccs = Ccs::start().await;
+    let patch = ccs
+        .v1(Method::PATCH, &format!("/{NS}/s/properties"))
+        .json(&json!({ "p7": 7, "p99999": 9 }));
+    expect(patch, StatusCode::NO_CONTENT).await;
+    // 200,000 names (a 2.8 MB body), half of them repeated: a quadratic
+    // de-duplication took minutes here.
+    let filter: Vec<String> = (0..200_000)
+        .map(|i| format!("{NS}.p{}", i % 100_000))
+        .collect();
+    let started = std::time::Instant::now();
+    let read = ccs.v2(Method::POST, "/properties").json(&json!({
+        "accountId": ACC, "nameSpace": NS, "sessionId": "s", "filter": filter,
+    }));
+    let answer = expect(read, StatusCode::OK).await;
+    assert_eq!(
+        answer,
+        json!({ format!("{NS}.p7"): 7, format!("{NS}.p99999"): 9 })
+    );
+    // A behaviour check, not a benchmark: linear work takes well under a second.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // v1 `include` in the query: a URI holds at most 64 KiB, about 9,000 names.
+    let include: Vec<String> = (0..9_000).map(|i| format!("p{}", i % 4_500)).collect();
+    let started = std::time::Instant::now();
+    let read = ccs.v1(
+        Method::GET,
+        &format!("/{NS}/s/properties?include={}", include.join(",")),
+    );
+    assert_eq!(expect(read, StatusCode::OK).await, json!({ "p7": 7 }));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Members whose schema is an object must be JSON objects: serde's derived
+/// structs would also take arrays (ST201: a `SetUserProfile` body `[]` opened
+/// a conversation).
+#[tokio::test]
+async fn arrays_are_refused_where_the_schema_wants_an_object() {
+    let ccs = Ccs::start().await;
+    let profile = |body: Value| {
+        let mut batch = conversation_request(json!("1"), json!("le12345678"));
+        batch[0]["body"] = body;
+        batch
+    };
+    let conversation = |body: Value| {
+        let mut batch = conversation_request(json!("1"), json!("le12345678"));
+        batch[1]["body"] = body;
+        batch
+    };
+    let bad = [
+        profile(json!([])),
+        profile(json!({ "authenticatedData": [] })),
+        profile(json!({ "authenticatedData": { "lp_sdes": [["ctmrinfo"]] } })),
+        profile(
+            json!({ "authenticatedData": { "lp_sdes": [{ "type": "ctmrinfo", "info": [] }] } }),
+        ),
+        profile(
+            json!({ "authenticatedData": { "lp_sdes": [{ "type": "personal", "personal": ["a"] }] } }),
+        ),
+        conversation(json!(["le12345678"])),
+        conversation(json!({ "brandId": "b", "campaignInfo": ["1", "2"] })),
+        conversation(json!({ "brandId": "b", "conversationContext": [] })),
+    ];
+    for batch in bad {
+        let message =
+            expect_error(ccs.messaging("?v=3").json(&batch), StatusCode::BAD_REQUEST).await;
+        assert!(message.contains("request"), "{message}");
+    }
+    let fine = profile(
+        json!({ "authenticatedData": { "lp_sdes": [{ "type": "personal", "personal": { "firstname": "A" } }] } }),
+    );
+    expect(ccs.messaging("?v=3").json(&fine), StatusCode::OK).await;
+
+    // v1 bodies too: nothing is created from an array.
+    let create = ccs.v1(Method::POST, "").json(&json!(["arrayNs"]));
+    expect_error(create, StatusCode::BAD_REQUEST).await;
+    let ttl = ccs
+        .v1(
+            Method::POST,
+            &format!("/namespace/{NS}/session?ttlSecond=5"),
+        )
+        .json(&json!(["s"]));
+    expect_error(ttl, StatusCode::BAD_REQUEST).await;
+    assert_eq!(
+        expect(ccs.v1(Method::GET, ""), StatusCode::OK).await,
+        json!([])
+    );
+}
+
+/// Waits (at most 5 s) for the server to close `stream`; true if it did.
+async fn closed_by_server(stream: &mut tokio::net::TcpStream) -> bool {
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            // An answer (e.g. to a finished request) is not a close: read on.
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+fn short_timeouts() -> EmulatorConfig {
+    EmulatorConfig::new()
+        .api_key(KEY)
+        .idle_timeout(Duration::from_millis(300))
+        .header_read_timeout(Duration::from_millis(300))
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let ccs = Ccs::with(short_timeouts()).await;
+    // A connection that never sends anything.
+    let mut silent = tokio::net::TcpStream::connect(ccs.emulator.local_addr())
+        .await
+        .expect("connects");
+    assert!(
+        closed_by_server(&mut silent).await,
+        "a silent connection stays open"
+    );
+
+    // A keep-alive connection after its answer: serves a second request within
+    // the timeout, then is closed once idle.
+    let mut kept = tokio::net::TcpStream::connect(ccs.emulator.local_addr())
+        .await
+        .expect("connects");
+    let request =
+        format!("GET /v1/account/{ACC} HTTP/1.1\r\nHost: x\r\nmaven-api-key: {KEY}\r\n\r\n");
+    for _ in 0..2 {
+        kept.write_all(request.as_bytes()).await.expect("sent");
+        let mut buf = [0u8; 1024];
+        let n = kept.read(&mut buf).await.expect("answered");
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+    }
+    assert!(
+        closed_by_server(&mut kept).await,
+        "an idle keep-alive connection stays open"
+    );
+}
+
+#[tokio::test]
+async fn headers_sent_a_byte_at_a_time_are_cut_off() {
+    let ccs = Ccs::with(short_timeouts()).await;
+    let stream = tokio::net::TcpStream::connect(ccs.emulator.local_addr())
+        .await
+        .expect("connects");
+    let (mut read, mut write) = stream.into_split();
+    // Never idle (a byte every 20 ms), but the head never ends.
+    let writer = tokio::spawn(async move {
+        let head = format!(
+            "GET /v1/account/{ACC} HTTP/1.1\r\nX-Slow: {}",
+            "a".repeat(10_000)
+        );
+        for byte in head.bytes() {
+            if write.write_all(&[byte]).await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    });
+    let mut buf = [0u8; 1024];
+    let closed = matches!(
+        tokio::time::timeout(Duration::from_secs(5), read.read(&mut buf)).await,
+        Ok(Ok(0) | Err(_))
+    );
+    writer.abort();
+    assert!(closed, "a slowly sent head keeps its connection");
 }

@@ -470,7 +470,8 @@ async fn wrong_credentials_are_unauthorized() {
         .unwrap();
     let err = v1.list_namespaces().await.expect_err("wrong key");
     assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
-    assert_eq!(err.status(), Some(reqwest::StatusCode::UNAUTHORIZED));
+    // A wrong v1 key is 403; still `Unauthorized`, with its status.
+    assert_eq!(err.status(), Some(reqwest::StatusCode::FORBIDDEN));
     assert!(!format!("{err} {err:?}").contains("wrong-key"));
 
     let v2 = CcsV2Client::builder()
@@ -777,4 +778,75 @@ async fn a_refreshing_credential_serves_every_client_call() {
     doc.delete_property("tier").await.unwrap();
     assert_eq!(refreshes.load(Ordering::SeqCst), 2);
     assert_eq!(doc.get_property::<String>("tier").await.unwrap(), None);
+}
+
+/// `levels` nested arrays around `1`: `[[1]]` is 2 levels deep.
+fn nested(levels: usize) -> Value {
+    (0..levels).fold(json!(1), |inner, _| json!([inner]))
+}
+
+/// The one nesting limit: a value 64 levels deep is accepted by every write
+/// and comes back from every read (whose answers wrap it in up to 3 more
+/// levels); 65 levels is refused by the client before anything is sent.
+#[tokio::test]
+async fn values_at_the_nesting_limit_read_back_everywhere_and_deeper_ones_are_refused() {
+    let s = setup().await;
+    let deep = nested(64);
+    let session = s.v1.session("deepNs", "deepSession").unwrap();
+    session.set_property("put", &deep).await.unwrap();
+    session
+        .set_properties(&json!({ "patched": deep }))
+        .await
+        .unwrap();
+    let doc = s.v2.session_document("deepNs", "v2Session").unwrap();
+    doc.set_properties(&json!({ "upserted": deep }), Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        session.get_property_value("put").await.unwrap(),
+        Some(deep.clone())
+    );
+    let all = session.get().await.unwrap();
+    assert_eq!(all.get("patched"), Some(&deep));
+    let selected = session.get_properties(["put"]).await.unwrap();
+    assert_eq!(selected.get("put"), Some(&deep));
+    let listed: Vec<_> =
+        s.v1.session_properties("deepNs")
+            .unwrap()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .all(|e| e.properties.values().all(|v| *v == deep))
+    );
+    let document = doc.get().await.unwrap().expect("the document exists");
+    assert_eq!(document.payload.get("upserted"), Some(&deep));
+    let properties = doc.get_properties(["upserted"]).await.unwrap();
+    assert_eq!(properties.get("upserted"), Some(&deep));
+
+    // One level more: refused before sending, by every write.
+    let deeper = nested(65);
+    let errors = [
+        session
+            .set_property("p", &deeper)
+            .await
+            .expect_err("too deep"),
+        session
+            .set_properties(&json!({ "p": deeper }))
+            .await
+            .expect_err("too deep"),
+        doc.set_properties(&json!({ "p": deeper }), Duration::from_secs(60))
+            .await
+            .expect_err("too deep"),
+    ];
+    for error in errors {
+        assert!(matches!(error, Error::InvalidInput { .. }), "{error}");
+        assert!(error.to_string().contains("at most 64"), "{error}");
+    }
+    assert_eq!(session.get_property_value("p").await.unwrap(), None);
 }

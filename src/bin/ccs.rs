@@ -9,6 +9,7 @@
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
@@ -40,6 +41,14 @@ enum Command {
         /// Require this `access_token` on v2 calls (default: any non-empty token).
         #[arg(long, value_name = "TOKEN")]
         access_token: Option<String>,
+        /// Close a connection that has no request in flight and receives no
+        /// byte of a next one for this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds)]
+        idle_timeout: Duration,
+        /// Close a connection whose request headers are not complete this many
+        /// seconds after their first byte.
+        #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+        header_read_timeout: Duration,
     },
 }
 
@@ -63,8 +72,24 @@ async fn main() -> ExitCode {
             addr,
             api_key,
             access_token,
-        } => serve(addr, api_key, access_token).await,
+            idle_timeout,
+            header_read_timeout,
+        } => {
+            let config = EmulatorConfig::new()
+                .idle_timeout(idle_timeout)
+                .header_read_timeout(header_read_timeout);
+            serve(addr, config, api_key, access_token).await
+        }
     }
+}
+
+/// A positive number of seconds, e.g. `10` or `0.5`.
+fn seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("'{text}' is not a positive number of seconds"))
 }
 
 /// The log filter from `RUST_LOG` (`info` when unset or empty), and why the
@@ -85,10 +110,10 @@ fn log_filter(rust_log: Option<String>) -> (Targets, Option<String>) {
 
 async fn serve(
     addr: SocketAddr,
+    mut config: EmulatorConfig,
     api_key: Option<String>,
     access_token: Option<String>,
 ) -> ExitCode {
-    let mut config = EmulatorConfig::new();
     // Only whether a credential is required is logged, never its value.
     tracing::info!(
         api_key_required = api_key.is_some(),
@@ -199,5 +224,14 @@ mod tests {
         let (targets, error) = log_filter(Some("liveperson_ccs=loud".into()));
         assert!(error.is_some(), "a bad level is reported");
         assert!(targets.would_enable("liveperson_ccs", &Level::INFO));
+    }
+
+    #[test]
+    fn timeouts_are_positive_seconds() {
+        assert_eq!(seconds("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(seconds("0.25"), Ok(Duration::from_millis(250)));
+        for bad in ["0", "-1", "ten", "NaN", "inf", "1e400"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
     }
 }

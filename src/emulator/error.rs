@@ -29,9 +29,14 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
 
-    /// 401: credentials missing or wrong.
+    /// 401: credentials missing (or, except a v1 key, wrong).
     pub(super) fn unauthorized(message: impl Into<Cow<'static, str>>) -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// 403: a v1 `maven-api-key` that is present but wrong.
+    pub(super) fn forbidden(message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, message)
     }
 
     /// 404: no such property, document or endpoint.
@@ -47,6 +52,11 @@ impl ApiError {
         );
         error.allow = Some(allow);
         error
+    }
+
+    /// 500: the emulator failed (a bug); nothing is known to be saved.
+    pub(super) fn internal() -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     }
 
     /// 413: the session document would be over the size limit.

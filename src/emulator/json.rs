@@ -1,7 +1,9 @@
 //! Small helpers to write JSON around values that are already serialized.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
 /// For `#[serde(default, deserialize_with = "present")]` on an `Option`: a
 /// member that may be left out but is not nullable in the spec. Left out, it
@@ -10,6 +12,21 @@ pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
+}
+
+/// A member whose schema is an object: it must be a JSON object. serde's
+/// derived structs (and internally tagged enums) also take an array of the
+/// members in order, which no spec allows: `"body": []` was accepted as an
+/// empty `SetUserProfile` body.
+pub(super) struct Obj<T>(pub(super) T);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let members = Map::<String, Value>::deserialize(d)?;
+        T::deserialize(Value::Object(members))
+            .map(Obj)
+            .map_err(D::Error::custom)
+    }
 }
 
 /// Appends `s` as a JSON string literal.

@@ -73,14 +73,15 @@ fn request<T: DeserializeOwned>(item: &Value, kind: &str) -> Result<T, ApiError>
 mod shape {
     use serde::Deserialize;
 
-    use crate::emulator::json::present;
+    use crate::emulator::json::{Obj, present};
 
     #[derive(Deserialize)]
+    #[serde(bound = "B: serde::de::DeserializeOwned")]
     pub(super) struct Request<B> {
         pub(super) kind: Kind,
         /// Echoed verbatim as `reqId`.
         pub(super) id: String,
-        pub(super) body: B,
+        pub(super) body: Obj<B>,
     }
 
     #[derive(Deserialize)]
@@ -93,13 +94,13 @@ mod shape {
     #[serde(rename_all = "camelCase")]
     pub(super) struct ProfileBody {
         #[serde(default, deserialize_with = "present")]
-        authenticated_data: Option<AuthenticatedData>,
+        authenticated_data: Option<Obj<AuthenticatedData>>,
     }
 
     #[derive(Deserialize)]
     pub(super) struct AuthenticatedData {
         #[serde(default, deserialize_with = "present")]
-        lp_sdes: Option<Vec<Sde>>,
+        lp_sdes: Option<Vec<Obj<Sde>>>,
     }
 
     #[derive(Deserialize)]
@@ -108,12 +109,12 @@ mod shape {
         #[serde(rename = "ctmrinfo")]
         CustomerInfo {
             #[serde(default, deserialize_with = "present")]
-            info: Option<CustomerInfo>,
+            info: Option<Obj<CustomerInfo>>,
         },
         #[serde(rename = "personal")]
         Personal {
             #[serde(default, deserialize_with = "present")]
-            personal: Option<PersonalInfo>,
+            personal: Option<Obj<PersonalInfo>>,
         },
     }
 
@@ -154,9 +155,9 @@ mod shape {
         #[serde(default)]
         ttr_def_name: Option<TtrDefName>,
         #[serde(default, deserialize_with = "present")]
-        campaign_info: Option<CampaignInfo>,
+        campaign_info: Option<Obj<CampaignInfo>>,
         #[serde(default, deserialize_with = "present")]
-        conversation_context: Option<ConversationContext>,
+        conversation_context: Option<Obj<ConversationContext>>,
         #[serde(default, deserialize_with = "present")]
         skill_id: Option<String>,
     }

@@ -60,16 +60,32 @@
 //!   property expires, and is left out when some property never expires.
 //! * **Size**: a session document (its properties as compact JSON) over
 //!   800,000 characters answers 413 `{"message":"document too large"}` and
-//!   nothing is saved; a request body over 2 MiB answers 413 before it is read
-//!   whole.
+//!   nothing is saved. Characters are counted in the value as stored (a
+//!   `\u00e9` escape is the one character `é`), so any legal document fits
+//!   the request body limit of 10 MiB (800,000 emoji sent as `\uXXXX\uXXXX`
+//!   escapes are 9.6 MB); a body over it answers 413 before it is read whole.
+//! * **Values** are stored and returned as the JSON text they were sent,
+//!   minified: numbers keep every digit (`123456789012345678901234`, `1e2`),
+//!   strings are written as serde_json writes them. A value may nest arrays
+//!   and objects at most 64 levels deep (`[[1]]` is 2); a deeper one is a 400
+//!   and nothing is saved, so that every read (whose answers wrap a value in
+//!   up to three more levels) stays within the 128 levels JSON parsers such
+//!   as serde_json accept.
 //! * **Input** is checked against `openapi/*.yaml`, and what a spec forbids is
 //!   a 400: types, enums, ranges (`page` is an int32, `ttlSecond` an int64),
 //!   required members, lengths (`include`, `filter`); an optional member may
 //!   be left out but not sent as `null` unless the spec allows it; unknown
 //!   members are ignored. A v2 `filter` entry that does not start with
 //!   `{nameSpace}.` names no property of the document and is left out.
+//! * **Connections** (of [`Emulator`] and `ccs serve`; HTTP/1.1): one with
+//!   no request in flight is closed when the first byte of its next request
+//!   has not come within [`EmulatorConfig::idle_timeout`] (60 s), and one
+//!   whose request headers are not complete within
+//!   [`EmulatorConfig::header_read_timeout`] (10 s) of their first byte, so
+//!   idle or slow clients cannot hold connections forever.
 //! * **Errors** are JSON `{"message": ...}`: 400 bad input (nothing saved),
-//!   401 missing or wrong credentials (checked before anything else), 404,
+//!   401 missing or wrong credentials (checked before anything else; a v1
+//!   `maven-api-key` that is present but wrong is 403), 404,
 //!   405 with an `Allow` header, 413.
 
 mod error;
@@ -77,9 +93,11 @@ mod json;
 mod messaging;
 mod names;
 mod routes;
+mod server;
 mod store;
 mod v1;
 mod v2;
+mod value;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -89,7 +107,6 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt;
 use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -98,8 +115,12 @@ use tokio::time::MissedTickBehavior;
 
 use store::Store;
 
-/// Largest request body accepted, in bytes.
-const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Largest request body read, in bytes: above the largest legal document,
+/// so that the 800,000-character rule decides, not the transport. A document
+/// of 800,000 characters each sent as a `\uXXXX\uXXXX` surrogate pair (12
+/// bytes; Python's default `json.dumps` of emoji) is 9.6 MB; this leaves
+/// 0.88 MB for the envelope and whitespace.
+const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// How long [`Emulator::shutdown`] waits for open requests before closing them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -107,25 +128,54 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Shortest sweep interval (a zero interval would spin).
 const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(1);
 
-/// How the emulator checks credentials and sweeps expired data.
+/// Shortest connection timeout.
+const MIN_CONNECTION_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// How the emulator checks credentials, sweeps expired data and times out
+/// connections.
 ///
-/// By default any non-empty credential is accepted and expired data is swept
-/// every second. `Debug` never shows the configured secrets.
+/// By default any non-empty credential is accepted, expired data is swept
+/// every second, an idle connection is closed after 60 s and a request's
+/// headers must arrive within 10 s. `Debug` never shows the configured
+/// secrets.
 #[derive(Clone)]
 pub struct EmulatorConfig {
     api_key: Option<String>,
     access_token: Option<String>,
     sweep_interval: Duration,
+    idle_timeout: Duration,
+    header_read_timeout: Duration,
 }
 
 impl EmulatorConfig {
-    /// Accepts any non-empty credential; sweeps every second.
+    /// Accepts any non-empty credential; sweeps every second; closes idle
+    /// connections after 60 s and those whose request headers take over 10 s.
     pub fn new() -> Self {
         EmulatorConfig {
             api_key: None,
             access_token: None,
             sweep_interval: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(60),
+            header_read_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// How long a connection of [`Emulator`] may wait, with no request in
+    /// flight, for the first byte of its next request (a new connection or a
+    /// keep-alive one) before it is closed (default 60 s; at least 1 ms).
+    /// Not used by [`router`], whose server is the caller's.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout.max(MIN_CONNECTION_TIMEOUT);
+        self
+    }
+
+    /// How long a request's head (request line and headers) may take from
+    /// its first byte on a connection of [`Emulator`]; a client still sending
+    /// it then is disconnected (default 10 s; at least 1 ms). Not used by
+    /// [`router`].
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout.max(MIN_CONNECTION_TIMEOUT);
+        self
     }
 
     /// Requires this exact `maven-api-key` header on v1 calls. An empty key
@@ -163,6 +213,8 @@ impl fmt::Debug for EmulatorConfig {
             .field("api_key", &secret(&self.api_key))
             .field("access_token", &secret(&self.access_token))
             .field("sweep_interval", &self.sweep_interval)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish()
     }
 }
@@ -252,21 +304,21 @@ impl Emulator {
     pub async fn bind(addr: SocketAddr, config: EmulatorConfig) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let listener = listener.tap_io(|tcp| {
-            // Small answers should leave at once; failing to set it only costs latency.
-            let _ = tcp.set_nodelay(true);
-        });
+        let timeouts = server::Timeouts {
+            idle: config.idle_timeout,
+            header_read: config.header_read_timeout,
+        };
         let shared = Arc::new(Shared::new(config, true));
         let (stop, stopped) = oneshot::channel::<()>();
         // The server stops on `stop.send(())` and also when `stop` is dropped.
-        let serve = axum::serve(listener, app(Arc::clone(&shared))).with_graceful_shutdown(async {
-            let _ = stopped.await;
-        });
-        let server = tokio::spawn(async move {
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "emulator server stopped");
-            }
-        });
+        let server = tokio::spawn(server::serve(
+            listener,
+            app(Arc::clone(&shared)),
+            timeouts,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         let sweeper = tokio::spawn(sweep_forever(Arc::clone(&shared)));
         tracing::debug!(%addr, "CCS emulator listening");
         Ok(Emulator {

@@ -12,13 +12,13 @@ use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::error::{ApiError, ApiResult};
 use super::names::{self, DEFAULT_SESSION};
 use super::store::{Entry, Expiry, Store};
-use super::{EmulatorConfig, Shared, messaging, v1, v2};
+use super::{EmulatorConfig, Shared, messaging, v1, v2, value};
 
 /// Which credentials an endpoint wants.
 #[derive(Clone, Copy)]
@@ -320,8 +320,8 @@ impl Call<'_> {
         self.query.get(name)
     }
 
-    /// The body parsed as JSON.
-    pub(super) fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+    /// The body parsed as JSON (`T` may borrow from it, e.g. `&RawValue`).
+    pub(super) fn json<'b, T: Deserialize<'b>>(&'b self) -> Result<T, ApiError> {
         if self.body.is_empty() {
             return Err(ApiError::bad_request("the request body must be JSON"));
         }
@@ -329,19 +329,21 @@ impl Call<'_> {
             .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
     }
 
-    /// Validates property names, serializes the values and merges them into a
-    /// session document; 413 (and nothing saved) if it would grow too large.
-    pub(super) fn save(
+    /// Validates property names and values (minified as sent, nesting at most
+    /// [`MAX_VALUE_DEPTH`](crate::depth::MAX_VALUE_DEPTH) levels) and merges
+    /// them into a session document; 413 (and nothing saved) if it would grow
+    /// too large.
+    pub(super) fn save<'v>(
         &self,
         (account, ns, session): (&str, &str, &str),
-        properties: Map<String, Value>,
+        properties: impl IntoIterator<Item = (String, &'v RawValue)>,
         expiry: Expiry,
     ) -> Result<(), ApiError> {
         let entries = properties
             .into_iter()
             .map(|(key, value)| {
                 names::property(&key)?;
-                Ok(Entry::new(key, &value))
+                Ok(Entry::new(key, value::minified(value)?))
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
         self.store
@@ -362,7 +364,7 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
     response
 }
 
-async fn handle(shared: &Shared, method: &Method, uri: &Uri, request: Request) -> ApiResult {
+async fn handle(shared: &Arc<Shared>, method: &Method, uri: &Uri, request: Request) -> ApiResult {
     shared.sweep_if_due();
     let segments = match split_path(uri.path()) {
         Ok(segments) => segments,
@@ -397,13 +399,42 @@ async fn handle(shared: &Shared, method: &Method, uri: &Uri, request: Request) -
     let body = Bytes::from_request(request, &())
         .await
         .map_err(|rejection| ApiError::unreadable_body(rejection.status()))?;
-    handler(&Call {
-        store: &shared.store,
-        params,
-        query: &query,
-        body,
+    if body.len() + uri.query().map_or(0, str::len) < OFFLOAD_BYTES {
+        return handler(&Call {
+            store: &shared.store,
+            params,
+            query: &query,
+            body,
+        });
+    }
+    // Parsing, checking and answering a large request takes a while: off
+    // the async workers, so it cannot stall other requests. The route is
+    // matched again there (cheap) since `params` borrows this task's path.
+    let (shared, method, uri) = (Arc::clone(shared), method.clone(), uri.clone());
+    tokio::task::spawn_blocking(move || {
+        let segments = split_path(uri.path())?;
+        let matches = candidates(&segments);
+        let (handler, params) = matches
+            .iter()
+            .find_map(|(route, params)| route.handler(&method).map(|h| (h, *params)))
+            .ok_or_else(|| ApiError::method_not_allowed(allowed_methods(&matches)))?;
+        handler(&Call {
+            store: &shared.store,
+            params,
+            query: &query,
+            body,
+        })
+    })
+    .await
+    .unwrap_or_else(|error| {
+        tracing::error!(%error, "a request handler failed");
+        Err(ApiError::internal())
     })
 }
+
+/// Requests whose body and query add up to this many bytes are handled on
+/// the blocking pool rather than on an async worker.
+const OFFLOAD_BYTES: usize = 64 * 1024;
 
 /// The routes that match a path, in table order. As in OpenAPI, a pattern
 /// without parameters wins: if one matches, only it is kept.
@@ -483,37 +514,48 @@ fn authorize(
 ) -> Result<(), ApiError> {
     let header = |name| headers.get(name).map(|v| v.as_bytes());
     match api {
+        // A wrong v1 key is 403, as LivePerson's own clients expect it.
         Api::V1 => check_credential(
             "maven-api-key header",
             header("maven-api-key"),
             config.api_key.as_deref(),
+            ApiError::forbidden,
         ),
         Api::V2 => check_credential(
             "access_token query parameter",
             query.get("access_token").map(str::as_bytes),
             config.access_token.as_deref(),
+            ApiError::unauthorized,
         ),
         Api::Messaging => {
             check_credential(
                 "Authorization header",
                 header(header::AUTHORIZATION.as_str()),
                 None,
+                ApiError::unauthorized,
             )?;
-            check_credential("X-LP-ON-BEHALF header", header("x-lp-on-behalf"), None)
+            check_credential(
+                "X-LP-ON-BEHALF header",
+                header("x-lp-on-behalf"),
+                None,
+                ApiError::unauthorized,
+            )
         }
     }
 }
 
-/// A credential must be present and non-empty, and equal `expected` if set.
+/// A credential must be present and non-empty (else 401), and equal
+/// `expected` if set (else `wrong`).
 fn check_credential(
     what: &str,
     given: Option<&[u8]>,
     expected: Option<&str>,
+    wrong: fn(String) -> ApiError,
 ) -> Result<(), ApiError> {
     match (given, expected) {
         (None | Some([]), _) => Err(ApiError::unauthorized(format!("missing {what}"))),
         (Some(given), Some(expected)) if !same_secret(given, expected.as_bytes()) => {
-            Err(ApiError::unauthorized(format!("invalid {what}")))
+            Err(wrong(format!("invalid {what}")))
         }
         _ => Ok(()),
     }
@@ -578,6 +620,63 @@ mod tests {
             ("a", "ns", Some("s"), "p")
         );
         assert!(candidates_of("/v1/account/a/ns/s/properties/p/extra").is_empty());
+    }
+
+    /// A request through the one handler, as the router would pass it.
+    fn post(path: &str, body: Vec<u8>) -> Request {
+        Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(body))
+            .expect("a valid request")
+    }
+
+    /// On one thread, a large request must not hold the thread while it is
+    /// handled: a small request sent after it is answered first. Handled
+    /// inline, the large one would finish in its first poll, before the
+    /// small one is even looked at.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_large_request_does_not_stall_a_small_one() {
+        let shared = Arc::new(Shared::new(EmulatorConfig::new(), false));
+        let filter: Vec<String> = (0..150_000)
+            .map(|i| format!("ns.p{}", i % 100_000))
+            .collect();
+        let big = serde_json::to_vec(&serde_json::json!({
+            "accountId": "acc", "nameSpace": "ns", "filter": filter,
+        }))
+        .expect("serializable");
+        let small = br#"{"accountId":"acc","nameSpace":"ns","filter":["ns.a"]}"#.to_vec();
+        let path = "/v2/context/document/properties?access_token=t";
+        let order = std::sync::Mutex::new(Vec::new());
+        let finish = |name: &'static str, response: Response| {
+            order
+                .lock()
+                .expect("not poisoned")
+                .push((name, response.status()));
+        };
+        tokio::join!(
+            async {
+                finish(
+                    "big",
+                    dispatch(State(Arc::clone(&shared)), post(path, big)).await,
+                )
+            },
+            async {
+                finish(
+                    "small",
+                    dispatch(State(Arc::clone(&shared)), post(path, small)).await,
+                )
+            },
+        );
+        let order = order.into_inner().expect("not poisoned");
+        assert_eq!(
+            order,
+            [
+                ("small", axum::http::StatusCode::OK),
+                ("big", axum::http::StatusCode::OK)
+            ]
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! Layout: account → namespace → session → property. Namespace-level data lives in
 //! the session [`DEFAULT_SESSION`](super::names::DEFAULT_SESSION). Every property
-//! keeps its value as compact serialized JSON (so a read is a cheap clone of
-//! [`Bytes`]) together with its size in characters and its own expiry.
+//! keeps its value as the minified JSON text it was sent (so a read is a cheap
+//! clone of [`Bytes`], and numbers keep their digits) together with its size in characters and its own expiry.
 //!
 //! One `RwLock` guards everything: reads share it, every write holds it
 //! exclusively for a short, allocation-light section, so concurrent writes never
@@ -13,11 +13,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::json::{JsonObject, json_string_chars};
 use axum::body::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::Value;
-
-use super::json::{JsonObject, json_string_chars};
 
 /// Largest session document (all its properties as serialized JSON), in characters.
 pub(super) const MAX_DOCUMENT_CHARS: usize = 800_000;
@@ -79,10 +77,8 @@ pub(super) struct Entry {
 }
 
 impl Entry {
-    /// Serializes `value` for storage under `key`.
-    pub(super) fn new(key: String, value: &Value) -> Entry {
-        // `Value`'s `Display` writes compact JSON and cannot fail.
-        let raw = value.to_string();
+    /// A value for storage under `key`, as its minified JSON text.
+    pub(super) fn new(key: String, raw: String) -> Entry {
         let chars = json_string_chars(&key) + 1 + raw.chars().count();
         Entry {
             key,
@@ -615,10 +611,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn entry(key: &str, value: Value) -> Entry {
-        Entry::new(key.to_owned(), &value)
+        Entry::new(key.to_owned(), value.to_string())
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! CCS v1: namespaces, properties, session listings and TTLs.
 
+use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
 
 use axum::Json;
@@ -7,10 +8,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 use super::error::{ApiError, ApiResult, json, no_content};
-use super::json::{JsonObject, timestamp};
+use super::json::{JsonObject, Obj, timestamp};
 use super::names;
 use super::routes::Call;
 use super::store::Expiry;
@@ -116,7 +117,7 @@ pub(super) fn list_namespaces(c: &Call<'_>) -> ApiResult {
 pub(super) fn create_namespace(c: &Call<'_>) -> ApiResult {
     let account = c.account()?;
     let ttl = ttl_second(c)?;
-    let body: NewNamespace = c.json()?;
+    let Obj(body): Obj<NewNamespace> = c.json()?;
     let ns = names::namespace(&body.name)?;
     c.store.create_namespace(account, ns, ttl, Utc::now());
     Ok(no_content())
@@ -141,12 +142,12 @@ pub(super) fn get_properties(c: &Call<'_>) -> ApiResult {
             ));
         }
         Some(list) => {
-            let mut keys: Vec<&str> = Vec::new();
-            for key in list.split(',').filter(|k| !k.is_empty()) {
-                if !keys.contains(&key) {
-                    keys.push(key);
-                }
-            }
+            // First occurrences in order; a set keeps this linear in the names.
+            let mut seen: HashSet<&str> = HashSet::new();
+            let keys: Vec<&str> = list
+                .split(',')
+                .filter(|k| !k.is_empty() && seen.insert(k))
+                .collect();
             let values = c.store.properties(account, ns, session, &keys, now);
             let mut object = JsonObject::new();
             for (key, value) in keys.iter().zip(values) {
@@ -167,11 +168,14 @@ pub(super) fn get_properties(c: &Call<'_>) -> ApiResult {
 /// `PATCH .../properties` with a JSON object: merges it into the document.
 pub(super) fn patch_properties(c: &Call<'_>) -> ApiResult {
     let location = c.location()?;
-    let Value::Object(properties) = c.json()? else {
+    let body: &RawValue = c.json()?;
+    if !body.get().starts_with('{') {
         return Err(ApiError::bad_request(
             "the request body must be a JSON object of properties",
         ));
-    };
+    }
+    let properties: HashMap<String, &RawValue> = serde_json::from_str(body.get())
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
     c.save(location, properties, Expiry::Inherit)?;
     Ok(no_content())
 }
@@ -199,9 +203,8 @@ pub(super) fn get_property(c: &Call<'_>) -> ApiResult {
 pub(super) fn put_property(c: &Call<'_>) -> ApiResult {
     let location = c.location()?;
     let property = c.property()?;
-    let value: Value = c.json()?;
-    let properties = Map::from_iter([(property.to_owned(), value)]);
-    c.save(location, properties, Expiry::Inherit)?;
+    let value: &RawValue = c.json()?;
+    c.save(location, [(property.to_owned(), value)], Expiry::Inherit)?;
     Ok(no_content())
 }
 
@@ -236,7 +239,7 @@ pub(super) fn session_properties(c: &Call<'_>) -> ApiResult {
 pub(super) fn set_session_ttl(c: &Call<'_>) -> ApiResult {
     let (account, ns, _) = c.location()?;
     let ttl = ttl_second(c)?.ok_or_else(|| ApiError::bad_request("ttlSecond is required"))?;
-    let body: SessionTtlBody = c.json()?;
+    let Obj(body): Obj<SessionTtlBody> = c.json()?;
     let session = names::session(&body.session_id)?;
     c.store
         .set_session_ttl(account, ns, session, ttl, Utc::now());

@@ -1,11 +1,14 @@
 //! CCS v2: context documents.
 
+use std::collections::{HashMap, HashSet};
+
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{Map, json};
+use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::error::{ApiError, ApiResult, json};
 use super::json::{JsonObject, present, timestamp};
@@ -42,11 +45,12 @@ impl Target {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CreateBody {
+struct CreateBody<'a> {
     #[serde(flatten)]
     target: Target,
     ttl_seconds: u64,
-    payload: Map<String, serde_json::Value>,
+    #[serde(borrow)]
+    payload: HashMap<String, &'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -142,12 +146,14 @@ pub(super) fn read_properties(c: &Call<'_>) -> ApiResult {
         return Err(ApiError::bad_request("filter entries must not be empty"));
     }
     let prefix = format!("{ns}.");
+    // First occurrences in order; a set keeps this linear in the entries.
+    let mut seen: HashSet<&str> = HashSet::with_capacity(body.filter.len());
     let mut wanted: Vec<(&str, &str)> = Vec::new();
     for entry in &body.filter {
         let Some(property) = entry.strip_prefix(&prefix) else {
             continue;
         };
-        if !wanted.iter().any(|(e, _)| e == entry) {
+        if seen.insert(entry) {
             wanted.push((entry, property));
         }
     }

@@ -1,0 +1,74 @@
+//! The one nesting limit of property values, shared by the clients (which
+//! refuse a deeper value before sending it) and the emulator (which refuses it
+//! with a 400 and saves nothing).
+//!
+//! Why 64: the answers wrap a value in up to three more levels (the v1 session
+//! listing `[{"properties": {"p": value}}]`), and serde_json stops reading at
+//! 128 levels. 64 leaves room for those wrappings and for a caller's own
+//! types, so whatever is accepted can be read back by every read.
+
+use serde_json::Value;
+
+use crate::Error;
+
+/// The deepest nesting of arrays and objects a property value may have:
+/// `1` and `"a"` are 0 levels deep, `[]` and `{}` 1, `[[1]]` 2.
+pub(crate) const MAX_VALUE_DEPTH: usize = 64;
+
+/// How deeply `value` nests arrays and objects (without recursion, so an
+/// absurdly deep value cannot overflow the stack).
+pub(crate) fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut pending: Vec<(&Value, usize)> = vec![(value, 0)];
+    while let Some((value, above)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(members) => Box::new(members.values()),
+            _ => continue,
+        };
+        let level = above + 1;
+        deepest = deepest.max(level);
+        pending.extend(children.map(|child| (child, level)));
+    }
+    deepest
+}
+
+/// Refuses a property value nested deeper than [`MAX_VALUE_DEPTH`].
+pub(crate) fn check(what: &'static str, value: &Value) -> Result<(), Error> {
+    let depth = depth(value);
+    if depth > MAX_VALUE_DEPTH {
+        return Err(Error::invalid(
+            what,
+            format!(
+                "it nests arrays and objects {depth} levels deep; at most {MAX_VALUE_DEPTH} are allowed"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn nested(levels: usize) -> Value {
+        (0..levels).fold(json!(1), |inner, _| json!([inner]))
+    }
+
+    #[test]
+    fn depth_counts_arrays_and_objects() {
+        assert_eq!(depth(&json!(1)), 0);
+        assert_eq!(depth(&json!([])), 1);
+        assert_eq!(depth(&json!({"a": [1, {"b": {}}], "c": 2})), 4);
+        assert_eq!(depth(&nested(200)), 200);
+    }
+
+    #[test]
+    fn the_limit_is_allowed_and_one_past_it_refused() {
+        assert!(check("value", &nested(MAX_VALUE_DEPTH)).is_ok());
+        let error = check("value", &nested(MAX_VALUE_DEPTH + 1)).expect_err("too deep");
+        assert!(matches!(error, Error::InvalidInput { .. }), "{error}");
+        assert!(error.to_string().contains("65 levels"), "{error}");
+    }
+}
