@@ -1,7 +1,7 @@
 //! `ccs`: command-line tools for LivePerson's Conversation Context Service.
 //!
-//! `ccs serve` runs the emulator of CCS v1, v2 and the Messaging CONVERSATION
-//! endpoint. Its first line on stdout is `listening on http://ADDR`; logs go to
+//! `ccs serve` runs the emulator of CCS v1, v2, the Messaging CONVERSATION
+//! and SEND endpoints and the connector flow (Domain API, Sentinel, IDP). Its first line on stdout is `listening on http://ADDR`; logs go to
 //! stderr and never show credentials. `RUST_LOG` filters them with
 //! comma-separated `target=level` directives (`debug`,
 //! `info,liveperson_ccs=trace`); the default is `info`.
@@ -9,6 +9,7 @@
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
@@ -40,6 +41,17 @@ enum Command {
         /// Require this `access_token` on v2 calls (default: any non-empty token).
         #[arg(long, value_name = "TOKEN")]
         access_token: Option<String>,
+        /// With --app-client-secret: Sentinel issues AppJWTs only for this
+        /// client id, and the connector APIs accept only tokens the emulator
+        /// issued (default: any non-empty client id, secret and token).
+        #[arg(long, value_name = "ID", requires = "app_client_secret")]
+        app_client_id: Option<String>,
+        /// The client secret that goes with --app-client-id.
+        #[arg(long, value_name = "SECRET", requires = "app_client_id")]
+        app_client_secret: Option<String>,
+        /// How long the AppJWTs and ConsumerJWSs the emulator issues live.
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+        token_ttl: u64,
     },
 }
 
@@ -63,7 +75,22 @@ async fn main() -> ExitCode {
             addr,
             api_key,
             access_token,
-        } => serve(addr, api_key, access_token).await,
+            app_client_id,
+            app_client_secret,
+            token_ttl,
+        } => {
+            let mut config = EmulatorConfig::new().token_ttl(Duration::from_secs(token_ttl));
+            // Only whether credentials are required is logged, never their values.
+            tracing::info!(
+                app_credentials_required = app_client_id.is_some(),
+                token_ttl_seconds = token_ttl,
+                "connector flow"
+            );
+            if let (Some(id), Some(secret)) = (app_client_id, app_client_secret) {
+                config = config.app_credentials(id, secret);
+            }
+            serve(addr, config, api_key, access_token).await
+        }
     }
 }
 
@@ -85,10 +112,10 @@ fn log_filter(rust_log: Option<String>) -> (Targets, Option<String>) {
 
 async fn serve(
     addr: SocketAddr,
+    mut config: EmulatorConfig,
     api_key: Option<String>,
     access_token: Option<String>,
 ) -> ExitCode {
-    let mut config = EmulatorConfig::new();
     // Only whether a credential is required is logged, never its value.
     tracing::info!(
         api_key_required = api_key.is_some(),
