@@ -424,3 +424,47 @@ async fn a_connector_error_echoing_a_token_is_scrubbed() -> Result<(), Error> {
     );
     Ok(())
 }
+
+/// A text message is never repeated automatically; a chat state, an accept
+/// status and a close are, by the retry policy.
+#[tokio::test]
+async fn send_text_is_not_retried_but_state_setting_sends_are() -> Result<(), Error> {
+    let capture = CaptureServer::start().await;
+    let ok = Reply::json(
+        200,
+        &json!({"reqId": "x", "code": "OK", "body": {"sequence": 3}}),
+    );
+    capture.set_fallback(ok);
+    let messaging = MessagingClient::builder()
+        .account(ACC)
+        .base_url(capture.base_url())
+        .app_jwt("app-jwt-value")
+        .retry_policy(RetryPolicy::default().with_initial_delay(Duration::from_millis(1)))
+        .build()?;
+    let conversation = messaging.conversation("consumer-jws-value", "c-1");
+    capture.push(Reply::json(503, &json!({"message": "busy"})));
+    let error = conversation.send_text("once").await.expect_err("503");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(capture.requests().len(), 1, "a text is sent once");
+    for (n, send) in [
+        Box::pin(conversation.chat_state(ChatState::Pause))
+            as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>,
+        Box::pin(conversation.accept(AcceptStatus::Accept, &[3])),
+        Box::pin(conversation.close()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        capture.clear();
+        capture.push(Reply::json(503, &json!({"message": "busy"})));
+        let sent = send.await?;
+        assert_eq!(sent.sequence, Some(3));
+        assert_eq!(capture.requests().len(), 2, "send {n} was retried");
+    }
+    let error = conversation
+        .accept(AcceptStatus::Read, &[])
+        .await
+        .expect_err("empty");
+    assert!(matches!(error, Error::InvalidInput { .. }));
+    Ok(())
+}
