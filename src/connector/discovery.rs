@@ -152,6 +152,19 @@ impl ClientBuilder<DiscoverySettings> {
         self
     }
 
+    /// Applies the environment: `LP_ACCOUNT_ID` and `LP_DOMAIN_API` (a host
+    /// or a full base URL), each only where it is set (and not empty);
+    /// setters called after this override it.
+    pub fn with_env(mut self) -> Result<Self, Error> {
+        if let Some(account) = crate::builder::env("LP_ACCOUNT_ID") {
+            self.account = Some(account);
+        }
+        if let Some(host) = crate::builder::env("LP_DOMAIN_API") {
+            self = self.domain_api(host);
+        }
+        Ok(self)
+    }
+
     /// Builds the discovery; nothing is asked until the first lookup.
     pub fn build(self) -> Result<Discovery, Error> {
         let settings = self.kind.clone();
