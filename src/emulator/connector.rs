@@ -196,7 +196,10 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> ApiResult 
 /// with the form `client_id`, `client_secret`: an AppJWT living the
 /// configured token TTL.
 pub(super) fn get_app_jwt(c: &Call<'_>) -> ApiResult {
-    let account = c.account()?;
+    // Sentinel's errors are OAuth 2.0's, the account's too.
+    let Ok(account) = c.account() else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "invalid account id");
+    };
     if c.query("v") != Some("1.0") {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "v must be 1.0");
     }
