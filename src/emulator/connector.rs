@@ -198,7 +198,11 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> ApiResult 
 pub(super) fn get_app_jwt(c: &Call<'_>) -> ApiResult {
     // Sentinel's errors are OAuth 2.0's, the account's too.
     let Ok(account) = c.account() else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "invalid account id");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "invalid account id",
+        );
     };
     if c.query("v") != Some("1.0") {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "v must be 1.0");
@@ -384,42 +388,42 @@ fn connector_error(
 
 /// Checks the AppJWT and ConsumerJWS of a CONVERSATION or SEND call before
 /// anything else; returns who the consumer is, or the documented 401.
-pub(super) fn consumer(c: &Call<'_>) -> Result<String, axum::response::Response> {
+pub(super) fn consumer(c: &Call<'_>) -> Result<String, Box<axum::response::Response>> {
     let unauthorized = StatusCode::UNAUTHORIZED;
     let app_jwt = header_value(c, header::AUTHORIZATION.as_str()).unwrap_or_default();
     if app_jwt.is_empty() {
-        return Err(connector_error(
+        return Err(Box::new(connector_error(
             unauthorized,
             "AppJWT is missing",
             "AUTHORIZATION header is not present",
             40105,
-        ));
+        )));
     }
     let jws = header_value(c, "x-lp-on-behalf").unwrap_or_default();
     if jws.is_empty() {
-        return Err(connector_error(
+        return Err(Box::new(connector_error(
             unauthorized,
             "ConsumerJWS is missing",
             "X_ON_BEHALF_HEADER is not present",
             40104,
-        ));
+        )));
     }
     let account = c.params_account();
     if !token_ok(c, app_jwt, Kind::AppJwt, account) {
-        return Err(connector_error(
+        return Err(Box::new(connector_error(
             unauthorized,
             "Invalid AppJWT",
             "AppJWT has expired or is invalid",
             40102,
-        ));
+        )));
     }
     if !token_ok(c, jws, Kind::ConsumerJws, account) {
-        return Err(connector_error(
+        return Err(Box::new(connector_error(
             unauthorized,
             "Invalid ConsumerJWS",
             "ConsumerJWS is invalid",
             40103,
-        ));
+        )));
     }
     let tokens = lock(&c.shared.connector.tokens);
     Ok(match tokens.get(jws).and_then(|t| t.consumer.as_deref()) {
@@ -486,20 +490,20 @@ mod shape {
     #[derive(Deserialize)]
     #[serde(tag = "type")]
     pub(super) enum Event {
-        #[serde(rename_all = "camelCase")]
-        ContentEvent {
+        #[serde(rename = "ContentEvent", rename_all = "camelCase")]
+        Content {
             #[allow(dead_code)]
             content_type: ContentType,
             #[allow(dead_code)]
             message: String,
         },
-        #[serde(rename_all = "camelCase")]
-        ChatStateEvent {
+        #[serde(rename = "ChatStateEvent", rename_all = "camelCase")]
+        State {
             #[allow(dead_code)]
             chat_state: ChatState,
         },
-        #[serde(rename_all = "camelCase")]
-        AcceptStatusEvent {
+        #[serde(rename = "AcceptStatusEvent", rename_all = "camelCase")]
+        Accept {
             #[allow(dead_code)]
             status: AcceptStatus,
             sequence_list: Vec<u64>,
@@ -569,7 +573,7 @@ mod shape {
 pub(super) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
     let consumer = match consumer(c) {
         Ok(consumer) => consumer,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     let account = c.account()?;
     if c.query("v") != Some("3") {
@@ -583,7 +587,7 @@ pub(super) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
     })?;
     let (id, conversation_id, event) = match request {
         shape::Request::Publish { id, body, .. } => {
-            if let shape::Event::AcceptStatusEvent { sequence_list, .. } = &body.event
+            if let shape::Event::Accept { sequence_list, .. } = &body.event
                 && sequence_list.is_empty()
             {
                 return Err(ApiError::bad_request(

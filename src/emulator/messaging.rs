@@ -22,7 +22,7 @@ const REQUEST_CONVERSATION: &str = "cm.ConsumerRequestConversation";
 pub(super) fn create_conversation(c: &Call<'_>) -> ApiResult {
     let consumer = match super::connector::consumer(c) {
         Ok(consumer) => consumer,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     let account = c.account()?;
     if c.query("v") != Some("3") {
