@@ -33,13 +33,15 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, post};
 use axum::serve::ListenerExt;
 use chrono::{DateTime, Utc};
 use divan::Bencher;
 use divan::counter::{BytesCount, ItemsCount};
 use futures::{StreamExt, stream};
-use liveperson_ccs::{CcsV1Client, CcsV2Client, RetryPolicy};
+use liveperson_ccs::connector::{AppJwtProvider, Discovery};
+use liveperson_ccs::messaging::OpenConversation;
+use liveperson_ccs::{CcsV1Client, CcsV2Client, MessagingClient, RetryPolicy};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -50,6 +52,12 @@ const BIG_SID: &str = "bigSession";
 const PROP: &str = "myProperty1";
 const API_KEY: &str = "ABCD12BigSbWF2ZW4tcm91dGluZw==";
 const TOKEN: &str = "my-access-token";
+/// The AppJWT the fixed server's Sentinel issues: `exp` in 2100, so that it
+/// stays cached for the whole bench.
+const APP_JWT: &str = "eyJhbGciOiJub25lIn0.eyJleHAiOjQxMDI0NDQ4MDB9.";
+/// The ConsumerJWS its IDP issues (no `exp`: cached one hour).
+const CONSUMER_JWS: &str = "bench-consumer-jws";
+const CONVERSATION: &str = "8602832d-dce1-446b-8445-0d51f5926a42";
 /// The crate's default user agent, which the raw client sends too.
 const USER_AGENT: &str = concat!("liveperson-ccs/", env!("CARGO_PKG_VERSION"));
 /// The size the large v2 document is made to (its JSON body, in bytes).
@@ -90,6 +98,9 @@ enum Exchange {
     V2GetSmall,
     /// The same, of a 700 KB document.
     V2GetBig,
+    /// Messaging SEND of a text, through discovery and both token
+    /// providers (all cached) against raw reqwest with fixed headers.
+    Send,
 }
 
 impl Exchange {
@@ -100,6 +111,7 @@ impl Exchange {
             Exchange::V1SetMany => "v1 set_many PATCH (small)",
             Exchange::V2GetSmall => "v2 document get (small)",
             Exchange::V2GetBig => "v2 document get (700 KB)",
+            Exchange::Send => "messaging SEND text (discovered, providers)",
         }
     }
 
@@ -187,9 +199,47 @@ fn json_answer(body: Bytes) -> ([(header::HeaderName, HeaderValue); 1], Bytes) {
     )
 }
 
-/// The fixed-answer server: canned bytes per route.
-fn fixed_app() -> Router {
+/// The fixed-answer server: canned bytes per route. `host` is its own
+/// `host:port`, which its Domain API names for every service.
+fn fixed_app(host: &str) -> Router {
+    let entries: Vec<Value> = ["asyncMessagingEnt", "sentinel", "idp"]
+        .iter()
+        .map(|s| json!({"service": s, "account": ACC, "baseURI": host}))
+        .collect();
+    let services = Bytes::from(json!({ "baseURIs": entries }).to_string());
     Router::new()
+        .route(
+            &format!("/api/account/{ACC}/service/baseURI.json"),
+            get(move || {
+                let services = services.clone();
+                async move { json_answer(services) }
+            }),
+        )
+        .route(
+            &format!("/sentinel/api/account/{ACC}/app/token"),
+            post(|_body: Bytes| async {
+                json_answer(Bytes::from(
+                    json!({"access_token": APP_JWT, "token_type": "Bearer"}).to_string(),
+                ))
+            }),
+        )
+        .route(
+            &format!("/api/account/{ACC}/consumer"),
+            post(|_body: Bytes| async {
+                (
+                    StatusCode::CREATED,
+                    json_answer(Bytes::from(json!({ "token": CONSUMER_JWS }).to_string())),
+                )
+            }),
+        )
+        .route(
+            &format!("/api/account/{ACC}/messaging/consumer/conversation/send"),
+            post(|_body: Bytes| async {
+                json_answer(Bytes::from_static(
+                    br#"{"reqId":"1","code":"OK","body":{"sequence":0}}"#,
+                ))
+            }),
+        )
         .route(
             &format!("/v1/account/{ACC}/{NS}/{SID}/properties/{PROP}"),
             get(|| async { json_answer(answers().property.clone()) }),
@@ -218,12 +268,15 @@ fn loopback_listener() -> (TcpListener, String) {
 
 /// Serves the fixed answers on the current runtime until the process ends.
 async fn serve_fixed(listener: TcpListener) {
+    let host = listener.local_addr().expect("has an address").to_string();
     let listener = tokio::net::TcpListener::from_std(listener)
         .expect("tokio listener")
         .tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-    axum::serve(listener, fixed_app()).await.expect("serves");
+    axum::serve(listener, fixed_app(&host))
+        .await
+        .expect("serves");
 }
 
 /// The fixed-answer server on its own thread (and single-threaded runtime);
@@ -262,6 +315,9 @@ struct Clients {
     v2: CcsV2Client,
     raw: reqwest::Client,
     properties: Value,
+    /// A conversation of a client built from discovery with the AppJWT and
+    /// ConsumerJWS providers.
+    conversation: OpenConversation,
 }
 
 impl Clients {
@@ -299,6 +355,21 @@ impl Clients {
                 "tier": "gold",
                 "orders": [1, 2, 3],
             }),
+            conversation: {
+                let discovery = Discovery::builder()
+                    .account(ACC)
+                    .domain_api(base)
+                    .build()
+                    .expect("discovery");
+                let app_jwt = AppJwtProvider::new(&discovery, "bench-client", "bench-secret");
+                let consumer = app_jwt.consumer("bench-consumer");
+                MessagingClient::builder()
+                    .discovery(&discovery)
+                    .app_jwt(app_jwt)
+                    .build()
+                    .expect("messaging client")
+                    .conversation(consumer, CONVERSATION)
+            },
         }
     }
 }
@@ -396,6 +467,48 @@ async fn call(c: &Clients, exchange: Exchange, side: Side) -> usize {
                     .expect("crate v2 get")
                     .expect("document exists");
             doc.payload.len()
+        }
+        (Exchange::Send, Side::Crate) => {
+            let sent = c
+                .conversation
+                .send_text("Hi from Send Message only - Send a line")
+                .await
+                .expect("crate send");
+            sent.sequence.map_or(0, |s| s as usize)
+        }
+        (Exchange::Send, Side::Raw) => {
+            let body = json!({
+                "kind": "req",
+                "id": "1",
+                "type": "ms.PublishEvent",
+                "body": {
+                    "dialogId": CONVERSATION,
+                    "event": {
+                        "type": "ContentEvent",
+                        "contentType": "text/plain",
+                        "message": "Hi from Send Message only - Send a line",
+                    },
+                },
+            });
+            let response = c
+                .raw
+                .post(format!(
+                    "{}/api/account/{ACC}/messaging/consumer/conversation/send",
+                    c.base
+                ))
+                .query(&[("v", "3")])
+                .header(header::ACCEPT, "application/json")
+                .header(header::AUTHORIZATION, APP_JWT)
+                .header("x-lp-on-behalf", CONSUMER_JWS)
+                .json(&body)
+                .send()
+                .await
+                .expect("raw send");
+            assert_eq!(response.status(), StatusCode::OK);
+            let answer: Value = response.json().await.expect("raw send body");
+            answer["body"]["sequence"]
+                .as_u64()
+                .map_or(0, |s| s as usize)
         }
         (Exchange::V2GetSmall | Exchange::V2GetBig, Side::Raw) => {
             let response = c
@@ -507,12 +620,13 @@ fn env() -> &'static Env {
     })
 }
 
-const EXCHANGES: [Exchange; 5] = [
+const EXCHANGES: [Exchange; 6] = [
     Exchange::V1GetValue,
     Exchange::V1GetTyped,
     Exchange::V1SetMany,
     Exchange::V2GetSmall,
     Exchange::V2GetBig,
+    Exchange::Send,
 ];
 
 // ---------------------------------------------------------------------------
@@ -647,6 +761,13 @@ mod per_call {
     #[divan::bench(args = [Side::Crate, Side::Raw])]
     fn v2_get_small(bencher: Bencher, side: Side) {
         run(bencher, Exchange::V2GetSmall, side);
+    }
+
+    /// Messaging SEND of a text: the crate through discovery and both token
+    /// providers (all cached), raw reqwest with fixed headers.
+    #[divan::bench(args = [Side::Crate, Side::Raw])]
+    fn send(bencher: Bencher, side: Side) {
+        run(bencher, Exchange::Send, side);
     }
 
     #[divan::bench(args = [Side::Crate, Side::Raw])]
@@ -851,6 +972,7 @@ fn profile_loop(spec: &str) {
         "v1_set_many" => Exchange::V1SetMany,
         "v2_get_small" => Exchange::V2GetSmall,
         "v2_get_700kb" => Exchange::V2GetBig,
+        "send" => Exchange::Send,
         other => panic!("no exchange {other}"),
     };
     let side = match side {

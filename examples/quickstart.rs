@@ -1,16 +1,24 @@
 //! The warm hand-off, end to end: a concierge bot stores what it learned in
 //! the conversation's context, an agent reads it back, the same through CCS v2
-//! documents, and a messaging conversation is opened with the customer's SDEs.
+//! documents, and then the connector flow: find the account's hosts with the
+//! Domain API, get the AppJWT and the consumer's ConsumerJWS, open a
+//! messaging conversation with the customer's SDEs, show typing, send a
+//! text, and close it.
 //!
 //! `cargo run --example quickstart` runs it on an in-process emulator. With
 //! `LP_ACCOUNT_ID` and credentials in the environment (see README.md) it runs
-//! against LivePerson instead, and skips the parts whose credentials are not set.
+//! against LivePerson instead, and skips the parts whose credentials are not
+//! set: the connector flow needs `LP_APP_CLIENT_ID` and `LP_APP_CLIENT_SECRET`
+//! (`LP_DOMAIN_API` names another Domain API host).
 
 use std::time::Duration;
 
+use liveperson_ccs::connector::{AppJwtProvider, Discovery};
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
-use liveperson_ccs::messaging::{ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency};
-use liveperson_ccs::{CcsV1Client, CcsV2Client, Error, MessagingClient};
+use liveperson_ccs::messaging::{
+    ChatState, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
+};
+use liveperson_ccs::{CcsV1Client, CcsV2Client, Credential, Error, MessagingClient};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -25,8 +33,30 @@ struct Intent {
 struct Clients {
     v1: CcsV1Client,
     v2: Option<CcsV2Client>,
-    messaging: Option<(MessagingClient, String)>,
+    connector: Option<Connector>,
     emulator: Option<Emulator>,
+}
+
+/// The connector's side.
+enum Connector {
+    /// The whole flow: its hosts (Domain API) and its AppJWT (Sentinel).
+    Flow {
+        discovery: Discovery,
+        app_jwt: AppJwtProvider,
+    },
+    /// Tokens got elsewhere: `LP_APP_JWT`, `LP_CONSUMER_JWS` and the
+    /// messaging host `LP_MESSAGING_DOMAIN`.
+    Fixed {
+        messaging: MessagingClient,
+        consumer_jws: String,
+    },
+}
+
+impl Connector {
+    fn new(discovery: Discovery, client_id: &str, client_secret: String) -> Connector {
+        let app_jwt = AppJwtProvider::new(&discovery, client_id, client_secret);
+        Connector::Flow { discovery, app_jwt }
+    }
 }
 
 async fn clients() -> Result<Clients, Box<dyn std::error::Error>> {
@@ -35,12 +65,25 @@ async fn clients() -> Result<Clients, Box<dyn std::error::Error>> {
         let v2 = std::env::var_os("LP_CCS_ACCESS_TOKEN")
             .map(|_| CcsV2Client::from_env())
             .transpose()?;
-        let messaging = match (
-            std::env::var_os("LP_APP_JWT"),
-            std::env::var("LP_CONSUMER_JWS"),
+        let connector = match (
+            std::env::var("LP_APP_CLIENT_ID"),
+            std::env::var("LP_APP_CLIENT_SECRET"),
         ) {
-            (Some(_), Ok(jws)) => Some((MessagingClient::from_env()?, jws)),
-            _ => None,
+            (Ok(id), Ok(secret)) => {
+                // LP_ACCOUNT_ID, and LP_DOMAIN_API if set.
+                let discovery = Discovery::builder().with_env()?.build()?;
+                Some(Connector::new(discovery, &id, secret))
+            }
+            _ => match (
+                std::env::var_os("LP_APP_JWT"),
+                std::env::var("LP_CONSUMER_JWS"),
+            ) {
+                (Some(_), Ok(consumer_jws)) => Some(Connector::Fixed {
+                    messaging: MessagingClient::from_env()?,
+                    consumer_jws,
+                }),
+                _ => None,
+            },
         };
         let v1 = CcsV1Client::from_env()?;
         // One cheap read each: a wrong base URL, proxy or key fails here, with
@@ -53,7 +96,7 @@ async fn clients() -> Result<Clients, Box<dyn std::error::Error>> {
         return Ok(Clients {
             v1,
             v2,
-            messaging,
+            connector,
             emulator: None,
         });
     }
@@ -74,13 +117,14 @@ async fn clients() -> Result<Clients, Box<dyn std::error::Error>> {
                 .access_token("demo-access-token")
                 .build()?,
         ),
-        messaging: Some((
-            MessagingClient::builder()
+        // The emulator is its own Domain API, Sentinel and IDP.
+        connector: Some(Connector::new(
+            Discovery::builder()
                 .account(account)
-                .base_url(&base)
-                .app_jwt("demo-app-jwt")
+                .domain_api(&base)
                 .build()?,
-            "demo-consumer-jws".to_owned(),
+            "demo-client-id",
+            "demo-client-secret".to_owned(),
         )),
         emulator: Some(emulator),
     })
@@ -173,8 +217,34 @@ async fn story(c: &Clients, namespace: &str) -> Result<(), Error> {
         println!("5. v2: skipped (LP_CCS_ACCESS_TOKEN is not set)");
     }
 
-    // 6. A messaging conversation, with the customer's SDEs.
-    if let Some((messaging, consumer_jws)) = &c.messaging {
+    // 6. The connector flow: the Domain API names the hosts (one request,
+    //    cached), Sentinel gives the AppJWT, the IDP the consumer's
+    //    ConsumerJWS; both are cached and renewed before they expire.
+    let (messaging, consumer): (Option<MessagingClient>, Option<Credential>) = match &c.connector {
+        Some(Connector::Flow { discovery, app_jwt }) => {
+            let messaging_host = discovery.base_uri("asyncMessagingEnt").await?;
+            let consumer = app_jwt.consumer("John_Doe_facebook12345");
+            consumer.get().await?;
+            println!(
+                "6. connector: messaging at {messaging_host}; AppJWT and ConsumerJWS for {} obtained",
+                consumer.ext_consumer_id()
+            );
+            let messaging = MessagingClient::builder()
+                .discovery(discovery)
+                .app_jwt(app_jwt.clone())
+                .build()?;
+            (Some(messaging), Some(consumer.into()))
+        }
+        Some(Connector::Fixed {
+            messaging,
+            consumer_jws,
+        }) => {
+            println!("6. connector: using the AppJWT and ConsumerJWS of the environment");
+            (Some(messaging.clone()), Some(consumer_jws.as_str().into()))
+        }
+        None => (None, None),
+    };
+    if let (Some(messaging), Some(consumer)) = (messaging, consumer) {
         let request = ConversationRequest::new()
             .customer_info(CustomerInfo {
                 social_id: Some("1234567890".into()),
@@ -187,16 +257,25 @@ async fn story(c: &Clients, namespace: &str) -> Result<(), Error> {
             })
             .urgency(Urgency::Normal)
             .skill("-1");
-        let opened = messaging
-            .create_conversation(consumer_jws.as_str(), &request)
-            .await?;
+        let conversation = messaging.open(consumer, &request).await?;
         println!(
-            "6. messaging: opened conversation {}",
-            opened.conversation_id
+            "7. messaging: opened conversation {} with the customer's SDEs",
+            conversation.id()
         );
+        conversation.chat_state(ChatState::Composing).await?;
+        let sent = conversation
+            .send_text("Hi, I have a question about my last bill")
+            .await?;
+        conversation.chat_state(ChatState::Active).await?;
+        println!(
+            "8. messaging: showed typing, sent a text (sequence {})",
+            sent.sequence.unwrap_or_default()
+        );
+        conversation.close().await?;
+        println!("9. messaging: conversation closed");
     } else {
         println!(
-            "6. messaging: skipped (LP_APP_JWT, LP_MESSAGING_DOMAIN or LP_CONSUMER_JWS is not set)"
+            "6-9. connector flow: skipped (LP_APP_CLIENT_ID and LP_APP_CLIENT_SECRET, or LP_APP_JWT, LP_CONSUMER_JWS and LP_MESSAGING_DOMAIN, are not set)"
         );
     }
 
@@ -218,6 +297,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     outcome?;
     cleanup?;
-    println!("7. done: namespace {namespace} deleted");
+    println!("10. done: namespace {namespace} deleted");
     Ok(())
 }

@@ -13,8 +13,9 @@ use crate::transport::{
 };
 
 /// Builds a [`CcsV1Client`](crate::CcsV1Client),
-/// [`CcsV2Client`](crate::CcsV2Client) or
-/// [`MessagingClient`](crate::MessagingClient).
+/// [`CcsV2Client`](crate::CcsV2Client),
+/// [`MessagingClient`](crate::MessagingClient) or
+/// [`Discovery`](crate::connector::Discovery).
 ///
 /// The setters common to all three are here; each client adds its
 /// credentials. Nothing is checked until `build`, which reports the first
@@ -71,6 +72,7 @@ pub struct V2Credentials {
 #[derive(Debug, Clone, Default)]
 pub struct MessagingCredentials {
     pub(crate) app_jwt: Option<Credential>,
+    pub(crate) discovery: Option<crate::connector::Discovery>,
 }
 
 /// What `build` hands each client.

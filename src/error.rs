@@ -1,8 +1,11 @@
 //! The crate's one error type.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
+
+use crate::connector::ConnectorErrorCode;
 
 /// Everything that can go wrong with a call.
 ///
@@ -173,6 +176,46 @@ pub enum Error {
         /// The body the service sent.
         body: String,
     },
+    /// A connector API (CONVERSATION, SEND) refused the call with its
+    /// documented error body `{kind, code, body: {title, details, errorCode}, type}`.
+    /// The `errorCode` is kept and explained by [`ConnectorErrorCode`]; the
+    /// title and details are the service's words (they may change, the
+    /// code does not). The clients already renewed the token and repeated the
+    /// call once for 40102 and 40103, so this is what the repeat met.
+    #[error("{operation}: {} (errorCode {}, {status})", code.meaning(), code.code())]
+    Connector {
+        /// The operation id.
+        operation: &'static str,
+        /// The HTTP status: 401, or 400 for 40001.
+        status: StatusCode,
+        /// The documented error code.
+        code: ConnectorErrorCode,
+        /// The service's title, e.g. `Invalid AppJWT`.
+        title: String,
+        /// The service's details, e.g. `AppJWT has expired or is invalid`.
+        details: String,
+    },
+    /// LivePerson's Domain API answered, but names no host for this service
+    /// of the account (a service name is case sensitive).
+    #[error("the Domain API names no {service:?} host for account {account}")]
+    ServiceNotFound {
+        /// The account.
+        account: String,
+        /// The service asked for, e.g. `asyncMessagingEnt`.
+        service: String,
+    },
+    /// The Domain API could not be asked, and no earlier answer was recent
+    /// enough to use instead (see [`Discovery`](crate::connector::Discovery)).
+    /// `source()` is the lookup's own error, shared by every caller that
+    /// waited for that lookup.
+    #[error("the Domain API lookup for account {account} failed")]
+    Discovery {
+        /// The account.
+        account: String,
+        /// What the lookup met.
+        #[source]
+        source: Arc<Error>,
+    },
     /// A payload of a messaging batch was answered with a code other than `OK`.
     #[error("{operation}: payload {req_id:?} answered {code}: {body}")]
     Rejected {
@@ -232,7 +275,9 @@ impl Error {
         match self {
             Error::Unauthorized { status, .. }
             | Error::Api { status, .. }
+            | Error::Connector { status, .. }
             | Error::Redirected { status, .. } => Some(*status),
+            Error::Discovery { source, .. } => source.status(),
             Error::Decode { status, .. } => *status,
             Error::NotFound { .. } => Some(StatusCode::NOT_FOUND),
             Error::DocumentTooLarge { .. } => Some(StatusCode::PAYLOAD_TOO_LARGE),
@@ -244,6 +289,7 @@ impl Error {
             | Error::Credentials { .. }
             | Error::CredentialRefresh { .. }
             | Error::WriteFailed { .. }
+            | Error::ServiceNotFound { .. }
             | Error::Rejected { .. } => None,
         }
     }
@@ -274,12 +320,22 @@ impl Error {
         matches!(self, Error::NotFound { .. })
     }
 
+    /// The documented `errorCode` of a connector API's refusal
+    /// ([`Error::Connector`]).
+    pub fn connector_code(&self) -> Option<ConnectorErrorCode> {
+        match self {
+            Error::Connector { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
     /// Whether the credential was refused: a 401 or 403 answer
-    /// ([`Error::Unauthorized`]), or a messaging payload refused with the
+    /// ([`Error::Unauthorized`], or [`Error::Connector`] with 401), or a messaging payload refused with the
     /// code `401` or `403` ([`Error::Rejected`]).
     pub fn is_unauthorized(&self) -> bool {
         match self {
             Error::Unauthorized { .. } => true,
+            Error::Connector { status, .. } => *status == StatusCode::UNAUTHORIZED,
             Error::Rejected { code, .. } => matches!(code.trim(), "401" | "403"),
             _ => false,
         }
@@ -293,6 +349,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::RateLimited { .. } | Error::Timeout { .. } => true,
+            Error::Discovery { source, .. } => source.is_retryable(),
             Error::Api { status, .. } => crate::retry::is_retryable_status(*status),
             Error::Transport { source, .. } => source
                 .downcast_ref::<reqwest::Error>()

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod builder;
+pub mod connector;
 mod depth;
 mod error;
 mod generated;
@@ -21,6 +22,7 @@ pub mod v2;
 pub mod emulator;
 
 pub use builder::{ClientBuilder, MessagingCredentials, V1Credentials, V2Credentials};
+pub use connector::discovery::DiscoverySettings;
 pub use error::{BODY_CUT_MARK, Error};
 pub use messaging::MessagingClient;
 pub use names::{

@@ -8,21 +8,47 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::builder::{ClientBuilder, MessagingCredentials, required_env};
+use crate::connector::{ConnectorErrorCode, Discovery, SERVICE_MESSAGING};
 use crate::generated::messaging as raw;
 use crate::names::AccountId;
-use crate::secret::Credential;
+use crate::retry::RetryPolicy;
+use crate::secret::{Credential, Secret};
 use crate::transport::{Auth, Policy, Transport};
+
+pub use crate::connector::send::{AcceptStatus, ChatState, OpenConversation, Sent};
 
 const OPERATION: &str = "create_conversation";
 
+/// Where a client's host comes from.
+#[derive(Clone)]
+enum Base {
+    /// Given: [`domain`](ClientBuilder::domain) or [`base_url`](ClientBuilder::base_url).
+    Fixed(String),
+    /// The Domain API's `asyncMessagingEnt`, looked up (cached) per call.
+    Discovered(Discovery),
+}
+
+/// A host for `raw()` of a discovered client that has looked nothing up
+/// yet: a reserved name (RFC 2606) that never resolves.
+const UNDISCOVERED: &str = "https://asyncmessagingent.invalid";
+
 /// A client for the Messaging CONVERSATION endpoint, bound to one account.
 ///
-/// The host comes from LivePerson's Domain API (service `asyncMessagingEnt`);
-/// give it with [`domain`](ClientBuilder::domain). The connector's AppJWT is
-/// set on the client; the consumer's ConsumerJWS is given per call.
+/// The host comes from LivePerson's Domain API (service `asyncMessagingEnt`):
+/// give a [`Discovery`] with [`discovery`](ClientBuilder::discovery), or the
+/// host itself with [`domain`](ClientBuilder::domain). The connector's AppJWT
+/// is set on the client (a fixed token, or an
+/// [`AppJwtProvider`](crate::connector::AppJwtProvider)); the consumer's
+/// ConsumerJWS is given per conversation (a fixed token, or a
+/// [`ConsumerJwsProvider`](crate::connector::ConsumerJwsProvider)).
 ///
 /// Creating a conversation is not idempotent, so it is never retried
-/// automatically, whatever the retry policy.
+/// automatically, whatever the retry policy; nor is a text message sent
+/// with [`OpenConversation::send_text`]. When the service refuses a token
+/// given by a provider as expired or invalid (`errorCode` 40102, 40103),
+/// the token is renewed and the call repeated once, for every operation
+/// (a refused call was not carried out). The whole flow is in
+/// [`connector`](crate::connector).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), liveperson_ccs::Error> {
@@ -53,19 +79,23 @@ pub struct MessagingClient {
 
 struct Inner {
     account: AccountId,
-    base_url: String,
+    base: Base,
     http: reqwest::Client,
     app_jwt: Credential,
     policy: Policy,
+    /// The same policy without retries, for calls never repeated.
+    once: Policy,
 }
 
 impl fmt::Debug for MessagingClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MessagingClient")
-            .field("account", &self.inner.account.as_str())
-            .field("base_url", &self.inner.base_url)
-            .field("app_jwt", &"[redacted]")
-            .finish()
+        let mut s = f.debug_struct("MessagingClient");
+        s.field("account", &self.inner.account.as_str());
+        match &self.inner.base {
+            Base::Fixed(url) => s.field("base_url", url),
+            Base::Discovered(discovery) => s.field("discovery", discovery),
+        };
+        s.field("app_jwt", &"[redacted]").finish()
     }
 }
 
@@ -91,25 +121,68 @@ impl ClientBuilder<MessagingCredentials> {
         self
     }
 
+    /// Finds the host through LivePerson's Domain API (`asyncMessagingEnt`),
+    /// looked up per call from the discovery's cache, so a host that moves
+    /// is followed. The account is the discovery's unless
+    /// [`account`](ClientBuilder::account) names it (it must be the same),
+    /// and the discovery's HTTP client is used unless
+    /// [`http_client`](ClientBuilder::http_client) gives one. An `http://`
+    /// Domain API (the emulator) means an `http://` messaging host. A
+    /// [`domain`](ClientBuilder::domain) or base URL given too wins.
+    pub fn discovery(mut self, discovery: &Discovery) -> Self {
+        if self.account.is_none() {
+            self.account = Some(discovery.account().as_str().to_owned());
+        }
+        self.kind.discovery = Some(discovery.clone());
+        self
+    }
+
     /// Builds the client.
-    pub fn build(self) -> Result<MessagingClient, Error> {
+    pub fn build(mut self) -> Result<MessagingClient, Error> {
         let Some(app_jwt) = self.kind.app_jwt.clone() else {
             return Err(Error::invalid("AppJWT", "no AppJWT was given"));
         };
-        if self.base_url.is_none() {
-            return Err(Error::invalid(
-                "messaging domain",
-                "no domain was given: ask LivePerson's Domain API for `asyncMessagingEnt`",
-            ));
-        }
-        let parts = self.parts("")?;
+        let discovery = self.kind.discovery.take();
+        let base = match (&self.base_url, discovery) {
+            (Some(_), _) => None,
+            (None, Some(discovery)) => {
+                if self.http.is_none() {
+                    self.http = Some(discovery.http().clone());
+                }
+                Some(discovery)
+            }
+            (None, None) => {
+                return Err(Error::invalid(
+                    "messaging domain",
+                    "no domain was given: give a Discovery, or ask LivePerson's Domain API for `asyncMessagingEnt`",
+                ));
+            }
+        };
+        let parts = self.parts("http://unused.invalid")?;
+        let base = match base {
+            Some(discovery) => {
+                if discovery.account() != &parts.account {
+                    return Err(Error::invalid(
+                        "account id",
+                        "the client's account is not the discovery's",
+                    ));
+                }
+                Base::Discovered(discovery)
+            }
+            None => Base::Fixed(parts.base_url),
+        };
+        let once = Policy {
+            retry: RetryPolicy::none(),
+            ..parts.policy.clone()
+        };
         Ok(MessagingClient {
             inner: Arc::new(Inner {
                 account: parts.account,
-                base_url: parts.base_url,
+                base,
                 http: parts.http,
                 app_jwt,
                 policy: parts.policy,
+                once,
             }),
         })
     }
@@ -349,24 +422,181 @@ impl MessagingClient {
         &self.inner.account
     }
 
-    /// The base URL requests go to.
-    pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+    /// The base URL requests go to, when it was given; `None` for a client
+    /// built from a [`Discovery`] (see [`current_base_url`](Self::current_base_url)).
+    pub fn base_url(&self) -> Option<&str> {
+        match &self.inner.base {
+            Base::Fixed(url) => Some(url),
+            Base::Discovered(_) => None,
+        }
+    }
+
+    /// The base URL the next call goes to: the given one, or the
+    /// `asyncMessagingEnt` host the discovery finds now.
+    pub async fn current_base_url(&self) -> Result<String, Error> {
+        match &self.inner.base {
+            Base::Fixed(url) => Ok(url.clone()),
+            Base::Discovered(discovery) => discovery.base_url(SERVICE_MESSAGING).await,
+        }
     }
 
     /// The generated client for one consumer, for what this layer does not
     /// cover. It follows `openapi/messaging.yaml` and may change with it.
+    ///
+    /// For a client built from a [`Discovery`], it uses the host the
+    /// discovery holds now (call [`current_base_url`](Self::current_base_url)
+    /// first to look it up), or, before any lookup, a host that never
+    /// resolves (`asyncmessagingent.invalid`). A raw client does not renew
+    /// a refused token.
     pub fn raw(&self, consumer_jws: impl Into<Credential>) -> raw::Client {
+        let base = match &self.inner.base {
+            Base::Fixed(url) => url.clone(),
+            Base::Discovered(discovery) => discovery
+                .cached_base_url(SERVICE_MESSAGING)
+                .unwrap_or_else(|| UNDISCOVERED.to_owned()),
+        };
+        self.raw_at(
+            &base,
+            self.inner.app_jwt.clone(),
+            consumer_jws.into(),
+            &self.inner.policy,
+        )
+    }
+
+    fn raw_at(
+        &self,
+        base: &str,
+        app_jwt: Credential,
+        consumer_jws: Credential,
+        policy: &Policy,
+    ) -> raw::Client {
         let transport = Transport::new(
             Auth::Messaging {
-                app_jwt: self.inner.app_jwt.clone(),
-                consumer_jws: consumer_jws.into(),
+                app_jwt,
+                consumer_jws,
             },
-            // Its retry policy is never used: creating a conversation is
-            // never retried. Its time and size limits are.
-            self.inner.policy.clone(),
+            policy.clone(),
         );
-        raw::Client::new_with_client(&self.inner.base_url, self.inner.http.clone(), transport)
+        raw::Client::new_with_client(base, self.inner.http.clone(), transport)
+    }
+
+    /// Runs one operation with the tokens resolved now. If the service
+    /// refuses a token a provider gave as expired or invalid (40102, 40103),
+    /// the provider is told, and the operation runs once more with a renewed
+    /// token. `retry`: whether the client's retry policy applies.
+    async fn with_tokens<T, F, Fut>(
+        &self,
+        consumer_jws: &Credential,
+        retry: bool,
+        operation: F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(raw::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let base = self.current_base_url().await?;
+        let policy = if retry {
+            &self.inner.policy
+        } else {
+            &self.inner.once
+        };
+        let mut renewed = false;
+        loop {
+            let app: Secret = self.inner.app_jwt.resolve("AppJWT").await?;
+            let consumer: Secret = consumer_jws.resolve("ConsumerJWS").await?;
+            let client = self.raw_at(
+                &base,
+                Credential::from(app.clone()),
+                Credential::from(consumer.clone()),
+                policy,
+            );
+            let error = match operation(client).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            let renew = match error.connector_code() {
+                Some(ConnectorErrorCode::AppJwtInvalid) if self.inner.app_jwt.is_provider() => {
+                    self.inner.app_jwt.reject(&app);
+                    true
+                }
+                Some(ConnectorErrorCode::ConsumerJwsInvalid) if consumer_jws.is_provider() => {
+                    consumer_jws.reject(&consumer);
+                    true
+                }
+                _ => false,
+            };
+            if renewed || !renew {
+                return Err(error);
+            }
+            tracing::debug!(code = ?error.connector_code(), "token refused; renewing it and repeating the call once");
+            renewed = true;
+        }
+    }
+
+    /// Sends one SEND payload for the consumer.
+    pub(crate) async fn send_raw(
+        &self,
+        consumer_jws: &Credential,
+        request: raw::types::SendRequest,
+        retry: bool,
+    ) -> Result<Sent, Error> {
+        use crate::connector::send::{OPERATION as SEND, sent};
+        let account = &self.inner.account;
+        self.with_tokens(consumer_jws, retry, |client| {
+            let request = request.clone();
+            async move {
+                let transport = progenitor_client::ClientInfo::inner(&client);
+                let result = client
+                    .send_to_conversation()
+                    .account_id(account)
+                    .v(3_i64)
+                    .body(request)
+                    .send()
+                    .await;
+                match result {
+                    Ok(answer) => sent(transport, answer.into_inner()),
+                    Err(e) => Err(crate::connector::typed(transport.convert(SEND, e).await)),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Opens a conversation on behalf of the consumer (as
+    /// [`create_conversation`](Self::create_conversation)) and returns it
+    /// ready to send to: text, chat states, accept statuses, and its close.
+    ///
+    /// Give the consumer as a
+    /// [`ConsumerJwsProvider`](crate::connector::ConsumerJwsProvider) to have
+    /// the ConsumerJWS renewed when it is refused, or as a fixed token.
+    pub async fn open(
+        &self,
+        consumer_jws: impl Into<Credential>,
+        request: &ConversationRequest,
+    ) -> Result<OpenConversation, Error> {
+        let consumer = consumer_jws.into();
+        let opened = self.create_conversation(consumer.clone(), request).await?;
+        Ok(OpenConversation {
+            client: self.clone(),
+            consumer,
+            id: opened.conversation_id,
+            profile_message: opened.profile_message,
+        })
+    }
+
+    /// An [`OpenConversation`] for a conversation opened earlier (its id, as
+    /// CONVERSATION answered it), for the same consumer.
+    pub fn conversation(
+        &self,
+        consumer_jws: impl Into<Credential>,
+        conversation_id: impl Into<String>,
+    ) -> OpenConversation {
+        OpenConversation {
+            client: self.clone(),
+            consumer: consumer_jws.into(),
+            id: conversation_id.into(),
+            profile_message: None,
+        }
     }
 
     /// Opens a conversation on behalf of the consumer whose ConsumerJWS is
@@ -381,14 +611,34 @@ impl MessagingClient {
         consumer_jws: impl Into<Credential>,
         request: &ConversationRequest,
     ) -> Result<Conversation, Error> {
+        let consumer = consumer_jws.into();
         let batch = uuid::Uuid::new_v4().simple().to_string();
         let ids = [format!("{batch}-1"), format!("{batch}-2")];
         let body = request.to_raw(self.inner.account.as_str(), [&ids[0], &ids[1]]);
-        let client = self.raw(consumer_jws);
-        let transport = progenitor_client::ClientInfo::inner(&client);
+        let account = &self.inner.account;
+        let ids = &ids;
+        // Never retried (the transport refuses to repeat this operation);
+        // repeated once only after a refused token was renewed.
+        self.with_tokens(&consumer, false, |client| {
+            let body = body.clone();
+            async move { open_batch(&client, account, body, ids).await }
+        })
+        .await
+    }
+}
+
+/// Sends one CONVERSATION batch and reads its two results.
+async fn open_batch(
+    client: &raw::Client,
+    account: &AccountId,
+    body: raw::types::ConversationRequest,
+    ids: &[String; 2],
+) -> Result<Conversation, Error> {
+    {
+        let transport = progenitor_client::ClientInfo::inner(client);
         let result = client
             .create_conversation()
-            .account_id(&self.inner.account)
+            .account_id(account)
             .v(3_i64)
             .body(body)
             .send()
@@ -409,7 +659,11 @@ impl MessagingClient {
                 lenient_items(&bytes)
                     .ok_or_else(|| transport.decode_error(OPERATION, reason.to_string(), &bytes))?
             }
-            Err(e) => return Err(transport.convert(OPERATION, e).await),
+            Err(e) => {
+                return Err(crate::connector::typed(
+                    transport.convert(OPERATION, e).await,
+                ));
+            }
         };
         let profile = find(transport, &items, &ids[0], 0)?;
         let conversation = find(transport, &items, &ids[1], 1)?;

@@ -197,6 +197,20 @@ impl RefreshingCredential {
         self.lock().current = None;
     }
 
+    /// Forgets the current token if it is `rejected` (the service refused
+    /// it): the next use fetches a new one. A token fetched since is kept,
+    /// so that many callers refused with the same token make one refresh.
+    pub fn reject(&self, rejected: &Secret) {
+        let mut state = self.lock();
+        if state
+            .current
+            .as_ref()
+            .is_some_and(|c| &c.secret == rejected)
+        {
+            state.current = None;
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.inner
             .state
@@ -275,6 +289,10 @@ impl RefreshingCredential {
 impl CredentialProvider for RefreshingCredential {
     fn credential(&self) -> CredentialFuture<'_> {
         Box::pin(self.get())
+    }
+
+    fn reject(&self, rejected: &Secret) {
+        RefreshingCredential::reject(self, rejected);
     }
 }
 
@@ -417,6 +435,20 @@ mod tests {
         tokio::time::advance(Duration::from_secs(40)).await;
         let error = credential.get().await.expect_err("expired, refresh fails");
         assert!(std::error::Error::source(&error).is_some());
+        Ok(())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reject_forgets_only_the_refused_token() -> Result<(), Error> {
+        let (credential, count) = counted(Duration::from_secs(600));
+        let first = credential.get().await?;
+        credential.reject(&first);
+        let second = credential.get().await?;
+        assert_eq!(second.expose(), "token-2");
+        // A late caller refused with the old token does not drop the new one.
+        credential.reject(&first);
+        assert_eq!(credential.get().await?.expose(), "token-2");
+        assert_eq!(count.load(Ordering::SeqCst), 2);
         Ok(())
     }
 

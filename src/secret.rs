@@ -78,6 +78,17 @@ pub type CredentialFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret, Error
 pub trait CredentialProvider: Send + Sync + 'static {
     /// Returns the credential to send now.
     fn credential(&self) -> CredentialFuture<'_>;
+
+    /// Told that the service refused `rejected` as expired or invalid (a
+    /// connector API's `errorCode` 40102 or 40103), before the call is
+    /// repeated once. A caching provider forgets that value, if it is still
+    /// the one it holds, so that the next [`credential`](Self::credential)
+    /// fetches a new one; concurrent callers refused with the same value
+    /// then share one renewal. The default does nothing (a fixed secret
+    /// cannot be renewed).
+    fn reject(&self, rejected: &Secret) {
+        let _ = rejected;
+    }
 }
 
 impl CredentialProvider for Secret {
@@ -111,6 +122,18 @@ impl Credential {
             Source::Fixed(secret) => Some(secret),
             Source::Provider(_) => None,
         }
+    }
+
+    /// Tells a provider its value was refused (see [`CredentialProvider::reject`]).
+    pub(crate) fn reject(&self, rejected: &Secret) {
+        if let Source::Provider(provider) = &self.0 {
+            provider.reject(rejected);
+        }
+    }
+
+    /// Whether a provider (rather than a fixed secret) gives the value.
+    pub(crate) fn is_provider(&self) -> bool {
+        matches!(self.0, Source::Provider(_))
     }
 
     /// The value to send now; an empty value is an error, not a request.

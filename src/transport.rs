@@ -15,7 +15,9 @@ use crate::retry::{RetryPolicy, is_retryable_failure, is_retryable_status, parse
 use crate::secret::{Credential, Secret, scrub};
 
 /// The one operation that must never be repeated automatically: it is not
-/// idempotent (a retry could open a second conversation).
+/// idempotent (a retry could open a second conversation). SEND of a text
+/// message is not repeated either: the layer gives those calls a policy
+/// without retries (see `crate::connector::send`).
 const NOT_IDEMPOTENT: &[&str] = &["create_conversation"];
 
 /// How a request proves who sends it.
@@ -30,6 +32,12 @@ pub(crate) enum Auth {
         app_jwt: Credential,
         consumer_jws: Credential,
     },
+    /// The IDP: the AppJWT in `Authorization` only.
+    AppJwt(Credential),
+    /// No credential on the request (the Domain API; Sentinel, whose client
+    /// secret is in the body): `scrub` lists the secrets an answer must never
+    /// carry back into an error.
+    None { scrub: Vec<Secret> },
 }
 
 /// How each call is carried out: retries, time limits, the size of answers.
@@ -175,6 +183,19 @@ impl Transport {
             return Ok(());
         }
         match &self.auth {
+            Auth::None { scrub } => {
+                for secret in scrub {
+                    self.remember(secret);
+                }
+            }
+            Auth::AppJwt(app_jwt) => {
+                let app = app_jwt.resolve("AppJWT").await?;
+                self.remember(&app);
+                request.headers_mut().insert(
+                    reqwest::header::AUTHORIZATION,
+                    sensitive(app.expose(), "AppJWT")?,
+                );
+            }
             Auth::ApiKey(key) => {
                 let key = key.resolve("API key").await?;
                 self.remember(&key);
@@ -276,7 +297,7 @@ impl Transport {
                 None
             };
             if again.is_none() && secrets.is_none() {
-                secrets = Some(secrets_of(&request));
+                secrets = Some(self.secrets_of(&request));
             }
             let result = http
                 .execute(request)
@@ -295,8 +316,9 @@ impl Transport {
                     let status = response.status();
                     // Unread so far only when a copy was kept (see above).
                     debug_assert!(secrets.is_some() || again.is_some());
-                    let secrets = secrets
-                        .get_or_insert_with(|| again.as_ref().map_or_else(Vec::new, secrets_of));
+                    let secrets = secrets.get_or_insert_with(|| {
+                        again.as_ref().map_or_else(Vec::new, |r| self.secrets_of(r))
+                    });
                     match Box::pin(scrubbed(response, secrets)).await {
                         Ok(response) if !is_retryable_status(status) => {
                             return (Ok(response), attempt);
@@ -346,6 +368,18 @@ impl Transport {
             request = next;
             attempt += 1;
         }
+    }
+}
+
+impl Transport {
+    /// The credential values a request carries, and those its body carries
+    /// (a client secret), to scrub from answers.
+    fn secrets_of(&self, request: &Request) -> Vec<String> {
+        let mut secrets = secrets_of(request);
+        if let Auth::None { scrub } = &self.auth {
+            secrets.extend(scrub.iter().map(|s| s.expose().to_owned()));
+        }
+        secrets
     }
 }
 

@@ -1018,20 +1018,25 @@ async fn messaging_refuses_bad_requests() {
         .post(&url)
         .header("X-LP-ON-BEHALF", "jws")
         .json(&good);
-    expect_error(no_auth, StatusCode::UNAUTHORIZED).await;
+    // The documented connector error body, with its errorCode.
+    let code = |body: Value| body["body"]["errorCode"].clone();
+    assert_eq!(code(expect(no_auth, StatusCode::UNAUTHORIZED).await), 40105);
     let no_consumer = ccs
         .http
         .post(&url)
         .header("Authorization", "jwt")
         .json(&good);
-    expect_error(no_consumer, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(
+        code(expect(no_consumer, StatusCode::UNAUTHORIZED).await),
+        40104
+    );
     let empty = ccs
         .http
         .post(&url)
         .header("Authorization", "")
         .header("X-LP-ON-BEHALF", "jws")
         .json(&good);
-    expect_error(empty, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(code(expect(empty, StatusCode::UNAUTHORIZED).await), 40105);
 
     for query in ["", "?v=2", "?v=x"] {
         expect_error(ccs.messaging(query).json(&good), StatusCode::BAD_REQUEST).await;

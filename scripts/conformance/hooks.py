@@ -11,6 +11,10 @@ Every rule names the schema it changes and fails loudly when that schema is
 gone or has changed shape, so a spec edit cannot turn a rule off silently.
 """
 
+import json
+import os
+import urllib.request
+
 import schemathesis
 
 HOOK = "scripts/conformance/hooks.py"
@@ -99,19 +103,87 @@ def _messaging(raw_schema):
     batch.update(MESSAGING_BATCH)
 
 
-# Each spec is known by its security scheme names.
+# 5. SEND acts on a conversation CONVERSATION opened, for the same consumer;
+# no operation of the spec hands Schemathesis such an id. This is test data,
+# not a rule: one conversation is opened on `ccs serve` (at
+# CONFORMANCE_EMULATOR_URL, with this run's AppJWT and ConsumerJWS) and its
+# id is the only `dialogId` / `conversationId` generated. Positive cases then
+# publish to it (200), and once one closes it, get the documented 409.
+def _open_conversation():
+    base = os.environ.get("CONFORMANCE_EMULATOR_URL")
+    if not base:
+        raise RuntimeError(f"{HOOK}: CONFORMANCE_EMULATOR_URL is not set")
+    body = json.dumps([
+        {"kind": "req", "id": "1", "type": "userprofile.SetUserProfile", "body": {}},
+        {"kind": "req", "id": "2", "type": "cm.ConsumerRequestConversation",
+         "body": {"brandId": "le12345678"}},
+    ]).encode()
+    request = urllib.request.Request(
+        base + "/api/account/le12345678/messaging/consumer/conversation?v=3",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": os.environ["CONFORMANCE_APP_JWT"],
+            "X-LP-ON-BEHALF": os.environ["CONFORMANCE_CONSUMER_JWS"],
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)[1]["body"]["conversationId"]
+
+
+def _messaging_send(raw_schema):
+    conversation = _open_conversation()
+    for schema, member in (("PublishEventBody", "dialogId"), ("UpdateConversationFieldBody", "conversationId")):
+        node = _at(raw_schema, "components", "schemas", schema, "properties", member)
+        if node.get("type") != "string" or "enum" in node:
+            raise RuntimeError(f"{HOOK}: {schema}.{member} is no longer a plain string; update the hook")
+        node["enum"] = [conversation]
+
+
+# 6. The Domain API's single-service form: only the services `ccs serve`
+# names exist (others are 404, the spec's documented choice). Test data as
+# in 5: the generated `serviceName` is one of them.
+EMULATED_SERVICES = ["asyncMessagingEnt", "sentinel", "idp", "mavenContext"]
+
+
+def _domain(raw_schema):
+    node = _at(raw_schema, "components", "schemas", "ServiceName")
+    if node.get("type") != "string" or "enum" in node:
+        raise RuntimeError(f"{HOOK}: ServiceName is no longer a plain string; update the hook")
+    node["enum"] = EMULATED_SERVICES
+
+
+# 7. Sentinel's client credentials and the IDP's external consumer id are
+# non-empty (OAuth 2.0 requires the credentials; an empty consumer id names
+# no one): the descriptions in connector-auth.yaml say so.
+def _connector_auth(raw_schema):
+    for path in (
+        ("components", "schemas", "AppJwtRequest", "properties", "client_id"),
+        ("components", "schemas", "ClientSecret"),
+        ("components", "schemas", "ConsumerJwsRequest", "properties", "ext_consumer_id"),
+    ):
+        node = _at(raw_schema, *path)
+        if node.get("type") != "string" or "minLength" in node:
+            raise RuntimeError(f"{HOOK}: {'/'.join(path)} is no longer a plain string; update the hook")
+        node["minLength"] = 1
+
+
+# Each spec is known by its set of security scheme names.
 RULES = {
-    "mavenApiKey": _ccs_v1,
-    "accessToken": _ccs_v2,
-    "appJwt": _messaging,
+    frozenset({"mavenApiKey"}): _ccs_v1,
+    frozenset({"accessToken"}): _ccs_v2,
+    frozenset({"appJwt", "consumerJws"}): lambda s: (_messaging(s), _messaging_send(s)),
+    frozenset({"appJwt"}): _connector_auth,
+    frozenset(): _domain,
 }
 
 
 @schemathesis.hook
 def before_load_schema(context, raw_schema):
-    schemes = set(raw_schema.get("components", {}).get("securitySchemes", {}))
-    rules = [rule for scheme, rule in RULES.items() if scheme in schemes]
-    if len(rules) != 1:
+    schemes = frozenset(raw_schema.get("components", {}).get("securitySchemes", {}))
+    rule = RULES.get(schemes)
+    if rule is None:
         title = raw_schema.get("info", {}).get("title", "")
         raise RuntimeError(f"{HOOK}: cannot tell which spec {title!r} is; update the hook")
-    rules[0](raw_schema)
+    rule(raw_schema)

@@ -1,7 +1,7 @@
 //! `ccs`: command-line tools for LivePerson's Conversation Context Service.
 //!
-//! `ccs serve` runs the emulator of CCS v1, v2 and the Messaging CONVERSATION
-//! endpoint. Its first line on stdout is `listening on http://ADDR`; logs go to
+//! `ccs serve` runs the emulator of CCS v1, v2, the Messaging CONVERSATION
+//! and SEND endpoints and the connector flow (Domain API, Sentinel, IDP). Its first line on stdout is `listening on http://ADDR`; logs go to
 //! stderr and never show credentials. `RUST_LOG` filters them with
 //! comma-separated `target=level` directives (`debug`,
 //! `info,liveperson_ccs=trace`); the default is `info`.
@@ -49,6 +49,17 @@ enum Command {
         /// seconds after their first byte.
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
         header_read_timeout: Duration,
+        /// With --app-client-secret: Sentinel issues AppJWTs only for this
+        /// client id, and the connector APIs accept only tokens the emulator
+        /// issued (default: any non-empty client id, secret and token).
+        #[arg(long, value_name = "ID", requires = "app_client_secret")]
+        app_client_id: Option<String>,
+        /// The client secret that goes with --app-client-id.
+        #[arg(long, value_name = "SECRET", requires = "app_client_id")]
+        app_client_secret: Option<String>,
+        /// How long the AppJWTs and ConsumerJWSs the emulator issues live.
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+        token_ttl: u64,
     },
 }
 
@@ -74,10 +85,23 @@ async fn main() -> ExitCode {
             access_token,
             idle_timeout,
             header_read_timeout,
+            app_client_id,
+            app_client_secret,
+            token_ttl,
         } => {
-            let config = EmulatorConfig::new()
+            let mut config = EmulatorConfig::new()
                 .idle_timeout(idle_timeout)
-                .header_read_timeout(header_read_timeout);
+                .header_read_timeout(header_read_timeout)
+                .token_ttl(Duration::from_secs(token_ttl));
+            // Only whether credentials are required is logged, never their values.
+            tracing::info!(
+                app_credentials_required = app_client_id.is_some(),
+                token_ttl_seconds = token_ttl,
+                "connector flow"
+            );
+            if let (Some(id), Some(secret)) = (app_client_id, app_client_secret) {
+                config = config.app_credentials(id, secret);
+            }
             serve(addr, config, api_key, access_token).await
         }
     }

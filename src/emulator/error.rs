@@ -44,6 +44,11 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
     }
 
+    /// 409: the request conflicts with the state (SEND to a closed conversation).
+    pub(super) fn conflict(message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, message)
+    }
+
     /// 405 with the methods the path accepts.
     pub(super) fn method_not_allowed(allow: String) -> ApiError {
         let mut error = ApiError::new(

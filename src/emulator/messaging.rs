@@ -4,7 +4,6 @@ use axum::Json;
 use axum::response::IntoResponse;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
 use super::routes::Call;
@@ -21,7 +20,11 @@ const REQUEST_CONVERSATION: &str = "cm.ConsumerRequestConversation";
 /// batch must be exactly these two payloads in this order, as the documents
 /// describe it.
 pub(super) fn create_conversation(c: &Call<'_>) -> ApiResult {
-    c.account()?;
+    let consumer = match super::connector::consumer(c) {
+        Ok(consumer) => consumer,
+        Err(refused) => return Ok(*refused),
+    };
+    let account = c.account()?;
     if c.query("v") != Some("3") {
         return Err(ApiError::bad_request("the query parameter v must be 3"));
     }
@@ -46,7 +49,7 @@ pub(super) fn create_conversation(c: &Call<'_>) -> ApiResult {
         },
         {
             "code": "OK",
-            "body": { "conversationId": Uuid::new_v4().to_string() },
+            "body": { "conversationId": super::connector::open_conversation(c.shared, account, consumer) },
             "reqId": conversation.id,
         },
     ]);

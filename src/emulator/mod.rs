@@ -37,7 +37,28 @@
 //!   `POST /v2/context/document/properties`,
 //!   `DELETE /v2/context/document/property/delete`.
 //! * Messaging (headers `Authorization` and `X-LP-ON-BEHALF`):
-//!   `POST /api/account/{accountId}/messaging/consumer/conversation?v=3`.
+//!   `POST /api/account/{accountId}/messaging/consumer/conversation?v=3` and
+//!   SEND, `POST .../messaging/consumer/conversation/send?v=3` (a message, a
+//!   chat state or an accept status, each numbered from 0 per conversation,
+//!   or the close). Conversations are kept with their consumer, state and
+//!   events. SEND to an unknown conversation or another consumer's answers
+//!   404 `conversation not found`; publishing to a closed one, 409.
+//! * The connector flow, all at this same base URL: the Domain API
+//!   (`GET /api/account/{accountId}/service/baseURI.json?version=1.0`, and
+//!   `.../service/{serviceName}/baseURI.json`) names the emulator's own
+//!   `host:port` (from the request's `Host`) for every service;
+//!   Sentinel (`POST /sentinel/api/account/{accountId}/app/token?v=1.0&grant_type=client_credentials`)
+//!   issues an AppJWT; the IDP (`POST /api/account/{accountId}/consumer?v=1.0`)
+//!   a ConsumerJWS bound to the `ext_consumer_id`, for an unexpired AppJWT.
+//!   Tokens are JWT-shaped and **unsigned** (`alg` `none`): the emulator
+//!   keeps those it issued. AppJWT claims: `aud` (the account), `azp` (the
+//!   client id), `scope` `msg.consumer`, `iss` `Sentinel`, `iat`, `exp`;
+//!   both kinds live [`EmulatorConfig::token_ttl`]. On CONVERSATION and
+//!   SEND a missing token, an expired token the emulator issued, or (with
+//!   [`EmulatorConfig::app_credentials`]) any token it did not issue is
+//!   answered 401 with the documented body
+//!   `{kind, code, body: {title, details, errorCode}, type}` (40105, 40104,
+//!   40102, 40103).
 //!
 //! # Rules
 //!
@@ -88,6 +109,7 @@
 //!   `maven-api-key` that is present but wrong is 403), 404,
 //!   405 with an `Allow` header, 413.
 
+mod connector;
 mod error;
 mod json;
 mod messaging;
@@ -145,7 +167,14 @@ pub struct EmulatorConfig {
     sweep_interval: Duration,
     idle_timeout: Duration,
     header_read_timeout: Duration,
+    app_client_id: Option<String>,
+    app_client_secret: Option<String>,
+    token_ttl: Duration,
 }
+
+/// How long the connector tokens the emulator issues live by default: one
+/// hour, as LivePerson's AppJWT.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 impl EmulatorConfig {
     /// Accepts any non-empty credential; sweeps every second; closes idle
@@ -157,6 +186,9 @@ impl EmulatorConfig {
             sweep_interval: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(60),
             header_read_timeout: Duration::from_secs(10),
+            app_client_id: None,
+            app_client_secret: None,
+            token_ttl: DEFAULT_TOKEN_TTL,
         }
     }
 
@@ -175,6 +207,31 @@ impl EmulatorConfig {
     /// [`router`].
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout.max(MIN_CONNECTION_TIMEOUT);
+        self
+    }
+
+    /// Makes Sentinel accept only this client id and secret, and the
+    /// connector APIs (IDP, CONVERSATION, SEND) only tokens this emulator
+    /// issued. By default any non-empty client id and secret get an AppJWT,
+    /// and any non-empty token is accepted (a token the emulator issued and
+    /// that has expired is refused either way). Empty values keep the default.
+    pub fn app_credentials(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        let (id, secret) = (client_id.into(), client_secret.into());
+        if !id.is_empty() && !secret.is_empty() {
+            self.app_client_id = Some(id);
+            self.app_client_secret = Some(secret);
+        }
+        self
+    }
+
+    /// How long the AppJWTs and ConsumerJWSs the emulator issues live
+    /// (default [`DEFAULT_TOKEN_TTL`], one hour; at least 1 s).
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl.max(Duration::from_secs(1));
         self
     }
 
@@ -215,6 +272,9 @@ impl fmt::Debug for EmulatorConfig {
             .field("sweep_interval", &self.sweep_interval)
             .field("idle_timeout", &self.idle_timeout)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("app_client_id", &secret(&self.app_client_id))
+            .field("app_client_secret", &secret(&self.app_client_secret))
+            .field("token_ttl", &self.token_ttl)
             .finish()
     }
 }
@@ -223,6 +283,8 @@ impl fmt::Debug for EmulatorConfig {
 struct Shared {
     config: EmulatorConfig,
     store: Store,
+    /// Issued tokens and conversations (the connector flow).
+    connector: connector::ConnectorState,
     /// Set when no background sweeper runs ([`router`]): requests sweep instead.
     inline_sweep: Option<InlineSweep>,
 }
@@ -245,6 +307,7 @@ impl Shared {
         Shared {
             config,
             store: Store::default(),
+            connector: connector::ConnectorState::default(),
             inline_sweep,
         }
     }
@@ -354,6 +417,12 @@ impl Emulator {
             tracing::warn!("emulator connections still open after the grace period; closing them");
         }
         // `Drop` aborts whatever is left.
+    }
+
+    /// How many connector tokens are held in memory (for tests of their sweep).
+    #[doc(hidden)]
+    pub fn held_tokens(&self) -> usize {
+        self.shared.connector.held_tokens()
     }
 
     /// How many properties are held in memory, expired or not (for tests of

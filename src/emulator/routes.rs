@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Query, Request, State};
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 use super::error::{ApiError, ApiResult};
 use super::names::{self, DEFAULT_SESSION};
 use super::store::{Entry, Expiry, Store};
-use super::{EmulatorConfig, Shared, messaging, v1, v2, value};
+use super::{EmulatorConfig, Shared, connector, messaging, v1, v2, value};
 
 /// Which credentials an endpoint wants.
 #[derive(Clone, Copy)]
@@ -27,8 +27,12 @@ enum Api {
     V1,
     /// Query parameter `access_token`.
     V2,
-    /// Headers `Authorization` and `X-LP-ON-BEHALF`.
+    /// Headers `Authorization` and `X-LP-ON-BEHALF`, checked by the handler
+    /// (`connector::consumer`), which answers the documented connector body.
     Messaging,
+    /// None here: the Domain API and Sentinel need none; the IDP checks its
+    /// AppJWT itself.
+    Open,
 }
 
 type Handler = fn(&Call<'_>) -> ApiResult;
@@ -145,6 +149,31 @@ static ROUTES: &[Route] = &[
         api: Api::Messaging,
         methods: &[(Method::POST, messaging::create_conversation)],
     },
+    Route {
+        pattern: "/api/account/{account}/messaging/consumer/conversation/send",
+        api: Api::Messaging,
+        methods: &[(Method::POST, connector::send_to_conversation)],
+    },
+    Route {
+        pattern: "/api/account/{account}/service/baseURI.json",
+        api: Api::Open,
+        methods: &[(Method::GET, connector::list_service_domains)],
+    },
+    Route {
+        pattern: "/api/account/{account}/service/{service}/baseURI.json",
+        api: Api::Open,
+        methods: &[(Method::GET, connector::get_service_domain)],
+    },
+    Route {
+        pattern: "/sentinel/api/account/{account}/app/token",
+        api: Api::Open,
+        methods: &[(Method::POST, connector::get_app_jwt)],
+    },
+    Route {
+        pattern: "/api/account/{account}/consumer",
+        api: Api::Open,
+        methods: &[(Method::POST, connector::get_consumer_jws)],
+    },
 ];
 
 /// The path parameters of a matched route (`""`/`None` where the route has none).
@@ -154,6 +183,7 @@ struct Params<'a> {
     ns: &'a str,
     session: Option<&'a str>,
     property: &'a str,
+    service: &'a str,
 }
 
 /// A `{name}` of a route pattern.
@@ -163,6 +193,7 @@ enum Param {
     Ns,
     Session,
     Property,
+    Service,
 }
 
 impl Param {
@@ -172,6 +203,7 @@ impl Param {
             "ns" => Param::Ns,
             "session" => Param::Session,
             "property" => Param::Property,
+            "service" => Param::Service,
             _ => return None,
         })
     }
@@ -184,6 +216,7 @@ impl<'a> Params<'a> {
             Param::Ns => self.ns = value,
             Param::Session => self.session = Some(value),
             Param::Property => self.property = value,
+            Param::Service => self.service = value,
         }
     }
 }
@@ -287,9 +320,13 @@ impl QueryParams {
 pub(super) struct Call<'a> {
     /// The shared store.
     pub(super) store: &'a Store,
+    /// Everything shared (configuration, connector state).
+    pub(super) shared: &'a Shared,
+    /// The request headers.
+    pub(super) headers: &'a HeaderMap,
     params: Params<'a>,
     query: &'a QueryParams,
-    body: Bytes,
+    pub(super) body: Bytes,
 }
 
 impl Call<'_> {
@@ -308,6 +345,16 @@ impl Call<'_> {
             .session
             .map_or(Ok(DEFAULT_SESSION), names::session)?;
         Ok((account, ns, session))
+    }
+
+    /// The `{accountId}` path parameter as sent (not validated).
+    pub(super) fn params_account(&self) -> &str {
+        self.params.account
+    }
+
+    /// The `{service}` path parameter (a Domain API service name).
+    pub(super) fn service(&self) -> &str {
+        self.params.service
     }
 
     /// The `{property}` path parameter, validated.
@@ -396,12 +443,16 @@ async fn handle(shared: &Arc<Shared>, method: &Method, uri: &Uri, request: Reque
     else {
         return Err(ApiError::method_not_allowed(allowed_methods(&matches)));
     };
+    let mut request = request;
+    let headers = std::mem::take(request.headers_mut());
     let body = Bytes::from_request(request, &())
         .await
         .map_err(|rejection| ApiError::unreadable_body(rejection.status()))?;
     if body.len() + uri.query().map_or(0, str::len) < OFFLOAD_BYTES {
         return handler(&Call {
             store: &shared.store,
+            shared,
+            headers: &headers,
             params,
             query: &query,
             body,
@@ -420,6 +471,8 @@ async fn handle(shared: &Arc<Shared>, method: &Method, uri: &Uri, request: Reque
             .ok_or_else(|| ApiError::method_not_allowed(allowed_methods(&matches)))?;
         handler(&Call {
             store: &shared.store,
+            shared: &shared,
+            headers: &headers,
             params,
             query: &query,
             body,
@@ -527,20 +580,8 @@ fn authorize(
             config.access_token.as_deref(),
             ApiError::unauthorized,
         ),
-        Api::Messaging => {
-            check_credential(
-                "Authorization header",
-                header(header::AUTHORIZATION.as_str()),
-                None,
-                ApiError::unauthorized,
-            )?;
-            check_credential(
-                "X-LP-ON-BEHALF header",
-                header("x-lp-on-behalf"),
-                None,
-                ApiError::unauthorized,
-            )
-        }
+        // Checked by the handler, which answers the documented body.
+        Api::Messaging | Api::Open => Ok(()),
     }
 }
 
@@ -562,7 +603,7 @@ fn check_credential(
 }
 
 /// Compares two secrets in time independent of where they differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
@@ -627,7 +668,7 @@ mod tests {
         Request::builder()
             .method(Method::POST)
             .uri(path)
-            .header(header::CONTENT_TYPE, "application/json")
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
             .body(axum::body::Body::from(body))
             .expect("a valid request")
     }

@@ -1,0 +1,276 @@
+//! The connector's tokens: the AppJWT (Sentinel) and each consumer's
+//! ConsumerJWS (IDP), as refreshing credential providers.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Error;
+use crate::connector::{Discovery, SERVICE_IDP, SERVICE_SENTINEL, jwt_expiry};
+use crate::generated::connector_auth as raw;
+use crate::refresh::{RefreshingCredential, Token};
+use crate::secret::{Credential, CredentialFuture, CredentialProvider, Secret};
+use crate::transport::{Auth, Transport};
+
+/// How long a token is taken to live when it says nothing itself (no JWT
+/// `exp`, no `expires_in`): one hour, the AppJWT's documented lifetime. The
+/// documented ConsumerJWS has no `exp` either; it is renewed after this
+/// long, or at once when a call is refused with `errorCode` 40103.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The lifetime of a token: its JWT `exp`, else `expires_in`, else one hour.
+fn token(secret: Secret, expires_in: Option<u64>) -> Token {
+    if let Some(exp) = jwt_expiry(secret.expose()) {
+        return Token::expiring_at(secret, exp);
+    }
+    match expires_in {
+        Some(seconds) => Token::new(secret, Duration::from_secs(seconds)),
+        None => Token::new(secret, DEFAULT_TOKEN_LIFETIME),
+    }
+}
+
+struct AppInner {
+    discovery: Discovery,
+    client_id: String,
+    credential: RefreshingCredential,
+}
+
+/// The connector's AppJWT, from Sentinel (OAuth 2.0 client credentials).
+///
+/// A [`CredentialProvider`] built on [`RefreshingCredential`]: the token is
+/// cached, renewed before it expires (its JWT `exp`, else the answer's
+/// `expires_in`, else one hour; renewed 60 s before, or at half its life if
+/// shorter), and fetched once for all concurrent callers (1,000 calls at
+/// expiry make one token request). Sentinel's host comes from the
+/// [`Discovery`] (service `sentinel`).
+///
+/// Neither the client secret nor the AppJWT ever appears in its `Debug`, in
+/// an error or in a log. Cheap to clone; clones share the token.
+#[derive(Clone)]
+pub struct AppJwtProvider {
+    inner: Arc<AppInner>,
+}
+
+impl fmt::Debug for AppJwtProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppJwtProvider")
+            .field("account", &self.inner.discovery.account().as_str())
+            .field("client_id", &self.inner.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppJwtProvider {
+    /// A provider for the connector registered with this client id and
+    /// secret, on the discovery's account.
+    pub fn new(
+        discovery: &Discovery,
+        client_id: impl Into<String>,
+        client_secret: impl Into<Secret>,
+    ) -> Self {
+        let client_id = client_id.into();
+        let secret = client_secret.into();
+        let (d, id) = (discovery.clone(), client_id.clone());
+        let credential = RefreshingCredential::new(move || {
+            let (d, id, secret) = (d.clone(), id.clone(), secret.clone());
+            async move { fetch_app_jwt(&d, id, secret).await }
+        });
+        AppJwtProvider {
+            inner: Arc::new(AppInner {
+                discovery: discovery.clone(),
+                client_id,
+                credential,
+            }),
+        }
+    }
+
+    /// Renews the token once less than `margin` of its life is left (default
+    /// 60 s; at half its life for a token living less than twice that).
+    pub fn renew_before(self, margin: Duration) -> Self {
+        let _ = self.inner.credential.clone().renew_before(margin);
+        self
+    }
+
+    /// The AppJWT to send now: cached, or fetched from Sentinel.
+    pub async fn get(&self) -> Result<Secret, Error> {
+        self.inner.credential.get().await
+    }
+
+    /// The discovery this provider asks for Sentinel's host.
+    pub fn discovery(&self) -> &Discovery {
+        &self.inner.discovery
+    }
+
+    /// A ConsumerJWS provider for one consumer, with this AppJWT.
+    pub fn consumer(&self, ext_consumer_id: impl Into<String>) -> ConsumerJwsProvider {
+        ConsumerJwsProvider::new(self, ext_consumer_id)
+    }
+}
+
+impl CredentialProvider for AppJwtProvider {
+    fn credential(&self) -> CredentialFuture<'_> {
+        Box::pin(self.get())
+    }
+
+    fn reject(&self, rejected: &Secret) {
+        self.inner.credential.reject(rejected);
+    }
+}
+
+impl From<AppJwtProvider> for Credential {
+    fn from(value: AppJwtProvider) -> Self {
+        Credential::from_provider(value)
+    }
+}
+
+async fn fetch_app_jwt(
+    discovery: &Discovery,
+    client_id: String,
+    client_secret: Secret,
+) -> Result<Token, Error> {
+    const OPERATION: &str = "get_app_jwt";
+    let base = discovery.base_url(SERVICE_SENTINEL).await?;
+    let transport = Transport::new(
+        Auth::None {
+            scrub: vec![client_secret.clone()],
+        },
+        discovery.policy().clone(),
+    );
+    let client = raw::Client::new_with_client(&base, discovery.http().clone(), transport);
+    let transport = progenitor_client::ClientInfo::inner(&client);
+    let result = client
+        .get_app_jwt()
+        .account_id(discovery.account())
+        .v(raw::types::GetAppJwtV::X10)
+        .grant_type(raw::types::GetAppJwtGrantType::ClientCredentials)
+        .body(raw::types::AppJwtRequest {
+            client_id,
+            client_secret,
+        })
+        .send()
+        .await;
+    let answer = transport.value(OPERATION, result).await?;
+    Ok(token(answer.access_token, answer.expires_in))
+}
+
+struct ConsumerInner {
+    app_jwt: AppJwtProvider,
+    ext_consumer_id: String,
+    credential: RefreshingCredential,
+}
+
+/// One consumer's ConsumerJWS, from the IDP, asked for with the connector's
+/// AppJWT and the consumer's external id (`ext_consumer_id`).
+///
+/// A [`CredentialProvider`] built on [`RefreshingCredential`], like
+/// [`AppJwtProvider`]: cached, renewed before it expires, one request for all
+/// concurrent callers. The documented ConsumerJWS carries no `exp`: it is
+/// kept for one hour ([`DEFAULT_TOKEN_LIFETIME`]) unless a call is refused
+/// with `errorCode` 40103, when it is renewed at once and the call repeated
+/// once. If the IDP refuses the AppJWT (401), the AppJWT is renewed and the
+/// request repeated once. The IDP's host comes from the [`Discovery`]
+/// (service `idp`).
+///
+/// Keep one per consumer (in a map, say); clones share the token. Its
+/// `Debug` shows the external id, never a token.
+#[derive(Clone)]
+pub struct ConsumerJwsProvider {
+    inner: Arc<ConsumerInner>,
+}
+
+impl fmt::Debug for ConsumerJwsProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsumerJwsProvider")
+            .field("ext_consumer_id", &self.inner.ext_consumer_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConsumerJwsProvider {
+    /// A provider for the consumer the connector knows as `ext_consumer_id`.
+    pub fn new(app_jwt: &AppJwtProvider, ext_consumer_id: impl Into<String>) -> Self {
+        let ext_consumer_id = ext_consumer_id.into();
+        let (app, id) = (app_jwt.clone(), ext_consumer_id.clone());
+        let credential = RefreshingCredential::new(move || {
+            let (app, id) = (app.clone(), id.clone());
+            async move { fetch_consumer_jws(&app, id).await }
+        });
+        ConsumerJwsProvider {
+            inner: Arc::new(ConsumerInner {
+                app_jwt: app_jwt.clone(),
+                ext_consumer_id,
+                credential,
+            }),
+        }
+    }
+
+    /// The consumer's external id.
+    pub fn ext_consumer_id(&self) -> &str {
+        &self.inner.ext_consumer_id
+    }
+
+    /// The AppJWT provider this one asks the IDP with.
+    pub fn app_jwt(&self) -> &AppJwtProvider {
+        &self.inner.app_jwt
+    }
+
+    /// The ConsumerJWS to send now: cached, or fetched from the IDP.
+    pub async fn get(&self) -> Result<Secret, Error> {
+        self.inner.credential.get().await
+    }
+}
+
+impl CredentialProvider for ConsumerJwsProvider {
+    fn credential(&self) -> CredentialFuture<'_> {
+        Box::pin(self.get())
+    }
+
+    fn reject(&self, rejected: &Secret) {
+        self.inner.credential.reject(rejected);
+    }
+}
+
+impl From<ConsumerJwsProvider> for Credential {
+    fn from(value: ConsumerJwsProvider) -> Self {
+        Credential::from_provider(value)
+    }
+}
+
+async fn fetch_consumer_jws(
+    app_jwt: &AppJwtProvider,
+    ext_consumer_id: String,
+) -> Result<Token, Error> {
+    const OPERATION: &str = "get_consumer_jws";
+    let discovery = app_jwt.discovery();
+    let base = discovery.base_url(SERVICE_IDP).await?;
+    let mut renewed = false;
+    loop {
+        let app = app_jwt.get().await?;
+        let transport = Transport::new(
+            Auth::AppJwt(Credential::from(app.clone())),
+            discovery.policy().clone(),
+        );
+        let client = raw::Client::new_with_client(&base, discovery.http().clone(), transport);
+        let transport = progenitor_client::ClientInfo::inner(&client);
+        let result = client
+            .get_consumer_jws()
+            .account_id(discovery.account())
+            .v(raw::types::GetConsumerJwsV::X10)
+            .body(raw::types::ConsumerJwsRequest {
+                ext_consumer_id: ext_consumer_id.clone(),
+            })
+            .send()
+            .await;
+        match transport.value(OPERATION, result).await {
+            Ok(answer) => return Ok(token(answer.token, None)),
+            // The IDP refused the AppJWT: renew it and ask once more.
+            Err(error) if !renewed && error.status() == Some(reqwest::StatusCode::UNAUTHORIZED) => {
+                tracing::debug!("the IDP refused the AppJWT; renewing it and asking again");
+                app_jwt.reject(&app);
+                renewed = true;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Snapshots of every request of the connector flow, captured on the wire,
+//! with the example values of LivePerson's pages ("Domain API", "Connector
+//! API: Authorization and Authentication", "SEND", "Examples") as the specs
+//! quote them: account `le12345678`, client id
+//! `75588e18-0213-4e33-8174-883acac7e3c4`, consumer
+//! `John_Doe_facebook12345`, conversation
+//! `8602832d-dce1-446b-8445-0d51f5926a42`.
+//!
+//! A snapshot (`tests/snapshots/connector_shapes__<name>.snap`) shows the
+//! request line, the headers that matter (sorted; credential values
+//! `[redacted]` after checking they are exactly the credential), and the
+//! body: pretty JSON with the random request id as `[id]`, or a form body
+//! as its pairs in order with the client secret `[redacted]`. Any other
+//! header fails the test, and so does progenitor's `api-version`.
+
+mod support;
+
+use liveperson_ccs::MessagingClient;
+use liveperson_ccs::connector::{AppJwtProvider, Discovery};
+use liveperson_ccs::messaging::{AcceptStatus, ChatState, OpenConversation};
+use serde_json::{Value, json};
+use support::{CaptureServer, Captured, Reply};
+
+const ACC: &str = "le12345678";
+const CLIENT_ID: &str = "75588e18-0213-4e33-8174-883acac7e3c4";
+const CLIENT_SECRET: &str = "the-client-secret";
+const CONSUMER: &str = "John_Doe_facebook12345";
+const CONVERSATION: &str = "8602832d-dce1-446b-8445-0d51f5926a42";
+/// The page's example AppJWT (its `exp` is in the past: it is renewed at
+/// each use, which these tests do not mind).
+const APP_JWT: &str = "eyJraWQiOiJhcHBqd3QtMTMtMDUtMTciLCJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJsZTgxODIzMTE4IiwiYXpwIjoiNzU1ODhlMTgtMDIxMy00ZTMzLTgxNzQtODgzYWNhYzdlM2M0Iiwic2NvcGUiOiJtc2cuY29uc3VtZXIiLCJpc3MiOiJTZW50aW5lbCIsImV4cCI6MTUyNDY0NjI3MCwiaWF0IjoxNTI0NjQyNjcwfQ.aC1EbVQDIKJkrMgfoqhDqo5KZVMILTGP5UnK_4lUJQIfpFcrymvQKU9E6zt_WDhWmM2SOOcr1sz4u5xVZ9rMWZciDW_9KofEM2NDgVw1EVBxAIgGYeO0sbE9o--HKjk9DHZvukJkQFhYaHMDnj6ay4BNUqTJpDn6y3XQY7eh7rM";
+const CONSUMER_JWS: &str = "eyJraWQiOiJhcHBqd3QtMTMtMDUtMTciLCJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhY2NvdW50X2lkIjoibGUxMjM0NTY3OCJ9.c2lnbmF0dXJl";
+
+const SHOWN: &[&str] = &[
+    "accept",
+    "authorization",
+    "content-type",
+    "user-agent",
+    "x-lp-on-behalf",
+];
+const TRANSPORT_HEADERS: &[&str] = &["host", "content-length"];
+
+fn shape(request: &Captured) -> String {
+    let line = request.request_line();
+    assert!(
+        request.header("api-version").is_none(),
+        "{line}: progenitor's api-version header must be removed"
+    );
+    let mut out = format!("{} {}\n", request.method, request.target);
+    let mut headers: Vec<&(String, String)> = request.headers.iter().collect();
+    headers.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, value) in headers {
+        if TRANSPORT_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
+        assert!(
+            SHOWN.contains(&name.as_str()),
+            "{line}: unexpected header {name:?}"
+        );
+        let shown = match name.as_str() {
+            "authorization" => {
+                assert_eq!(value, APP_JWT, "{line}: the AppJWT as issued, no Bearer");
+                "[redacted]".to_owned()
+            }
+            "x-lp-on-behalf" => {
+                assert_eq!(value, CONSUMER_JWS, "{line}: the ConsumerJWS as issued");
+                "[redacted]".to_owned()
+            }
+            "user-agent" => {
+                assert_eq!(value, concat!("liveperson-ccs/", env!("CARGO_PKG_VERSION")));
+                "liveperson-ccs/[version]".to_owned()
+            }
+            _ => value.clone(),
+        };
+        out.push_str(&format!("{name}: {shown}\n"));
+    }
+    out.push('\n');
+    let form = request
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        let text = request.body_text();
+        assert!(
+            text.contains(&format!("client_secret={CLIENT_SECRET}")),
+            "{text}"
+        );
+        out.push_str(&text.replace(CLIENT_SECRET, "[redacted]"));
+    } else {
+        match request.body_json() {
+            None => out.push_str("(no body)"),
+            Some(mut body) => {
+                if let Some(id) = body.get_mut("id") {
+                    let text = id.as_str().expect("a string id");
+                    assert!(text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()));
+                    *id = json!("[id]");
+                }
+                out.push_str(&serde_json::to_string_pretty(&body).expect("JSON prints"));
+            }
+        }
+    }
+    out
+}
+
+/// A capture server answering the whole flow as the pages do, every host
+/// being itself.
+async fn flow() -> (CaptureServer, Discovery) {
+    let capture = CaptureServer::start().await;
+    let host = capture.base_url().trim_start_matches("http://").to_owned();
+    let services: Vec<Value> = ["asyncMessagingEnt", "sentinel", "idp"]
+        .iter()
+        .map(|s| json!({"service": s, "account": ACC, "baseURI": host}))
+        .collect();
+    capture.default_for(
+        format!("/api/account/{ACC}/service/"),
+        Reply::json(200, &json!({ "baseURIs": services })),
+    );
+    capture.default_for(
+        "/sentinel/",
+        Reply::json(
+            200,
+            &json!({"access_token": APP_JWT, "token_type": "Bearer"}),
+        ),
+    );
+    capture.default_for(
+        format!("/api/account/{ACC}/consumer"),
+        Reply::json(201, &json!({ "token": CONSUMER_JWS })),
+    );
+    capture.respond_with(|request| {
+        if !request.path().ends_with("/conversation/send") {
+            return None;
+        }
+        let body = request.body_json()?;
+        let published = body["type"] == "ms.PublishEvent";
+        Some(Reply::json(
+            200,
+            &json!({"reqId": body["id"], "code": "OK",
+                    "body": if published { json!({"sequence": 0}) } else { json!({}) }}),
+        ))
+    });
+    let discovery = Discovery::builder()
+        .account(ACC)
+        .domain_api(capture.base_url())
+        .build()
+        .expect("discovery");
+    (capture, discovery)
+}
+
+/// The one request to a path, of those captured.
+fn request_to(capture: &CaptureServer, path: &str) -> Captured {
+    let found: Vec<Captured> = capture
+        .requests()
+        .into_iter()
+        .filter(|r| r.path() == path)
+        .collect();
+    assert_eq!(found.len(), 1, "one request to {path}");
+    found.into_iter().next().expect("one")
+}
+
+#[tokio::test]
+async fn list_service_domains() {
+    let (capture, discovery) = flow().await;
+    discovery
+        .base_uri("asyncMessagingEnt")
+        .await
+        .expect("found");
+    insta::assert_snapshot!("list_service_domains", shape(&capture.only_request()));
+}
+
+#[tokio::test]
+async fn get_app_jwt() {
+    let (capture, discovery) = flow().await;
+    let app = AppJwtProvider::new(&discovery, CLIENT_ID, CLIENT_SECRET);
+    assert_eq!(app.get().await.expect("token").expose(), APP_JWT);
+    let request = request_to(&capture, &format!("/sentinel/api/account/{ACC}/app/token"));
+    insta::assert_snapshot!("get_app_jwt", shape(&request));
+}
+
+#[tokio::test]
+async fn get_consumer_jws() {
+    let (capture, discovery) = flow().await;
+    let app = AppJwtProvider::new(&discovery, CLIENT_ID, CLIENT_SECRET);
+    let consumer = app.consumer(CONSUMER);
+    assert_eq!(consumer.get().await.expect("token").expose(), CONSUMER_JWS);
+    let request = request_to(&capture, &format!("/api/account/{ACC}/consumer"));
+    insta::assert_snapshot!("get_consumer_jws", shape(&request));
+}
+
+async fn conversation(discovery: &Discovery) -> OpenConversation {
+    let app = AppJwtProvider::new(discovery, CLIENT_ID, CLIENT_SECRET);
+    let consumer = app.consumer(CONSUMER);
+    MessagingClient::builder()
+        .discovery(discovery)
+        .app_jwt(app)
+        .build()
+        .expect("client")
+        .conversation(consumer, CONVERSATION)
+}
+
+fn send_path() -> String {
+    format!("/api/account/{ACC}/messaging/consumer/conversation/send")
+}
+
+#[tokio::test]
+async fn send_text() {
+    let (capture, discovery) = flow().await;
+    let sent = conversation(&discovery)
+        .await
+        .send_text("Hi from Send Message only - Send a line")
+        .await
+        .expect("sent");
+    assert_eq!(sent.sequence, Some(0));
+    insta::assert_snapshot!("send_text", shape(&request_to(&capture, &send_path())));
+}
+
+#[tokio::test]
+async fn send_typing() {
+    let (capture, discovery) = flow().await;
+    conversation(&discovery)
+        .await
+        .chat_state(ChatState::Composing)
+        .await
+        .expect("sent");
+    insta::assert_snapshot!("send_typing", shape(&request_to(&capture, &send_path())));
+}
+
+#[tokio::test]
+async fn send_accept() {
+    let (capture, discovery) = flow().await;
+    conversation(&discovery)
+        .await
+        .accept(AcceptStatus::Accept, &[1, 2])
+        .await
+        .expect("sent");
+    insta::assert_snapshot!("send_accept", shape(&request_to(&capture, &send_path())));
+}
+
+#[tokio::test]
+async fn send_close() {
+    let (capture, discovery) = flow().await;
+    let sent = conversation(&discovery)
+        .await
+        .close()
+        .await
+        .expect("closed");
+    assert_eq!(sent.sequence, None);
+    insta::assert_snapshot!("send_close", shape(&request_to(&capture, &send_path())));
+}
