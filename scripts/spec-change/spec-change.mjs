@@ -232,8 +232,9 @@ const CHANGELOG = "openapi/CHANGELOG.md";
 function entryHint(name, version, level, diffs) {
   const heading = { major: "Changed", minor: "Added", patch: "Changed", none: "Added" }[level];
   const first = diffs.find((d) => d.type === "breaking") ?? diffs[0];
+  const what = first && ((first.description ?? "").replace(/^\[[\w ]+\]\s*/, "").trim() || first.path.join("."));
   const example = first
-    ? `- <one sentence: what changed and what a client must do>, e.g. ${(first.description ?? "").replace(/^\[\w+\]\s*/, "")}.`
+    ? `- <one sentence: what changed and what a client must do> (the first change: ${what}).`
     : "- <one sentence: what this version is>.";
   return [`    ## ${name} ${version}`, "", `    ### ${heading}`, "", `    ${example}`];
 }
