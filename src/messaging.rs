@@ -116,6 +116,11 @@ impl ClientBuilder<MessagingCredentials> {
 
 /// The Customer Info SDE (`ctmrinfo`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "CustomerInfo", rename_all = "camelCase")
+)]
 pub struct CustomerInfo {
     /// A social media id of your choice.
     pub social_id: Option<String>,
@@ -125,6 +130,11 @@ pub struct CustomerInfo {
 
 /// A visitor's gender, for the Personal Info SDE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename_all = "UPPERCASE")
+)]
 pub enum Gender {
     /// `MALE`
     Male,
@@ -136,6 +146,11 @@ pub enum Gender {
 
 /// The Personal Info SDE (`personal`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "PersonalInfo", rename_all = "camelCase")
+)]
 pub struct PersonalInfo {
     /// The visitor's first name.
     pub firstname: Option<String>,
@@ -147,6 +162,11 @@ pub struct PersonalInfo {
 
 /// How urgent the conversation is (`ttrDefName`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename_all = "UPPERCASE")
+)]
 pub enum Urgency {
     /// `NORMAL`
     Normal,
@@ -159,6 +179,11 @@ pub enum Urgency {
 /// Where the conversation was created and by whom (a `SharkContext`), from
 /// the Monitoring API.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ConversationContext", rename_all = "camelCase")
+)]
 pub struct ConversationContext {
     /// The consumer device's LivePerson id.
     pub visitor_id: Option<String>,
@@ -167,6 +192,7 @@ pub struct ConversationContext {
     /// The context id from the Monitoring API.
     pub interaction_context_id: Option<String>,
     /// The context type; `SharkContext` when Monitoring API values are used.
+    #[cfg_attr(feature = "schemars", schemars(rename = "type"))]
     pub context_type: Option<String>,
     /// The conversation language, e.g. `en-US`.
     pub lang: Option<String>,

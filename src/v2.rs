@@ -91,6 +91,11 @@ impl ClientBuilder<V2Credentials> {
 
 /// A context document as read.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ContextDocument", rename_all = "camelCase")
+)]
 #[non_exhaustive]
 pub struct ContextDocument {
     /// `{accountId}:{nameSpace}:{sessionId}`, the session part empty for a namespace document.
@@ -102,12 +107,14 @@ pub struct ContextDocument {
     /// `CONTEXT` for these documents.
     pub document_type: String,
     /// The namespace.
+    #[cfg_attr(feature = "schemars", schemars(rename = "nameSpace"))]
     pub namespace: String,
     /// The session; `None` for the namespace document.
     pub session_id: Option<String>,
     /// The properties.
     pub payload: Map<String, Value>,
     /// When the document expires, if it does.
+    #[cfg_attr(feature = "schemars", schemars(rename = "ttl"))]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -120,6 +127,11 @@ impl ContextDocument {
 
 /// What a write or delete answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "DocumentResult", rename_all = "camelCase")
+)]
 #[non_exhaustive]
 pub struct WriteResult {
     /// The document written.
