@@ -190,6 +190,11 @@ impl ClientBuilder<MessagingCredentials> {
 
 /// The Customer Info SDE (`ctmrinfo`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "CustomerInfo", rename_all = "camelCase")
+)]
 pub struct CustomerInfo {
     /// A social media id of your choice.
     pub social_id: Option<String>,
@@ -199,6 +204,11 @@ pub struct CustomerInfo {
 
 /// A visitor's gender, for the Personal Info SDE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename_all = "UPPERCASE")
+)]
 pub enum Gender {
     /// `MALE`
     Male,
@@ -210,6 +220,11 @@ pub enum Gender {
 
 /// The Personal Info SDE (`personal`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "PersonalInfo", rename_all = "camelCase")
+)]
 pub struct PersonalInfo {
     /// The visitor's first name.
     pub firstname: Option<String>,
@@ -221,6 +236,11 @@ pub struct PersonalInfo {
 
 /// How urgent the conversation is (`ttrDefName`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename_all = "UPPERCASE")
+)]
 pub enum Urgency {
     /// `NORMAL`
     Normal,
@@ -233,6 +253,11 @@ pub enum Urgency {
 /// Where the conversation was created and by whom (a `SharkContext`), from
 /// the Monitoring API.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ConversationContext", rename_all = "camelCase")
+)]
 pub struct ConversationContext {
     /// The consumer device's LivePerson id.
     pub visitor_id: Option<String>,
@@ -241,6 +266,7 @@ pub struct ConversationContext {
     /// The context id from the Monitoring API.
     pub interaction_context_id: Option<String>,
     /// The context type; `SharkContext` when Monitoring API values are used.
+    #[cfg_attr(feature = "schemars", schemars(rename = "type"))]
     pub context_type: Option<String>,
     /// The conversation language, e.g. `en-US`.
     pub lang: Option<String>,

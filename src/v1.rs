@@ -90,6 +90,11 @@ impl ClientBuilder<V1Credentials> {
 
 /// A namespace as [`CcsV1Client::list_namespaces`] lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "Namespace", rename_all = "camelCase")
+)]
 #[non_exhaustive]
 pub struct NamespaceInfo {
     /// The namespace name.
@@ -97,11 +102,20 @@ pub struct NamespaceInfo {
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Its TTL, where one is set.
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(rename = "ttlSecond", with = "Option<u64>")
+    )]
     pub ttl: Option<Duration>,
 }
 
 /// A session with a TTL, as [`CcsV1Client::list_session_ttls`] lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "SessionTtl", rename_all = "camelCase")
+)]
 #[non_exhaustive]
 pub struct SessionTtl {
     /// The session id.
@@ -109,16 +123,25 @@ pub struct SessionTtl {
     /// When the TTL was set.
     pub created_at: DateTime<Utc>,
     /// The TTL; zero means no expiry.
+    #[cfg_attr(feature = "schemars", schemars(rename = "ttlSecond", with = "u64"))]
     pub ttl: Duration,
 }
 
 /// A session with its properties, as [`CcsV1Client::session_properties`] streams them.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "SessionProperties", rename_all = "camelCase")
+)]
 #[non_exhaustive]
 pub struct SessionEntry {
     /// The session id (`__default__` for the namespace level).
     pub session_id: String,
     /// Its properties.
+    // The service sends them as `properties` or `property`, either optional;
+    // the layer reads both into this field, empty when neither came.
+    #[cfg_attr(feature = "schemars", schemars(default))]
     pub properties: Map<String, Value>,
 }
 

@@ -98,6 +98,11 @@ impl ClientBuilder<V2Credentials> {
 
 /// A context document as read.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ContextDocument", rename_all = "camelCase")
+)]
 #[non_exhaustive]
 pub struct ContextDocument {
     /// `{accountId}:{nameSpace}:{sessionId}`, the session part empty for a namespace document.
@@ -109,12 +114,14 @@ pub struct ContextDocument {
     /// `CONTEXT` for these documents.
     pub document_type: String,
     /// The namespace.
+    #[cfg_attr(feature = "schemars", schemars(rename = "nameSpace"))]
     pub namespace: String,
     /// The session; `None` for the namespace document.
     pub session_id: Option<String>,
     /// The properties.
     pub payload: Map<String, Value>,
     /// When the document expires, if it does.
+    #[cfg_attr(feature = "schemars", schemars(rename = "ttl"))]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -130,6 +137,11 @@ impl ContextDocument {
 /// An answer with `"success": false` is not a `WriteResult` but an
 /// [`Error::WriteFailed`]: an `Ok` always means the service applied it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "DocumentResult", rename_all = "camelCase")
+)]
 #[non_exhaustive]
 pub struct WriteResult {
     /// The document written.
