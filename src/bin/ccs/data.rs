@@ -266,7 +266,10 @@ async fn export_lines(
     } else {
         for name in only {
             crate::store::rules::namespace(name).map_err(Failure::usage)?;
-            let ttl = listed.iter().find(|n| &n.name == name).map(|n| n.ttl_seconds);
+            let ttl = listed
+                .iter()
+                .find(|n| &n.name == name)
+                .map(|n| n.ttl_seconds);
             if ttl.is_none() {
                 bar.suspend(|| eprintln!("warning: namespace {name:?} is not listed by the account; exporting its sessions anyway"));
             }
@@ -312,8 +315,7 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, Failure> {
             let counts = match file.writer() {
                 Some(out) => {
                     let mut sink = Sink::Write(out);
-                    export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar)
-                        .await?
+                    export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar).await?
                 }
                 None => ExportCounts::default(),
             };
@@ -385,9 +387,13 @@ impl AtomicFile {
         let Some(out) = self.out.take() else {
             return Ok(());
         };
-        let file = out
-            .into_inner()
-            .map_err(|e| Failure::new(format!("cannot write {}: {}", self.temp.display(), e.error())))?;
+        let file = out.into_inner().map_err(|e| {
+            Failure::new(format!(
+                "cannot write {}: {}",
+                self.temp.display(),
+                e.error()
+            ))
+        })?;
         file.sync_all()?;
         std::fs::rename(&self.temp, &self.path).map_err(|e| {
             Failure::new(format!(
@@ -459,7 +465,11 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode, Failure> {
 
 /// Checks every line of the file, then writes it. `Ok(false)` when some
 /// sessions failed (each listed on stderr); `Err` when the file is refused.
-pub async fn import_file(store: &Store, path: &Path, options: ImportOptions) -> Result<bool, Failure> {
+pub async fn import_file(
+    store: &Store,
+    path: &Path,
+    options: ImportOptions,
+) -> Result<bool, Failure> {
     let started = Instant::now();
     let target = target(options.api);
     // Pass 1: every line against the rules, nothing kept but counts.
@@ -470,7 +480,8 @@ pub async fn import_file(store: &Store, path: &Path, options: ImportOptions) -> 
     let mut seen_first = false;
     for text in BufReader::new(open(path)?).lines() {
         number += 1;
-        let text = text.map_err(|e| Failure::usage(format!("{}: line {number}: {e}", path.display())))?;
+        let text =
+            text.map_err(|e| Failure::usage(format!("{}: line {number}: {e}", path.display())))?;
         let found = match format::parse(&text) {
             Ok(None) => continue,
             Ok(Some(line)) => {
@@ -497,7 +508,10 @@ pub async fn import_file(store: &Store, path: &Path, options: ImportOptions) -> 
     }
     if !seen_first {
         problem_count += 1;
-        problems.push((1, "the file is empty: an export starts with its header line".into()));
+        problems.push((
+            1,
+            "the file is empty: an export starts with its header line".into(),
+        ));
     }
     if problem_count > 0 {
         eprintln!("{}: {problem_count} problems:", path.display());
@@ -514,28 +528,32 @@ pub async fn import_file(store: &Store, path: &Path, options: ImportOptions) -> 
     }
     if options.dry_run {
         eprintln!(
-            "{}: valid; would write {namespaces} namespaces, {sessions} sessions, {properties} properties through {:?} (nothing written: --dry-run)",
+            "{}: valid; would write {namespaces} namespaces, {sessions} sessions, {properties} properties through {} (nothing written: --dry-run)",
             path.display(),
-            options.api
+            match options.api {
+                Api::V1 => "v1",
+                Api::V2 => "v2",
+            }
         );
         return Ok(true);
     }
     // Pass 2: write, streaming the file again.
-    let lines = futures::stream::iter(
-        BufReader::new(open(path)?)
-            .lines()
-            .enumerate()
-            .map(|(i, text)| {
-                let line = text
-                    .map_err(|e| e.to_string())
-                    .and_then(|t| format::parse(&t));
-                (i + 1, line)
-            }),
-    );
+    let lines = futures::stream::iter(BufReader::new(open(path)?).lines().enumerate().map(
+        |(i, text)| {
+            let line = text
+                .map_err(|e| e.to_string())
+                .and_then(|t| format::parse(&t));
+            (i + 1, line)
+        },
+    ));
     let bar = progress(Some(sessions), "");
     let report = write_lines(store, lines, &options, &bar, false).await;
     bar.finish_and_clear();
-    Ok(summarize(&path.display().to_string(), &report, started.elapsed()))
+    Ok(summarize(
+        &path.display().to_string(),
+        &report,
+        started.elapsed(),
+    ))
 }
 
 fn summarize(what: &str, report: &Report, elapsed: Duration) -> bool {
@@ -553,7 +571,9 @@ fn summarize(what: &str, report: &Report, elapsed: Duration) -> bool {
         eprintln!("  failed: line {line}: {what}: {why}");
     }
     if !report.failures.is_empty() {
-        eprintln!("Running the same command again retries them: writes merge, so nothing is doubled.");
+        eprintln!(
+            "Running the same command again retries them: writes merge, so nothing is doubled."
+        );
     }
     report.failures.is_empty()
 }
@@ -581,16 +601,17 @@ async fn write_lines(
     let mut in_flight = FuturesUnordered::new();
     let mut lines = std::pin::pin!(lines);
     let mut first = true;
-    let record = |report: &mut Report, number: usize, what: String, result: Result<Outcome, Failure>| {
-        match result {
-            Ok(Outcome::Written { properties }) => {
-                report.sessions += 1;
-                report.properties += properties;
+    let record =
+        |report: &mut Report, number: usize, what: String, result: Result<Outcome, Failure>| {
+            match result {
+                Ok(Outcome::Written { properties }) => {
+                    report.sessions += 1;
+                    report.properties += properties;
+                }
+                Ok(Outcome::Skipped) => report.skipped += 1,
+                Err(failure) => report.failures.push((number, what, failure.message)),
             }
-            Ok(Outcome::Skipped) => report.skipped += 1,
-            Err(failure) => report.failures.push((number, what, failure.message)),
-        }
-    };
+        };
     while let Some((number, line)) = lines.next().await {
         let line = match line {
             Ok(Some(line)) => line,
@@ -699,7 +720,9 @@ async fn write_session(
                 .or(options.v2_ttl)
                 .unwrap_or(V2_MAX_TTL_SECONDS)
                 .clamp(1, V2_MAX_TTL_SECONDS);
-            store.doc_upsert(&namespace, &session, &properties, ttl).await?;
+            store
+                .doc_upsert(&namespace, &session, &properties, ttl)
+                .await?;
         }
     }
     Ok(Outcome::Written {
@@ -736,7 +759,14 @@ pub async fn copy(args: CopyArgs) -> Result<ExitCode, Failure> {
     let bar = progress(None, "copied");
     let reading = async {
         let mut sink = Sink::Channel(tx);
-        export_lines(&source, &args.namespaces, 1000, &mut sink, &ProgressBar::hidden()).await
+        export_lines(
+            &source,
+            &args.namespaces,
+            1000,
+            &mut sink,
+            &ProgressBar::hidden(),
+        )
+        .await
     };
     let lines = futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
         .enumerate()

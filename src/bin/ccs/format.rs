@@ -116,26 +116,37 @@ pub fn schema_json() -> String {
 
 /// Reads one line: `Ok(None)` for a blank line.
 ///
-/// Through `Value` first: with `arbitrary_precision` on, serde's buffering of
-/// an internally tagged enum cannot read numbers straight from the text.
+/// Through `Value` and then the variant's own struct: with
+/// `arbitrary_precision` on, serde's buffering of an internally tagged enum
+/// cannot hold a number wider than 64 bits.
 pub fn parse(text: &str) -> Result<Option<Line>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
-    match value.get("type").and_then(Value::as_str) {
-        Some("header" | "namespace" | "session") => {}
-        Some(other) => {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let Value::Object(mut object) = value else {
+        return Err("not a JSON object".into());
+    };
+    let kind = match object.remove("type") {
+        Some(Value::String(kind)) => kind,
+        Some(_) | None => {
+            return Err("no \"type\" member (header, namespace or session)".into());
+        }
+    };
+    let object = Value::Object(object);
+    let invalid = |e: serde_json::Error| format!("not a valid {kind} line: {e}");
+    match kind.as_str() {
+        "header" => serde_json::from_value(object).map(Line::Header),
+        "namespace" => serde_json::from_value(object).map(Line::Namespace),
+        "session" => serde_json::from_value(object).map(Line::Session),
+        other => {
             return Err(format!(
                 "unknown line type {other:?} (expected header, namespace or session)"
             ));
         }
-        None => return Err("no \"type\" member (header, namespace or session)".into()),
     }
-    serde_json::from_value(value)
-        .map(Some)
-        .map_err(|e| format!("not a valid line: {e}"))
+    .map(Some)
+    .map_err(invalid)
 }
 
 /// What [`check`] needs to know about where the data goes.
@@ -266,8 +277,18 @@ mod tests {
     #[test]
     fn bad_lines_are_named() {
         assert!(parse("{").unwrap_err().contains("not valid JSON"));
-        assert!(parse(r#"{"type":"x"}"#).unwrap_err().contains("unknown line type"));
+        assert!(
+            parse(r#"{"type":"x"}"#)
+                .unwrap_err()
+                .contains("unknown line type")
+        );
         assert!(parse(r#"{"name":"a"}"#).unwrap_err().contains("\"type\""));
+        assert!(parse("[1]").unwrap_err().contains("object"));
+        assert!(
+            parse(r#"{"type":"session","namespace":"a"}"#)
+                .unwrap_err()
+                .contains("session")
+        );
         assert_eq!(parse("  ").unwrap(), None);
 
         let header = Line::Header(Header::new("le1"));
@@ -302,6 +323,9 @@ mod tests {
     fn characters_are_counted_not_bytes() {
         let mut properties = Map::new();
         properties.insert("a".into(), Value::String("é€😀".into()));
-        assert_eq!(compact_chars(&properties), r#"{"a":"é€😀"}"#.chars().count());
+        assert_eq!(
+            compact_chars(&properties),
+            r#"{"a":"é€😀"}"#.chars().count()
+        );
     }
 }

@@ -21,7 +21,9 @@ pub enum Command {
         output: Output,
     },
     /// Create or delete a namespace, or set its TTL.
-    #[command(after_help = "Examples:\n  ccs namespace create orders --ttl 3600\n  ccs namespace ttl orders 0\n  ccs namespace delete orders")]
+    #[command(
+        after_help = "Examples:\n  ccs namespace create orders --ttl 3600\n  ccs namespace ttl orders 0\n  ccs namespace delete orders"
+    )]
     Namespace {
         #[command(subcommand)]
         action: NamespaceAction,
@@ -40,7 +42,9 @@ pub enum Command {
         output: Output,
     },
     /// Show a session's properties: all of them, or the named ones.
-    #[command(after_help = "Examples:\n  ccs get orders s1\n  ccs get orders s1 intent tier --json\n  ccs get orders __default__   # the namespace-level properties")]
+    #[command(
+        after_help = "Examples:\n  ccs get orders s1\n  ccs get orders s1 intent tier --json\n  ccs get orders __default__   # the namespace-level properties"
+    )]
     Get {
         /// The namespace.
         namespace: String,
@@ -54,7 +58,9 @@ pub enum Command {
         output: Output,
     },
     /// Set properties of a session: NAME=JSON (text that is not JSON is taken as a string).
-    #[command(after_help = "Examples:\n  ccs set orders s1 intent=billing confidence=0.92 'orders=[1,2,3]'\n  ccs set orders s1 'note=\"42\"'   # the string \"42\", not a number\n  ccs set orders s1 intent=billing --ttl 600")]
+    #[command(
+        after_help = "Examples:\n  ccs set orders s1 intent=billing confidence=0.92 'orders=[1,2,3]'\n  ccs set orders s1 'note=\"42\"'   # the string \"42\", not a number\n  ccs set orders s1 intent=billing --ttl 600"
+    )]
     Set {
         /// The namespace.
         namespace: String,
@@ -70,7 +76,9 @@ pub enum Command {
         conn: Conn,
     },
     /// Delete the named properties of a session, or all of them.
-    #[command(after_help = "Examples:\n  ccs delete orders s1 intent\n  ccs delete orders s1          # every property of s1")]
+    #[command(
+        after_help = "Examples:\n  ccs delete orders s1 intent\n  ccs delete orders s1          # every property of s1"
+    )]
     Delete {
         /// The namespace.
         namespace: String,
@@ -82,7 +90,9 @@ pub enum Command {
         conn: Conn,
     },
     /// CCS v2 documents: get, upsert, delete.
-    #[command(after_help = "Examples:\n  ccs doc upsert orders s1 property1=100 --ttl 3600\n  ccs doc get orders s1\n  ccs doc delete orders s1 property1\n\nThe session `__default__` is the namespace's document.")]
+    #[command(
+        after_help = "Examples:\n  ccs doc upsert orders s1 property1=100 --ttl 3600\n  ccs doc get orders s1\n  ccs doc delete orders s1 property1\n\nThe session `__default__` is the namespace's document."
+    )]
     Doc {
         #[command(subcommand)]
         action: DocAction,
@@ -240,7 +250,10 @@ pub async fn run(command: Command) -> Result<ExitCode, Failure> {
                 store.set_session_ttl(&namespace, &session, ttl).await?;
             }
             store.set(&namespace, &session, &properties).await?;
-            eprintln!("set {} properties of {namespace}/{session}", properties.len());
+            eprintln!(
+                "set {} properties of {namespace}/{session}",
+                properties.len()
+            );
         }
         Command::Delete {
             namespace,
@@ -254,7 +267,10 @@ pub async fn run(command: Command) -> Result<ExitCode, Failure> {
             if properties.is_empty() {
                 eprintln!("deleted every property of {namespace}/{session}");
             } else {
-                eprintln!("deleted {} properties of {namespace}/{session}", properties.len());
+                eprintln!(
+                    "deleted {} properties of {namespace}/{session}",
+                    properties.len()
+                );
             }
         }
         Command::Doc { action } => doc(action).await?,
@@ -297,7 +313,10 @@ async fn doc(action: DocAction) -> Result<(), Failure> {
             conn.store()?
                 .doc_upsert(&namespace, &session, &payload, ttl)
                 .await?;
-            eprintln!("upserted {} properties into {namespace}/{session}", payload.len());
+            eprintln!(
+                "upserted {} properties into {namespace}/{session}",
+                payload.len()
+            );
         }
         DocAction::Delete {
             namespace,
@@ -314,7 +333,12 @@ async fn doc(action: DocAction) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn sessions(store: &Store, namespace: &str, page_size: u32, json: bool) -> Result<(), Failure> {
+async fn sessions(
+    store: &Store,
+    namespace: &str,
+    page_size: u32,
+    json: bool,
+) -> Result<(), Failure> {
     let mut ids = std::pin::pin!(store.session_ids(namespace, page_size)?);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // A JSON array written as it comes: a namespace of a million sessions is
@@ -419,7 +443,10 @@ mod tests {
     fn tables_align_columns() {
         let text = table(
             &["NAME", "TTL"],
-            &[vec!["orders".into(), "60s".into()], vec!["é".into(), "-".into()]],
+            &[
+                vec!["orders".into(), "60s".into()],
+                vec!["é".into(), "-".into()],
+            ],
         );
         assert_eq!(text, "NAME    TTL\norders  60s\né       -\n");
     }

@@ -144,14 +144,19 @@ impl Conn {
                 .ok()
                 .filter(|v| !v.trim().is_empty())
         };
-        let how = |flag: &str, var: &str| format!("pass --{flag_prefix}{flag} or set {env_prefix}{var}");
-        let account = self.account.clone().or_else(|| env("LP_ACCOUNT_ID")).ok_or_else(|| {
-            Failure::usage(format!("no account: {}", how("account", "LP_ACCOUNT_ID")))
-        })?;
+        let how =
+            |flag: &str, var: &str| format!("pass --{flag_prefix}{flag} or set {env_prefix}{var}");
+        let account = self
+            .account
+            .clone()
+            .or_else(|| env("LP_ACCOUNT_ID"))
+            .ok_or_else(|| {
+                Failure::usage(format!("no account: {}", how("account", "LP_ACCOUNT_ID")))
+            })?;
         let region = match self.region.clone().or_else(|| env("LP_REGION")) {
-            Some(region) => region.parse::<Region>().map_err(|e| {
-                Failure::usage(format!("{e}; {}", how("region", "LP_REGION")))
-            })?,
+            Some(region) => region
+                .parse::<Region>()
+                .map_err(|e| Failure::usage(format!("{e}; {}", how("region", "LP_REGION"))))?,
             None => Region::default(),
         };
         for (given, flag, var) in [
@@ -169,7 +174,10 @@ impl Conn {
             region,
             base_url: self.base_url.clone().or_else(|| env("LP_CCS_BASE_URL")),
             api_key: self.api_key.clone().or_else(|| env("LP_CCS_API_KEY")),
-            access_token: self.access_token.clone().or_else(|| env("LP_CCS_ACCESS_TOKEN")),
+            access_token: self
+                .access_token
+                .clone()
+                .or_else(|| env("LP_CCS_ACCESS_TOKEN")),
             attempts: self.attempts,
             api_key_hint: how("api-key", "LP_CCS_API_KEY"),
             access_token_hint: how("access-token", "LP_CCS_ACCESS_TOKEN"),

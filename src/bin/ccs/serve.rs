@@ -149,7 +149,11 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         match data::export_file_atomically(store, file).await {
             Ok(()) => tracing::info!(file = %file.display(), "exported"),
             Err(failure) => {
-                eprintln!("error: the export to {} failed: {}", file.display(), failure.message);
+                eprintln!(
+                    "error: the export to {} failed: {}",
+                    file.display(),
+                    failure.message
+                );
                 code = ExitCode::FAILURE;
             }
         }
@@ -217,4 +221,3 @@ impl ShutdownSignals {
         }
     }
 }
-

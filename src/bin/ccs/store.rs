@@ -290,7 +290,12 @@ impl Store {
     }
 
     /// Deletes the named properties of a v2 document, or the whole document.
-    pub async fn doc_delete(&self, ns: &str, session: &str, names: &[String]) -> Result<(), Failure> {
+    pub async fn doc_delete(
+        &self,
+        ns: &str,
+        session: &str,
+        names: &[String],
+    ) -> Result<(), Failure> {
         let doc = self.document(ns, session)?;
         let result = if names.is_empty() {
             doc.delete().await?
