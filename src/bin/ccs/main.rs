@@ -7,7 +7,7 @@
 //! `info,liveperson_ccs=trace`); the default is `info`.
 //!
 //! The other subcommands inspect and edit context data (`namespaces`, `get`,
-//! `set`, ...), and export, import and copy it as JSON Lines ([`format`]).
+//! `set`, ...), and export, import and copy it as JSON Lines ([`format`](mod@format)).
 //! Every call into the crate's layer is in [`store`].
 
 mod data;

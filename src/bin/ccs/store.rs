@@ -35,6 +35,9 @@ pub struct NamespaceInfo {
     pub created_at: String,
 }
 
+/// A session's id and properties.
+pub type Session = (String, Map<String, Value>);
+
 /// A v2 document as read.
 pub struct DocumentInfo {
     pub payload: Map<String, Value>,
@@ -175,10 +178,7 @@ impl Store {
         &self,
         ns: &str,
         page_size: u32,
-    ) -> Result<
-        impl Stream<Item = Result<(String, Map<String, Value>), Failure>> + Send + 'static,
-        Failure,
-    > {
+    ) -> Result<impl Stream<Item = Result<Session, Failure>> + Send + 'static, Failure> {
         let pages = self
             .v1()?
             .session_properties(ns)?
