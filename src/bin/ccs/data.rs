@@ -172,10 +172,14 @@ fn progress(total: Option<u64>, what: &'static str) -> ProgressBar {
     }
     let bar = match total {
         Some(total) => ProgressBar::new(total).with_style(
-            ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} sessions, {per_sec}, {eta} left {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{bar:40} {pos}/{len} sessions, {rate}, {eta} left {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} sessions/s", state.per_sec());
+                    },
+                ),
         ),
         None => ProgressBar::new_spinner().with_style(
             ProgressStyle::with_template("{spinner} {pos} sessions {msg}")

@@ -120,7 +120,16 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     if let (Some(file), Some(store)) = (&import, &store) {
-        match data::import_file(store, file, data::ImportOptions::default()).await {
+        match data::import_file(
+            store,
+            file,
+            data::ImportOptions {
+                concurrency: 8,
+                ..data::ImportOptions::default()
+            },
+        )
+        .await
+        {
             Ok(true) => tracing::info!(file = %file.display(), "imported"),
             Ok(false) => {
                 eprintln!("error: the import of {} failed", file.display());
