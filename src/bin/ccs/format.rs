@@ -1,0 +1,331 @@
+//! The export format: JSON Lines, one [`Line`] per line.
+//!
+//! ```text
+//! {"type":"header","format":"liveperson-ccs-export","version":1,"account":"le12345678","exported_at":"..."}
+//! {"type":"namespace","name":"orders","ttl_seconds":3600}
+//! {"type":"session","namespace":"orders","session":"s1","properties":{"intent":"billing"},"ttl_seconds":600}
+//! ```
+//!
+//! The first line is the header; a namespace's line comes before its
+//! sessions. The JSON Schema (`ccs schema`, committed as
+//! `schemas/ccs-export.schema.json`) is generated from these types.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::store::{V2_MAX_TTL_SECONDS, rules};
+
+/// The `format` of the header line.
+pub const FORMAT: &str = "liveperson-ccs-export";
+/// The version this tool writes and reads.
+pub const VERSION: u32 = 1;
+/// The most a session's properties may take, as compact JSON, in characters.
+pub const MAX_SESSION_CHARS: usize = 800_000;
+
+/// One line of an export.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[schemars(
+    title = "liveperson-ccs export line",
+    description = "One line of a `ccs export` file (JSON Lines). The first line of a file is a `header`; a `namespace` line comes before the `session` lines of that namespace. Readers ignore members they do not know."
+)]
+pub enum Line {
+    /// The first line: what the file is.
+    Header(Header),
+    /// A namespace and its TTL.
+    Namespace(NamespaceLine),
+    /// A session and its properties.
+    Session(SessionLine),
+}
+
+/// The header line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Header {
+    /// Always `liveperson-ccs-export`.
+    #[schemars(extend("const" = "liveperson-ccs-export"))]
+    pub format: String,
+    /// The format version: 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// The account the data was exported from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// When the export started (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub exported_at: Option<String>,
+    /// The tool that wrote the file, e.g. `ccs 0.1.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
+}
+
+/// A namespace line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NamespaceLine {
+    /// The namespace: ASCII letters, digits and `_`; not one of LivePerson's
+    /// reserved names (consumer, operational, conversation, faas, custom, sde).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_]+$"))]
+    pub name: String,
+    /// The namespace's TTL in seconds (0: no expiry), where one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 9_223_372_036_854_775_807u64))]
+    pub ttl_seconds: Option<u64>,
+}
+
+/// A session line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionLine {
+    /// The namespace (see the namespace line).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_]+$"))]
+    pub namespace: String,
+    /// The session id: any non-empty text but `.` and `..`; `__default__`
+    /// holds the namespace-level properties.
+    #[schemars(length(min = 1))]
+    pub session: String,
+    /// The session's properties: name to any JSON value. As compact JSON, at
+    /// most 800,000 characters.
+    pub properties: Map<String, Value>,
+    /// The session's own TTL in seconds (0: no expiry), where one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 9_223_372_036_854_775_807u64))]
+    pub ttl_seconds: Option<u64>,
+}
+
+impl Header {
+    /// The header this tool writes.
+    pub fn new(account: &str) -> Header {
+        Header {
+            format: FORMAT.to_owned(),
+            version: VERSION,
+            account: Some(account.to_owned()),
+            exported_at: Some(chrono::Utc::now().to_rfc3339()),
+            generator: Some(concat!("ccs ", env!("CARGO_PKG_VERSION")).to_owned()),
+        }
+    }
+}
+
+/// The JSON Schema of a line, as committed in `schemas/ccs-export.schema.json`.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(Line);
+    // Serializing a schema (a JSON value) cannot fail.
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Reads one line: `Ok(None)` for a blank line.
+///
+/// Through `Value` and then the variant's own struct: with
+/// `arbitrary_precision` on, serde's buffering of an internally tagged enum
+/// cannot hold a number wider than 64 bits.
+pub fn parse(text: &str) -> Result<Option<Line>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let Value::Object(mut object) = value else {
+        return Err("not a JSON object".into());
+    };
+    let kind = match object.remove("type") {
+        Some(Value::String(kind)) => kind,
+        Some(_) | None => {
+            return Err("no \"type\" member (header, namespace or session)".into());
+        }
+    };
+    let object = Value::Object(object);
+    let invalid = |e: serde_json::Error| format!("not a valid {kind} line: {e}");
+    match kind.as_str() {
+        "header" => serde_json::from_value(object).map(Line::Header),
+        "namespace" => serde_json::from_value(object).map(Line::Namespace),
+        "session" => serde_json::from_value(object).map(Line::Session),
+        other => {
+            return Err(format!(
+                "unknown line type {other:?} (expected header, namespace or session)"
+            ));
+        }
+    }
+    .map(Some)
+    .map_err(invalid)
+}
+
+/// What [`check`] needs to know about where the data goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    V1,
+    V2,
+}
+
+/// Checks a line against the documented rules; `first` says whether it is
+/// the file's first line. Returns every problem found.
+pub fn check(line: &Line, first: bool, target: Target) -> Vec<String> {
+    let mut problems = Vec::new();
+    match line {
+        Line::Header(header) => {
+            if !first {
+                problems.push("a header line may only be the first line".into());
+            }
+            if header.format != FORMAT {
+                problems.push(format!(
+                    "format {:?} is not {FORMAT:?}",
+                    header.format
+                ));
+            }
+            if header.version != VERSION {
+                problems.push(format!(
+                    "format version {} is not supported (this ccs reads version {VERSION}); use the ccs that wrote the file",
+                    header.version
+                ));
+            }
+        }
+        _ if first => problems.push(format!(
+            "the first line must be the header {{\"type\":\"header\",\"format\":\"{FORMAT}\",\"version\":{VERSION}}}"
+        )),
+        Line::Namespace(ns) => {
+            if let Err(e) = rules::namespace(&ns.name) {
+                problems.push(e);
+            }
+            check_ttl(ns.ttl_seconds, &mut problems);
+        }
+        Line::Session(session) => {
+            if let Err(e) = rules::namespace(&session.namespace) {
+                problems.push(e);
+            }
+            if let Err(e) = rules::session(&session.session) {
+                problems.push(e);
+            }
+            for name in session.properties.keys() {
+                if let Err(e) = rules::property(name) {
+                    problems.push(e);
+                }
+            }
+            let chars = compact_chars(&session.properties);
+            if chars > MAX_SESSION_CHARS {
+                problems.push(format!(
+                    "the session's properties take {chars} characters as JSON, over the service's limit of {MAX_SESSION_CHARS}"
+                ));
+            }
+            check_ttl(session.ttl_seconds, &mut problems);
+            if target == Target::V2
+                && let Some(ttl) = session.ttl_seconds
+                && ttl > V2_MAX_TTL_SECONDS
+            {
+                problems.push(format!(
+                    "ttl_seconds {ttl} is over v2's longest TTL ({V2_MAX_TTL_SECONDS} s, 13 months)"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn check_ttl(ttl: Option<u64>, problems: &mut Vec<String>) {
+    if let Some(ttl) = ttl
+        && i64::try_from(ttl).is_err()
+    {
+        problems.push(format!("ttl_seconds {ttl} is too large"));
+    }
+}
+
+/// The length of the properties as compact JSON, in characters.
+pub fn compact_chars(properties: &Map<String, Value>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            // Characters, not bytes: count the bytes that start one.
+            self.0 += buf.iter().filter(|b| (**b & 0xC0) != 0x80).count();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut count, properties);
+    count.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_schema_matches_the_types() {
+        let committed = include_str!("../../../schemas/ccs-export.schema.json");
+        assert_eq!(
+            committed,
+            schema_json(),
+            "schemas/ccs-export.schema.json is stale: run `cargo run --features cli --bin ccs -- schema > schemas/ccs-export.schema.json`"
+        );
+    }
+
+    #[test]
+    fn lines_round_trip_and_keep_every_digit() {
+        let text = r#"{"type":"session","namespace":"ns","session":"s 1","properties":{"big":123456789012345678901234,"f":1.10,"u":"é"},"ttl_seconds":60}"#;
+        let line = parse(text).unwrap().unwrap();
+        let Line::Session(session) = &line else {
+            panic!("a session line: {line:?}");
+        };
+        assert_eq!(session.ttl_seconds, Some(60));
+        let written = serde_json::to_string(&line).unwrap();
+        assert!(written.contains("123456789012345678901234"), "{written}");
+        assert!(written.contains("1.10"), "{written}");
+        assert_eq!(parse(&written).unwrap().unwrap(), line);
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        assert!(parse("{").unwrap_err().contains("not valid JSON"));
+        assert!(
+            parse(r#"{"type":"x"}"#)
+                .unwrap_err()
+                .contains("unknown line type")
+        );
+        assert!(parse(r#"{"name":"a"}"#).unwrap_err().contains("\"type\""));
+        assert!(parse("[1]").unwrap_err().contains("object"));
+        assert!(
+            parse(r#"{"type":"session","namespace":"a"}"#)
+                .unwrap_err()
+                .contains("session")
+        );
+        assert_eq!(parse("  ").unwrap(), None);
+
+        let header = Line::Header(Header::new("le1"));
+        assert!(check(&header, true, Target::V1).is_empty());
+        assert!(!check(&header, false, Target::V1).is_empty());
+        let mut old = Header::new("le1");
+        old.version = 2;
+        assert!(check(&Line::Header(old), true, Target::V1)[0].contains("version 2"));
+
+        let reserved = Line::Namespace(NamespaceLine {
+            name: "sde".into(),
+            ttl_seconds: None,
+        });
+        assert!(check(&reserved, false, Target::V1)[0].contains("reserved"));
+        assert!(check(&reserved, true, Target::V1)[0].contains("first line"));
+
+        let mut properties = Map::new();
+        properties.insert("".into(), Value::Null);
+        properties.insert("big".into(), Value::String("é".repeat(MAX_SESSION_CHARS)));
+        let session = Line::Session(SessionLine {
+            namespace: "ns".into(),
+            session: "..".into(),
+            properties,
+            ttl_seconds: Some(V2_MAX_TTL_SECONDS + 1),
+        });
+        let problems = check(&session, false, Target::V2);
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert_eq!(check(&session, false, Target::V1).len(), 3);
+    }
+
+    #[test]
+    fn characters_are_counted_not_bytes() {
+        let mut properties = Map::new();
+        properties.insert("a".into(), Value::String("é€😀".into()));
+        assert_eq!(
+            compact_chars(&properties),
+            r#"{"a":"é€😀"}"#.chars().count()
+        );
+    }
+}
