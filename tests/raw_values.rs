@@ -299,3 +299,13 @@ async fn raw_call_errors_are_the_layers_and_keep_secrets_out() {
     ));
     assert!(doc.get_raw().await.unwrap().is_none());
 }
+
+/// The test build (whose dev-dependency turns `cli` on) has serde_json as a
+/// user of the crate gets it: without `arbitrary_precision`, which would make
+/// `Value` keep the digits and so hide what the raw methods are for (issue
+/// 11, item 11: no feature of this crate may turn it on).
+#[test]
+fn serde_json_is_built_as_users_get_it() {
+    let value: Value = serde_json::from_str("123456789012345678901234").unwrap();
+    assert_eq!(value.to_string(), "1.2345678901234567e+23");
+}

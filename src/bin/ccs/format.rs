@@ -10,8 +10,11 @@
 //! sessions. The JSON Schema (`ccs schema`, committed as
 //! `schemas/ccs-export.schema.json`) is generated from these types.
 
+use liveperson_ccs::v1::RawProperties;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+#[cfg(test)]
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::store::{V2_MAX_TTL_SECONDS, rules};
@@ -23,8 +26,10 @@ pub const VERSION: u32 = 1;
 /// The most a session's properties may take, as compact JSON, in characters.
 pub const MAX_SESSION_CHARS: usize = 800_000;
 
-/// One line of an export.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// One line of an export. Read with [`parse`] (each property value is kept
+/// as the JSON text it was written with, which serde cannot do through an
+/// internally tagged enum), written with serde.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[schemars(
     title = "liveperson-ccs export line",
@@ -74,7 +79,7 @@ pub struct NamespaceLine {
 }
 
 /// A session line.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SessionLine {
     /// The namespace (see the namespace line).
     #[schemars(regex(pattern = r"^[A-Za-z0-9_]+$"))]
@@ -85,11 +90,29 @@ pub struct SessionLine {
     pub session: String,
     /// The session's properties: name to any JSON value. As compact JSON, at
     /// most 800,000 characters.
-    pub properties: Map<String, Value>,
+    // Each value is the JSON text read (a `RawValue`), so every digit of a
+    // number is kept from export to import; the schema says "any JSON value".
+    #[schemars(with = "Map<String, Value>")]
+    pub properties: RawProperties,
     /// The session's own TTL in seconds (0: no expiry), where one is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = 9_223_372_036_854_775_807u64))]
     pub ttl_seconds: Option<u64>,
+}
+
+impl PartialEq for SessionLine {
+    /// The same session, properties and TTL; values compared as JSON text.
+    fn eq(&self, other: &Self) -> bool {
+        self.namespace == other.namespace
+            && self.session == other.session
+            && self.ttl_seconds == other.ttl_seconds
+            && self.properties.len() == other.properties.len()
+            && self
+                .properties
+                .iter()
+                .zip(&other.properties)
+                .all(|((a, x), (b, y))| a == b && x.get() == y.get())
+    }
 }
 
 impl Header {
@@ -116,29 +139,40 @@ pub fn schema_json() -> String {
 
 /// Reads one line: `Ok(None)` for a blank line.
 ///
-/// Through `Value` and then the variant's own struct: with
-/// `arbitrary_precision` on, serde's buffering of an internally tagged enum
-/// cannot hold a number wider than 64 bits.
+/// First its `type` alone, then the whole line as that variant's struct:
+/// serde's internally tagged enums buffer the line, and a buffered value
+/// cannot be read as a `RawValue`, which keeps each property's text.
 pub fn parse(text: &str) -> Result<Option<Line>, String> {
+    /// The `type` member; every other member is skipped unread.
+    #[derive(Deserialize)]
+    struct Kind {
+        #[serde(rename = "type")]
+        kind: Option<Value>,
+    }
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
-    let Value::Object(mut object) = value else {
-        return Err("not a JSON object".into());
-    };
-    let kind = match object.remove("type") {
+    if !text.trim_start().starts_with('{') {
+        // Valid JSON or not, say what is wrong with it.
+        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => "not a JSON object".into(),
+            Err(e) => format!("not valid JSON: {e}"),
+        });
+    }
+    let kind = serde_json::from_str::<Kind>(text)
+        .map_err(|e| format!("not valid JSON: {e}"))?
+        .kind;
+    let kind = match kind {
         Some(Value::String(kind)) => kind,
         Some(_) | None => {
             return Err("no \"type\" member (header, namespace or session)".into());
         }
     };
-    let object = Value::Object(object);
     let invalid = |e: serde_json::Error| format!("not a valid {kind} line: {e}");
     match kind.as_str() {
-        "header" => serde_json::from_value(object).map(Line::Header),
-        "namespace" => serde_json::from_value(object).map(Line::Namespace),
-        "session" => serde_json::from_value(object).map(Line::Session),
+        "header" => serde_json::from_str(text).map(Line::Header),
+        "namespace" => serde_json::from_str(text).map(Line::Namespace),
+        "session" => serde_json::from_str(text).map(Line::Session),
         other => {
             return Err(format!(
                 "unknown line type {other:?} (expected header, namespace or session)"
@@ -227,23 +261,65 @@ fn check_ttl(ttl: Option<u64>, problems: &mut Vec<String>) {
     }
 }
 
-/// The length of the properties as compact JSON, in characters.
-pub fn compact_chars(properties: &Map<String, Value>) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            // Characters, not bytes: count the bytes that start one.
-            self.0 += buf.iter().filter(|b| (**b & 0xC0) != 0x80).count();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+/// The length of the properties as compact JSON, in characters: whitespace
+/// between tokens is not counted, and a string counts as serde_json writes
+/// it (`"\u00e9"` as `"é"`), as the service stores it; numbers count as
+/// written.
+pub fn compact_chars(properties: &RawProperties) -> usize {
+    // `{` and `}`, a `,` between members, and per member `"name":`.
+    let mut count = 2 + properties.len().saturating_sub(1);
+    for (name, value) in properties {
+        count += json_string_chars(name) + 1 + compact_value_chars(value.get());
+    }
+    count
+}
+
+/// The characters of `text` (valid JSON) written compactly.
+fn compact_value_chars(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut count = 0;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'"' => {
+                let end = string_end(bytes, i);
+                let literal = &text[i..end];
+                count += if literal.contains('\\') {
+                    match serde_json::from_str::<String>(literal) {
+                        Ok(decoded) => json_string_chars(&decoded),
+                        Err(_) => literal.chars().count(),
+                    }
+                } else {
+                    literal.chars().count()
+                };
+                i = end;
+            }
+            _ => {
+                count += 1;
+                i += 1;
+            }
         }
     }
-    let mut count = Count(0);
-    // Writing to a counter cannot fail.
-    let _ = serde_json::to_writer(&mut count, properties);
-    count.0
+    count
+}
+
+/// The characters of `text` as a JSON string literal, quotes included.
+fn json_string_chars(text: &str) -> usize {
+    serde_json::to_string(text).map_or(0, |literal| literal.chars().count())
+}
+
+/// The index just past the string literal that starts at `start` (a `"`).
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
 }
 
 #[cfg(test)]
@@ -305,9 +381,12 @@ mod tests {
         assert!(check(&reserved, false, Target::V1)[0].contains("reserved"));
         assert!(check(&reserved, true, Target::V1)[0].contains("first line"));
 
-        let mut properties = Map::new();
-        properties.insert("".into(), Value::Null);
-        properties.insert("big".into(), Value::String("é".repeat(MAX_SESSION_CHARS)));
+        let mut properties = RawProperties::new();
+        properties.insert("".into(), raw("null"));
+        properties.insert(
+            "big".into(),
+            serde_json::value::to_raw_value(&"é".repeat(MAX_SESSION_CHARS)).unwrap(),
+        );
         let session = Line::Session(SessionLine {
             namespace: "ns".into(),
             session: "..".into(),
@@ -319,13 +398,32 @@ mod tests {
         assert_eq!(check(&session, false, Target::V1).len(), 3);
     }
 
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).unwrap()
+    }
+
     #[test]
     fn characters_are_counted_not_bytes() {
-        let mut properties = Map::new();
-        properties.insert("a".into(), Value::String("é€😀".into()));
+        let mut properties = RawProperties::new();
+        properties.insert("a".into(), raw(r#""é€😀""#));
         assert_eq!(
             compact_chars(&properties),
             r#"{"a":"é€😀"}"#.chars().count()
         );
+    }
+
+    #[test]
+    fn the_count_is_of_compact_json_as_the_service_keeps_it() {
+        let line = parse(
+            r#"{"type":"session","namespace":"ns","session":"s","properties":{"a" : [ 1e2 , "x y" ],"b":"\u00e9\n","c":{}}}"#,
+        )
+        .unwrap()
+        .unwrap();
+        let Line::Session(session) = line else {
+            panic!("a session line");
+        };
+        let compact = r#"{"a":[1e2,"x y"],"b":"é\n","c":{}}"#;
+        assert_eq!(compact_chars(&session.properties), compact.chars().count());
+        assert_eq!(compact_chars(&RawProperties::new()), 2);
     }
 }

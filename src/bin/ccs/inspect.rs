@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use futures::StreamExt;
-use serde_json::{Map, Value, json};
+use liveperson_ccs::v1::{RawProperties, RawValue};
+use serde_json::{Value, json};
 
 use crate::store::Store;
 use crate::{Conn, Failure, Output};
@@ -157,16 +158,22 @@ pub enum DocAction {
     },
 }
 
-/// `NAME=JSON` pairs as a map; a value that is not JSON is a string.
-pub fn assignments(pairs: &[String]) -> Result<Map<String, Value>, Failure> {
-    let mut map = Map::new();
+/// `NAME=JSON` pairs as a map; a value that is not JSON is a string. A JSON
+/// value is kept as written (`1.10` stays `1.10`), without the whitespace
+/// around it.
+pub fn assignments(pairs: &[String]) -> Result<RawProperties, Failure> {
+    let mut map = RawProperties::new();
     for pair in pairs {
         let Some((name, text)) = pair.split_once('=') else {
             return Err(Failure::usage(format!(
                 "{pair:?} is not NAME=JSON (e.g. intent=billing or 'orders=[1,2]')"
             )));
         };
-        let value = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()));
+        let value = match RawValue::from_string(text.trim().to_owned()) {
+            Ok(json) => json,
+            Err(_) => serde_json::value::to_raw_value(text)
+                .map_err(|e| Failure::usage(format!("{name}: {e}")))?,
+        };
         map.insert(name.to_owned(), value);
     }
     Ok(map)
@@ -288,7 +295,16 @@ async fn doc(action: DocAction) -> Result<(), Failure> {
         } => match conn.store()?.doc_get(&namespace, &session).await? {
             Some(doc) => {
                 if output.json() {
-                    print_json(&json!({"payload": doc.payload, "expires_at": doc.expires_at}))?;
+                    /// The document as printed, its values as the service holds them.
+                    #[derive(serde::Serialize)]
+                    struct Shown<'a> {
+                        payload: &'a RawProperties,
+                        expires_at: &'a Option<String>,
+                    }
+                    print_json(&Shown {
+                        payload: &doc.payload,
+                        expires_at: &doc.expires_at,
+                    })?;
                 } else {
                     if let Some(at) = &doc.expires_at {
                         println!("expires at {at}");
@@ -364,20 +380,20 @@ async fn sessions(
     Ok(())
 }
 
-fn print_json(value: &Value) -> Result<(), Failure> {
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value).map_err(|e| Failure::new(e.to_string()))?;
     writeln!(out)?;
     Ok(())
 }
 
-fn print_properties(properties: Map<String, Value>, json: bool) -> Result<(), Failure> {
+fn print_properties(properties: RawProperties, json: bool) -> Result<(), Failure> {
     if json {
-        return print_json(&Value::Object(properties));
+        return print_json(&properties);
     }
     let rows = properties
         .into_iter()
-        .map(|(name, value)| vec![name, value.to_string()])
+        .map(|(name, value)| vec![name, value.get().to_owned()])
         .collect();
     print_table(&["PROPERTY", "VALUE"], rows)
 }
@@ -427,14 +443,19 @@ mod tests {
             "d=[1, 2]".into(),
             "e=x=y".into(),
             "f=".into(),
+            "g= 1.10 ".into(),
+            "h=123456789012345678901234".into(),
         ])
         .unwrap();
-        assert_eq!(map["a"], json!(1));
-        assert_eq!(map["b"], json!("billing"));
-        assert_eq!(map["c"], json!("42"));
-        assert_eq!(map["d"], json!([1, 2]));
-        assert_eq!(map["e"], json!("x=y"));
-        assert_eq!(map["f"], json!(""));
+        let text = |name: &str| map[name].get().to_owned();
+        assert_eq!(text("a"), "1");
+        assert_eq!(text("b"), r#""billing""#);
+        assert_eq!(text("c"), r#""42""#);
+        assert_eq!(text("d"), "[1, 2]");
+        assert_eq!(text("e"), r#""x=y""#);
+        assert_eq!(text("f"), r#""""#);
+        assert_eq!(text("g"), "1.10");
+        assert_eq!(text("h"), "123456789012345678901234");
         let error = assignments(&["novalue".into()]).unwrap_err();
         assert!(error.usage && error.message.contains("NAME=JSON"));
     }

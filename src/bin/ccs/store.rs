@@ -3,15 +3,13 @@
 
 use std::time::Duration;
 
+use crate::Failure;
 use futures::{Stream, TryStreamExt};
-use liveperson_ccs::v1::MAX_PAGE_SIZE;
+use liveperson_ccs::v1::{MAX_PAGE_SIZE, RawProperties};
 use liveperson_ccs::v2::MAX_TTL;
 use liveperson_ccs::{
     CcsV1Client, CcsV2Client, DEFAULT_SESSION, Error, Namespace, Region, RetryPolicy,
 };
-use serde_json::{Map, Value};
-
-use crate::Failure;
 
 /// Where to connect and with what, resolved from flags and the environment.
 pub struct Settings {
@@ -35,12 +33,13 @@ pub struct NamespaceInfo {
     pub created_at: String,
 }
 
-/// A session's id and properties.
-pub type Session = (String, Map<String, Value>);
+/// A session's id and properties. Values are always the JSON text the
+/// service holds (the layer's raw methods): no number is rewritten.
+pub type Session = (String, RawProperties);
 
 /// A v2 document as read.
 pub struct DocumentInfo {
-    pub payload: Map<String, Value>,
+    pub payload: RawProperties,
     pub expires_at: Option<String>,
 }
 
@@ -181,7 +180,7 @@ impl Store {
     ) -> Result<impl Stream<Item = Result<Session, Failure>> + Send + 'static, Failure> {
         let pages = self
             .v1()?
-            .session_properties(ns)?
+            .session_properties_raw(ns)?
             .page_size(page_size.clamp(1, MAX_PAGE_SIZE));
         Ok(pages
             .stream()
@@ -204,18 +203,18 @@ impl Store {
         ns: &str,
         session: &str,
         names: &[String],
-    ) -> Result<Map<String, Value>, Failure> {
+    ) -> Result<RawProperties, Failure> {
         let handle = self.v1()?.session(ns, session)?;
         if names.is_empty() {
-            return Ok(handle.get().await?);
+            return Ok(handle.get_raw().await?);
         }
         if names.iter().any(|n| n.contains(',')) {
             // `include` separates names with ',': read all, keep the named.
-            let mut all = handle.get().await?;
+            let mut all = handle.get_raw().await?;
             all.retain(|k, _| names.contains(k));
             return Ok(all);
         }
-        Ok(handle.get_properties(names).await?)
+        Ok(handle.get_properties_raw(names).await?)
     }
 
     /// Merges properties into a session (others are kept).
@@ -223,10 +222,10 @@ impl Store {
         &self,
         ns: &str,
         session: &str,
-        properties: &Map<String, Value>,
+        properties: &RawProperties,
     ) -> Result<(), Failure> {
         let handle = self.v1()?.session(ns, session)?;
-        Ok(handle.set_properties(properties).await?)
+        Ok(handle.set_raw(properties).await?)
     }
 
     /// Sets a session's TTL for its later writes.
@@ -261,7 +260,7 @@ impl Store {
 
     /// A v2 document (`__default__`: the namespace's); `None` if absent.
     pub async fn doc_get(&self, ns: &str, session: &str) -> Result<Option<DocumentInfo>, Failure> {
-        let doc = self.document(ns, session)?.get().await?;
+        let doc = self.document(ns, session)?.get_raw().await?;
         Ok(doc.map(|d| DocumentInfo {
             payload: d.payload,
             expires_at: d.expires_at.map(|t| t.to_rfc3339()),
@@ -273,12 +272,12 @@ impl Store {
         &self,
         ns: &str,
         session: &str,
-        payload: &Map<String, Value>,
+        payload: &RawProperties,
         ttl: u64,
     ) -> Result<(), Failure> {
         // An answer with `"success": false` is an error of the layer's.
         self.document(ns, session)?
-            .set_properties(payload, Duration::from_secs(ttl))
+            .set_raw(payload, Duration::from_secs(ttl))
             .await?;
         Ok(())
     }
