@@ -47,6 +47,53 @@ pub(crate) fn check(what: &'static str, value: &Value) -> Result<(), Error> {
     Ok(())
 }
 
+/// How deeply the JSON text of a value nests arrays and objects, counting
+/// the brackets outside its strings (the text is already valid JSON).
+pub(crate) fn raw_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut in_string = false;
+    let mut escaped = false;
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Refuses the JSON text of a property value nested deeper than
+/// [`MAX_VALUE_DEPTH`], as [`check`] does for a parsed value.
+pub(crate) fn check_raw(
+    what: &'static str,
+    value: &serde_json::value::RawValue,
+) -> Result<(), Error> {
+    let depth = raw_depth(value.get());
+    if depth > MAX_VALUE_DEPTH {
+        return Err(Error::invalid(
+            what,
+            format!(
+                "it nests arrays and objects {depth} levels deep; at most {MAX_VALUE_DEPTH} are allowed"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +117,19 @@ mod tests {
         let error = check("value", &nested(MAX_VALUE_DEPTH + 1)).expect_err("too deep");
         assert!(matches!(error, Error::InvalidInput { .. }), "{error}");
         assert!(error.to_string().contains("65 levels"), "{error}");
+    }
+
+    #[test]
+    fn raw_depth_counts_brackets_outside_strings() {
+        assert_eq!(raw_depth("1"), 0);
+        assert_eq!(raw_depth(r#"{"a": [1, {"b": {}}], "c": 2}"#), 4);
+        assert_eq!(raw_depth(r#"["[[[", "\\\"{{", {}]"#), 2);
+        let past = format!("{}1{}", "[".repeat(65), "]".repeat(65));
+        let raw = serde_json::value::RawValue::from_string(past).expect("valid JSON");
+        let error = check_raw("value", &raw).expect_err("too deep");
+        assert!(error.to_string().contains("65 levels"), "{error}");
+        let at = format!("{}1{}", "[".repeat(64), "]".repeat(64));
+        let raw = serde_json::value::RawValue::from_string(at).expect("valid JSON");
+        assert!(check_raw("value", &raw).is_ok());
     }
 }

@@ -571,6 +571,110 @@ impl Transport {
     }
 }
 
+/// A request the layer writes itself, for the calls whose bodies must keep
+/// each value's JSON text exactly (`serde_json::value::RawValue`): the
+/// generated clients decode answers into `serde_json::Value`, which rewrites
+/// numbers (`123456789012345678901234` becomes `1.2345678901234567e+23`,
+/// `1e2` becomes `100.0`).
+///
+/// The path segments are percent-encoded as the generated clients encode
+/// theirs (progenitor's `encode_path`), and the request then takes the same
+/// road as theirs: [`Transport::prepare`] (credentials, no `api-version`),
+/// [`Transport::execute`] (retries, attempt timeout and call deadline, the
+/// success body limit, error bodies cut and scrubbed, the call's span and
+/// completion event), and the same error classification.
+pub(crate) struct RawCall<'a> {
+    /// The operation id, for logs and errors (the generated one it mirrors).
+    pub(crate) operation: &'static str,
+    pub(crate) method: reqwest::Method,
+    /// The client's base URL (no trailing `/`).
+    pub(crate) base_url: &'a str,
+    /// Literal path pieces and path parameters, in order.
+    pub(crate) path: &'a [PathPart<'a>],
+    /// Query parameters, form-encoded.
+    pub(crate) query: &'a [(&'a str, String)],
+    /// A JSON body, as text already written.
+    pub(crate) body: Option<Vec<u8>>,
+}
+
+/// One piece of a [`RawCall`]'s path.
+pub(crate) enum PathPart<'a> {
+    /// Written as is, e.g. `/v1/account/`.
+    Literal(&'static str),
+    /// A path parameter: percent-encoded.
+    Param(&'a str),
+}
+
+impl RawCall<'_> {
+    fn url(&self) -> String {
+        let mut url = self.base_url.to_owned();
+        for part in self.path {
+            match part {
+                PathPart::Literal(text) => url.push_str(text),
+                PathPart::Param(value) => url.push_str(&progenitor_client::encode_path(value)),
+            }
+        }
+        url
+    }
+}
+
+impl Transport {
+    /// Sends a [`RawCall`] and decodes its answer, a 2xx, as `T` (text kept
+    /// where `T` holds `RawValue`s). Any other answer is the error the
+    /// generated clients' calls give for it.
+    pub(crate) async fn raw_json<T: serde::de::DeserializeOwned>(
+        &self,
+        http: &reqwest::Client,
+        call: RawCall<'_>,
+    ) -> Result<T, Error> {
+        let operation = call.operation;
+        let response = self.raw_send(http, call).await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| from_failure(operation, e))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| self.decode_error(operation, e.to_string(), &bytes))
+    }
+
+    /// Sends a [`RawCall`] whose answer has no body: any 2xx is success.
+    pub(crate) async fn raw_unit(
+        &self,
+        http: &reqwest::Client,
+        call: RawCall<'_>,
+    ) -> Result<(), Error> {
+        self.raw_send(http, call).await.map(drop)
+    }
+
+    async fn raw_send(&self, http: &reqwest::Client, call: RawCall<'_>) -> Result<Response, Error> {
+        let operation = call.operation;
+        let mut builder = http
+            .request(call.method.clone(), call.url())
+            .header(reqwest::header::ACCEPT, "application/json");
+        if !call.query.is_empty() {
+            builder = builder.query(call.query);
+        }
+        if let Some(body) = call.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let mut request = builder
+            .build()
+            .map_err(|e| Error::invalid("request", e.without_url().to_string()))?;
+        self.prepare(&mut request).await?;
+        let response = self
+            .execute(http, request, operation)
+            .await
+            .map_err(|e| from_failure(operation, e))?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(from_response(operation, response).await)
+        }
+    }
+}
+
 /// Classifies a failure without an answer.
 pub(crate) fn from_failure(operation: &'static str, source: reqwest::Error) -> Error {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&source);

@@ -16,7 +16,7 @@ use crate::builder::{ClientBuilder, V1Credentials, required_env};
 use crate::generated::v1 as raw;
 use crate::names::{AccountId, IntoName, Namespace, PropertyName, SessionId};
 use crate::secret::Credential;
-use crate::transport::{Auth, Transport};
+use crate::transport::{Auth, PathPart, RawCall, Transport};
 
 /// A client for CCS v1, bound to one account.
 ///
@@ -1033,4 +1033,283 @@ impl<T: PageItem> SessionListing<T> {
             ListingKind::SessionProperties => "list_session_properties",
         }
     }
+}
+
+// ------------------------------------------------------------ exact values
+
+/// Properties as the JSON text of each value, exactly as the service holds
+/// it: name to [`RawValue`], in name order.
+///
+/// [`serde_json::Value`] rewrites numbers it cannot hold
+/// (`123456789012345678901234` reads back as `1.2345678901234567e+23`, `1e2`
+/// as `100.0`, `1.10` as `1.1`); a `RawValue` keeps the text. The raw methods
+/// ([`Session::get_raw`], [`Session::set_raw`],
+/// [`CcsV1Client::session_properties_raw`], and v2's
+/// [`Document::get_raw`](crate::v2::Document::get_raw) and
+/// [`Document::set_raw`](crate::v2::Document::set_raw)) read and write this
+/// type: what a backup reads is what a restore writes, digit for digit.
+///
+/// ```
+/// use liveperson_ccs::v1::RawProperties;
+/// use serde_json::value::RawValue;
+///
+/// let mut properties = RawProperties::new();
+/// properties.insert("big".into(), RawValue::from_string("123456789012345678901234".into())?);
+/// assert_eq!(properties["big"].get(), "123456789012345678901234");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub type RawProperties = std::collections::BTreeMap<String, Box<RawValue>>;
+
+pub use serde_json::value::RawValue;
+
+/// A session with its properties as JSON text, as
+/// [`CcsV1Client::session_properties_raw`] streams them.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RawSessionEntry {
+    /// The session id (`__default__` for the namespace level).
+    pub session_id: String,
+    /// Its properties, each value the JSON text the service answered.
+    pub properties: RawProperties,
+}
+
+impl PartialEq for RawSessionEntry {
+    /// The same id and the same properties, each value the same text.
+    fn eq(&self, other: &Self) -> bool {
+        self.session_id == other.session_id
+            && self.properties.len() == other.properties.len()
+            && self
+                .properties
+                .iter()
+                .zip(&other.properties)
+                .all(|((a, x), (b, y))| a == b && x.get() == y.get())
+    }
+}
+
+/// One entry of the session-properties listing, read with its values as text.
+#[derive(serde::Deserialize)]
+struct RawEntryWire {
+    #[serde(rename = "sessionId")]
+    session_id: String,
+    #[serde(default)]
+    properties: Option<RawProperties>,
+    #[serde(default)]
+    property: Option<RawProperties>,
+}
+
+impl PageItem for RawSessionEntry {
+    async fn fetch(pages: &SessionListing<Self>, page: u32) -> Result<Vec<Self>, Error> {
+        let per_page = pages.non_zero_page_size()?;
+        let client = &pages.client;
+        let query = [
+            ("page", i32::try_from(page).unwrap_or(i32::MAX).to_string()),
+            ("perPage", per_page.to_string()),
+        ];
+        let list: Vec<RawEntryWire> = client
+            .t()
+            .raw_json(
+                client.http(),
+                RawCall {
+                    operation: "list_session_properties",
+                    method: reqwest::Method::GET,
+                    base_url: client.base_url(),
+                    path: &[
+                        PathPart::Literal("/v1/account/"),
+                        PathPart::Param(client.acc().as_str()),
+                        PathPart::Literal("/"),
+                        PathPart::Param(pages.namespace.as_str()),
+                        PathPart::Literal("/session-properties"),
+                    ],
+                    query: &query,
+                    body: None,
+                },
+            )
+            .await?;
+        Ok(list
+            .into_iter()
+            .map(|entry| RawSessionEntry {
+                session_id: entry.session_id,
+                // `properties` (overview page) or `property` (Methods v1 page).
+                properties: entry.properties.or(entry.property).unwrap_or_default(),
+            })
+            .collect())
+    }
+}
+
+impl CcsV1Client {
+    fn http(&self) -> &reqwest::Client {
+        progenitor_client::ClientInfo::client(&self.inner.raw)
+    }
+
+    /// The sessions of a namespace with their properties as JSON text
+    /// ([`RawProperties`]), page by page (`GET .../session-properties`): as
+    /// [`session_properties`](Self::session_properties), with every number
+    /// kept as written.
+    ///
+    /// ```no_run
+    /// # async fn demo(ccs: liveperson_ccs::CcsV1Client) -> Result<(), liveperson_ccs::Error> {
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut sessions = ccs.session_properties_raw("myNamespace")?.page_size(1000).stream();
+    /// while let Some(entry) = sessions.try_next().await? {
+    ///     for (name, value) in &entry.properties {
+    ///         println!("{} {name} = {}", entry.session_id, value.get());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn session_properties_raw(
+        &self,
+        namespace: impl IntoName<Namespace>,
+    ) -> Result<SessionListing<RawSessionEntry>, Error> {
+        Ok(SessionListing::new(
+            self.clone(),
+            namespace.into_name()?,
+            ListingKind::SessionProperties,
+        ))
+    }
+}
+
+impl Session {
+    /// The path of this session's properties: `.../{ns}/{session}/properties`,
+    /// or `.../{ns}/properties` at namespace level.
+    fn properties_path(&self) -> Vec<PathPart<'_>> {
+        let mut path = vec![
+            PathPart::Literal("/v1/account/"),
+            PathPart::Param(self.acc().as_str()),
+            PathPart::Literal("/"),
+            PathPart::Param(self.namespace.as_str()),
+        ];
+        if let Some(session) = &self.session {
+            path.push(PathPart::Literal("/"));
+            path.push(PathPart::Param(session.as_str()));
+        }
+        path.push(PathPart::Literal("/properties"));
+        path
+    }
+
+    async fn read_raw(&self, include: Option<String>) -> Result<RawProperties, Error> {
+        let query: Vec<(&str, String)> = include.map(|i| ("include", i)).into_iter().collect();
+        self.t()
+            .raw_json(
+                self.client.http(),
+                RawCall {
+                    operation: self.read_operation(),
+                    method: reqwest::Method::GET,
+                    base_url: self.client.base_url(),
+                    path: &self.properties_path(),
+                    query: &query,
+                    body: None,
+                },
+            )
+            .await
+    }
+
+    /// Reads the whole session with each value as the JSON text the service
+    /// holds ([`RawProperties`]): as [`get`](Self::get), but
+    /// `123456789012345678901234`, `1e2` and `1.10` read back as written.
+    ///
+    /// ```no_run
+    /// # async fn demo(ccs: liveperson_ccs::CcsV1Client) -> Result<(), liveperson_ccs::Error> {
+    /// let session = ccs.session("myNamespace", "mySessionId")?;
+    /// let properties = session.get_raw().await?;
+    /// if let Some(id) = properties.get("orderId") {
+    ///     println!("orderId = {}", id.get()); // e.g. 123456789012345678901234, every digit
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_raw(&self) -> Result<RawProperties, Error> {
+        self.read_raw(None).await
+    }
+
+    /// Reads the named properties only (`?include=a,b`), each value as JSON
+    /// text; as [`get_properties`](Self::get_properties).
+    pub async fn get_properties_raw<I, N>(&self, names: I) -> Result<RawProperties, Error>
+    where
+        I: IntoIterator<Item = N>,
+        N: IntoName<PropertyName>,
+    {
+        let mut include = Vec::new();
+        for name in names {
+            let name = name.into_name()?;
+            if name.as_str().contains(',') {
+                return Err(Error::invalid(
+                    "property name",
+                    format!(
+                        "{:?} contains ',', which `include` uses as separator",
+                        name.as_str()
+                    ),
+                ));
+            }
+            include.push(name.as_str().to_owned());
+        }
+        if include.is_empty() {
+            return Err(Error::invalid("property names", "no property was named"));
+        }
+        self.read_raw(Some(include.join(","))).await
+    }
+
+    /// Saves several properties at once (PATCH), each value sent as the JSON
+    /// text given: as [`set_properties`](Self::set_properties), with no
+    /// number rewritten on the way. Names are checked, and a value nested
+    /// deeper than the service allows is refused, before anything is sent;
+    /// a name given twice keeps its last value.
+    ///
+    /// ```no_run
+    /// # async fn demo(ccs: liveperson_ccs::CcsV1Client) -> Result<(), liveperson_ccs::Error> {
+    /// use liveperson_ccs::v1::{RawProperties, RawValue};
+    ///
+    /// let mut properties = RawProperties::new();
+    /// let exact = |text: &str| RawValue::from_string(text.to_owned()).expect("valid JSON");
+    /// properties.insert("orderId".into(), exact("123456789012345678901234"));
+    /// properties.insert("price".into(), exact("1.10"));
+    /// ccs.session("myNamespace", "mySessionId")?.set_raw(&properties).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_raw<I, N, R>(&self, properties: I) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = (N, R)>,
+        N: IntoName<PropertyName>,
+        R: AsRef<RawValue>,
+    {
+        let body = Box::<str>::from(raw_object(properties)?).into_string();
+        let operation = match self.session {
+            None => "set_namespace_properties",
+            Some(_) => "set_session_properties",
+        };
+        self.t()
+            .raw_unit(
+                self.client.http(),
+                RawCall {
+                    operation,
+                    method: reqwest::Method::PATCH,
+                    base_url: self.client.base_url(),
+                    path: &self.properties_path(),
+                    query: &[],
+                    body: Some(body.into_bytes()),
+                },
+            )
+            .await
+    }
+}
+
+/// The JSON object of named raw values, names checked and values' depth
+/// limited; a name given twice keeps its last value.
+pub(crate) fn raw_object<I, N, R>(properties: I) -> Result<Box<RawValue>, Error>
+where
+    I: IntoIterator<Item = (N, R)>,
+    N: IntoName<PropertyName>,
+    R: AsRef<RawValue>,
+{
+    let mut named: std::collections::BTreeMap<PropertyName, R> = std::collections::BTreeMap::new();
+    for (name, value) in properties {
+        crate::depth::check_raw("property value", value.as_ref())?;
+        named.insert(name.into_name()?, value);
+    }
+    let object: std::collections::BTreeMap<&str, &RawValue> = named
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_ref()))
+        .collect();
+    serde_json::value::to_raw_value(&object)
+        .map_err(|e| Error::invalid("properties", format!("cannot serialize: {e}")))
 }

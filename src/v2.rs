@@ -14,8 +14,8 @@ use crate::builder::{ClientBuilder, V2Credentials, required_env};
 use crate::generated::v2 as raw;
 use crate::names::{AccountId, IntoName, Namespace, PropertyName, SessionId};
 use crate::secret::Credential;
-use crate::transport::{Auth, Transport};
-use crate::v1::{from_value, is_missing};
+use crate::transport::{Auth, PathPart, RawCall, Transport};
+use crate::v1::{RawProperties, RawValue, from_value, is_missing, raw_object};
 
 /// The namespace whose document [`CcsV2Client::check`] reads (it need not
 /// exist; nothing is written).
@@ -170,6 +170,23 @@ impl WriteResult {
     }
 }
 
+/// A document's TTL in whole seconds (a fraction rounds up), from 1 s to
+/// [`MAX_TTL`].
+fn document_ttl(ttl: Duration) -> Result<std::num::NonZeroU64, Error> {
+    let seconds = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+    std::num::NonZeroU64::new(seconds)
+        .filter(|s| s.get() <= MAX_TTL.as_secs())
+        .ok_or_else(|| {
+            Error::invalid(
+                "TTL",
+                format!(
+                    "{seconds} s is not between 1 s and {} s (13 months)",
+                    MAX_TTL.as_secs()
+                ),
+            )
+        })
+}
+
 /// Converts a checked name into one of the generated body types that the
 /// specs keep inline (a `minLength` check), e.g. a request's `sessionId`.
 fn conv<T>(what: &'static str, value: &str) -> Result<T, Error>
@@ -321,18 +338,7 @@ impl Document {
         payload
             .values()
             .try_for_each(|v| crate::depth::check("property value", v))?;
-        let seconds = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
-        let ttl_seconds = std::num::NonZeroU64::new(seconds)
-            .filter(|s| s.get() <= MAX_TTL.as_secs())
-            .ok_or_else(|| {
-                Error::invalid(
-                    "TTL",
-                    format!(
-                        "{seconds} s is not between 1 s and {} s (13 months)",
-                        MAX_TTL.as_secs()
-                    ),
-                )
-            })?;
+        let ttl_seconds = document_ttl(ttl)?;
         let body = raw::types::UpsertDocumentRequest {
             account_id: self.client.inner.account.clone(),
             name_space: self.namespace.clone(),
@@ -520,5 +526,171 @@ impl Document {
             .await;
         let answer = self.t().value("delete_document_properties", result).await?;
         WriteResult::from_answer("delete_document_properties", answer)
+    }
+}
+
+// ------------------------------------------------------------ exact values
+
+/// A context document as read by [`Document::get_raw`]: as
+/// [`ContextDocument`], with each payload value the JSON text the service
+/// holds (a [`RawProperties`]), so no number is rewritten.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RawContextDocument {
+    /// `{accountId}:{nameSpace}:{sessionId}`, the session part empty for a namespace document.
+    pub document_key: String,
+    /// The account id.
+    pub account_id: String,
+    /// The tenant (account) id.
+    pub tenant_id: String,
+    /// `CONTEXT` for these documents.
+    pub document_type: String,
+    /// The namespace.
+    pub namespace: String,
+    /// The session; `None` for the namespace document.
+    pub session_id: Option<String>,
+    /// The properties, each value as JSON text.
+    pub payload: RawProperties,
+    /// When the document expires, if it does.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A document as the service answers it, its payload's values kept as text.
+#[derive(serde::Deserialize)]
+struct RawDocumentWire {
+    #[serde(rename = "documentKey")]
+    document_key: String,
+    #[serde(rename = "accountId")]
+    account_id: String,
+    #[serde(rename = "tenantId")]
+    tenant_id: String,
+    #[serde(rename = "documentType")]
+    document_type: String,
+    #[serde(rename = "nameSpace")]
+    name_space: String,
+    #[serde(rename = "sessionId", default)]
+    session_id: Option<String>,
+    payload: RawProperties,
+    #[serde(default)]
+    ttl: Option<DateTime<Utc>>,
+}
+
+/// The body of an upsert whose payload values are JSON text.
+#[derive(Serialize)]
+struct RawUpsertBody<'a> {
+    #[serde(rename = "accountId")]
+    account_id: &'a str,
+    #[serde(rename = "nameSpace")]
+    name_space: &'a str,
+    #[serde(rename = "sessionId", skip_serializing_if = "Option::is_none")]
+    session_id: Option<&'a str>,
+    #[serde(rename = "ttlSeconds")]
+    ttl_seconds: u64,
+    payload: &'a RawValue,
+}
+
+impl Document {
+    fn http(&self) -> &reqwest::Client {
+        progenitor_client::ClientInfo::client(self.raw())
+    }
+
+    /// Reads the whole document with each payload value as the JSON text the
+    /// service holds: as [`get`](Self::get), but `123456789012345678901234`,
+    /// `1e2` and `1.10` read back as written. `None` as for `get`.
+    ///
+    /// ```no_run
+    /// # async fn demo(ccs: liveperson_ccs::CcsV2Client) -> Result<(), liveperson_ccs::Error> {
+    /// let doc = ccs.session_document("myNamespace", "mySessionId")?;
+    /// if let Some(found) = doc.get_raw().await? {
+    ///     for (name, value) in &found.payload {
+    ///         println!("{name} = {}", value.get());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_raw(&self) -> Result<Option<RawContextDocument>, Error> {
+        let account = self.client.inner.account.as_str();
+        let mut path = vec![
+            PathPart::Literal("/v2/context/document/"),
+            PathPart::Param(account),
+            PathPart::Literal("/"),
+            PathPart::Param(self.namespace.as_str()),
+        ];
+        if let Some(session) = &self.session {
+            path.push(PathPart::Literal("/"));
+            path.push(PathPart::Param(session.as_str()));
+        }
+        let call = RawCall {
+            operation: self.get_operation(),
+            method: reqwest::Method::GET,
+            base_url: self.client.base_url(),
+            path: &path,
+            query: &[],
+            body: None,
+        };
+        match self
+            .t()
+            .raw_json::<RawDocumentWire>(self.http(), call)
+            .await
+        {
+            Ok(doc) => Ok(Some(RawContextDocument {
+                document_key: doc.document_key,
+                account_id: doc.account_id,
+                tenant_id: doc.tenant_id,
+                document_type: doc.document_type,
+                namespace: doc.name_space,
+                session_id: doc.session_id,
+                payload: doc.payload,
+                expires_at: doc.ttl,
+            })),
+            Err(missing) if is_missing(&missing, "document") => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Saves properties into the document, each value sent as the JSON text
+    /// given: as [`set_properties`](Self::set_properties) (an upsert; the
+    /// whole document expires `ttl` after this call), with no number
+    /// rewritten on the way. Names, value depth and the TTL are checked
+    /// before anything is sent; a name given twice keeps its last value.
+    ///
+    /// ```no_run
+    /// # async fn demo(ccs: liveperson_ccs::CcsV2Client) -> Result<(), liveperson_ccs::Error> {
+    /// use std::time::Duration;
+    /// use liveperson_ccs::v1::{RawProperties, RawValue};
+    ///
+    /// let mut payload = RawProperties::new();
+    /// payload.insert("orderId".into(), RawValue::from_string("123456789012345678901234".into()).expect("JSON"));
+    /// let doc = ccs.session_document("myNamespace", "mySessionId")?;
+    /// doc.set_raw(&payload, Duration::from_secs(3600)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_raw<I, N, R>(&self, properties: I, ttl: Duration) -> Result<WriteResult, Error>
+    where
+        I: IntoIterator<Item = (N, R)>,
+        N: IntoName<PropertyName>,
+        R: AsRef<RawValue>,
+    {
+        let ttl_seconds = document_ttl(ttl)?.get();
+        let payload = raw_object(properties)?;
+        let body = RawUpsertBody {
+            account_id: self.client.inner.account.as_str(),
+            name_space: self.namespace.as_str(),
+            session_id: self.session.as_ref().map(SessionId::as_str),
+            ttl_seconds,
+            payload: &payload,
+        };
+        let body = serde_json::to_vec(&body)
+            .map_err(|e| Error::invalid("payload", format!("cannot serialize: {e}")))?;
+        let call = RawCall {
+            operation: "upsert_document",
+            method: reqwest::Method::POST,
+            base_url: self.client.base_url(),
+            path: &[PathPart::Literal("/v2/context/document/create")],
+            query: &[],
+            body: Some(body),
+        };
+        let answer: raw::types::DocumentResult = self.t().raw_json(self.http(), call).await?;
+        WriteResult::from_answer("upsert_document", answer)
     }
 }

@@ -1,0 +1,429 @@
+//! The export format: JSON Lines, one [`Line`] per line.
+//!
+//! ```text
+//! {"type":"header","format":"liveperson-ccs-export","version":1,"account":"le12345678","exported_at":"..."}
+//! {"type":"namespace","name":"orders","ttl_seconds":3600}
+//! {"type":"session","namespace":"orders","session":"s1","properties":{"intent":"billing"},"ttl_seconds":600}
+//! ```
+//!
+//! The first line is the header; a namespace's line comes before its
+//! sessions. The JSON Schema (`ccs schema`, committed as
+//! `schemas/ccs-export.schema.json`) is generated from these types.
+
+use liveperson_ccs::v1::RawProperties;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+#[cfg(test)]
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::store::{V2_MAX_TTL_SECONDS, rules};
+
+/// The `format` of the header line.
+pub const FORMAT: &str = "liveperson-ccs-export";
+/// The version this tool writes and reads.
+pub const VERSION: u32 = 1;
+/// The most a session's properties may take, as compact JSON, in characters.
+pub const MAX_SESSION_CHARS: usize = 800_000;
+
+/// One line of an export. Read with [`parse`] (each property value is kept
+/// as the JSON text it was written with, which serde cannot do through an
+/// internally tagged enum), written with serde.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[schemars(
+    title = "liveperson-ccs export line",
+    description = "One line of a `ccs export` file (JSON Lines). The first line of a file is a `header`; a `namespace` line comes before the `session` lines of that namespace. Readers ignore members they do not know."
+)]
+pub enum Line {
+    /// The first line: what the file is.
+    Header(Header),
+    /// A namespace and its TTL.
+    Namespace(NamespaceLine),
+    /// A session and its properties.
+    Session(SessionLine),
+}
+
+/// The header line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Header {
+    /// Always `liveperson-ccs-export`.
+    #[schemars(extend("const" = "liveperson-ccs-export"))]
+    pub format: String,
+    /// The format version: 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// The account the data was exported from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// When the export started (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub exported_at: Option<String>,
+    /// The tool that wrote the file, e.g. `ccs 0.1.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
+}
+
+/// A namespace line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NamespaceLine {
+    /// The namespace: ASCII letters, digits and `_`; not one of LivePerson's
+    /// reserved names (consumer, operational, conversation, faas, custom, sde).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_]+$"))]
+    pub name: String,
+    /// The namespace's TTL in seconds (0: no expiry), where one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 9_223_372_036_854_775_807u64))]
+    pub ttl_seconds: Option<u64>,
+}
+
+/// A session line.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SessionLine {
+    /// The namespace (see the namespace line).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_]+$"))]
+    pub namespace: String,
+    /// The session id: any non-empty text but `.` and `..`; `__default__`
+    /// holds the namespace-level properties.
+    #[schemars(length(min = 1))]
+    pub session: String,
+    /// The session's properties: name to any JSON value. As compact JSON, at
+    /// most 800,000 characters.
+    // Each value is the JSON text read (a `RawValue`), so every digit of a
+    // number is kept from export to import; the schema says "any JSON value".
+    #[schemars(with = "Map<String, Value>")]
+    pub properties: RawProperties,
+    /// The session's own TTL in seconds (0: no expiry), where one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 9_223_372_036_854_775_807u64))]
+    pub ttl_seconds: Option<u64>,
+}
+
+impl PartialEq for SessionLine {
+    /// The same session, properties and TTL; values compared as JSON text.
+    fn eq(&self, other: &Self) -> bool {
+        self.namespace == other.namespace
+            && self.session == other.session
+            && self.ttl_seconds == other.ttl_seconds
+            && self.properties.len() == other.properties.len()
+            && self
+                .properties
+                .iter()
+                .zip(&other.properties)
+                .all(|((a, x), (b, y))| a == b && x.get() == y.get())
+    }
+}
+
+impl Header {
+    /// The header this tool writes.
+    pub fn new(account: &str) -> Header {
+        Header {
+            format: FORMAT.to_owned(),
+            version: VERSION,
+            account: Some(account.to_owned()),
+            exported_at: Some(chrono::Utc::now().to_rfc3339()),
+            generator: Some(concat!("ccs ", env!("CARGO_PKG_VERSION")).to_owned()),
+        }
+    }
+}
+
+/// The JSON Schema of a line, as committed in `schemas/ccs-export.schema.json`.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(Line);
+    // Serializing a schema (a JSON value) cannot fail.
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Reads one line: `Ok(None)` for a blank line.
+///
+/// First its `type` alone, then the whole line as that variant's struct:
+/// serde's internally tagged enums buffer the line, and a buffered value
+/// cannot be read as a `RawValue`, which keeps each property's text.
+pub fn parse(text: &str) -> Result<Option<Line>, String> {
+    /// The `type` member; every other member is skipped unread.
+    #[derive(Deserialize)]
+    struct Kind {
+        #[serde(rename = "type")]
+        kind: Option<Value>,
+    }
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    if !text.trim_start().starts_with('{') {
+        // Valid JSON or not, say what is wrong with it.
+        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => "not a JSON object".into(),
+            Err(e) => format!("not valid JSON: {e}"),
+        });
+    }
+    let kind = serde_json::from_str::<Kind>(text)
+        .map_err(|e| format!("not valid JSON: {e}"))?
+        .kind;
+    let kind = match kind {
+        Some(Value::String(kind)) => kind,
+        Some(_) | None => {
+            return Err("no \"type\" member (header, namespace or session)".into());
+        }
+    };
+    let invalid = |e: serde_json::Error| format!("not a valid {kind} line: {e}");
+    match kind.as_str() {
+        "header" => serde_json::from_str(text).map(Line::Header),
+        "namespace" => serde_json::from_str(text).map(Line::Namespace),
+        "session" => serde_json::from_str(text).map(Line::Session),
+        other => {
+            return Err(format!(
+                "unknown line type {other:?} (expected header, namespace or session)"
+            ));
+        }
+    }
+    .map(Some)
+    .map_err(invalid)
+}
+
+/// What [`check`] needs to know about where the data goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    V1,
+    V2,
+}
+
+/// Checks a line against the documented rules; `first` says whether it is
+/// the file's first line. Returns every problem found.
+pub fn check(line: &Line, first: bool, target: Target) -> Vec<String> {
+    let mut problems = Vec::new();
+    match line {
+        Line::Header(header) => {
+            if !first {
+                problems.push("a header line may only be the first line".into());
+            }
+            if header.format != FORMAT {
+                problems.push(format!(
+                    "format {:?} is not {FORMAT:?}",
+                    header.format
+                ));
+            }
+            if header.version != VERSION {
+                problems.push(format!(
+                    "format version {} is not supported (this ccs reads version {VERSION}); use the ccs that wrote the file",
+                    header.version
+                ));
+            }
+        }
+        _ if first => problems.push(format!(
+            "the first line must be the header {{\"type\":\"header\",\"format\":\"{FORMAT}\",\"version\":{VERSION}}}"
+        )),
+        Line::Namespace(ns) => {
+            if let Err(e) = rules::namespace(&ns.name) {
+                problems.push(e);
+            }
+            check_ttl(ns.ttl_seconds, &mut problems);
+        }
+        Line::Session(session) => {
+            if let Err(e) = rules::namespace(&session.namespace) {
+                problems.push(e);
+            }
+            if let Err(e) = rules::session(&session.session) {
+                problems.push(e);
+            }
+            for name in session.properties.keys() {
+                if let Err(e) = rules::property(name) {
+                    problems.push(e);
+                }
+            }
+            let chars = compact_chars(&session.properties);
+            if chars > MAX_SESSION_CHARS {
+                problems.push(format!(
+                    "the session's properties take {chars} characters as JSON, over the service's limit of {MAX_SESSION_CHARS}"
+                ));
+            }
+            check_ttl(session.ttl_seconds, &mut problems);
+            if target == Target::V2
+                && let Some(ttl) = session.ttl_seconds
+                && ttl > V2_MAX_TTL_SECONDS
+            {
+                problems.push(format!(
+                    "ttl_seconds {ttl} is over v2's longest TTL ({V2_MAX_TTL_SECONDS} s, 13 months)"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn check_ttl(ttl: Option<u64>, problems: &mut Vec<String>) {
+    if let Some(ttl) = ttl
+        && i64::try_from(ttl).is_err()
+    {
+        problems.push(format!("ttl_seconds {ttl} is too large"));
+    }
+}
+
+/// The length of the properties as compact JSON, in characters: whitespace
+/// between tokens is not counted, and a string counts as serde_json writes
+/// it (`"\u00e9"` as `"é"`), as the service stores it; numbers count as
+/// written.
+pub fn compact_chars(properties: &RawProperties) -> usize {
+    // `{` and `}`, a `,` between members, and per member `"name":`.
+    let mut count = 2 + properties.len().saturating_sub(1);
+    for (name, value) in properties {
+        count += json_string_chars(name) + 1 + compact_value_chars(value.get());
+    }
+    count
+}
+
+/// The characters of `text` (valid JSON) written compactly.
+fn compact_value_chars(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut count = 0;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'"' => {
+                let end = string_end(bytes, i);
+                let literal = &text[i..end];
+                count += if literal.contains('\\') {
+                    match serde_json::from_str::<String>(literal) {
+                        Ok(decoded) => json_string_chars(&decoded),
+                        Err(_) => literal.chars().count(),
+                    }
+                } else {
+                    literal.chars().count()
+                };
+                i = end;
+            }
+            _ => {
+                count += 1;
+                i += 1;
+            }
+        }
+    }
+    count
+}
+
+/// The characters of `text` as a JSON string literal, quotes included.
+fn json_string_chars(text: &str) -> usize {
+    serde_json::to_string(text).map_or(0, |literal| literal.chars().count())
+}
+
+/// The index just past the string literal that starts at `start` (a `"`).
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_schema_matches_the_types() {
+        let committed = include_str!("../../../schemas/ccs-export.schema.json");
+        assert_eq!(
+            committed,
+            schema_json(),
+            "schemas/ccs-export.schema.json is stale: run `cargo run --features cli --bin ccs -- schema > schemas/ccs-export.schema.json`"
+        );
+    }
+
+    #[test]
+    fn lines_round_trip_and_keep_every_digit() {
+        let text = r#"{"type":"session","namespace":"ns","session":"s 1","properties":{"big":123456789012345678901234,"f":1.10,"u":"é"},"ttl_seconds":60}"#;
+        let line = parse(text).unwrap().unwrap();
+        let Line::Session(session) = &line else {
+            panic!("a session line: {line:?}");
+        };
+        assert_eq!(session.ttl_seconds, Some(60));
+        let written = serde_json::to_string(&line).unwrap();
+        assert!(written.contains("123456789012345678901234"), "{written}");
+        assert!(written.contains("1.10"), "{written}");
+        assert_eq!(parse(&written).unwrap().unwrap(), line);
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        assert!(parse("{").unwrap_err().contains("not valid JSON"));
+        assert!(
+            parse(r#"{"type":"x"}"#)
+                .unwrap_err()
+                .contains("unknown line type")
+        );
+        assert!(parse(r#"{"name":"a"}"#).unwrap_err().contains("\"type\""));
+        assert!(parse("[1]").unwrap_err().contains("object"));
+        assert!(
+            parse(r#"{"type":"session","namespace":"a"}"#)
+                .unwrap_err()
+                .contains("session")
+        );
+        assert_eq!(parse("  ").unwrap(), None);
+
+        let header = Line::Header(Header::new("le1"));
+        assert!(check(&header, true, Target::V1).is_empty());
+        assert!(!check(&header, false, Target::V1).is_empty());
+        let mut old = Header::new("le1");
+        old.version = 2;
+        assert!(check(&Line::Header(old), true, Target::V1)[0].contains("version 2"));
+
+        let reserved = Line::Namespace(NamespaceLine {
+            name: "sde".into(),
+            ttl_seconds: None,
+        });
+        assert!(check(&reserved, false, Target::V1)[0].contains("reserved"));
+        assert!(check(&reserved, true, Target::V1)[0].contains("first line"));
+
+        let mut properties = RawProperties::new();
+        properties.insert("".into(), raw("null"));
+        properties.insert(
+            "big".into(),
+            serde_json::value::to_raw_value(&"é".repeat(MAX_SESSION_CHARS)).unwrap(),
+        );
+        let session = Line::Session(SessionLine {
+            namespace: "ns".into(),
+            session: "..".into(),
+            properties,
+            ttl_seconds: Some(V2_MAX_TTL_SECONDS + 1),
+        });
+        let problems = check(&session, false, Target::V2);
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert_eq!(check(&session, false, Target::V1).len(), 3);
+    }
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn characters_are_counted_not_bytes() {
+        let mut properties = RawProperties::new();
+        properties.insert("a".into(), raw(r#""é€😀""#));
+        assert_eq!(
+            compact_chars(&properties),
+            r#"{"a":"é€😀"}"#.chars().count()
+        );
+    }
+
+    #[test]
+    fn the_count_is_of_compact_json_as_the_service_keeps_it() {
+        let line = parse(
+            r#"{"type":"session","namespace":"ns","session":"s","properties":{"a" : [ 1e2 , "x y" ],"b":"\u00e9\n","c":{}}}"#,
+        )
+        .unwrap()
+        .unwrap();
+        let Line::Session(session) = line else {
+            panic!("a session line");
+        };
+        let compact = r#"{"a":[1e2,"x y"],"b":"é\n","c":{}}"#;
+        assert_eq!(compact_chars(&session.properties), compact.chars().count());
+        assert_eq!(compact_chars(&RawProperties::new()), 2);
+    }
+}

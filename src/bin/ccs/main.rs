@@ -1,0 +1,279 @@
+//! `ccs`: command-line tools for LivePerson's Conversation Context Service.
+//!
+//! `ccs serve` runs the emulator of CCS v1, v2 and the Messaging CONVERSATION
+//! endpoint. Its first line on stdout is `listening on http://ADDR`; logs go to
+//! stderr and never show credentials. `RUST_LOG` filters them with
+//! comma-separated `target=level` directives (`debug`,
+//! `info,liveperson_ccs=trace`); the default is `info`.
+//!
+//! The other subcommands inspect and edit context data (`namespaces`, `get`,
+//! `set`, ...), and export, import and copy it as JSON Lines ([`format`](mod@format)).
+//! Every call into the crate's layer is in [`store`].
+
+mod data;
+mod format;
+mod inspect;
+mod serve;
+mod store;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use liveperson_ccs::Region;
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
+
+use store::{Settings, Store};
+
+const EXAMPLES: &str = "\
+Examples:
+  export LP_ACCOUNT_ID=le12345678 LP_CCS_API_KEY=...   # the key stays out of shell history
+  ccs namespaces
+  ccs get myNamespace mySession
+  ccs set myNamespace mySession intent=billing 'orders=[1,2]'
+  ccs export --output backup.jsonl
+  ccs import backup.jsonl --concurrency 16
+  ccs serve --addr 127.0.0.1:8080 --import backup.jsonl --export-on-exit backup.jsonl
+
+Connection (every data command): --account/LP_ACCOUNT_ID, --region/LP_REGION,
+--base-url/LP_CCS_BASE_URL, --api-key/LP_CCS_API_KEY (v1),
+--access-token/LP_CCS_ACCESS_TOKEN (v2). Exit status: 0 done, 1 failed, 2 bad
+input or usage.";
+
+#[derive(Parser)]
+#[command(
+    name = "ccs",
+    version,
+    about = "LivePerson Conversation Context Service tools: inspect, edit, export, import and copy context data, or serve an emulator",
+    after_help = EXAMPLES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the CCS v1/v2 and Messaging emulator until Ctrl-C or SIGTERM.
+    #[command(after_help = serve::EXAMPLES)]
+    Serve(serve::ServeArgs),
+    #[command(flatten)]
+    Inspect(inspect::Command),
+    /// Write namespaces and sessions as JSON Lines (to stdout or --output).
+    #[command(after_help = data::EXPORT_EXAMPLES)]
+    Export(data::ExportArgs),
+    /// Write a JSON Lines export into an account, after checking every line.
+    #[command(after_help = data::IMPORT_EXAMPLES)]
+    Import(data::ImportArgs),
+    /// Stream an export from one connection into another, without a file.
+    #[command(after_help = data::COPY_EXAMPLES)]
+    Copy(data::CopyArgs),
+    /// Print the JSON Schema of the export format's lines.
+    #[command(after_help = "Example:\n  ccs schema > ccs-export.schema.json")]
+    Schema,
+}
+
+/// Why a command failed; `usage` for bad input (exit status 2).
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub usage: bool,
+}
+
+impl Failure {
+    /// A failure of the operation (exit status 1).
+    pub fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            usage: false,
+        }
+    }
+
+    /// Bad input or usage (exit status 2).
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            usage: true,
+        }
+    }
+
+    fn exit_code(&self) -> ExitCode {
+        ExitCode::from(if self.usage { 2 } else { 1 })
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Failure {
+        Failure::new(error.to_string())
+    }
+}
+
+/// Where to connect: flags, each falling back to its environment variable.
+#[derive(Args, Clone, Debug, Default)]
+pub struct Conn {
+    /// The account (site) id, e.g. le12345678 [env: LP_ACCOUNT_ID]
+    #[arg(long, value_name = "ID")]
+    account: Option<String>,
+    /// americas (default), emea or apac [env: LP_REGION]
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// One base URL for v1 and v2 instead of the region's hosts, e.g. a `ccs
+    /// serve` [env: LP_CCS_BASE_URL]
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// The CCS v1 API key; the environment is safer [env: LP_CCS_API_KEY]
+    #[arg(long, value_name = "KEY")]
+    api_key: Option<String>,
+    /// The CCS v2 access token; the environment is safer [env: LP_CCS_ACCESS_TOKEN]
+    #[arg(long, value_name = "TOKEN")]
+    access_token: Option<String>,
+    /// Attempts per request in all, on 429 (honouring Retry-After), 5xx and
+    /// connection failures
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    attempts: u32,
+}
+
+impl Conn {
+    /// Resolves flags and environment (`prefix` before each variable and
+    /// `flag_prefix` before each flag, for `copy`'s two sides).
+    pub fn settings(&self, env_prefix: &str, flag_prefix: &str) -> Result<Settings, Failure> {
+        let env = |name: &str| {
+            std::env::var(format!("{env_prefix}{name}"))
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        };
+        let how =
+            |flag: &str, var: &str| format!("pass --{flag_prefix}{flag} or set {env_prefix}{var}");
+        let account = self
+            .account
+            .clone()
+            .or_else(|| env("LP_ACCOUNT_ID"))
+            .ok_or_else(|| {
+                Failure::usage(format!("no account: {}", how("account", "LP_ACCOUNT_ID")))
+            })?;
+        let region = match self.region.clone().or_else(|| env("LP_REGION")) {
+            Some(region) => region
+                .parse::<Region>()
+                .map_err(|e| Failure::usage(format!("{e}; {}", how("region", "LP_REGION"))))?,
+            None => Region::default(),
+        };
+        for (given, flag, var) in [
+            (&self.api_key, "api-key", "LP_CCS_API_KEY"),
+            (&self.access_token, "access-token", "LP_CCS_ACCESS_TOKEN"),
+        ] {
+            if given.is_some() {
+                eprintln!(
+                    "warning: --{flag_prefix}{flag} shows the secret in the process list and shell history; set {env_prefix}{var} instead"
+                );
+            }
+        }
+        Ok(Settings {
+            account,
+            region,
+            base_url: self.base_url.clone().or_else(|| env("LP_CCS_BASE_URL")),
+            api_key: self.api_key.clone().or_else(|| env("LP_CCS_API_KEY")),
+            access_token: self
+                .access_token
+                .clone()
+                .or_else(|| env("LP_CCS_ACCESS_TOKEN")),
+            attempts: self.attempts,
+            api_key_hint: how("api-key", "LP_CCS_API_KEY"),
+            access_token_hint: how("access-token", "LP_CCS_ACCESS_TOKEN"),
+        })
+    }
+
+    /// The layer's clients for these settings.
+    pub fn store(&self) -> Result<Store, Failure> {
+        Store::connect(self.settings("", "")?)
+    }
+}
+
+/// Output: a table on a terminal, JSON with `--json` or when piped.
+#[derive(Args, Clone, Copy, Debug, Default)]
+pub struct Output {
+    /// Print JSON (the default when stdout is not a terminal)
+    #[arg(long)]
+    json: bool,
+}
+
+impl Output {
+    pub fn json(self) -> bool {
+        self.json || !std::io::stdout().is_terminal()
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (filter, bad_filter) = log_filter(std::env::var("RUST_LOG").ok());
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
+        .with(filter)
+        .init();
+    if let Some(error) = bad_filter {
+        tracing::warn!(%error, "RUST_LOG is not a list of target=level directives; logging at info");
+    }
+    let result = match cli.command {
+        Command::Serve(args) => return serve::serve(args).await,
+        Command::Inspect(command) => inspect::run(command).await,
+        Command::Export(args) => data::export(args).await,
+        Command::Import(args) => data::import(args).await,
+        Command::Copy(args) => data::copy(args).await,
+        Command::Schema => {
+            print!("{}", format::schema_json());
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            failure.exit_code()
+        }
+    }
+}
+
+/// The log filter from `RUST_LOG` (`info` when unset or empty), and why the
+/// variable was ignored if it does not parse.
+///
+/// `Targets` rather than `EnvFilter`: the same `target=level` directives
+/// without span filters, and without the regex engine in the build.
+fn log_filter(rust_log: Option<String>) -> (Targets, Option<String>) {
+    let default = || Targets::new().with_default(LevelFilter::INFO);
+    match rust_log.as_deref().map(str::trim) {
+        None | Some("") => (default(), None),
+        Some(spec) => match spec.parse::<Targets>() {
+            Ok(targets) => (targets, None),
+            Err(error) => (default(), Some(error.to_string())),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn log_filter_reads_rust_log() {
+        let (targets, error) = log_filter(None);
+        assert!(error.is_none());
+        assert!(targets.would_enable("liveperson_ccs", &Level::INFO));
+        assert!(!targets.would_enable("liveperson_ccs", &Level::DEBUG));
+
+        let (targets, error) = log_filter(Some("warn,liveperson_ccs::emulator=trace".into()));
+        assert!(error.is_none());
+        assert!(targets.would_enable("liveperson_ccs::emulator::routes", &Level::TRACE));
+        assert!(!targets.would_enable("hyper", &Level::INFO));
+
+        let (targets, error) = log_filter(Some("liveperson_ccs=loud".into()));
+        assert!(error.is_some(), "a bad level is reported");
+        assert!(targets.would_enable("liveperson_ccs", &Level::INFO));
+    }
+}

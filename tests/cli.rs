@@ -1,0 +1,1038 @@
+//! The `ccs` binary as people run it: the real executable against in-process
+//! emulators (and small proxies in front of them that rate-limit, fail or
+//! hang), for inspect and edit, export, import, copy and `serve`'s import and
+//! export.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use futures::TryStreamExt;
+use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+use liveperson_ccs::{CcsV1Client, CcsV2Client};
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+const ACCOUNT: &str = "le12345678";
+const API_KEY: &str = "cli-test-api-key-5e1f";
+const TOKEN: &str = "cli-test-access-token-9c3d";
+const BIG: &str = "123456789012345678901234";
+
+fn ccs() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ccs"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("LP_") || name.starts_with("FROM_LP_") || name.starts_with("TO_LP_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// `ccs` with the connection to `base` in the environment.
+fn ccs_at(base: &str) -> Command {
+    let mut command = ccs();
+    command
+        .env("LP_ACCOUNT_ID", ACCOUNT)
+        .env("LP_CCS_BASE_URL", base)
+        .env("LP_CCS_API_KEY", API_KEY)
+        .env("LP_CCS_ACCESS_TOKEN", TOKEN);
+    command
+}
+
+async fn run(mut command: Command, args: &[&str]) -> Output {
+    command.args(args).output().await.expect("ccs runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn assert_ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "ccs failed ({:?}):\nstdout: {}\nstderr: {}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+async fn emulator() -> Emulator {
+    Emulator::start(EmulatorConfig::new().api_key(API_KEY).access_token(TOKEN))
+        .await
+        .expect("the emulator starts")
+}
+
+fn v1(base: &str) -> CcsV1Client {
+    CcsV1Client::builder()
+        .account(ACCOUNT)
+        .base_url(base)
+        .api_key(API_KEY)
+        .build()
+        .expect("a client")
+}
+
+fn v2(base: &str) -> CcsV2Client {
+    CcsV2Client::builder()
+        .account(ACCOUNT)
+        .base_url(base)
+        .access_token(TOKEN)
+        .build()
+        .expect("a client")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ccs-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    dir
+}
+
+/// Fills an emulator: two namespaces (one with a TTL), `sessions` sessions
+/// with 5 properties each (a 24-digit number, a decimal written `1.10`,
+/// nested values, text in several scripts), a session with its own TTL and
+/// namespace-level properties. Through the HTTP API, so numbers keep their
+/// text.
+async fn fill(base: &str, sessions: usize) {
+    let client = v1(base);
+    client
+        .set_namespace_ttl("orders", Duration::from_secs(86_400))
+        .await
+        .unwrap();
+    client.create_namespace("bots").await.unwrap();
+    client
+        .session("orders", "ttl-session")
+        .unwrap()
+        .set_ttl(Duration::from_secs(3_600))
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    for i in 0..sessions {
+        let session = if i == 0 {
+            "ttl-session".to_owned()
+        } else {
+            format!("s-{i:05} é/漢")
+        };
+        let body = format!(
+            r#"{{"big":{BIG},"decimal":1.10,"nested":{{"list":[1,"two",null,true],"i":{i}}},"text":"héllo ✓ {i}","n":{i}}}"#
+        );
+        let url = format!(
+            "{base}/v1/account/{ACCOUNT}/orders/{}/properties",
+            session
+                .replace('%', "%25")
+                .replace(' ', "%20")
+                .replace('/', "%2F")
+        );
+        let answer = http
+            .patch(url)
+            .header("maven-api-key", API_KEY)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{}", answer.status());
+    }
+    client
+        .namespace("bots")
+        .unwrap()
+        .set_properties(&json!({"greeting": "hi", "flags": {"a": true}}))
+        .await
+        .unwrap();
+    client
+        .session("bots", "b1")
+        .unwrap()
+        .set_property("step", &3)
+        .await
+        .unwrap();
+}
+
+/// The lines of an export but its header, sorted.
+fn body_lines(export: &str) -> BTreeSet<String> {
+    let mut lines = export.lines();
+    let header: Value = serde_json::from_str(lines.next().expect("a header")).unwrap();
+    assert_eq!(header["type"], "header");
+    assert_eq!(header["format"], "liveperson-ccs-export");
+    assert_eq!(header["version"], 1);
+    lines.map(str::to_owned).collect()
+}
+
+async fn export_text(base: &str) -> String {
+    let output = run(ccs_at(base), &["export", "--page-size", "100"]).await;
+    assert_ok(&output);
+    text(&output.stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_import_export_keeps_every_line() {
+    let source = emulator().await;
+    fill(&source.base_url(), 260).await;
+    let dir = temp_dir("round-trip");
+    let file = dir.join("backup.jsonl");
+    let output = run(
+        ccs_at(&source.base_url()),
+        &[
+            "export",
+            "--page-size",
+            "100",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_ok(&output);
+    let first = std::fs::read_to_string(&file).unwrap();
+    let lines = body_lines(&first);
+    // 2 namespaces, 260 sessions in orders, __default__ and b1 in bots.
+    assert_eq!(lines.len(), 2 + 260 + 2, "{first}");
+    assert!(lines.contains(r#"{"type":"namespace","name":"orders","ttl_seconds":86400}"#));
+    assert!(lines.contains(r#"{"type":"namespace","name":"bots"}"#));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(r#""session":"ttl-session""#)
+                && l.ends_with(r#""ttl_seconds":3600}"#))
+    );
+    assert!(
+        first.contains(&format!(r#""big":{BIG},"decimal":1.10"#)),
+        "digits kept"
+    );
+    assert!(first.contains(r#""session":"s-00259 é/漢""#));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("2 namespaces, 262 sessions, 1303 properties"),
+        "{stderr}"
+    );
+    // No temporary file is left beside the output.
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+
+    let target = emulator().await;
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap(), "--concurrency", "4"],
+    )
+    .await;
+    assert_ok(&output);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("2 namespaces, 262 sessions and 1303 properties written, 0 sessions skipped (nothing to write), 0 failed"),
+        "{stderr}"
+    );
+    assert_eq!(body_lines(&export_text(&target.base_url()).await), lines);
+
+    // Twice is the same as once.
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap()],
+    )
+    .await;
+    assert_ok(&output);
+    assert_eq!(body_lines(&export_text(&target.base_url()).await), lines);
+
+    // And through v2: the same properties, every digit kept.
+    let v2_target = emulator().await;
+    let output = run(
+        ccs_at(&v2_target.base_url()),
+        &["import", file.to_str().unwrap(), "--api", "v2"],
+    )
+    .await;
+    assert_ok(&output);
+    let doc = v2(&v2_target.base_url())
+        .session_document("orders", "s-00007 é/漢")
+        .unwrap()
+        .get_raw()
+        .await
+        .unwrap()
+        .expect("the document");
+    assert_eq!(doc.payload["big"].get(), BIG);
+    assert_eq!(doc.payload["decimal"].get(), "1.10");
+    assert!(doc.expires_at.is_some(), "the namespace's TTL");
+    let exported = body_lines(&export_text(&v2_target.base_url()).await);
+    let properties = |lines: &BTreeSet<String>| -> BTreeSet<String> {
+        lines
+            .iter()
+            .filter(|l| l.contains(r#""type":"session""#))
+            // As text (the TTL is the line's last member), so that every
+            // digit is compared.
+            .map(|l| match l.rfind(r#","ttl_seconds":"#) {
+                Some(at) => format!("{}}}", &l[..at]),
+                None => l.clone(),
+            })
+            .collect()
+    };
+    assert_eq!(properties(&exported), properties(&lines));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_streams_one_connection_into_another() {
+    let source = emulator().await;
+    fill(&source.base_url(), 30).await;
+    let target = emulator().await;
+    let mut command = ccs();
+    command
+        .env("FROM_LP_ACCOUNT_ID", ACCOUNT)
+        .env("FROM_LP_CCS_API_KEY", API_KEY)
+        .env("TO_LP_ACCOUNT_ID", ACCOUNT)
+        .env("TO_LP_CCS_API_KEY", API_KEY);
+    let output = run(
+        command,
+        &[
+            "copy",
+            "--from-base-url",
+            &source.base_url(),
+            "--to-base-url",
+            &target.base_url(),
+            "--concurrency",
+            "3",
+        ],
+    )
+    .await;
+    assert_ok(&output);
+    assert!(text(&output.stderr).contains("32 sessions and 153 properties written"));
+    assert_eq!(
+        body_lines(&export_text(&target.base_url()).await),
+        body_lines(&export_text(&source.base_url()).await)
+    );
+
+    // One namespace only; the missing destination key names its flag and variable.
+    let mut command = ccs();
+    command.env("FROM_LP_CCS_API_KEY", API_KEY);
+    let output = run(
+        command,
+        &[
+            "copy",
+            "--from-account",
+            ACCOUNT,
+            "--to-account",
+            ACCOUNT,
+            "--from-base-url",
+            &source.base_url(),
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("pass --to-api-key or set TO_LP_CCS_API_KEY"),
+        "{stderr}"
+    );
+}
+
+const HEADER: &str = r#"{"type":"header","format":"liveperson-ccs-export","version":1}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_files_are_refused_with_line_numbers_and_nothing_is_written() {
+    let target = emulator().await;
+    let dir = temp_dir("bad-files");
+    let big = "x".repeat(800_001);
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "mixed",
+            [
+                HEADER,
+                r#"{"type":"namespace","name":"good","ttl_seconds":60}"#,
+                r#"{"type":"session","namespace":"good","session":"s1","properties":{"a":1}}"#,
+                r#"{"type":"namespace","name":"sde"}"#,
+                "",
+                r#"{"type":"session","namespace":"bad-name","session":"s","properties":{}}"#,
+                r#"{"type":"session","namespace":"good","session":"..","properties":{"":1}}"#,
+                &format!(r#"{{"type":"session","namespace":"good","session":"s2","properties":{{"a":"{big}"}}}}"#),
+                "{not json",
+                r#"{"type":"session","namespace":"good","properties":{}}"#,
+                r#"{"type":"sessions"}"#,
+                HEADER,
+            ]
+            .join("\n"),
+            vec![
+                "line 4: invalid namespace: \"sde\" is reserved",
+                "line 6: invalid namespace: \"bad-name\" contains '-'",
+                "line 7: invalid session id",
+                "line 7: invalid property name",
+                "line 8: the session's properties take 800009 characters",
+                "line 9: not valid JSON",
+                "line 10: not a valid session line: missing field `session`",
+                "line 11: unknown line type \"sessions\"",
+                "line 12: a header line may only be the first line",
+                "9 problems",
+            ],
+        ),
+        (
+            "version",
+            r#"{"type":"header","format":"liveperson-ccs-export","version":2}"#.to_owned(),
+            vec!["line 1: format version 2 is not supported"],
+        ),
+        (
+            "headless",
+            r#"{"type":"namespace","name":"good"}"#.to_owned(),
+            vec!["line 1: the first line must be the header"],
+        ),
+        ("empty", String::new(), vec!["the file is empty"]),
+    ];
+    for (name, content, expected) in cases {
+        let file = dir.join(format!("{name}.jsonl"));
+        std::fs::write(&file, content).unwrap();
+        let output = run(
+            ccs_at(&target.base_url()),
+            &["import", file.to_str().unwrap()],
+        )
+        .await;
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{name}: {}",
+            text(&output.stderr)
+        );
+        let stderr = text(&output.stderr);
+        for needle in expected {
+            assert!(
+                stderr.contains(needle),
+                "{name}: {needle:?} not in:\n{stderr}"
+            );
+        }
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+    }
+    let client = v1(&target.base_url());
+    assert!(
+        client.list_namespaces().await.unwrap().is_empty(),
+        "nothing was written"
+    );
+    let ids: Vec<String> = client
+        .session_ids("good")
+        .unwrap()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(ids.is_empty());
+
+    // A good file with --dry-run writes nothing either.
+    let file = dir.join("good.jsonl");
+    std::fs::write(
+        &file,
+        format!(
+            "{HEADER}\n{}\n",
+            r#"{"type":"session","namespace":"good","session":"s1","properties":{"a":1}}"#
+        ),
+    )
+    .unwrap();
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap(), "--dry-run"],
+    )
+    .await;
+    assert_ok(&output);
+    assert!(text(&output.stderr).contains("would write 0 namespaces, 1 sessions, 1 properties"));
+    assert!(client.list_namespaces().await.unwrap().is_empty());
+}
+
+/// What a proxy does with the n-th request (from 0) to a path.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Action {
+    Forward,
+    TooManyRequests,
+    ServerError,
+    Hang,
+}
+
+type Rule = Arc<dyn Fn(u64, &str) -> Action + Send + Sync>;
+
+struct ProxyState {
+    upstream: String,
+    http: reqwest::Client,
+    rule: Rule,
+    requests: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// A loopback proxy in front of an emulator that does what `rule` says.
+struct Proxy {
+    base_url: String,
+    state: Arc<ProxyState>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(upstream: &str, rule: Rule) -> Proxy {
+        let state = Arc::new(ProxyState {
+            upstream: upstream.to_owned(),
+            http: reqwest::Client::new(),
+            rule,
+            requests: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+        });
+        let app = axum::Router::new()
+            .fallback(proxy_handler)
+            .with_state(Arc::clone(&state));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Proxy {
+            base_url,
+            state,
+            server,
+        }
+    }
+
+    fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn proxy_handler(State(state): State<Arc<ProxyState>>, request: Request) -> Response {
+    let n = state.requests.fetch_add(1, Ordering::SeqCst);
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    match (state.rule)(n, &path_and_query) {
+        Action::Forward => {}
+        Action::TooManyRequests => {
+            state.refused.fetch_add(1, Ordering::SeqCst);
+            return Response::builder()
+                .status(StatusCode::TOO_MANY_REQUESTS)
+                .header("retry-after", "0")
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"message":"slow down"}"#))
+                .unwrap();
+        }
+        Action::ServerError => {
+            return Response::builder()
+                .status(StatusCode::INTERNAL_SERVER_ERROR)
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"message":"this session is broken"}"#))
+                .unwrap();
+        }
+        Action::Hang => std::future::pending::<()>().await,
+    }
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 4 << 20).await.unwrap();
+    let mut forward = state
+        .http
+        .request(parts.method, format!("{}{path_and_query}", state.upstream))
+        .body(body);
+    for (name, value) in &parts.headers {
+        if name != "host" {
+            forward = forward.header(name, value);
+        }
+    }
+    let answer = forward.send().await.unwrap();
+    let mut response = Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        response = response.header(name, value);
+    }
+    response
+        .body(Body::from(answer.bytes().await.unwrap()))
+        .unwrap()
+}
+
+/// A file of `sessions` sessions in namespace `orders`.
+fn export_file(dir: &Path, sessions: usize) -> (PathBuf, BTreeSet<String>) {
+    let mut lines = vec![
+        HEADER.to_owned(),
+        r#"{"type":"namespace","name":"orders","ttl_seconds":7200}"#.to_owned(),
+    ];
+    for i in 0..sessions {
+        lines.push(format!(
+            r#"{{"type":"session","namespace":"orders","session":"s{i:04}","properties":{{"big":{BIG},"i":{i},"tag":"t{i}"}}}}"#
+        ));
+    }
+    let file = dir.join("fixture.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let body = lines.into_iter().skip(1).collect();
+    (file, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_import_is_finished_by_running_it_again() {
+    let target = emulator().await;
+    let dir = temp_dir("killed");
+    let (file, expected) = export_file(&dir, 400);
+    // The proxy passes 120 requests, then holds every later one forever: the
+    // import is stuck half-way, deterministically.
+    let proxy = Proxy::start(
+        &target.base_url(),
+        Arc::new(|n, _| {
+            if n < 120 {
+                Action::Forward
+            } else {
+                Action::Hang
+            }
+        }),
+    )
+    .await;
+    let mut child = ccs_at(&proxy.base_url)
+        .args(["import", file.to_str().unwrap(), "--concurrency", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until it is stuck: more requests than the proxy passes.
+    for _ in 0..600 {
+        if proxy.requests() > 120 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(proxy.requests() > 120, "the import did not get half-way");
+    child.kill().await.unwrap();
+    let client = v1(&target.base_url());
+    let written: Vec<String> = client
+        .session_ids("orders")
+        .unwrap()
+        .page_size(1000)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(
+        !written.is_empty() && written.len() < 400,
+        "half-way: {} sessions",
+        written.len()
+    );
+
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap()],
+    )
+    .await;
+    assert_ok(&output);
+    assert_eq!(body_lines(&export_text(&target.base_url()).await), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_storm_still_completes_and_failed_sessions_are_listed() {
+    let target = emulator().await;
+    let dir = temp_dir("storm");
+    let (file, expected) = export_file(&dir, 120);
+    // Every other one of the first 120 requests is refused with 429 and
+    // `Retry-After: 0`: 60 refusals, spread over concurrent sessions.
+    let proxy = Proxy::start(
+        &target.base_url(),
+        Arc::new(|n, _| {
+            if n < 120 && n % 2 == 0 {
+                Action::TooManyRequests
+            } else {
+                Action::Forward
+            }
+        }),
+    )
+    .await;
+    let output = run(
+        ccs_at(&proxy.base_url),
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--concurrency",
+            "8",
+            "--attempts",
+            "70",
+        ],
+    )
+    .await;
+    assert_ok(&output);
+    assert_eq!(proxy.state.refused.load(Ordering::SeqCst), 60);
+    assert!(text(&output.stderr).contains("120 sessions and 360 properties written"));
+    assert_eq!(body_lines(&export_text(&target.base_url()).await), expected);
+
+    // Two sessions always fail: the others are written, both are listed with
+    // the reason, and the exit status is 1.
+    let target = emulator().await;
+    let proxy = Proxy::start(
+        &target.base_url(),
+        Arc::new(|_, path| {
+            if path.contains("/s0007/") || path.contains("/s0100/") {
+                Action::ServerError
+            } else {
+                Action::Forward
+            }
+        }),
+    )
+    .await;
+    let output = run(
+        ccs_at(&proxy.base_url),
+        &["import", file.to_str().unwrap(), "--attempts", "2"],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("118 sessions and 354 properties written"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 failed"), "{stderr}");
+    assert!(
+        stderr.contains("failed: line 10: orders/s0007: set_session_properties: 500"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("this session is broken"), "{stderr}");
+    assert!(
+        stderr.contains("failed: line 103: orders/s0100"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_and_edit() {
+    let emulator = emulator().await;
+    let base = emulator.base_url();
+    let output = run(
+        ccs_at(&base),
+        &["namespace", "create", "orders", "--ttl", "600"],
+    )
+    .await;
+    assert_ok(&output);
+    let output = run(
+        ccs_at(&base),
+        &[
+            "set",
+            "orders",
+            "s1",
+            "intent=billing",
+            "n=42",
+            "quoted=\"42\"",
+            &format!("big={BIG}"),
+            "list=[1, 2]",
+            "--ttl",
+            "60",
+        ],
+    )
+    .await;
+    assert_ok(&output);
+
+    // Piped, so JSON by default.
+    let output = run(ccs_at(&base), &["get", "orders", "s1"]).await;
+    assert_ok(&output);
+    let got: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        got,
+        json!({"intent": "billing", "n": 42, "quoted": "42", "big": serde_json::from_str::<Value>(BIG).unwrap(), "list": [1, 2]})
+    );
+    assert!(text(&output.stdout).contains(BIG));
+    let output = run(
+        ccs_at(&base),
+        &["get", "orders", "s1", "intent", "n", "--json"],
+    )
+    .await;
+    let got: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(got, json!({"intent": "billing", "n": 42}));
+
+    let output = run(ccs_at(&base), &["namespaces"]).await;
+    let got: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(got[0]["name"], "orders");
+    assert_eq!(got[0]["ttl_seconds"], 600);
+
+    let output = run(ccs_at(&base), &["set", "orders", "s2", "a=1"]).await;
+    assert_ok(&output);
+    let output = run(ccs_at(&base), &["sessions", "orders", "--page-size", "1"]).await;
+    let got: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(got, json!(["s1", "s2"]));
+
+    let output = run(ccs_at(&base), &["delete", "orders", "s1", "intent"]).await;
+    assert_ok(&output);
+    let output = run(ccs_at(&base), &["get", "orders", "s1", "intent"]).await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        json!({})
+    );
+    let output = run(ccs_at(&base), &["delete", "orders", "s2"]).await;
+    assert_ok(&output);
+    let output = run(ccs_at(&base), &["get", "orders", "s2"]).await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        json!({})
+    );
+
+    // v2 documents.
+    let output = run(
+        ccs_at(&base),
+        &[
+            "doc", "upsert", "orders", "d1", "p=100", "q=abc", "r=1e2", "--ttl", "3600",
+        ],
+    )
+    .await;
+    assert_ok(&output);
+    let output = run(ccs_at(&base), &["doc", "get", "orders", "d1"]).await;
+    assert!(text(&output.stdout).contains(r#""r": 1e2"#), "as written");
+    let got: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(got["payload"], json!({"p": 100, "q": "abc", "r": 100.0}));
+    assert!(got["expires_at"].is_string());
+    let output = run(ccs_at(&base), &["doc", "delete", "orders", "d1", "p"]).await;
+    assert_ok(&output);
+    let output = run(ccs_at(&base), &["doc", "get", "orders", "d1"]).await;
+    let got: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(got["payload"], json!({"q": "abc", "r": 100.0}));
+    let output = run(ccs_at(&base), &["doc", "delete", "orders", "d1"]).await;
+    assert_ok(&output);
+    let output = run(ccs_at(&base), &["doc", "get", "orders", "d1"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("no document orders/d1"));
+
+    let output = run(ccs_at(&base), &["namespace", "delete", "orders"]).await;
+    assert_ok(&output);
+    let output = run(ccs_at(&base), &["namespaces"]).await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        json!([])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_name_the_fix_and_secrets_stay_hidden() {
+    let emulator = emulator().await;
+    let base = emulator.base_url();
+
+    let output = run(ccs(), &["namespaces", "--base-url", &base]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("no account: pass --account or set LP_ACCOUNT_ID"));
+
+    let mut command = ccs();
+    command
+        .env("LP_ACCOUNT_ID", ACCOUNT)
+        .env("LP_CCS_BASE_URL", &base);
+    let output = run(command, &["get", "orders", "s1"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("needs an API key: pass --api-key or set LP_CCS_API_KEY")
+    );
+
+    let output = run(
+        ccs(),
+        &[
+            "namespaces",
+            "--account",
+            ACCOUNT,
+            "--region",
+            "mars",
+            "--api-key",
+            "k",
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("pass --region or set LP_REGION"));
+
+    // A wrong key: the service's 403, the fix named, the key never shown.
+    let wrong = "wrong-key-3f9a7d";
+    let mut command = ccs();
+    command
+        .env("LP_ACCOUNT_ID", ACCOUNT)
+        .env("LP_CCS_BASE_URL", &base);
+    let output = run(command, &["namespaces", "--api-key", wrong]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let all = text(&output.stdout) + &text(&output.stderr);
+    assert!(all.contains("warning: --api-key shows the secret"), "{all}");
+    assert!(
+        all.contains("unauthorized") && all.contains("LP_CCS_API_KEY"),
+        "{all}"
+    );
+    assert!(!all.contains(wrong), "{all}");
+
+    let output = run(ccs_at(&base), &["set", "orders", "s1", "novalue"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("is not NAME=JSON"));
+    let output = run(ccs_at(&base), &["get", "sde", "s1"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("reserved"));
+}
+
+#[tokio::test]
+async fn every_help_gives_an_example() {
+    let output = run(ccs(), &["--help"]).await;
+    assert_ok(&output);
+    assert!(text(&output.stdout).contains("ccs export --output backup.jsonl"));
+    for command in [
+        &["serve"][..],
+        &["namespaces"],
+        &["namespace"],
+        &["sessions"],
+        &["get"],
+        &["set"],
+        &["delete"],
+        &["doc"],
+        &["export"],
+        &["import"],
+        &["copy"],
+        &["schema"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = run(ccs(), &args).await;
+        assert_ok(&output);
+        let help = text(&output.stdout);
+        assert!(
+            help.contains("Example"),
+            "{command:?} --help has no example:\n{help}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_imports_at_start_and_exports_on_sigterm() {
+    let dir = temp_dir("serve");
+    let (file, expected) = export_file(&dir, 50);
+    let out = dir.join("state.jsonl");
+    let mut child = ccs()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--account",
+            ACCOUNT,
+            "--import",
+            file.to_str().unwrap(),
+            "--export-on-exit",
+            out.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let first = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("the listening line");
+    let base = first
+        .strip_prefix("listening on ")
+        .expect(&first)
+        .to_owned();
+    // The data is there as soon as it listens.
+    let output = run(ccs_at(&base), &["get", "orders", "s0049"]).await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        json!({"big": serde_json::from_str::<Value>(BIG).unwrap(), "i": 49, "tag": "t49"})
+    );
+    assert!(text(&output.stdout).contains(BIG), "every digit kept");
+    let output = run(ccs_at(&base), &["set", "orders", "added", "x=1"]).await;
+    assert_ok(&output);
+
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "{status:?}");
+    let exported = std::fs::read_to_string(&out).unwrap();
+    let mut expected = expected;
+    expected.insert(
+        r#"{"type":"session","namespace":"orders","session":"added","properties":{"x":1}}"#
+            .to_owned(),
+    );
+    assert_eq!(body_lines(&exported), expected);
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "no temporary file is left: {names:?}");
+
+    // A bad file stops `serve` before it listens.
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, "{}\n").unwrap();
+    let output = run(
+        ccs(),
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--account",
+            ACCOUNT,
+            "--import",
+            bad.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!text(&output.stdout).contains("listening"));
+}
+
+/// The committed schema describes what `ccs export` writes: each line's
+/// type, required members and member types (the JSON Schema check proper is
+/// `scripts/check-export-schema`, with a third-party validator).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_follow_the_committed_schema() {
+    let schema: Value =
+        serde_json::from_str(include_str!("../schemas/ccs-export.schema.json")).unwrap();
+    let output = run(ccs(), &["schema"]).await;
+    assert_ok(&output);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        schema,
+        "schemas/ccs-export.schema.json is stale: run `ccs schema > schemas/ccs-export.schema.json`"
+    );
+    let source = emulator().await;
+    fill(&source.base_url(), 3).await;
+    let export = export_text(&source.base_url()).await;
+    let defs = &schema["$defs"];
+    for line in export.lines() {
+        let value: Value = serde_json::from_str(line).unwrap();
+        let kind = value["type"].as_str().unwrap();
+        let branch = schema["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["properties"]["type"]["const"] == kind)
+            .unwrap_or_else(|| panic!("no schema branch for {kind}"));
+        let name = branch["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+        let def = &defs[name];
+        for required in def["required"].as_array().unwrap() {
+            assert!(
+                value.get(required.as_str().unwrap()).is_some(),
+                "{line}: {required}"
+            );
+        }
+        for (member, member_value) in value.as_object().unwrap() {
+            if member == "type" {
+                continue;
+            }
+            let declared = &def["properties"][member];
+            assert!(
+                declared.is_object(),
+                "{line}: {member} is not in the schema"
+            );
+            let types: Vec<&str> = match &declared["type"] {
+                Value::String(t) => vec![t.as_str()],
+                Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+                _ => panic!("{member}: no type"),
+            };
+            let actual = match member_value {
+                Value::String(_) => "string",
+                Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+                Value::Object(_) => "object",
+                other => panic!("{member}: unexpected {other}"),
+            };
+            assert!(
+                types.contains(&actual),
+                "{line}: {member} is {actual}, schema says {types:?}"
+            );
+        }
+    }
+}
