@@ -17,12 +17,31 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 const copies = [];
 after(() => copies.forEach((root) => fs.rmSync(root, { recursive: true, force: true })));
 
-/// A copy of the repository's openapi/ folder; returns its root.
+/// A copy of the repository's openapi/ folder as just released: every spec's
+/// released copy is the spec as it is now, so each test starts from a clean
+/// state whatever changes the repository has not released yet. Returns its root.
 function copy() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "spec-gate-"));
   copies.push(root);
-  fs.cpSync(path.join(repo, "openapi"), path.join(root, "openapi"), { recursive: true });
+  const openapi = path.join(root, "openapi");
+  fs.cpSync(path.join(repo, "openapi"), openapi, { recursive: true });
+  for (const file of fs.readdirSync(openapi)) {
+    if (file.endsWith(".yaml")) {
+      fs.copyFileSync(path.join(openapi, file), path.join(openapi, "released", file));
+    }
+  }
   return root;
+}
+
+/// `version` moved by one `level` (major, minor or patch).
+function bump(version, level) {
+  const [major, minor, patch] = version.split(".").map(Number);
+  return { major: `${major + 1}.0.0`, minor: `${major}.${minor + 1}.0`, patch: `${major}.${minor}.${patch + 1}` }[level];
+}
+
+/// A regular expression that matches `text` literally.
+function literally(text) {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
 }
 
 function edit(root, file, from, to) {
@@ -63,63 +82,71 @@ test("the repository's specs pass as they are", () => {
 
 test("a perPage maximum lowered without a version bump fails as breaking, naming perPage", () => {
   const root = copy();
+  const major = bump(version(root, "ccs-v1"), "major");
   edit(root, "openapi/ccs-v1.yaml", PER_PAGE_FROM, PER_PAGE_TO);
   const { ok, text } = run(root);
   assert.equal(ok, false, text);
-  assert.match(text, /FAIL ccs-v1: major change\(s\) need info\.version >= 2\.0\.0/);
+  assert.match(text, literally(`FAIL ccs-v1: major change(s) need info.version >= ${major}`));
   assert.match(text, /^    breaking: .*`perPage`.*: 1000 -> 500$/m);
-  assert.match(text, /## ccs-v1 2\.0\.0/, "says which CHANGELOG section to write");
+  assert.match(text, literally(`## ccs-v1 ${major}`), "says which CHANGELOG section to write");
   assert.match(text, /^ok   ccs-v2/m, "the other specs still pass");
 });
 
 test("the same edit with a major bump and a CHANGELOG entry passes", () => {
   const root = copy();
+  const released = version(root, "ccs-v1");
+  const major = bump(released, "major");
   edit(root, "openapi/ccs-v1.yaml", PER_PAGE_FROM, PER_PAGE_TO);
-  setVersion(root, "ccs-v1", "2.0.0");
-  addEntry(root, "ccs-v1 2.0.0", "`perPage` takes at most 500 entries per page (was 1000).");
+  setVersion(root, "ccs-v1", major);
+  addEntry(root, `ccs-v1 ${major}`, "`perPage` takes at most 500 entries per page (was 1000).");
   const { ok, text } = run(root);
   assert.ok(ok, text);
-  assert.match(text, /^ok   ccs-v1: 1\.0\.0 -> 2\.0\.0, \d+ breaking/m);
+  assert.match(text, new RegExp(`${literally(`ok   ccs-v1: ${released} -> ${major}, `).source}\\d+ breaking`));
 });
 
 test("a major bump without a CHANGELOG entry fails", () => {
   const root = copy();
+  const major = bump(version(root, "ccs-v1"), "major");
   edit(root, "openapi/ccs-v1.yaml", PER_PAGE_FROM, PER_PAGE_TO);
-  setVersion(root, "ccs-v1", "2.0.0");
+  setVersion(root, "ccs-v1", major);
   const { ok, text } = run(root);
   assert.equal(ok, false, text);
-  assert.match(text, /FAIL ccs-v1: version 2\.0\.0 has no entry in openapi\/CHANGELOG\.md/);
+  assert.match(text, literally(`FAIL ccs-v1: version ${major} has no entry in openapi/CHANGELOG.md`));
 });
 
 test("a CHANGELOG heading with no sentence under it does not count", () => {
   const root = copy();
-  setVersion(root, "ccs-v2", "2.0.1");
+  const patch = bump(version(root, "ccs-v2"), "patch");
+  setVersion(root, "ccs-v2", patch);
   const p = path.join(root, "openapi", "CHANGELOG.md");
-  fs.appendFileSync(p, "\n## ccs-v2 2.0.1\n\n### Changed\n");
+  fs.appendFileSync(p, `\n## ccs-v2 ${patch}\n\n### Changed\n`);
   const { ok, text } = run(root);
   assert.equal(ok, false, text);
-  assert.match(text, /FAIL ccs-v2: version 2\.0\.1 has no entry/);
+  assert.match(text, literally(`FAIL ccs-v2: version ${patch} has no entry`));
 });
 
 test("a breaking change with only a minor bump fails", () => {
   const root = copy();
+  const released = version(root, "ccs-v1");
+  const minor = bump(released, "minor");
   edit(root, "openapi/ccs-v1.yaml", PER_PAGE_FROM, PER_PAGE_TO);
-  setVersion(root, "ccs-v1", "1.1.0");
-  addEntry(root, "ccs-v1 1.1.0", "`perPage` takes at most 500.");
+  setVersion(root, "ccs-v1", minor);
+  addEntry(root, `ccs-v1 ${minor}`, "`perPage` takes at most 500.");
   const { ok, text } = run(root);
   assert.equal(ok, false, text);
-  assert.match(text, /need info\.version >= 2\.0\.0 \(1\.0\.0 -> 1\.1\.0/);
+  assert.match(text, literally(`need info.version >= ${bump(released, "major")} (${released} -> ${minor}`));
 });
 
 test("a reworded description needs a patch bump and an entry", () => {
   const root = copy();
   edit(root, "openapi/ccs-v2.yaml", "description: The outcome of a write or delete.", "description: What a write or delete answers.");
+  const patch = bump(version(root, "ccs-v2"), "patch");
   let result = run(root);
   assert.equal(result.ok, false, result.text);
-  assert.match(result.text, /FAIL ccs-v2: patch change\(s\) need info\.version >= 2\.0\.1/);
+  assert.match(result.text, literally(`FAIL ccs-v2: patch change(s) need info.version >= ${patch}`));
   assert.match(result.text, /^    annotation: /m);
-  setVersion(root, "ccs-v2", "2.0.1");
-  addEntry(root, "ccs-v2 2.0.1 - 2026-12-01", "The DocumentResult description is reworded.");
+  setVersion(root, "ccs-v2", patch);
+  addEntry(root, `ccs-v2 ${patch} - 2026-12-01`, "The DocumentResult description is reworded.");
   result = run(root);
   assert.ok(result.ok, result.text);
 });
@@ -132,34 +159,38 @@ test("an added optional property is non-breaking: a patch bump is not enough, a 
     "        ctype:\n",
     "        companyBranch:\n          type: string\n          description: The branch.\n        ctype:\n",
   );
-  setVersion(root, "messaging", "3.0.1");
-  addEntry(root, "messaging 3.0.1", "Customer Info takes `companyBranch`.");
+  const released = version(root, "messaging");
+  const [patch, minor] = [bump(released, "patch"), bump(released, "minor")];
+  setVersion(root, "messaging", patch);
+  addEntry(root, `messaging ${patch}`, "Customer Info takes `companyBranch`.");
   let result = run(root);
   assert.equal(result.ok, false, result.text);
-  assert.match(result.text, /FAIL messaging: minor change\(s\) need info\.version >= 3\.1\.0/);
-  setVersion(root, "messaging", "3.1.0");
-  addEntry(root, "messaging 3.1.0", "Customer Info takes `companyBranch`.");
+  assert.match(result.text, literally(`FAIL messaging: minor change(s) need info.version >= ${minor}`));
+  setVersion(root, "messaging", minor);
+  addEntry(root, `messaging ${minor}`, "Customer Info takes `companyBranch`.");
   result = run(root);
   assert.ok(result.ok, result.text);
 });
 
 test("a new spec needs a CHANGELOG entry for its first version", () => {
   const root = copy();
-  fs.copyFileSync(path.join(root, "openapi", "ccs-v2.yaml"), path.join(root, "openapi", "domain.yaml"));
+  const first = version(root, "ccs-v2");
+  fs.copyFileSync(path.join(root, "openapi", "ccs-v2.yaml"), path.join(root, "openapi", "extra.yaml"));
   let result = run(root);
   assert.equal(result.ok, false, result.text);
-  assert.match(result.text, /FAIL domain: new spec \(no openapi\/released\/domain\.yaml\) without an entry/);
-  assert.match(result.text, /## domain 2\.0\.0/);
-  addEntry(root, "domain 2.0.0", "First release.");
+  assert.match(result.text, /FAIL extra: new spec \(no openapi\/released\/extra\.yaml\) without an entry/);
+  assert.match(result.text, literally(`## extra ${first}`));
+  addEntry(root, `extra ${first}`, "First release.");
   result = run(root);
   assert.ok(result.ok, result.text);
-  assert.match(result.text, /^ok   domain 2\.0\.0: new spec/m);
+  assert.match(result.text, literally(`ok   extra ${first}: new spec`));
 });
 
 test("a version that goes down fails", () => {
   const root = copy();
-  setVersion(root, "messaging", "2.9.9");
-  addEntry(root, "messaging 2.9.9", "Down.");
+  const [major] = version(root, "messaging").split(".").map(Number);
+  setVersion(root, "messaging", `${major - 1}.9.9`);
+  addEntry(root, `messaging ${major - 1}.9.9`, "Down.");
   const { ok, text } = run(root);
   assert.equal(ok, false, text);
   assert.match(text, /FAIL messaging: info\.version went down/);
