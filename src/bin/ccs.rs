@@ -49,6 +49,11 @@ enum Command {
         /// seconds after their first byte.
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
         header_read_timeout: Duration,
+        /// Turn off the admin routes (reset, journal, faults, clock under
+        /// /__emulator/, and /openapi/, /docs): they then answer 404 as any
+        /// unknown path.
+        #[arg(long)]
+        no_admin: bool,
     },
 }
 
@@ -74,10 +79,12 @@ async fn main() -> ExitCode {
             access_token,
             idle_timeout,
             header_read_timeout,
+            no_admin,
         } => {
             let config = EmulatorConfig::new()
                 .idle_timeout(idle_timeout)
-                .header_read_timeout(header_read_timeout);
+                .header_read_timeout(header_read_timeout)
+                .admin(!no_admin);
             serve(addr, config, api_key, access_token).await
         }
     }

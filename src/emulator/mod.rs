@@ -88,7 +88,11 @@
 //!   `maven-api-key` that is present but wrong is 403), 404,
 //!   405 with an `Allow` header, 413.
 
+mod admin;
+mod clock;
 mod error;
+mod faults;
+mod journal;
 mod json;
 mod messaging;
 mod names;
@@ -107,13 +111,15 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use store::Store;
+
+pub use admin::{AdminError, RecordedRequest};
+pub use faults::{Fault, FaultId};
 
 /// Largest request body read, in bytes: above the largest legal document,
 /// so that the 800,000-character rule decides, not the transport. A document
@@ -145,6 +151,8 @@ pub struct EmulatorConfig {
     sweep_interval: Duration,
     idle_timeout: Duration,
     header_read_timeout: Duration,
+    admin: bool,
+    journal_limit: usize,
 }
 
 impl EmulatorConfig {
@@ -157,7 +165,25 @@ impl EmulatorConfig {
             sweep_interval: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(60),
             header_read_timeout: Duration::from_secs(10),
+            admin: true,
+            journal_limit: DEFAULT_JOURNAL_LIMIT,
         }
+    }
+
+    /// Serves the admin routes of `openapi/emulator-admin.yaml` (under
+    /// `/__emulator/`, `/openapi/` and `/docs`; on by default). Off, they
+    /// answer 404 as any unknown path (`ccs serve --no-admin`); the journal
+    /// and faults still work through the methods of [`Emulator`].
+    pub fn admin(mut self, on: bool) -> Self {
+        self.admin = on;
+        self
+    }
+
+    /// How many of the most recent requests the journal keeps (default
+    /// 1,000; `0` records nothing).
+    pub fn journal_limit(mut self, entries: usize) -> Self {
+        self.journal_limit = entries;
+        self
     }
 
     /// How long a connection of [`Emulator`] may wait, with no request in
@@ -215,14 +241,23 @@ impl fmt::Debug for EmulatorConfig {
             .field("sweep_interval", &self.sweep_interval)
             .field("idle_timeout", &self.idle_timeout)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("admin", &self.admin)
+            .field("journal_limit", &self.journal_limit)
             .finish()
     }
 }
+
+/// How many requests the journal keeps by default.
+const DEFAULT_JOURNAL_LIMIT: usize = 1000;
 
 /// State shared by every request.
 struct Shared {
     config: EmulatorConfig,
     store: Store,
+    /// The one source of "now" (TTLs, `expiresAt`, the sweeper, the journal).
+    clock: clock::Clock,
+    journal: journal::Journal,
+    faults: faults::Faults,
     /// Set when no background sweeper runs ([`router`]): requests sweep instead.
     inline_sweep: Option<InlineSweep>,
 }
@@ -243,10 +278,22 @@ impl Shared {
             last_ms: AtomicU64::new(0),
         });
         Shared {
+            journal: journal::Journal::new(config.journal_limit),
             config,
             store: Store::default(),
+            clock: clock::Clock::default(),
+            faults: faults::Faults::default(),
             inline_sweep,
         }
+    }
+
+    /// Forgets all data, faults and the journal, and sets the clock back.
+    /// State added to `Shared` (e.g. issued tokens) must be forgotten here too.
+    fn reset(&self) {
+        self.faults.clear();
+        self.store.clear();
+        self.clock.reset();
+        self.journal.clear();
     }
 
     /// Without a background sweeper, sweeps when an interval has passed (one
@@ -263,7 +310,7 @@ impl Shared {
                 .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            self.store.sweep(Utc::now());
+            self.store.sweep(self.clock.now());
         }
     }
 }
@@ -384,7 +431,7 @@ async fn sweep_forever(shared: Arc<Shared>) {
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let removed = shared.store.sweep(Utc::now());
+        let removed = shared.store.sweep(shared.clock.now());
         if removed > 0 {
             tracing::trace!(removed, "swept expired properties");
         }
