@@ -258,7 +258,13 @@ pub fn anchor(parts: &[&str]) -> String {
         .iter()
         .map(|p| {
             p.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect::<String>()
         })
         .collect::<Vec<_>>()
@@ -320,7 +326,11 @@ fn render_spec(out: &mut String, file: &str, spec: &openapiv3::OpenAPI) {
         for server in &spec.servers {
             let _ = write!(out, "<li><code>{}</code>", esc(&server.url));
             if let Some(description) = &server.description {
-                let _ = write!(out, ": <span class=\"text\">{}</span>", esc(description.trim()));
+                let _ = write!(
+                    out,
+                    ": <span class=\"text\">{}</span>",
+                    esc(description.trim())
+                );
             }
             out.push_str("</li>\n");
         }
@@ -328,7 +338,9 @@ fn render_spec(out: &mut String, file: &str, spec: &openapiv3::OpenAPI) {
     }
     out.push_str("<h3>Operations</h3>\n<ul>\n");
     for (path, item) in &spec.paths.paths {
-        let ReferenceOr::Item(item) = item else { continue };
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
         for (method, op) in item.iter() {
             let op_id = op.operation_id.as_deref().unwrap_or("");
             let _ = writeln!(
@@ -343,7 +355,9 @@ fn render_spec(out: &mut String, file: &str, spec: &openapiv3::OpenAPI) {
     }
     out.push_str("</ul>\n");
     for (path, item) in &spec.paths.paths {
-        let ReferenceOr::Item(item) = item else { continue };
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
         for (method, op) in item.iter() {
             let op_id = op.operation_id.as_deref().unwrap_or("");
             let _ = writeln!(
@@ -355,7 +369,11 @@ fn render_spec(out: &mut String, file: &str, spec: &openapiv3::OpenAPI) {
             );
             let _ = writeln!(out, "<p>Operation <code>{}</code>{}</p>", esc(op_id), {
                 let tags = op.tags.join(", ");
-                if tags.is_empty() { String::new() } else { format!("; tags: {}", esc(&tags)) }
+                if tags.is_empty() {
+                    String::new()
+                } else {
+                    format!("; tags: {}", esc(&tags))
+                }
             });
             if let Some(summary) = &op.summary {
                 let _ = writeln!(out, "<p><strong>{}</strong></p>", esc(summary));
@@ -430,7 +448,12 @@ fn render_spec(out: &mut String, file: &str, spec: &openapiv3::OpenAPI) {
                 .responses
                 .iter()
                 .map(|(status, r)| (status.to_string(), r))
-                .chain(op.responses.default.iter().map(|r| ("default".to_owned(), r)));
+                .chain(
+                    op.responses
+                        .default
+                        .iter()
+                        .map(|r| ("default".to_owned(), r)),
+                );
             for (status, response) in responses {
                 let resolved = match response {
                     ReferenceOr::Item(r) => Some(r),

@@ -23,7 +23,10 @@ use super::{Emulator, Shared};
 pub(super) const SPEC_FILES: &[(&str, &[u8])] = &[
     ("ccs-v1.yaml", include_bytes!("../../openapi/ccs-v1.yaml")),
     ("ccs-v2.yaml", include_bytes!("../../openapi/ccs-v2.yaml")),
-    ("messaging.yaml", include_bytes!("../../openapi/messaging.yaml")),
+    (
+        "messaging.yaml",
+        include_bytes!("../../openapi/messaging.yaml"),
+    ),
     ("domain.yaml", include_bytes!("../../openapi/domain.yaml")),
     (
         "connector-auth.yaml",
@@ -55,7 +58,10 @@ pub(super) async fn handle(shared: &Arc<Shared>, request: Request) -> Response {
 
 async fn route(shared: &Arc<Shared>, request: Request) -> ApiResult {
     let raw = request.uri().path().to_owned();
-    let path = raw.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(&raw);
+    let path = raw
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(&raw);
     let method = request.method().clone();
     let allow = |methods: &str| Err(ApiError::method_not_allowed(methods.to_owned()));
     match path {
@@ -168,8 +174,12 @@ async fn object_body(request: Request) -> Result<Map<String, Value>, ApiError> {
         .map_err(|rejection| ApiError::unreadable_body(rejection.status()))?;
     match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::bad_request("the request body must be a JSON object")),
-        Err(error) => Err(ApiError::bad_request(format!("invalid request body: {error}"))),
+        Ok(_) => Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        )),
+        Err(error) => Err(ApiError::bad_request(format!(
+            "invalid request body: {error}"
+        ))),
     }
 }
 
@@ -368,12 +378,9 @@ impl Emulator {
         by: std::time::Duration,
     ) -> Result<chrono::DateTime<chrono::Utc>, AdminError> {
         let seconds = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
-        self.shared
-            .clock
-            .advance(seconds)
-            .map_err(|e| AdminError {
-                message: e.to_string(),
-            })
+        self.shared.clock.advance(seconds).map_err(|e| AdminError {
+            message: e.to_string(),
+        })
     }
 
     /// The emulator's time: the real clock plus every advance since start or

@@ -149,9 +149,7 @@ impl Fault {
         for (key, value) in body {
             match key.as_str() {
                 "method" => {
-                    let text = value
-                        .as_str()
-                        .ok_or("method: must be a string")?;
+                    let text = value.as_str().ok_or("method: must be a string")?;
                     let method = METHODS
                         .iter()
                         .find(|m| m.as_str() == text)
@@ -192,7 +190,9 @@ impl Fault {
         let action = match (self.status, self.delay_ms, self.drop) {
             (Some(status), None, false) => {
                 if !STATUSES.contains(&status) {
-                    return Err("status: must be from 200 to 599 (HTTP/1.1 has no final 1xx answer)".into());
+                    return Err(
+                        "status: must be from 200 to 599 (HTTP/1.1 has no final 1xx answer)".into(),
+                    );
                 }
                 if let Some(seconds) = self.retry_after {
                     if seconds > MAX_RETRY_AFTER {
@@ -225,7 +225,9 @@ impl Fault {
 /// A JSON integer ≥ 0 (negative ones are out of every range: say so).
 fn integer(key: &str, value: &Value) -> Result<u64, String> {
     match value {
-        Value::Number(n) if n.is_u64() => n.as_u64().ok_or_else(|| format!("{key}: must be an integer")),
+        Value::Number(n) if n.is_u64() => n
+            .as_u64()
+            .ok_or_else(|| format!("{key}: must be an integer")),
         Value::Number(n) if n.is_i64() => Err(format!("{key}: must not be negative")),
         _ => Err(format!("{key}: must be an integer")),
     }
@@ -410,7 +412,10 @@ mod tests {
             (r#"{"path":"/x","status":429,"times":0}"#, "times"),
             (r#"{"path":"/x","status":429,"extra":1}"#, "unknown"),
             (r#"{"path":"/x","drop":false}"#, "drop"),
-            (r#"{"path":"/x","delay_ms":1,"retry_after":1}"#, "retry_after"),
+            (
+                r#"{"path":"/x","delay_ms":1,"retry_after":1}"#,
+                "retry_after",
+            ),
             (r#"{"path":"/x","delay_ms":0}"#, "delay_ms"),
             (r#"{"path":"x","status":429}"#, "path"),
             (r#"{"path":"/a*b","status":429}"#, "path"),
@@ -428,13 +433,22 @@ mod tests {
     fn matches_exact_paths_prefixes_and_methods() {
         let faults = Faults::default();
         faults
-            .insert(Fault::status(503).path("/v1/account/le1/*").method(Method::GET))
+            .insert(
+                Fault::status(503)
+                    .path("/v1/account/le1/*")
+                    .method(Method::GET),
+            )
             .expect("valid");
         assert!(faults.hit(&Method::POST, "/v1/account/le1/x").is_none());
         assert!(faults.hit(&Method::GET, "/v1/account/le12/x").is_none());
         assert!(faults.hit(&Method::GET, "/v1/account/le1/x").is_some());
-        assert!(faults.hit(&Method::GET, "/v1/account/le1/x").is_none(), "times 1");
-        faults.insert(Fault::drop_connection().path("/exact")).expect("valid");
+        assert!(
+            faults.hit(&Method::GET, "/v1/account/le1/x").is_none(),
+            "times 1"
+        );
+        faults
+            .insert(Fault::drop_connection().path("/exact"))
+            .expect("valid");
         assert!(faults.hit(&Method::GET, "/exact/more").is_none());
         assert!(faults.hit(&Method::GET, "/exact").is_some());
     }

@@ -60,7 +60,12 @@ pub(super) struct Head {
 }
 
 impl Head {
-    pub(super) fn capture(method: &Method, uri: &Uri, headers: &HeaderMap, at: DateTime<Utc>) -> Head {
+    pub(super) fn capture(
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        at: DateTime<Utc>,
+    ) -> Head {
         let mut secrets = Vec::new();
         for name in CREDENTIAL_HEADERS {
             for value in headers.get_all(name) {
@@ -102,7 +107,12 @@ impl Head {
     }
 
     /// The entry of this request, answered `status` (`None`: no answer).
-    pub(super) fn answered(self, body: Option<&Bytes>, status: Option<u16>, fault: Option<u64>) -> Entry {
+    pub(super) fn answered(
+        self,
+        body: Option<&Bytes>,
+        status: Option<u16>,
+        fault: Option<u64>,
+    ) -> Entry {
         let body = body
             .filter(|b| !b.is_empty() && b.len() <= MAX_RECORDED_BODY)
             .and_then(|b| std::str::from_utf8(b).ok())
@@ -174,7 +184,9 @@ fn form_decode(text: &str) -> String {
 }
 
 fn hex(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// `text` with every one of `secrets` replaced by `[redacted]`.

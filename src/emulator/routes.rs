@@ -16,9 +16,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::error::{ApiError, ApiResult};
+use super::faults::Action;
 use super::names::{self, DEFAULT_SESSION};
 use super::store::{Entry, Expiry, Store};
-use super::faults::Action;
 use super::{EmulatorConfig, Shared, admin, journal, messaging, v1, v2, value};
 
 /// Which credentials an endpoint wants.
@@ -408,8 +408,8 @@ fn fault_response(id: u64, action: &Action) -> Response {
             status,
             retry_after,
         } => {
-            let status =
-                axum::http::StatusCode::from_u16(*status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            let status = axum::http::StatusCode::from_u16(*status)
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
             let mut response = if matches!(status.as_u16(), 204 | 205 | 304) {
                 status.into_response()
             } else {

@@ -227,9 +227,7 @@ pub(super) fn session_ids(c: &Call<'_>) -> ApiResult {
 pub(super) fn session_properties(c: &Call<'_>) -> ApiResult {
     let (account, ns, _) = c.location()?;
     let (skip, take) = pagination(c)?;
-    let body = c
-        .store
-        .session_properties(account, ns, skip, take, c.now);
+    let body = c.store.session_properties(account, ns, skip, take, c.now);
     Ok(json(StatusCode::OK, body))
 }
 
@@ -240,8 +238,7 @@ pub(super) fn set_session_ttl(c: &Call<'_>) -> ApiResult {
     let ttl = ttl_second(c)?.ok_or_else(|| ApiError::bad_request("ttlSecond is required"))?;
     let Obj(body): Obj<SessionTtlBody> = c.json()?;
     let session = names::session(&body.session_id)?;
-    c.store
-        .set_session_ttl(account, ns, session, ttl, c.now);
+    c.store.set_session_ttl(account, ns, session, ttl, c.now);
     Ok(no_content())
 }
 
