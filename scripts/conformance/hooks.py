@@ -109,6 +109,12 @@ RULES = {
 
 @schemathesis.hook
 def before_load_schema(context, raw_schema):
+    # openapi/emulator-admin.yaml (no credentials, no rule): the emulator's
+    # own routes, stated fully by the spec.
+    if "/__emulator/reset" in raw_schema.get("paths", {}):
+        if raw_schema.get("components", {}).get("securitySchemes"):
+            raise RuntimeError(f"{HOOK}: emulator-admin.yaml has credentials now; update the hook")
+        return
     schemes = set(raw_schema.get("components", {}).get("securitySchemes", {}))
     rules = [rule for scheme, rule in RULES.items() if scheme in schemes]
     if len(rules) != 1:

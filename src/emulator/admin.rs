@@ -357,9 +357,9 @@ impl Emulator {
         self.shared.faults.clear();
     }
 
-    /// Moves the emulator's clock forward (at most 100 years at once and in
-    /// total, in whole seconds); returns the new time. TTLs and v2
-    /// `expiresAt` follow this clock.
+    /// Moves the emulator's clock forward (whole seconds, at most 100 years
+    /// at once, never past the year 9999); returns the new time. TTLs and
+    /// v2 `expiresAt` follow this clock.
     ///
     /// ```
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
