@@ -565,7 +565,12 @@ async fn bad_admin_input_is_a_400_and_changes_nothing() {
     }
     let (status, answer) = refused.expect("refused before 100 centuries");
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(answer["message"].as_str().is_some_and(|m| m.contains("9999")), "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("9999")),
+        "{answer}"
+    );
     let last = ccs.clock().await;
     assert!(last.starts_with("99"), "{last}");
     assert!(parse_time(&last) > before);

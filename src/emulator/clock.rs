@@ -15,7 +15,8 @@ pub(super) const MAX_ADVANCE_SECONDS: i64 = 3_155_760_000;
 /// (four-digit years) ends: every time the emulator writes stays valid.
 fn latest() -> DateTime<Utc> {
     // A valid date and time: cannot fail.
-    DateTime::<Utc>::from_timestamp(253_402_300_799, 999_000_000).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    DateTime::<Utc>::from_timestamp(253_402_300_799, 999_000_000)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Why an advance was refused (nothing changed).
@@ -110,13 +111,23 @@ mod tests {
         let mut advances = 0;
         while clock.advance(MAX_ADVANCE_SECONDS).is_ok() {
             advances += 1;
-            assert!(advances < 100, "about 80 centuries fit before the year 10000");
+            assert!(
+                advances < 100,
+                "about 80 centuries fit before the year 10000"
+            );
         }
         let total = clock.advance.load(Ordering::Relaxed);
-        assert_eq!(clock.advance(MAX_ADVANCE_SECONDS), Err(AdvanceError::PastYear9999));
+        assert_eq!(
+            clock.advance(MAX_ADVANCE_SECONDS),
+            Err(AdvanceError::PastYear9999)
+        );
         assert_eq!(clock.advance.load(Ordering::Relaxed), total);
         assert!(clock.now() <= latest());
-        assert!(clock.now().to_rfc3339().starts_with("99"), "{}", clock.now());
+        assert!(
+            clock.now().to_rfc3339().starts_with("99"),
+            "{}",
+            clock.now()
+        );
         clock.reset();
         assert!(clock.now() < Utc::now() + TimeDelta::seconds(60));
     }

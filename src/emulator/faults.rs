@@ -179,10 +179,8 @@ impl Fault {
                 "path: must start with / and may end in * (a prefix); no other * is allowed".into(),
             );
         }
-        if let Some(method) = &self.method {
-            if !METHODS.contains(method) {
-                return Err("method: must be one of GET, POST, PUT, PATCH, DELETE".into());
-            }
+        if self.method.as_ref().is_some_and(|m| !METHODS.contains(m)) {
+            return Err("method: must be one of GET, POST, PUT, PATCH, DELETE".into());
         }
         if !(1..=MAX_TIMES).contains(&self.times) {
             return Err(format!("times: must be from 1 to {MAX_TIMES}"));
@@ -194,10 +192,11 @@ impl Fault {
                         "status: must be from 200 to 599 (HTTP/1.1 has no final 1xx answer)".into(),
                     );
                 }
-                if let Some(seconds) = self.retry_after {
-                    if seconds > MAX_RETRY_AFTER {
-                        return Err(format!("retry_after: must be from 0 to {MAX_RETRY_AFTER}"));
-                    }
+                if self
+                    .retry_after
+                    .is_some_and(|seconds| seconds > MAX_RETRY_AFTER)
+                {
+                    return Err(format!("retry_after: must be from 0 to {MAX_RETRY_AFTER}"));
                 }
                 Action::Status {
                     // In 200..=599: fits.

@@ -83,6 +83,14 @@
 //!   whose request headers are not complete within
 //!   [`EmulatorConfig::header_read_timeout`] (10 s) of their first byte, so
 //!   idle or slow clients cannot hold connections forever.
+//! * **Test double** (`openapi/emulator-admin.yaml`): admin routes under
+//!   `/__emulator/` (reset, the journal of requests, injected faults, the
+//!   clock), `/openapi/{file}` and `/docs`, on unless
+//!   [`EmulatorConfig::admin`] is off; the same controls are methods of
+//!   [`Emulator`] ([`Emulator::reset`], [`Emulator::requests`],
+//!   [`Emulator::inject_fault`], [`Emulator::advance_clock`]). TTLs, v2
+//!   `ttl` and the sweeper follow the emulator's clock: the real clock plus
+//!   every advance.
 //! * **Errors** are JSON `{"message": ...}`: 400 bad input (nothing saved),
 //!   401 missing or wrong credentials (checked before anything else; a v1
 //!   `maven-api-key` that is present but wrong is 403), 404,
