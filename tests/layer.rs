@@ -7,6 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
+use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault, FaultId};
 use liveperson_ccs::messaging::ConversationRequest;
 use liveperson_ccs::v1::SessionEntry;
 use liveperson_ccs::v2::MAX_TTL;
@@ -998,12 +999,37 @@ async fn clients_and_builders_show_no_secret() {
 // Retries
 // ---------------------------------------------------------------------------
 
+/// An emulator for the retry tests: faults injected into it stand in for a
+/// failing service, and its journal shows every attempt.
+async fn emulator() -> Emulator {
+    Emulator::start(EmulatorConfig::new())
+        .await
+        .expect("emulator starts")
+}
+
+/// The method and path of every request the emulator saw, and the fault that
+/// hit it.
+fn attempts(emulator: &Emulator) -> Vec<(String, String, Option<FaultId>)> {
+    emulator
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.fault))
+        .collect()
+}
+
 #[tokio::test]
 async fn rate_limit_waits_for_retry_after() {
-    let capture = CaptureServer::start().await;
-    capture.push(Reply::json(429, &json!({"message": "slow down"})).header("Retry-After", "1"));
-    capture.push(Reply::json(200, &json!({"myProperty1": "myValue1"})));
-    let ccs = v1_at(&capture.base_url(), RetryPolicy::default());
+    let emulator = emulator().await;
+    let ccs = v1_at(&emulator.base_url(), RetryPolicy::default());
+    ccs.namespace(NS)
+        .unwrap()
+        .set_properties(&json!({"myProperty1": "myValue1"}))
+        .await
+        .expect("saved");
+    let fault = emulator
+        .inject_fault(Fault::status(429).method(http::Method::GET).retry_after(1))
+        .expect("a valid fault");
+    emulator.clear_requests();
     let started = Instant::now();
     let all = ccs
         .namespace(NS)
@@ -1013,7 +1039,14 @@ async fn rate_limit_waits_for_retry_after() {
         .expect("second attempt");
     let elapsed = started.elapsed();
     assert_eq!(all["myProperty1"], "myValue1");
-    assert_eq!(capture.requests().len(), 2);
+    let path = "/v1/account/le12345678/myNamespace/properties".to_owned();
+    assert_eq!(
+        attempts(&emulator),
+        [
+            ("GET".to_owned(), path.clone(), Some(fault)),
+            ("GET".to_owned(), path, None)
+        ]
+    );
     assert!(
         elapsed >= Duration::from_millis(950),
         "waited {elapsed:?}, Retry-After: 1"
@@ -1022,36 +1055,41 @@ async fn rate_limit_waits_for_retry_after() {
 
 #[tokio::test]
 async fn unavailable_is_tried_three_times_by_default() {
-    let capture = CaptureServer::start().await;
-    for _ in 0..3 {
-        capture.push(Reply::json(503, &json!({"message": "unavailable"})));
-    }
-    capture.push(Reply::json(200, &json!({})));
-    let ccs = v1_at(&capture.base_url(), RetryPolicy::default());
+    let emulator = emulator().await;
+    // A fourth attempt would be answered normally.
+    let fault = emulator
+        .inject_fault(Fault::status(503).times(3))
+        .expect("a valid fault");
+    let ccs = v1_at(&emulator.base_url(), RetryPolicy::default());
     let error = failed("503s", ccs.namespace(NS).unwrap().get().await);
     assert!(
         matches!(error, Error::Api { status, .. } if status == StatusCode::SERVICE_UNAVAILABLE),
         "{error:?}"
     );
-    assert_helpers(&error, Some(503), false, true, Some("unavailable"));
-    let lines = request_lines(&capture);
-    assert_eq!(lines.len(), 3, "{lines:?}");
-    assert!(
-        lines
-            .iter()
-            .all(|l| l == "GET /v1/account/le12345678/myNamespace/properties")
+    assert_helpers(
+        &error,
+        Some(503),
+        false,
+        true,
+        Some(&format!("injected fault {fault}")),
     );
+    let seen = attempts(&emulator);
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen.iter().all(|(method, path, hit)| method == "GET"
+        && path == "/v1/account/le12345678/myNamespace/properties"
+        && *hit == Some(fault)));
 }
 
 #[tokio::test]
 async fn no_retries_with_retry_policy_none() {
-    let capture = CaptureServer::start().await;
-    capture.push(Reply::status(503));
-    capture.push(Reply::json(200, &json!({})));
-    let ccs = v1_at(&capture.base_url(), RetryPolicy::none());
+    let emulator = emulator().await;
+    emulator
+        .inject_fault(Fault::status(503))
+        .expect("a valid fault");
+    let ccs = v1_at(&emulator.base_url(), RetryPolicy::none());
     let error = failed("503", ccs.namespace(NS).unwrap().get().await);
     assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
-    assert_eq!(capture.requests().len(), 1);
+    assert_eq!(emulator.requests().len(), 1);
 }
 
 #[tokio::test]
@@ -1070,16 +1108,17 @@ async fn creating_a_conversation_is_never_retried() {
     let generous = RetryPolicy::default()
         .with_max_attempts(5)
         .with_initial_delay(Duration::from_millis(1));
-    for (status, retry_after) in [(503, None), (429, Some("0")), (502, None)] {
-        let capture = CaptureServer::start().await;
-        let mut reply = Reply::json(status, &json!({"message": "try later"}));
+    let emulator = emulator().await;
+    for (status, retry_after) in [(503, None), (429, Some(0)), (502, None)] {
+        emulator.reset();
+        let mut fault = Fault::status(status).path("/api/account/*").times(5);
         if let Some(after) = retry_after {
-            reply = reply.header("Retry-After", after);
+            fault = fault.retry_after(after);
         }
-        capture.set_fallback(reply);
+        emulator.inject_fault(fault).expect("a valid fault");
         let error = failed(
             "conversation",
-            messaging_at(&capture.base_url(), generous.clone())
+            messaging_at(&emulator.base_url(), generous.clone())
                 .create_conversation(CONSUMER_JWS, &ConversationRequest::new())
                 .await,
         );
@@ -1089,7 +1128,7 @@ async fn creating_a_conversation_is_never_retried() {
             "{error:?}"
         );
         assert!(error.is_retryable(), "the caller may retry: {error:?}");
-        assert_eq!(capture.requests().len(), 1, "{status}: sent exactly once");
+        assert_eq!(emulator.requests().len(), 1, "{status}: sent exactly once");
     }
 }
 

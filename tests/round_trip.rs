@@ -253,7 +253,8 @@ async fn session_ttls_and_expiry() {
         short.get_property::<String>("k").await.unwrap().as_deref(),
         Some("gone soon")
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The emulator's clock, not a wait: the TTL passes at once.
+    s.emulator.advance_clock(Duration::from_secs(2)).unwrap();
     assert_eq!(short.get_property::<String>("k").await.unwrap(), None);
     assert_eq!(
         long.get_property::<String>("k").await.unwrap().as_deref(),
@@ -426,7 +427,8 @@ async fn v2_ttl_expiry() {
         .await
         .unwrap();
     assert!(doc.get().await.unwrap().is_some());
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The emulator's clock, not a wait: the TTL passes at once.
+    s.emulator.advance_clock(Duration::from_secs(2)).unwrap();
     assert_eq!(doc.get().await.unwrap(), None);
 }
 
@@ -597,7 +599,8 @@ async fn a_v2_upsert_sets_the_whole_documents_ttl() {
     let read = doc.get().await.unwrap().unwrap();
     assert!(read.expires_at.is_some(), "the document has a TTL now");
     assert_eq!(read.payload.len(), 2);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The emulator's clock, not a wait: the TTL passes at once.
+    s.emulator.advance_clock(Duration::from_secs(2)).unwrap();
     assert_eq!(doc.get().await.unwrap(), None, "the whole document expired");
     assert!(session.get().await.unwrap().is_empty());
 }

@@ -4,15 +4,19 @@ from the specs, against a running `ccs serve`.
 
     smoke.py BASE_URL CLIENTS_DIR
 
-CLIENTS_DIR holds the generated packages ccs_v1_client, ccs_v2_client and
-messaging_client (scripts/spec-smoke generates them). Each step prints one
-line; any answer that differs from the one expected is a `MISMATCH` line, and
-the exit code is 1.
+CLIENTS_DIR holds the generated packages ccs_v1_client, ccs_v2_client,
+messaging_client and emulator_admin_client (scripts/spec-smoke generates
+them). The scenario uses the emulator as a test double the way a test suite
+would: it resets it first, injects a 429 that the v1 read retries after its
+Retry-After, and asserts on the journal of what was sent. Each step prints
+one line; any answer that differs from the one expected is a `MISMATCH`
+line, and the exit code is 1.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +26,7 @@ sys.path.insert(0, CLIENTS_DIR)
 # The clients are importable only once CLIENTS_DIR is on the path.
 import ccs_v1_client
 import ccs_v2_client
+import emulator_admin_client
 import messaging_client
 from ccs_v1_client.api.namespaces import create_namespace, list_namespaces
 from ccs_v1_client.api.session_properties import (
@@ -33,6 +38,10 @@ from ccs_v1_client.api.session_properties import (
 from ccs_v1_client.models import CreateNamespaceRequest, ErrorMessage, Properties
 from ccs_v2_client.api.documents import get_document_properties, get_session_document, upsert_document
 from ccs_v2_client.models import GetPropertiesRequest, Payload, UpsertDocumentRequest
+from emulator_admin_client.api.faults import inject_fault, list_faults
+from emulator_admin_client.api.journal import list_requests
+from emulator_admin_client.api.reset import reset_emulator
+from emulator_admin_client.models import FaultMethod, StatusFault
 from messaging_client.api.conversation import create_conversation
 from messaging_client.models import (
     AuthenticatedData,
@@ -70,6 +79,13 @@ def check(step: str, got: Any, want: Any) -> None:
         mismatches += 1
         print(f"python: MISMATCH {step}: got {got!r}, want {want!r}")
 
+
+# The emulator's admin routes need no credentials. Start clean, as a test would.
+admin = emulator_admin_client.Client(base_url=BASE_URL)
+r = reset_emulator.sync_detailed(client=admin)
+check("admin reset_emulator -> status", r.status_code, 204)
+r = list_requests.sync_detailed(client=admin)
+check("admin list_requests after the reset -> empty", (r.status_code, r.parsed), (200, []))
 
 # CCS v1: the developer key in the `maven-api-key` header.
 v1 = ccs_v1_client.AuthenticatedClient(
@@ -221,6 +237,53 @@ r = create_conversation.sync_detailed(
     v=CreateConversationV.VALUE_3,
 )
 check("messaging without X-LP-ON-BEHALF -> status", r.status_code, 401)
+
+# A 429 with Retry-After on the next v1 read, and a client that retries it.
+r = inject_fault.sync_detailed(
+    client=admin,
+    body=StatusFault(path=f"/v1/account/{ACCOUNT}/*", status=429, method=FaultMethod.GET, retry_after=1, times=1),
+)
+check("admin inject_fault 429 -> status", r.status_code, 201)
+fault_id = r.parsed.id if r.status_code == 201 else None
+attempts = []
+for _ in range(3):
+    r = get_session_property.sync_detailed(ACCOUNT, NAMESPACE, SESSION, "tier", client=v1)
+    attempts.append(r.status_code)
+    if r.status_code != 429:
+        break
+    time.sleep(int(r.headers.get("retry-after", "1")))
+check("v1 get_session_property through the 429 -> attempts", attempts, [429, 200])
+check("v1 get_session_property through the 429 -> value", r.parsed, "gold")
+r = list_faults.sync_detailed(client=admin)
+check("admin list_faults -> the fault is used up", (r.status_code, r.parsed), (200, []))
+
+# The journal: what this scenario sent, credentials redacted.
+r = list_requests.sync_detailed(client=admin)
+check("admin list_requests -> status", r.status_code, 200)
+journal = r.parsed if isinstance(r.parsed, list) else []
+check(
+    "journal -> the last two requests: the faulted read and its retry",
+    [(e.method, e.status, e.fault if isinstance(e.fault, str) else None) for e in journal[-2:]],
+    [("GET", 429, fault_id), ("GET", 200, None)],
+)
+first = journal[0] if journal else None
+check(
+    "journal -> the first request is the namespace creation, with its body",
+    (first.method, first.path, first.status, first.body) if first else None,
+    ("POST", f"/v1/account/{ACCOUNT}", 204, {"name": NAMESPACE}),
+)
+check(
+    "journal -> maven-api-key redacted",
+    {e.headers.additional_properties.get("maven-api-key") for e in journal if e.path.startswith("/v1/")},
+    {"[redacted]", None},
+)
+check(
+    "journal -> access_token redacted",
+    all("access_token=[redacted]" in e.path for e in journal if e.path.startswith("/v2/") and "access_token" in e.path),
+    True,
+)
+for secret in ("smoke-key", "smoke-token", "smoke-app-jwt", "smoke-consumer-jws"):
+    check(f"journal -> {secret} appears nowhere", secret in r.content.decode(), False)
 
 print(f"python: {'all answers as expected' if mismatches == 0 else f'{mismatches} mismatches'}")
 sys.exit(1 if mismatches else 0)

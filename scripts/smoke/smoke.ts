@@ -4,12 +4,17 @@
 //   node smoke.js BASE_URL
 //
 // scripts/spec-smoke copies this file beside the generated clients (gen/NAME)
-// and compiles it with tsc. Each step prints one line; any answer that
-// differs from the one expected is a `MISMATCH` line, and the exit code is 1.
+// and compiles it with tsc. The scenario uses the emulator as a test double
+// the way a test suite would: it resets it first, injects a 429 that the v1
+// read retries after its Retry-After, and asserts on the journal of what was
+// sent. Each step prints one line; any answer that differs from the one
+// expected is a `MISMATCH` line, and the exit code is 1.
 import * as v1 from './gen/ccs-v1';
 import { createClient as createV1Client, createConfig as createV1Config } from './gen/ccs-v1/client';
 import * as v2 from './gen/ccs-v2';
 import { createClient as createV2Client, createConfig as createV2Config } from './gen/ccs-v2/client';
+import * as admin from './gen/emulator-admin';
+import { createClient as createAdminClient, createConfig as createAdminConfig } from './gen/emulator-admin/client';
 import * as messaging from './gen/messaging';
 import { createClient as createMessagingClient, createConfig as createMessagingConfig } from './gen/messaging/client';
 
@@ -41,7 +46,16 @@ const sorted = (value: unknown): unknown =>
       ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, sorted(v)]))
       : value;
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 async function main(): Promise<void> {
+  // The emulator's admin routes need no credentials. Start clean, as a test would.
+  const ca = createAdminClient(createAdminConfig<admin.ClientOptions>({ baseUrl }));
+  const reset = await admin.resetEmulator({ client: ca });
+  check('admin resetEmulator -> status', reset.response.status, 204);
+  const empty = await admin.listRequests({ client: ca });
+  check('admin listRequests after the reset -> empty', [empty.response.status, empty.data], [200, []]);
+
   // CCS v1: the developer key in the `maven-api-key` header (its security scheme).
   const c1 = createV1Client(createV1Config<v1.ClientOptions>({ baseUrl, auth: () => 'smoke-key' }));
   const ns = { accountId, customNamespace: nameSpace };
@@ -147,6 +161,53 @@ async function main(): Promise<void> {
   const appOnly = createMessagingClient(createMessagingConfig({ baseUrl, auth: (a) => (a.name === 'Authorization' ? 'smoke-app-jwt' : undefined) }));
   const noJws = await messaging.createConversation({ client: appOnly, path: { accountId }, query: { v: 3 }, body: batch });
   check('messaging without X-LP-ON-BEHALF -> status', noJws.response.status, 401);
+
+  // A 429 with Retry-After on the next v1 read, and a client that retries it.
+  const fault = await admin.injectFault({
+    client: ca,
+    body: { path: `/v1/account/${accountId}/*`, status: 429, method: 'GET', retry_after: 1, times: 1 },
+  });
+  check('admin injectFault 429 -> status', fault.response.status, 201);
+  const attempts: number[] = [];
+  let tier: { response: Response; data?: unknown } | undefined;
+  for (let i = 0; i < 3; i += 1) {
+    tier = await v1.getSessionProperty({ client: c1, path: { ...session, property: 'tier' } });
+    attempts.push(tier.response.status);
+    if (tier.response.status !== 429) break;
+    await sleep(1000 * Number(tier.response.headers.get('retry-after') ?? '1'));
+  }
+  check('v1 getSessionProperty through the 429 -> attempts', attempts, [429, 200]);
+  check('v1 getSessionProperty through the 429 -> value', tier?.data, 'gold');
+  const faults = await admin.listFaults({ client: ca });
+  check('admin listFaults -> the fault is used up', faults.data, []);
+
+  // The journal: what this scenario sent, credentials redacted.
+  const recorded = await admin.listRequests({ client: ca });
+  const journal = recorded.data ?? [];
+  check(
+    'journal -> the last two requests: the faulted read and its retry',
+    journal.slice(-2).map((e) => [e.method, e.status, e.fault ?? null]),
+    [['GET', 429, fault.data?.id], ['GET', 200, null]],
+  );
+  check(
+    'journal -> the first request is the namespace creation, with its body',
+    journal.length > 0 ? [journal[0].method, journal[0].path, journal[0].status, journal[0].body] : null,
+    ['POST', `/v1/account/${accountId}`, 204, { name: nameSpace }],
+  );
+  check(
+    'journal -> maven-api-key redacted',
+    [...new Set(journal.filter((e) => e.path.startsWith('/v1/')).map((e) => e.headers['maven-api-key'] ?? null))].sort(),
+    ['[redacted]', null].sort(),
+  );
+  check(
+    'journal -> access_token redacted',
+    journal.filter((e) => e.path.startsWith('/v2/') && e.path.includes('access_token')).every((e) => e.path.includes('access_token=[redacted]')),
+    true,
+  );
+  const text = JSON.stringify(journal);
+  for (const secret of ['smoke-key', 'smoke-token', 'smoke-app-jwt', 'smoke-consumer-jws']) {
+    check(`journal -> ${secret} appears nowhere`, text.includes(secret), false);
+  }
 }
 
 main().then(

@@ -36,10 +36,10 @@ pub(super) const SERVICES: &[&str] = &[
 /// How many tokens may be issued between two sweeps of expired ones.
 const SWEEP_EVERY: usize = 1024;
 
-/// "Now" for token lifetimes: the one place the emulator's clock is read
-/// here (so that a controllable clock is a one-line change).
-fn now(_shared: &Shared) -> DateTime<Utc> {
-    Utc::now()
+/// "Now" for token lifetimes: the emulator's clock (real time plus what
+/// `/__emulator/clock` advanced), so a one-hour token can expire at once.
+fn now(shared: &Shared) -> DateTime<Utc> {
+    shared.clock.now()
 }
 
 /// What kind of token.
@@ -91,6 +91,12 @@ impl ConnectorState {
             tokens.retain(|_, t| t.expires_at > now);
         }
         tokens.insert(token, issued);
+    }
+
+    /// Forgets every issued token and every conversation (`/__emulator/reset`).
+    pub(super) fn clear(&self) {
+        lock(&self.tokens).clear();
+        lock(&self.conversations).clear();
     }
 
     /// How many issued tokens are held (for tests of the sweep).

@@ -104,13 +104,25 @@
 //!   whose request headers are not complete within
 //!   [`EmulatorConfig::header_read_timeout`] (10 s) of their first byte, so
 //!   idle or slow clients cannot hold connections forever.
+//! * **Test double** (`openapi/emulator-admin.yaml`): admin routes under
+//!   `/__emulator/` (reset, the journal of requests, injected faults, the
+//!   clock), `/openapi/{file}` and `/docs`, on unless
+//!   [`EmulatorConfig::admin`] is off; the same controls are methods of
+//!   [`Emulator`] ([`Emulator::reset`], [`Emulator::requests`],
+//!   [`Emulator::inject_fault`], [`Emulator::advance_clock`]). TTLs, v2
+//!   `ttl` and the sweeper follow the emulator's clock: the real clock plus
+//!   every advance.
 //! * **Errors** are JSON `{"message": ...}`: 400 bad input (nothing saved),
 //!   401 missing or wrong credentials (checked before anything else; a v1
 //!   `maven-api-key` that is present but wrong is 403), 404,
 //!   405 with an `Allow` header, 413.
 
+mod admin;
+mod clock;
 mod connector;
 mod error;
+mod faults;
+mod journal;
 mod json;
 mod messaging;
 mod names;
@@ -129,13 +141,15 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use store::Store;
+
+pub use admin::{AdminError, RecordedRequest};
+pub use faults::{Fault, FaultId};
 
 /// Largest request body read, in bytes: above the largest legal document,
 /// so that the 800,000-character rule decides, not the transport. A document
@@ -170,6 +184,8 @@ pub struct EmulatorConfig {
     app_client_id: Option<String>,
     app_client_secret: Option<String>,
     token_ttl: Duration,
+    admin: bool,
+    journal_limit: usize,
 }
 
 /// How long the connector tokens the emulator issues live by default: one
@@ -189,7 +205,25 @@ impl EmulatorConfig {
             app_client_id: None,
             app_client_secret: None,
             token_ttl: DEFAULT_TOKEN_TTL,
+            admin: true,
+            journal_limit: DEFAULT_JOURNAL_LIMIT,
         }
+    }
+
+    /// Serves the admin routes of `openapi/emulator-admin.yaml` (under
+    /// `/__emulator/`, `/openapi/` and `/docs`; on by default). Off, they
+    /// answer 404 as any unknown path (`ccs serve --no-admin`); the journal
+    /// and faults still work through the methods of [`Emulator`].
+    pub fn admin(mut self, on: bool) -> Self {
+        self.admin = on;
+        self
+    }
+
+    /// How many of the most recent requests the journal keeps (default
+    /// 1,000; `0` records nothing).
+    pub fn journal_limit(mut self, entries: usize) -> Self {
+        self.journal_limit = entries;
+        self
     }
 
     /// How long a connection of [`Emulator`] may wait, with no request in
@@ -275,9 +309,14 @@ impl fmt::Debug for EmulatorConfig {
             .field("app_client_id", &secret(&self.app_client_id))
             .field("app_client_secret", &secret(&self.app_client_secret))
             .field("token_ttl", &self.token_ttl)
+            .field("admin", &self.admin)
+            .field("journal_limit", &self.journal_limit)
             .finish()
     }
 }
+
+/// How many requests the journal keeps by default.
+const DEFAULT_JOURNAL_LIMIT: usize = 1000;
 
 /// State shared by every request.
 struct Shared {
@@ -285,6 +324,10 @@ struct Shared {
     store: Store,
     /// Issued tokens and conversations (the connector flow).
     connector: connector::ConnectorState,
+    /// The one source of "now" (TTLs, `expiresAt`, the sweeper, the journal).
+    clock: clock::Clock,
+    journal: journal::Journal,
+    faults: faults::Faults,
     /// Set when no background sweeper runs ([`router`]): requests sweep instead.
     inline_sweep: Option<InlineSweep>,
 }
@@ -305,11 +348,24 @@ impl Shared {
             last_ms: AtomicU64::new(0),
         });
         Shared {
+            journal: journal::Journal::new(config.journal_limit),
             config,
             store: Store::default(),
             connector: connector::ConnectorState::default(),
+            clock: clock::Clock::default(),
+            faults: faults::Faults::default(),
             inline_sweep,
         }
+    }
+
+    /// Forgets all data, faults and the journal, and sets the clock back.
+    /// State added to `Shared` (e.g. issued tokens) must be forgotten here too.
+    fn reset(&self) {
+        self.faults.clear();
+        self.store.clear();
+        self.connector.clear();
+        self.clock.reset();
+        self.journal.clear();
     }
 
     /// Without a background sweeper, sweeps when an interval has passed (one
@@ -326,7 +382,7 @@ impl Shared {
                 .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            self.store.sweep(Utc::now());
+            self.store.sweep(self.clock.now());
         }
     }
 }
@@ -453,7 +509,7 @@ async fn sweep_forever(shared: Arc<Shared>) {
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let removed = shared.store.sweep(Utc::now());
+        let removed = shared.store.sweep(shared.clock.now());
         if removed > 0 {
             tracing::trace!(removed, "swept expired properties");
         }

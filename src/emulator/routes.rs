@@ -11,14 +11,15 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::error::{ApiError, ApiResult};
+use super::faults::Action;
 use super::names::{self, DEFAULT_SESSION};
 use super::store::{Entry, Expiry, Store};
-use super::{EmulatorConfig, Shared, connector, messaging, v1, v2, value};
+use super::{EmulatorConfig, Shared, admin, connector, journal, messaging, v1, v2, value};
 
 /// Which credentials an endpoint wants.
 #[derive(Clone, Copy)]
@@ -324,6 +325,8 @@ pub(super) struct Call<'a> {
     pub(super) shared: &'a Shared,
     /// The request headers.
     pub(super) headers: &'a HeaderMap,
+    /// The emulator's time for this request.
+    pub(super) now: DateTime<Utc>,
     params: Params<'a>,
     query: &'a QueryParams,
     pub(super) body: Bytes,
@@ -394,25 +397,103 @@ impl Call<'_> {
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
         self.store
-            .write(account, ns, session, entries, expiry, Utc::now())
+            .write(account, ns, session, entries, expiry, self.now)
             .map_err(|_| ApiError::document_too_large())
     }
 }
 
-/// The one handler behind the router.
+/// The one handler behind the router: the admin routes, then faults, then
+/// LivePerson's routes; every request to the latter is journaled.
 pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    if shared.config.admin && admin::is_admin_path(request.uri().path()) {
+        return admin::handle(&shared, request).await;
+    }
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let response = handle(&shared, &method, &uri, request)
-        .await
-        .unwrap_or_else(IntoResponse::into_response);
+    let head = shared
+        .journal
+        .enabled()
+        .then(|| journal::Head::capture(&method, &uri, request.headers(), shared.clock.now()));
+    let mut body = None;
+    let fault = shared.faults.hit(&method, uri.path());
+    let response = match &fault {
+        None => handle(&shared, &method, &uri, request, &mut body).await,
+        Some((_, Action::Delay(delay))) => {
+            tokio::time::sleep(*delay).await;
+            handle(&shared, &method, &uri, request, &mut body).await
+        }
+        Some((id, action)) => {
+            // Read (for the journal) but never handled: no data changes.
+            if head.is_some() {
+                body = Bytes::from_request(request, &()).await.ok();
+            }
+            Ok(fault_response(*id, action))
+        }
+    }
+    .unwrap_or_else(IntoResponse::into_response);
+    let dropped = response.extensions().get::<DropConnection>().is_some();
+    let status = (!dropped).then(|| response.status().as_u16());
+    if let Some(head) = head {
+        let entry = head.answered(body.as_ref(), status, fault.map(|(id, _)| id));
+        shared.journal.push(entry);
+    }
     // The path only: the query may carry an access token.
-    tracing::debug!(%method, path = uri.path(), status = response.status().as_u16(), "request");
+    tracing::debug!(%method, path = uri.path(), status = status.unwrap_or(0), "request");
     response
 }
 
-async fn handle(shared: &Arc<Shared>, method: &Method, uri: &Uri, request: Request) -> ApiResult {
+/// Marks an answer that must not be sent: the connection is closed instead
+/// (see `server.rs`). Its body fails too, so that a server of the caller's
+/// (around [`super::router`]) aborts the answer.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct DropConnection;
+
+/// The answer of a `status` or `drop` fault.
+fn fault_response(id: u64, action: &Action) -> Response {
+    match action {
+        Action::Status {
+            status,
+            retry_after,
+        } => {
+            let status = axum::http::StatusCode::from_u16(*status)
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response = if matches!(status.as_u16(), 204 | 205 | 304) {
+                status.into_response()
+            } else {
+                let body = serde_json::json!({ "message": format!("injected fault {id}") });
+                super::error::json(status, body.to_string())
+            };
+            if let Some(seconds) = retry_after {
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(*seconds),
+                );
+            }
+            response
+        }
+        Action::Drop | Action::Delay(_) => {
+            let failing = futures::stream::once(async {
+                Err::<Bytes, _>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "dropped by an injected fault",
+                ))
+            });
+            let mut response = axum::body::Body::from_stream(failing).into_response();
+            response.extensions_mut().insert(DropConnection);
+            response
+        }
+    }
+}
+
+async fn handle(
+    shared: &Arc<Shared>,
+    method: &Method,
+    uri: &Uri,
+    request: Request,
+    body_out: &mut Option<Bytes>,
+) -> ApiResult {
     shared.sweep_if_due();
+    let now = shared.clock.now();
     let segments = match split_path(uri.path()) {
         Ok(segments) => segments,
         Err(error) => {
@@ -448,11 +529,15 @@ async fn handle(shared: &Arc<Shared>, method: &Method, uri: &Uri, request: Reque
     let body = Bytes::from_request(request, &())
         .await
         .map_err(|rejection| ApiError::unreadable_body(rejection.status()))?;
+    if shared.journal.enabled() {
+        *body_out = Some(body.clone());
+    }
     if body.len() + uri.query().map_or(0, str::len) < OFFLOAD_BYTES {
         return handler(&Call {
             store: &shared.store,
             shared,
             headers: &headers,
+            now,
             params,
             query: &query,
             body,
@@ -473,6 +558,7 @@ async fn handle(shared: &Arc<Shared>, method: &Method, uri: &Uri, request: Reque
             store: &shared.store,
             shared: &shared,
             headers: &headers,
+            now,
             params,
             query: &query,
             body,

@@ -33,6 +33,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 
+use super::routes::DropConnection;
+
 /// How long a connection may stay idle, and how long a request head may take.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Timeouts {
@@ -76,7 +78,15 @@ pub(super) async fn serve(
             async move {
                 let answer = answer.await;
                 drop(guard);
-                answer
+                match answer {
+                    // A `drop` fault: an error makes hyper close the
+                    // connection without writing anything.
+                    Ok(response) if response.extensions().get::<DropConnection>().is_some() => {
+                        Err(Dropped)
+                    }
+                    Ok(response) => Ok(response),
+                    Err(never) => match never {},
+                }
             }
         });
         let connection = http1::Builder::new()
@@ -94,6 +104,18 @@ pub(super) async fn serve(
     drop(listener);
     graceful.shutdown().await;
 }
+
+/// Why a connection was closed without an answer.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
 
 /// Counts a request in flight on its connection while it lives.
 struct InFlight(Arc<AtomicUsize>);

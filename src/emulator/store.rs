@@ -596,6 +596,11 @@ impl Store {
             .sum()
     }
 
+    /// Forgets everything.
+    pub(super) fn clear(&self) {
+        self.lock_write().clear();
+    }
+
     /// How many properties are held in memory, expired or not.
     pub(super) fn stored_properties(&self) -> usize {
         let accounts = self.lock_read();

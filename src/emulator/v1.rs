@@ -6,7 +6,6 @@ use std::ops::RangeInclusive;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -119,7 +118,7 @@ pub(super) fn create_namespace(c: &Call<'_>) -> ApiResult {
     let ttl = ttl_second(c)?;
     let Obj(body): Obj<NewNamespace> = c.json()?;
     let ns = names::namespace(&body.name)?;
-    c.store.create_namespace(account, ns, ttl, Utc::now());
+    c.store.create_namespace(account, ns, ttl, c.now);
     Ok(no_content())
 }
 
@@ -134,7 +133,7 @@ pub(super) fn delete_namespace(c: &Call<'_>) -> ApiResult {
 /// An empty `include` is refused: the spec gives it `minLength: 1`.
 pub(super) fn get_properties(c: &Call<'_>) -> ApiResult {
     let (account, ns, session) = c.location()?;
-    let now = Utc::now();
+    let now = c.now;
     let body = match c.query("include") {
         Some("") => {
             return Err(ApiError::bad_request(
@@ -194,7 +193,7 @@ pub(super) fn get_property(c: &Call<'_>) -> ApiResult {
     let property = c.property()?;
     let value = c
         .store
-        .property(account, ns, session, property, Utc::now())
+        .property(account, ns, session, property, c.now)
         .ok_or_else(|| ApiError::not_found(format!("property '{property}' not found")))?;
     Ok(json(StatusCode::OK, value))
 }
@@ -220,7 +219,7 @@ pub(super) fn delete_property(c: &Call<'_>) -> ApiResult {
 pub(super) fn session_ids(c: &Call<'_>) -> ApiResult {
     let (account, ns, _) = c.location()?;
     let (skip, take) = pagination(c)?;
-    let ids = c.store.session_ids(account, ns, skip, take, Utc::now());
+    let ids = c.store.session_ids(account, ns, skip, take, c.now);
     Ok(Json(ids).into_response())
 }
 
@@ -228,9 +227,7 @@ pub(super) fn session_ids(c: &Call<'_>) -> ApiResult {
 pub(super) fn session_properties(c: &Call<'_>) -> ApiResult {
     let (account, ns, _) = c.location()?;
     let (skip, take) = pagination(c)?;
-    let body = c
-        .store
-        .session_properties(account, ns, skip, take, Utc::now());
+    let body = c.store.session_properties(account, ns, skip, take, c.now);
     Ok(json(StatusCode::OK, body))
 }
 
@@ -241,8 +238,7 @@ pub(super) fn set_session_ttl(c: &Call<'_>) -> ApiResult {
     let ttl = ttl_second(c)?.ok_or_else(|| ApiError::bad_request("ttlSecond is required"))?;
     let Obj(body): Obj<SessionTtlBody> = c.json()?;
     let session = names::session(&body.session_id)?;
-    c.store
-        .set_session_ttl(account, ns, session, ttl, Utc::now());
+    c.store.set_session_ttl(account, ns, session, ttl, c.now);
     Ok(no_content())
 }
 

@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -112,7 +111,7 @@ pub(super) fn get_document(c: &Call<'_>) -> ApiResult {
     let (account, ns, session) = c.location()?;
     let document = c
         .store
-        .document(account, ns, session, Utc::now())
+        .document(account, ns, session, c.now)
         .ok_or_else(|| ApiError::not_found("document not found"))?;
     let mut envelope = JsonObject::new();
     envelope.string("accountId", account);
@@ -158,7 +157,7 @@ pub(super) fn read_properties(c: &Call<'_>) -> ApiResult {
         }
     }
     let keys: Vec<&str> = wanted.iter().map(|(_, property)| *property).collect();
-    let values = c.store.properties(account, ns, session, &keys, Utc::now());
+    let values = c.store.properties(account, ns, session, &keys, c.now);
     let mut object = JsonObject::new();
     for ((entry, _), value) in wanted.iter().zip(values) {
         if let Some(value) = value {

@@ -50,6 +50,11 @@ pub struct ServeArgs {
     /// The client secret that goes with --app-client-id.
     #[arg(long, value_name = "SECRET", requires = "app_client_id")]
     app_client_secret: Option<String>,
+    /// Turn off the admin routes (reset, journal, faults, clock under
+    /// /__emulator/, and /openapi/, /docs): they then answer 404 as any
+    /// unknown path.
+    #[arg(long)]
+    no_admin: bool,
     /// How long the AppJWTs and ConsumerJWSs the emulator issues live.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     token_ttl: u64,
@@ -72,7 +77,8 @@ impl ServeArgs {
         let mut config = EmulatorConfig::new()
             .idle_timeout(self.idle_timeout)
             .header_read_timeout(self.header_read_timeout)
-            .token_ttl(Duration::from_secs(self.token_ttl));
+            .token_ttl(Duration::from_secs(self.token_ttl))
+            .admin(!self.no_admin);
         if let (Some(id), Some(secret)) = (&self.app_client_id, &self.app_client_secret) {
             config = config.app_credentials(id.clone(), secret.clone());
         }

@@ -1,0 +1,391 @@
+//! The emulator's own routes (`openapi/emulator-admin.yaml`): reset, the
+//! journal, faults, the clock, and the specs and their HTML reference.
+//!
+//! They need no credentials, are never recorded nor faulted, and answer 404
+//! as any unknown path when [`EmulatorConfig::admin`](super::EmulatorConfig::admin)
+//! is off.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, ApiResult, json, no_content};
+use super::faults::{Fault, FaultId};
+use super::journal::Entry;
+use super::json::timestamp;
+use super::{Emulator, Shared};
+
+/// Every `openapi/*.yaml` of the repository, byte for byte as built.
+pub(super) const SPEC_FILES: &[(&str, &[u8])] = &[
+    ("ccs-v1.yaml", include_bytes!("../../openapi/ccs-v1.yaml")),
+    ("ccs-v2.yaml", include_bytes!("../../openapi/ccs-v2.yaml")),
+    (
+        "messaging.yaml",
+        include_bytes!("../../openapi/messaging.yaml"),
+    ),
+    ("domain.yaml", include_bytes!("../../openapi/domain.yaml")),
+    (
+        "connector-auth.yaml",
+        include_bytes!("../../openapi/connector-auth.yaml"),
+    ),
+    (
+        "emulator-admin.yaml",
+        include_bytes!("../../openapi/emulator-admin.yaml"),
+    ),
+];
+
+/// The HTML reference of every spec, made by build.rs.
+const REFERENCE_HTML: &str = include_str!(concat!(env!("OUT_DIR"), "/reference.html"));
+
+/// Whether `path` is one of the admin routes' (when they are on).
+pub(super) fn is_admin_path(path: &str) -> bool {
+    path.starts_with("/__emulator/")
+        || path == "/__emulator"
+        || path.starts_with("/openapi/")
+        || path == "/docs"
+        || path == "/docs/"
+}
+
+/// Answers an admin request.
+pub(super) async fn handle(shared: &Arc<Shared>, request: Request) -> Response {
+    let result = route(shared, request).await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn route(shared: &Arc<Shared>, request: Request) -> ApiResult {
+    let raw = request.uri().path().to_owned();
+    let path = raw
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(&raw);
+    let method = request.method().clone();
+    let allow = |methods: &str| Err(ApiError::method_not_allowed(methods.to_owned()));
+    match path {
+        "/__emulator/reset" => match method {
+            Method::POST => {
+                shared.reset();
+                Ok(no_content())
+            }
+            _ => allow("POST"),
+        },
+        "/__emulator/requests" => match method {
+            Method::GET => {
+                let entries = shared.journal.entries();
+                Ok(json(StatusCode::OK, to_json(&entries)?))
+            }
+            Method::DELETE => {
+                shared.journal.clear();
+                Ok(no_content())
+            }
+            _ => allow("GET, DELETE"),
+        },
+        "/__emulator/faults" => match method {
+            Method::GET => {
+                let list: Vec<Value> = shared.faults.list().iter().map(|f| f.to_json()).collect();
+                Ok(json(StatusCode::OK, to_json(&list)?))
+            }
+            Method::POST => {
+                let body = object_body(request).await?;
+                let fault = Fault::from_json(&body).map_err(ApiError::bad_request)?;
+                let active = shared.faults.insert(fault).map_err(ApiError::bad_request)?;
+                Ok(json(StatusCode::CREATED, to_json(&active.to_json())?))
+            }
+            Method::DELETE => {
+                shared.faults.clear();
+                Ok(no_content())
+            }
+            _ => allow("GET, POST, DELETE"),
+        },
+        "/__emulator/clock" => match method {
+            Method::GET => clock(shared.clock.now()),
+            Method::POST => {
+                let body = object_body(request).await?;
+                let seconds = advance_seconds(&body)?;
+                let now = shared
+                    .clock
+                    .advance(seconds)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                clock(now)
+            }
+            _ => allow("GET, POST"),
+        },
+        "/docs" => match method {
+            Method::GET => Ok(typed(REFERENCE_HTML.as_bytes(), "text/html; charset=utf-8")),
+            _ => allow("GET"),
+        },
+        _ => {
+            if let Some(id) = path.strip_prefix("/__emulator/faults/") {
+                return match method {
+                    Method::DELETE => {
+                        let removed = id.parse::<u64>().is_ok_and(|id| shared.faults.remove(id));
+                        if removed {
+                            Ok(no_content())
+                        } else {
+                            Err(ApiError::not_found(format!("no fault {id}")))
+                        }
+                    }
+                    _ => allow("DELETE"),
+                };
+            }
+            if let Some((_, bytes)) = path
+                .strip_prefix("/openapi/")
+                .and_then(|file| SPEC_FILES.iter().find(|(name, _)| *name == file))
+            {
+                return match method {
+                    Method::GET => Ok(typed(bytes, "application/yaml")),
+                    _ => allow("GET"),
+                };
+            }
+            Err(ApiError::not_found(format!("no endpoint at {raw}")))
+        }
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|error| {
+        tracing::error!(%error, "cannot serialize an admin answer");
+        ApiError::internal()
+    })
+}
+
+fn clock(now: chrono::DateTime<chrono::Utc>) -> ApiResult {
+    let body = serde_json::json!({ "now": timestamp(now) });
+    Ok(json(StatusCode::OK, to_json(&body)?))
+}
+
+/// A 200 with a static body of this content type.
+fn typed(body: &'static [u8], content_type: &'static str) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        Body::from(Bytes::from_static(body)),
+    )
+        .into_response()
+}
+
+/// The request body, which must be a JSON object.
+async fn object_body(request: Request) -> Result<Map<String, Value>, ApiError> {
+    let body = Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection| ApiError::unreadable_body(rejection.status()))?;
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        )),
+        Err(error) => Err(ApiError::bad_request(format!(
+            "invalid request body: {error}"
+        ))),
+    }
+}
+
+/// The `advance_seconds` of `{"advance_seconds": N}`, nothing else allowed.
+fn advance_seconds(body: &Map<String, Value>) -> Result<i64, ApiError> {
+    if let Some(other) = body.keys().find(|k| *k != "advance_seconds") {
+        return Err(ApiError::bad_request(format!("unknown field {other:?}")));
+    }
+    match body.get("advance_seconds") {
+        None => Err(ApiError::bad_request("advance_seconds: required")),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(n
+            .as_i64()
+            // Above i64: absurd, and out of range.
+            .unwrap_or(i64::MAX)),
+        Some(_) => Err(ApiError::bad_request("advance_seconds: must be an integer")),
+    }
+}
+
+/// One request recorded in the journal ([`Emulator::requests`]), with every
+/// credential value shown as `[redacted]`.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// The method, e.g. `PATCH`.
+    pub method: String,
+    /// The path and query as sent, an `access_token` value as `[redacted]`.
+    pub path: String,
+    /// The status answered; `None` when a `drop` fault closed the connection.
+    pub status: Option<u16>,
+    /// When the request arrived, by the emulator's clock.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The headers (names in lowercase, repeated values joined with `, `);
+    /// `maven-api-key`, `authorization` and `x-lp-on-behalf` are `[redacted]`.
+    pub headers: Vec<(String, String)>,
+    /// The body, when it was JSON (and read: a request refused before its
+    /// body was read, e.g. a 401, has none).
+    pub body: Option<Value>,
+    /// The fault that hit the request, if one did.
+    pub fault: Option<FaultId>,
+}
+
+impl RecordedRequest {
+    /// The value of a header (`name` in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl From<&Entry> for RecordedRequest {
+    fn from(entry: &Entry) -> RecordedRequest {
+        RecordedRequest {
+            method: entry.method.clone(),
+            path: entry.path.clone(),
+            status: entry.status,
+            at: entry.at,
+            headers: entry.headers.clone(),
+            body: entry
+                .json_body()
+                .and_then(|raw| serde_json::from_str(raw.get()).ok()),
+            fault: entry.fault.map(FaultId),
+        }
+    }
+}
+
+/// Input the emulator's controls refused (nothing changed): the same
+/// message the admin routes answer with a 400.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminError {
+    message: String,
+}
+
+impl AdminError {
+    /// What was wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AdminError {}
+
+/// The controls of `openapi/emulator-admin.yaml`, for Rust tests. They work
+/// whether or not [`EmulatorConfig::admin`](super::EmulatorConfig::admin)
+/// serves them over HTTP.
+impl Emulator {
+    /// Forgets all data, faults and the journal, and sets the clock back to
+    /// the real clock: the emulator answers as if freshly started.
+    ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+    ///
+    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
+    /// // ... a test ...
+    /// emulator.reset();
+    /// assert!(emulator.requests().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// The journal: the most recent requests to LivePerson's routes, oldest
+    /// first ([`EmulatorConfig::journal_limit`](super::EmulatorConfig::journal_limit)).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+    ///
+    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
+    /// reqwest::Client::new()
+    ///     .get(format!("{}/v1/account/le1", emulator.base_url()))
+    ///     .header("maven-api-key", "secret")
+    ///     .send()
+    ///     .await?;
+    /// let sent = emulator.requests();
+    /// assert_eq!(sent[0].path, "/v1/account/le1");
+    /// assert_eq!(sent[0].status, Some(200));
+    /// assert_eq!(sent[0].header("maven-api-key"), Some("[redacted]"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared
+            .journal
+            .entries()
+            .iter()
+            .map(RecordedRequest::from)
+            .collect()
+    }
+
+    /// Empties the journal.
+    pub fn clear_requests(&self) {
+        self.shared.journal.clear();
+    }
+
+    /// Activates a fault: the next matching requests answer its status,
+    /// answer late, or get no answer. Refused (nothing changes) when the
+    /// fault is out of range (see [`Fault`]) or 1,000 are already active.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault};
+    ///
+    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
+    /// emulator.inject_fault(Fault::status(503).path("/v2/*").times(2))?;
+    /// // The next two v2 requests answer 503; then the service is back.
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn inject_fault(&self, fault: Fault) -> Result<FaultId, AdminError> {
+        self.shared
+            .faults
+            .insert(fault)
+            .map(|active| FaultId(active.id))
+            .map_err(|message| AdminError { message })
+    }
+
+    /// Removes one fault; whether it was still active.
+    pub fn remove_fault(&self, id: FaultId) -> bool {
+        self.shared.faults.remove(id.0)
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// Moves the emulator's clock forward (whole seconds, at most 100 years
+    /// at once, never past the year 9999); returns the new time. TTLs and
+    /// v2 `expiresAt` follow this clock.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+    ///
+    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
+    /// let before = emulator.now();
+    /// let after = emulator.advance_clock(Duration::from_secs(3600))?;
+    /// assert!(after - before >= chrono::TimeDelta::hours(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn advance_clock(
+        &self,
+        by: std::time::Duration,
+    ) -> Result<chrono::DateTime<chrono::Utc>, AdminError> {
+        let seconds = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        self.shared.clock.advance(seconds).map_err(|e| AdminError {
+            message: e.to_string(),
+        })
+    }
+
+    /// The emulator's time: the real clock plus every advance since start or
+    /// the last reset.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.shared.clock.now()
+    }
+}

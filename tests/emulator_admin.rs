@@ -1,0 +1,892 @@
+//! The emulator as a test double (`openapi/emulator-admin.yaml`): reset, the
+//! journal, faults, the clock, and the specs and reference it serves; over
+//! HTTP and through the methods of `Emulator`.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault};
+use reqwest::{Client, Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const KEY: &str = "admin-test-api-key";
+const TOKEN: &str = "admin-test-access-token";
+const ACC: &str = "le12345678";
+const NS: &str = "adminNs";
+
+struct Ccs {
+    emulator: Emulator,
+    http: Client,
+}
+
+impl Ccs {
+    async fn start() -> Ccs {
+        Ccs::with(EmulatorConfig::new()).await
+    }
+
+    async fn with(config: EmulatorConfig) -> Ccs {
+        Ccs {
+            emulator: Emulator::start(config).await.expect("emulator starts"),
+            http: Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.emulator.base_url())
+    }
+
+    fn admin(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, self.url(&format!("/__emulator/{path}")))
+    }
+
+    fn v1(&self, method: Method, rest: &str) -> RequestBuilder {
+        self.http
+            .request(method, self.url(&format!("/v1/account/{ACC}{rest}")))
+            .header("maven-api-key", KEY)
+    }
+
+    fn v2(&self, method: Method, rest: &str) -> RequestBuilder {
+        self.http
+            .request(method, self.url(&format!("/v2/context/document{rest}")))
+            .query(&[("access_token", TOKEN)])
+    }
+
+    async fn journal(&self) -> Vec<Value> {
+        let (status, body) = call(self.admin(Method::GET, "requests")).await;
+        assert_eq!(status, StatusCode::OK);
+        match body {
+            Value::Array(entries) => entries,
+            other => panic!("the journal is not an array: {other}"),
+        }
+    }
+
+    async fn faults(&self) -> Value {
+        let (status, body) = call(self.admin(Method::GET, "faults")).await;
+        assert_eq!(status, StatusCode::OK);
+        body
+    }
+
+    async fn clock(&self) -> String {
+        let (status, body) = call(self.admin(Method::GET, "clock")).await;
+        assert_eq!(status, StatusCode::OK);
+        body["now"].as_str().expect("now is a string").to_owned()
+    }
+
+    async fn save_v1(&self, property: &str) -> StatusCode {
+        call(
+            self.v1(Method::PATCH, &format!("/{NS}/properties"))
+                .json(&json!({ property: 1 })),
+        )
+        .await
+        .0
+    }
+
+    async fn read_v1(&self) -> Value {
+        let (status, body) = call(self.v1(Method::GET, &format!("/{NS}/properties"))).await;
+        assert_eq!(status, StatusCode::OK);
+        body
+    }
+}
+
+/// Sends; the status and the body as JSON (`Null` if empty).
+async fn call(request: RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    let bytes = response.bytes().await.expect("body read");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{status}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    (status, body)
+}
+
+fn parse_time(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text:?} is not RFC 3339: {e}"))
+        .to_utc()
+}
+
+// ---------------------------------------------------------------- reset
+
+#[tokio::test]
+async fn reset_forgets_data_faults_journal_and_the_clock_advance() {
+    let ccs = Ccs::start().await;
+    assert_eq!(ccs.save_v1("kept").await, StatusCode::NO_CONTENT);
+    let (status, _) = call(
+        ccs.admin(Method::POST, "faults")
+            .json(&json!({ "path": "/nowhere", "status": 503 })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = call(
+        ccs.admin(Method::POST, "clock")
+            .json(&json!({ "advance_seconds": 86400 })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!ccs.journal().await.is_empty());
+
+    let (status, body) = call(ccs.admin(Method::POST, "reset")).await;
+    assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
+
+    assert_eq!(ccs.journal().await, Vec::<Value>::new());
+    assert_eq!(ccs.faults().await, json!([]));
+    let now = parse_time(&ccs.clock().await);
+    assert!(
+        now < chrono::Utc::now() + chrono::TimeDelta::hours(1),
+        "{now}"
+    );
+    assert_eq!(ccs.read_v1().await, json!({}));
+    let (_, namespaces) = call(ccs.v1(Method::GET, "")).await;
+    assert_eq!(namespaces, json!([]));
+}
+
+// ---------------------------------------------------------------- journal
+
+#[tokio::test]
+async fn the_journal_records_requests_with_credentials_redacted() {
+    let ccs = Ccs::start().await;
+    // The API key also sent in another header and in the body: redacted there too.
+    let status = call(
+        ccs.v1(Method::PATCH, &format!("/{NS}/properties?x=1"))
+            .header("x-echo", format!("key={KEY}"))
+            .header("content-type", "application/json")
+            .body(format!(
+                r#"{{"p": "{KEY}", "n": 123456789012345678901234}}"#
+            )),
+    )
+    .await
+    .0;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(ccs.v2(Method::GET, &format!("/{ACC}/{NS}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        ccs.http
+            .post(ccs.url(&format!(
+                "/api/account/{ACC}/messaging/consumer/conversation?v=3"
+            )))
+            .header("Authorization", "Bearer the-app-jwt-value")
+            .header("X-LP-ON-BEHALF", "the-consumer-jws-value")
+            .header("content-type", "text/plain")
+            .body("not json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Admin requests are not recorded.
+    let _ = ccs.faults().await;
+
+    let journal = ccs.journal().await;
+    assert_eq!(journal.len(), 3, "{journal:#?}");
+    let text = serde_json::to_string(&journal).expect("serializable");
+    for secret in [KEY, TOKEN, "the-app-jwt-value", "the-consumer-jws-value"] {
+        assert!(!text.contains(secret), "{secret} in the journal: {text}");
+    }
+
+    let patch = &journal[0];
+    assert_eq!(patch["method"], "PATCH");
+    assert_eq!(
+        patch["path"],
+        format!("/v1/account/{ACC}/{NS}/properties?x=1")
+    );
+    assert_eq!(patch["status"], 204);
+    assert_eq!(patch["headers"]["maven-api-key"], "[redacted]");
+    assert_eq!(patch["headers"]["x-echo"], "key=[redacted]");
+    assert_eq!(patch["headers"]["content-type"], "application/json");
+    assert_eq!(patch["body"]["p"], "[redacted]");
+    let raw = ccs
+        .admin(Method::GET, "requests")
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        raw.contains(r#""n": 123456789012345678901234"#),
+        "the body as sent: {raw}"
+    );
+    assert!(patch.get("fault").is_none());
+    let at = parse_time(patch["at"].as_str().expect("at"));
+    assert!((chrono::Utc::now() - at).num_seconds().abs() < 60, "{at}");
+
+    let get = &journal[1];
+    assert_eq!(get["method"], "GET");
+    assert_eq!(
+        get["path"],
+        format!("/v2/context/document/{ACC}/{NS}?access_token=[redacted]")
+    );
+    assert_eq!(get["status"], 200);
+    assert!(get.get("body").is_none());
+
+    let messaging = &journal[2];
+    assert_eq!(messaging["headers"]["authorization"], "[redacted]");
+    assert_eq!(messaging["headers"]["x-lp-on-behalf"], "[redacted]");
+    assert!(messaging.get("body").is_none(), "not JSON: no body");
+
+    // The same through the Rust API.
+    let recorded = ccs.emulator.requests();
+    assert_eq!(recorded.len(), 3);
+    assert_eq!(recorded[0].header("Maven-Api-Key"), Some("[redacted]"));
+    assert_eq!(
+        recorded[0].body.as_ref().map(|b| &b["p"]),
+        Some(&json!("[redacted]"))
+    );
+    assert_eq!(recorded[1].status, Some(200));
+
+    let (status, _) = call(ccs.admin(Method::DELETE, "requests")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(ccs.journal().await.is_empty());
+    assert!(ccs.emulator.requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_journal_keeps_the_most_recent_entries() {
+    let ccs = Ccs::with(EmulatorConfig::new().journal_limit(3)).await;
+    for i in 0..5 {
+        let (status, _) = call(ccs.v1(Method::GET, &format!("/{NS}/properties?i={i}"))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let paths: Vec<String> = ccs
+        .journal()
+        .await
+        .iter()
+        .map(|e| e["path"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let want: Vec<String> = (2..5)
+        .map(|i| format!("/v1/account/{ACC}/{NS}/properties?i={i}"))
+        .collect();
+    assert_eq!(paths, want);
+
+    let off = Ccs::with(EmulatorConfig::new().journal_limit(0)).await;
+    assert_eq!(off.save_v1("p").await, StatusCode::NO_CONTENT);
+    assert!(off.journal().await.is_empty());
+}
+
+#[tokio::test]
+async fn refused_requests_are_recorded_too() {
+    let ccs = Ccs::with(EmulatorConfig::new().api_key(KEY)).await;
+    let (status, _) = call(
+        ccs.http
+            .get(ccs.url(&format!("/v1/account/{ACC}")))
+            .header("maven-api-key", "a-wrong-key"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(ccs.http.get(ccs.url("/unknown"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let statuses: Vec<Option<u16>> = ccs.emulator.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [Some(403), Some(404)]);
+    assert_eq!(
+        ccs.emulator.requests()[0].header("maven-api-key"),
+        Some("[redacted]")
+    );
+}
+
+// ---------------------------------------------------------------- faults
+
+#[tokio::test]
+async fn a_status_fault_hits_times_requests_with_retry_after() {
+    let ccs = Ccs::start().await;
+    let (status, fault) = call(ccs.admin(Method::POST, "faults").json(&json!({
+        "method": "GET", "path": format!("/v1/account/{ACC}/*"),
+        "status": 429, "retry_after": 2, "times": 2,
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = fault["id"].as_str().expect("an id").to_owned();
+    assert_eq!(
+        fault,
+        json!({ "id": id, "method": "GET", "path": format!("/v1/account/{ACC}/*"),
+                "status": 429, "retry_after": 2, "times": 2, "remaining": 2 })
+    );
+
+    // Another method, or another account, is not hit.
+    assert_eq!(ccs.save_v1("p").await, StatusCode::NO_CONTENT);
+    let other = ccs
+        .http
+        .get(ccs.url("/v1/account/other/ns/properties"))
+        .header("maven-api-key", KEY);
+    assert_eq!(call(other).await.0, StatusCode::OK);
+
+    for remaining in [1, 0] {
+        let response = ccs
+            .v1(Method::GET, &format!("/{NS}/properties"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            response.headers().get("retry-after").map(|v| v.as_bytes()),
+            Some(&b"2"[..])
+        );
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(body, json!({ "message": format!("injected fault {id}") }));
+        let listed = ccs.faults().await;
+        if remaining == 0 {
+            assert_eq!(listed, json!([]));
+        } else {
+            assert_eq!(listed[0]["remaining"], remaining);
+        }
+    }
+    assert_eq!(ccs.read_v1().await, json!({ "p": 1 }));
+    let journal = ccs.journal().await;
+    let faulted: Vec<&Value> = journal
+        .iter()
+        .filter(|e| e.get("fault").is_some())
+        .collect();
+    assert_eq!(faulted.len(), 2);
+    assert!(
+        faulted
+            .iter()
+            .all(|e| e["fault"] == id && e["status"] == 429)
+    );
+}
+
+#[tokio::test]
+async fn a_faulted_request_changes_no_data() {
+    let ccs = Ccs::start().await;
+    for fault in [
+        Fault::status(503).method(http::Method::PATCH),
+        Fault::status(204).path(format!("/v1/account/{ACC}/{NS}/properties")),
+        Fault::drop_connection().method(http::Method::PATCH),
+    ] {
+        ccs.emulator.inject_fault(fault).expect("valid");
+        // Sent without credentials: a fault answers before they are checked.
+        let sent = ccs
+            .http
+            .patch(ccs.url(&format!("/v1/account/{ACC}/{NS}/properties")))
+            .json(&json!({ "lost": true }))
+            .send()
+            .await;
+        if let Ok(response) = sent {
+            assert!(
+                [StatusCode::SERVICE_UNAVAILABLE, StatusCode::NO_CONTENT]
+                    .contains(&response.status())
+            );
+        }
+    }
+    assert_eq!(ccs.read_v1().await, json!({}));
+    let (_, namespaces) = call(ccs.v1(Method::GET, "")).await;
+    assert_eq!(namespaces, json!([]), "not even the namespace was created");
+    let journal = ccs.emulator.requests();
+    let bodies: Vec<Option<Value>> = journal.iter().take(3).map(|r| r.body.clone()).collect();
+    assert_eq!(
+        bodies,
+        vec![Some(json!({ "lost": true })); 3],
+        "faulted bodies are recorded"
+    );
+    assert_eq!(journal[2].status, None, "a dropped request has no status");
+}
+
+#[tokio::test]
+async fn a_drop_fault_closes_the_connection_without_an_answer() {
+    let ccs = Ccs::start().await;
+    let (status, _) = call(
+        ccs.admin(Method::POST, "faults")
+            .json(&json!({ "path": "/api/account/*", "drop": true })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut tcp = tokio::net::TcpStream::connect(ccs.emulator.local_addr())
+        .await
+        .expect("connects");
+    let request = format!(
+        "POST /api/account/{ACC}/messaging/consumer/conversation?v=3 HTTP/1.1\r\n\
+         host: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n[]"
+    );
+    tcp.write_all(request.as_bytes()).await.expect("written");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), tcp.read_to_end(&mut answer))
+        .await
+        .expect("the connection is closed, not left open");
+    // Closed (EOF, or a reset), with not one byte of an answer.
+    assert!(read.is_ok() || answer.is_empty(), "{read:?}");
+    assert_eq!(String::from_utf8_lossy(&answer), "");
+
+    // A client sees an error, not a status; the next request is answered.
+    ccs.emulator
+        .inject_fault(Fault::drop_connection().path("/v1/*"))
+        .expect("valid");
+    let error = ccs.v1(Method::GET, "").send().await.expect_err("no answer");
+    assert!(error.status().is_none(), "{error:?}");
+    assert_eq!(call(ccs.v1(Method::GET, "")).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_delay_fault_answers_normally_later() {
+    let ccs = Ccs::start().await;
+    ccs.emulator
+        .inject_fault(Fault::delay(Duration::from_millis(300)).method(http::Method::PATCH))
+        .expect("valid");
+    let started = std::time::Instant::now();
+    assert_eq!(ccs.save_v1("late").await, StatusCode::NO_CONTENT);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(ccs.read_v1().await, json!({ "late": 1 }));
+    let journal = ccs.emulator.requests();
+    assert_eq!(journal[0].status, Some(204));
+    assert!(journal[0].fault.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fault_hits_exactly_times_requests_under_64_concurrent_clients() {
+    let ccs = Arc::new(Ccs::start().await);
+    for round in 0..5 {
+        let times = 7 + round * 5;
+        let id = ccs
+            .emulator
+            .inject_fault(Fault::status(503).path("/v1/*").times(times))
+            .expect("valid");
+        let tasks: Vec<_> = (0..64)
+            .map(|_| {
+                let ccs = Arc::clone(&ccs);
+                // A client each: 64 connections.
+                tokio::spawn(async move {
+                    let http = Client::new();
+                    http.get(ccs.url(&format!("/v1/account/{ACC}")))
+                        .header("maven-api-key", KEY)
+                        .send()
+                        .await
+                        .expect("sent")
+                        .status()
+                })
+            })
+            .collect();
+        let mut unavailable = 0;
+        for task in tasks {
+            match task.await.expect("task") {
+                StatusCode::SERVICE_UNAVAILABLE => unavailable += 1,
+                StatusCode::OK => {}
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!(unavailable, times, "round {round}");
+        assert!(!ccs.emulator.remove_fault(id), "gone after its times");
+    }
+}
+
+#[tokio::test]
+async fn faults_are_listed_removed_one_by_one_and_cleared() {
+    let ccs = Ccs::start().await;
+    let mut ids = Vec::new();
+    for body in [
+        json!({ "path": "/a", "status": 500 }),
+        json!({ "path": "/b*", "delay_ms": 10, "times": 3 }),
+        json!({ "path": "/c", "drop": true, "method": "DELETE" }),
+    ] {
+        let (status, fault) = call(ccs.admin(Method::POST, "faults").json(&body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        ids.push(fault["id"].as_str().expect("id").to_owned());
+    }
+    let listed = ccs.faults().await;
+    assert_eq!(
+        listed,
+        json!([
+            { "id": ids[0], "path": "/a", "status": 500, "times": 1, "remaining": 1 },
+            { "id": ids[1], "path": "/b*", "delay_ms": 10, "times": 3, "remaining": 3 },
+            { "id": ids[2], "method": "DELETE", "path": "/c", "drop": true, "times": 1, "remaining": 1 },
+        ])
+    );
+    let (status, _) = call(ccs.admin(Method::DELETE, &format!("faults/{}", ids[1]))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = call(ccs.admin(Method::DELETE, &format!("faults/{}", ids[1]))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body, json!({ "message": format!("no fault {}", ids[1]) }));
+    assert_eq!(ccs.faults().await.as_array().map(Vec::len), Some(2));
+    let (status, _) = call(ccs.admin(Method::DELETE, "faults")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(ccs.faults().await, json!([]));
+    ccs.emulator
+        .inject_fault(Fault::status(500))
+        .expect("valid");
+    ccs.emulator.clear_faults();
+    assert_eq!(ccs.faults().await, json!([]));
+}
+
+#[tokio::test]
+async fn bad_admin_input_is_a_400_and_changes_nothing() {
+    let ccs = Ccs::start().await;
+    let before = parse_time(&ccs.clock().await);
+    for body in [
+        json!({ "path": "/x", "status": 429, "surprise": 1 }),
+        json!({ "path": "/x", "status": 429, "times": -1 }),
+        json!({ "path": "/x", "status": 429, "times": 0 }),
+        json!({ "path": "/x", "status": 99 }),
+        json!({ "path": "/x", "status": 100 }),
+        json!({ "path": "/x", "status": 600 }),
+        json!({ "path": "/x", "status": 429, "retry_after": -1 }),
+        json!({ "path": "/x", "status": 429, "drop": true }),
+        json!({ "path": "/x" }),
+        json!({ "path": "x*", "status": 500 }),
+        json!({ "status": 500 }),
+        json!({ "path": "/x", "delay_ms": 600001 }),
+        json!([]),
+    ] {
+        let (status, answer) = call(ccs.admin(Method::POST, "faults").json(&body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(answer["message"].is_string(), "{answer}");
+    }
+    let (status, _) = call(ccs.admin(Method::POST, "faults").body("{not json")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for body in [
+        json!({ "advance_seconds": -1 }),
+        json!({ "advance_seconds": 3_155_760_001u64 }),
+        json!({ "advance_seconds": 1e300 }),
+        json!({ "advance_seconds": "60" }),
+        json!({ "advance_seconds": 60, "and": 1 }),
+        json!({}),
+    ] {
+        let (status, answer) = call(ccs.admin(Method::POST, "clock").json(&body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(answer["message"].is_string(), "{answer}");
+    }
+    // The clock never passes the year 9999: then an advance is refused.
+    let mut refused = None;
+    for _ in 0..100 {
+        let (status, answer) = call(
+            ccs.admin(Method::POST, "clock")
+                .json(&json!({ "advance_seconds": 3_155_760_000u64 })),
+        )
+        .await;
+        if status != StatusCode::OK {
+            refused = Some((status, answer));
+            break;
+        }
+    }
+    let (status, answer) = refused.expect("refused before 100 centuries");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("9999")),
+        "{answer}"
+    );
+    let last = ccs.clock().await;
+    assert!(last.starts_with("99"), "{last}");
+    assert!(parse_time(&last) > before);
+    assert_eq!(ccs.faults().await, json!([]));
+    // The same checks through the Rust API.
+    assert!(ccs.emulator.inject_fault(Fault::status(600)).is_err());
+    assert!(
+        ccs.emulator
+            .inject_fault(Fault::status(429).times(0))
+            .is_err()
+    );
+    assert!(
+        ccs.emulator
+            .inject_fault(Fault::delay(Duration::ZERO))
+            .is_err()
+    );
+    assert!(
+        ccs.emulator
+            .inject_fault(Fault::drop_connection().retry_after(1))
+            .is_err()
+    );
+    assert!(
+        ccs.emulator
+            .inject_fault(Fault::status(500).path("no-slash"))
+            .is_err()
+    );
+    let error = ccs
+        .emulator
+        .advance_clock(Duration::from_secs(3_155_760_001))
+        .expect_err("too far");
+    assert!(error.message().contains("advance_seconds"), "{error}");
+}
+
+#[tokio::test]
+async fn admin_routes_answer_405_and_404_in_json() {
+    let ccs = Ccs::start().await;
+    let response = ccs.admin(Method::GET, "reset").send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        response.headers().get("allow").map(|v| v.as_bytes()),
+        Some(&b"POST"[..])
+    );
+    let (status, body) = call(ccs.admin(Method::GET, "nothing")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body,
+        json!({ "message": "no endpoint at /__emulator/nothing" })
+    );
+    let (status, _) = call(ccs.http.get(ccs.url("/openapi/ccs-v3.yaml"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+// ---------------------------------------------------------------- clock
+
+#[tokio::test]
+async fn ttls_and_v2_expiry_follow_the_clock() {
+    let ccs = Ccs::start().await;
+    let (status, _) = call(
+        ccs.v1(Method::POST, "?ttlSecond=3600")
+            .json(&json!({ "name": NS })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(ccs.save_v1("hour").await, StatusCode::NO_CONTENT);
+    let (status, _) = call(ccs.v2(Method::POST, "/create").json(&json!({
+        "accountId": ACC, "nameSpace": "docs", "sessionId": "s", "ttlSeconds": 60,
+        "payload": { "minute": true },
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, document) = call(ccs.v2(Method::GET, &format!("/{ACC}/docs/s"))).await;
+    let expires = parse_time(document["ttl"].as_str().expect("ttl"));
+    let now = parse_time(&ccs.clock().await);
+    assert!(
+        (expires - now - chrono::TimeDelta::seconds(60))
+            .num_seconds()
+            .abs()
+            < 5
+    );
+
+    let (status, body) = call(
+        ccs.admin(Method::POST, "clock")
+            .json(&json!({ "advance_seconds": 61 })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let advanced = parse_time(body["now"].as_str().expect("now"));
+    assert!(advanced - now >= chrono::TimeDelta::seconds(61));
+    let (status, _) = call(ccs.v2(Method::GET, &format!("/{ACC}/docs/s"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the v2 document expired");
+    assert_eq!(
+        ccs.read_v1().await,
+        json!({ "hour": 1 }),
+        "the hour has not passed"
+    );
+
+    // A new v2 write's expiry is reckoned from the advanced clock.
+    let (status, _) = call(ccs.v2(Method::POST, "/create").json(&json!({
+        "accountId": ACC, "nameSpace": "docs", "ttlSeconds": 60, "payload": { "again": 1 },
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, document) = call(ccs.v2(Method::GET, &format!("/{ACC}/docs"))).await;
+    let expires = parse_time(document["ttl"].as_str().expect("ttl"));
+    assert!(expires > chrono::Utc::now() + chrono::TimeDelta::seconds(100));
+
+    ccs.emulator
+        .advance_clock(Duration::from_secs(3600))
+        .expect("in range");
+    assert_eq!(ccs.read_v1().await, json!({}), "the hour has passed");
+    // The sweeper follows the clock too: the expired data leaves memory.
+    for _ in 0..100 {
+        if ccs.emulator.stored_properties() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ccs.emulator.stored_properties(), 0);
+    let journal_at = ccs
+        .emulator
+        .requests()
+        .last()
+        .map(|r| r.at)
+        .expect("recorded");
+    assert!(journal_at > chrono::Utc::now() + chrono::TimeDelta::seconds(3600));
+    assert!(ccs.emulator.now() > chrono::Utc::now() + chrono::TimeDelta::seconds(3600));
+}
+
+// ---------------------------------------------------------------- specs
+
+/// The repository's `openapi/*.yaml`, by file name.
+fn spec_files() -> Vec<(String, Vec<u8>)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("openapi/ is readable")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".yaml"))
+        .map(|name| {
+            let bytes = std::fs::read(format!("{dir}/{name}")).expect("readable");
+            (name, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn every_spec_is_served_byte_for_byte() {
+    let ccs = Ccs::start().await;
+    let files = spec_files();
+    assert!(
+        files.len() >= 6,
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for (name, bytes) in files {
+        let response = ccs
+            .http
+            .get(ccs.url(&format!("/openapi/{name}")))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        assert_eq!(
+            response.headers().get("content-type").map(|v| v.as_bytes()),
+            Some(&b"application/yaml"[..])
+        );
+        assert!(
+            response.bytes().await.expect("body") == bytes,
+            "{name} differs"
+        );
+    }
+    // The spec's own list of files is the repository's.
+    let admin: Value = serde_yaml::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/openapi/emulator-admin.yaml"
+        ))
+        .expect("readable"),
+    )
+    .expect("YAML");
+    let listed: BTreeSet<String> = admin["components"]["parameters"]["SpecFile"]["schema"]["enum"]
+        .as_array()
+        .expect("an enum")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let present: BTreeSet<String> = spec_files().into_iter().map(|f| f.0).collect();
+    assert_eq!(listed, present);
+}
+
+#[tokio::test]
+async fn the_reference_shows_every_operation_and_loads_nothing_from_elsewhere() {
+    let ccs = Ccs::start().await;
+    let response = ccs.http.get(ccs.url("/docs")).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers().get("content-type").map(|v| v.as_bytes()),
+        Some(&b"text/html; charset=utf-8"[..])
+    );
+    let html = response.text().await.expect("text");
+    let mut operations = 0;
+    for (name, bytes) in spec_files() {
+        let spec: openapiv3::OpenAPI = serde_yaml::from_slice(&bytes).expect("a spec");
+        let stem = name.trim_end_matches(".yaml");
+        for (path, item) in &spec.paths.paths {
+            let item = item.as_item().expect("no path $refs");
+            for (method, op) in item.iter() {
+                let id = op
+                    .operation_id
+                    .as_deref()
+                    .expect("every operation has an id");
+                let anchor = format!("id=\"op--{stem}--{id}\"");
+                assert!(html.contains(&anchor), "{method} {path} ({anchor}) missing");
+                let summary = op.summary.as_deref().unwrap_or_default();
+                assert!(html.contains(&escape(summary)), "summary of {id}");
+                operations += 1;
+            }
+        }
+        for (schema, _) in spec.components.iter().flat_map(|c| &c.schemas) {
+            assert!(
+                html.contains(&format!("id=\"schema--{stem}--{schema}\"")),
+                "{schema}"
+            );
+        }
+    }
+    assert!(operations > 20, "{operations}");
+    // No external resource: every src/href is an in-page anchor.
+    let lower = html.to_ascii_lowercase();
+    for attribute in ["src=", "href="] {
+        for (at, _) in lower.match_indices(attribute) {
+            let value = &lower[at + attribute.len()..];
+            assert!(
+                value.starts_with("\"#"),
+                "{attribute} at {at}: {}",
+                &html[at..at + 80]
+            );
+        }
+    }
+    for banned in ["<script", "<link", "@import", "url(", "<iframe", "<img"] {
+        assert!(!lower.contains(banned), "{banned}");
+    }
+    // Text is escaped: a `<` of a description never opens a tag.
+    assert!(html.contains("&lt;") || !html.contains("<RFC"));
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+// ---------------------------------------------------------------- off
+
+#[tokio::test]
+async fn with_admin_off_the_routes_answer_as_unknown_paths() {
+    let ccs = Ccs::with(EmulatorConfig::new().admin(false)).await;
+    for (method, path) in [
+        (Method::POST, "/__emulator/reset"),
+        (Method::GET, "/__emulator/requests"),
+        (Method::GET, "/openapi/ccs-v1.yaml"),
+        (Method::GET, "/docs"),
+    ] {
+        let (status, body) = call(ccs.http.request(method, ccs.url(path))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(body, json!({ "message": format!("no endpoint at {path}") }));
+    }
+    // The Rust controls still work; the paths above were recorded as requests.
+    assert_eq!(ccs.emulator.requests().len(), 4);
+    ccs.emulator
+        .inject_fault(Fault::status(418))
+        .expect("valid");
+    assert_eq!(
+        call(ccs.v1(Method::GET, "")).await.0,
+        StatusCode::IM_A_TEAPOT
+    );
+}
+
+/// `ccs serve` with and without `--no-admin`: its first line, then the routes.
+#[tokio::test]
+async fn the_ccs_binary_serves_the_admin_routes_unless_told_not_to() {
+    for (flag, want) in [
+        (None, StatusCode::NO_CONTENT),
+        (Some("--no-admin"), StatusCode::NOT_FOUND),
+    ] {
+        let mut args = vec!["serve", "--addr", "127.0.0.1:0"];
+        args.extend(flag);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ccs"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ccs starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        })
+        .await
+        .expect("reader")
+        .expect("first line");
+        let base = line
+            .trim_end()
+            .strip_prefix("listening on ")
+            .expect("the address")
+            .to_owned();
+        let status = Client::new()
+            .post(format!("{base}/__emulator/reset"))
+            .send()
+            .await
+            .map(|r| r.status());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(status.expect("answered"), want, "{flag:?}");
+    }
+}
