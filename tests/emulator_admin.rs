@@ -890,3 +890,81 @@ async fn the_ccs_binary_serves_the_admin_routes_unless_told_not_to() {
         assert_eq!(status.expect("answered"), want, "{flag:?}");
     }
 }
+
+/// The connector's tokens live on the emulator's clock too: an AppJWT the
+/// emulator issued is refused once the clock passes its `exp`, and a reset
+/// forgets the tokens and conversations with the rest.
+#[tokio::test]
+async fn issued_tokens_expire_on_the_clock_and_reset_forgets_conversations() {
+    let ccs = Ccs::start().await;
+    let (status, token) = call(
+        ccs.http
+            .post(ccs.url(&format!(
+                "/sentinel/api/account/{ACC}/app/token?v=1.0&grant_type=client_credentials"
+            )))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("client_id=test-client&client_secret=test-secret"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    let app_jwt = token["access_token"]
+        .as_str()
+        .expect("an AppJWT")
+        .to_owned();
+    let consumer = |app_jwt: &str| {
+        ccs.http
+            .post(ccs.url(&format!("/api/account/{ACC}/consumer?v=1.0")))
+            .header("Authorization", app_jwt)
+            .json(&json!({ "ext_consumer_id": "clock-consumer" }))
+    };
+    let (status, body) = call(consumer(&app_jwt)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let consumer_jws = body["token"].as_str().expect("a ConsumerJWS").to_owned();
+
+    // Open a conversation with the fresh tokens.
+    let (status, opened) = call(
+        ccs.http
+            .post(ccs.url(&format!(
+                "/api/account/{ACC}/messaging/consumer/conversation?v=3"
+            )))
+            .header("Authorization", &app_jwt)
+            .header("X-LP-ON-BEHALF", &consumer_jws)
+            .json(&json!([
+                {"kind": "req", "id": "1", "type": "userprofile.SetUserProfile",
+                 "body": {"authenticatedData": {"lp_sdes": []}}},
+                {"kind": "req", "id": "2", "type": "cm.ConsumerRequestConversation",
+                 "body": {"brandId": ACC}}
+            ])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{opened}");
+    let conversation = opened[1]["body"]["conversationId"]
+        .as_str()
+        .expect("a conversation id")
+        .to_owned();
+
+    // An hour and a second later (the default token TTL), the AppJWT is refused.
+    ccs.emulator
+        .advance_clock(Duration::from_secs(3601))
+        .expect("the clock moves");
+    let (status, body) = call(consumer(&app_jwt)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+
+    // A reset forgets the conversation: a SEND to it is a 404.
+    ccs.emulator.reset();
+    let (status, body) = call(
+        ccs.http
+            .post(ccs.url(&format!(
+                "/api/account/{ACC}/messaging/consumer/conversation/send?v=3"
+            )))
+            .header("Authorization", "any-app-jwt")
+            .header("X-LP-ON-BEHALF", "any-consumer-jws")
+            .json(&json!({
+                "kind": "req", "id": "3", "type": "ms.PublishEvent",
+                "body": {"dialogId": conversation,
+                         "event": {"type": "ContentEvent", "contentType": "text/plain", "message": "hi"}}
+            })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
