@@ -419,14 +419,19 @@ def connector_flow() -> None:
         (claims.get("account_id"), claims.get("ext_consumer_id"), "lp_consumer_id" in claims, "exp" in claims),
         (account, ext_consumer_id, True, False),
     )
+    # The ConsumerJWS where the AppJWT goes is refused. By default `ccs serve`
+    # accepts any token it did not issue, so this refusal also shows that
+    # the client sends the token exactly as issued (no `Bearer ` prefix).
     r = get_consumer_jws.sync_detailed(
         account,
-        client=connector_auth_client.Client(base_url=url("idp")),
+        client=connector_auth_client.AuthenticatedClient(
+            base_url=url("idp"), token=consumer_jws, prefix="", auth_header_name="Authorization"
+        ),
         body=ConsumerJwsRequest(ext_consumer_id=ext_consumer_id),
         v=GetConsumerJwsV.VALUE_0,
     )
     check(
-        "connector get_consumer_jws without AppJWT -> 401 {message}",
+        "connector get_consumer_jws with a ConsumerJWS as AppJWT -> 401 {message}",
         (r.status_code, isinstance(r.parsed, AuthErrorMessage)),
         (401, True),
     )
@@ -485,8 +490,19 @@ def connector_flow() -> None:
     )
     published("connector SEND accept status", send(publish("3", accept)), "3", 2)
 
-    # A bad token: the AppJWT where the ConsumerJWS goes is the documented
-    # 401 body, errorCode 40103 (Invalid ConsumerJWS); nothing is published.
+    # Bad tokens (a token of the other kind; as above, a refusal also shows
+    # that each header carries the token as issued): the documented 401 body,
+    # errorCode 40102 (Invalid AppJWT) or 40103 (Invalid ConsumerJWS);
+    # nothing is published.
+    swapped = messaging_client.Client(
+        base_url=messaging_host, headers={"Authorization": consumer_jws, "X-LP-ON-BEHALF": consumer_jws}
+    )
+    r = send(publish("4", text), client=swapped)
+    check(
+        "connector SEND with a ConsumerJWS as AppJWT -> 401 errorCode 40102",
+        (r.status_code, r.parsed.body.error_code if isinstance(r.parsed, ConnectorError) else None),
+        (401, 40102),
+    )
     wrong = messaging_client.Client(
         base_url=messaging_host, headers={"Authorization": app_jwt, "X-LP-ON-BEHALF": app_jwt}
     )

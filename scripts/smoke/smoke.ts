@@ -261,13 +261,16 @@ async function connectorFlow(): Promise<void> {
     [jwsClaims.account_id, jwsClaims.ext_consumer_id, 'lp_consumer_id' in jwsClaims, 'exp' in jwsClaims],
     [accountId, extConsumerId, true, false],
   );
+  // The ConsumerJWS where the AppJWT goes is refused. By default `ccs serve`
+  // accepts any token it did not issue, so this refusal also shows that the
+  // client sends the token exactly as issued (no `Bearer ` prefix).
   const noAppJwt = await auth.getConsumerJws({
-    client: createAuthClient(createAuthConfig<auth.ClientOptions>({ baseUrl: url('idp') })),
+    client: createAuthClient(createAuthConfig<auth.ClientOptions>({ baseUrl: url('idp'), auth: () => consumerJws })),
     path: { accountId },
     query: { v: '1.0' },
     body: { ext_consumer_id: extConsumerId },
   });
-  check('connector getConsumerJws without AppJWT -> 401 {message}', [noAppJwt.response.status, skeleton(noAppJwt.error)], [401, { message: 'string' }]);
+  check('connector getConsumerJws with a ConsumerJWS as AppJWT -> 401 {message}', [noAppJwt.response.status, skeleton(noAppJwt.error)], [401, { message: 'string' }]);
 
   // CONVERSATION with the SDEs: the AppJWT and the ConsumerJWS as issued.
   const messagingHost = url('asyncMessagingEnt');
@@ -326,8 +329,13 @@ async function connectorFlow(): Promise<void> {
   await published('connector SEND chat state COMPOSING', publish('2', { type: 'ChatStateEvent', chatState: 'COMPOSING' }), 1);
   await published('connector SEND accept status', publish('3', { type: 'AcceptStatusEvent', status: 'ACCEPT', sequenceList: [1, 2] }), 2);
 
-  // A bad token: the AppJWT where the ConsumerJWS goes is the documented 401
-  // body, errorCode 40103 (Invalid ConsumerJWS); nothing is published.
+  // Bad tokens (a token of the other kind; as above, a refusal also shows
+  // that each header carries the token as issued): the documented 401 body,
+  // errorCode 40102 (Invalid AppJWT) or 40103 (Invalid ConsumerJWS); nothing
+  // is published.
+  const swapped = createMessagingClient(createMessagingConfig<messaging.ClientOptions>({ baseUrl: messagingHost, auth: () => consumerJws }));
+  const swappedAnswer = await send(publish('4', text), swapped);
+  check('connector SEND with a ConsumerJWS as AppJWT -> 401 errorCode 40102', [swappedAnswer.response.status, swappedAnswer.error && 'body' in swappedAnswer.error ? swappedAnswer.error.body.errorCode : undefined], [401, 40102]);
   const wrong = createMessagingClient(createMessagingConfig<messaging.ClientOptions>({ baseUrl: messagingHost, auth: () => appJwt }));
   const refused = await send(publish('4', text), wrong);
   check('connector SEND with an AppJWT as ConsumerJWS -> status', refused.response.status, 401);
