@@ -7,8 +7,9 @@
 // and compiles it with tsc. The scenario uses the emulator as a test double
 // the way a test suite would: it resets it first, injects a 429 that the v1
 // read retries after its Retry-After, and asserts on the journal of what was
-// sent. Each step prints one line; any answer that differs from the one
-// expected is a `MISMATCH` line, and the exit code is 1.
+// sent. `connectorFlow` then runs the whole connector flow with the hosts the
+// Domain API names. Each step prints one line; any answer that differs from
+// the one expected is a `MISMATCH` line, and the exit code is 1.
 import * as v1 from './gen/ccs-v1';
 import { createClient as createV1Client, createConfig as createV1Config } from './gen/ccs-v1/client';
 import * as v2 from './gen/ccs-v2';
@@ -17,6 +18,10 @@ import * as admin from './gen/emulator-admin';
 import { createClient as createAdminClient, createConfig as createAdminConfig } from './gen/emulator-admin/client';
 import * as messaging from './gen/messaging';
 import { createClient as createMessagingClient, createConfig as createMessagingConfig } from './gen/messaging/client';
+import * as domain from './gen/domain';
+import { createClient as createDomainClient, createConfig as createDomainConfig } from './gen/domain/client';
+import * as auth from './gen/connector-auth';
+import { createClient as createAuthClient, createConfig as createAuthConfig } from './gen/connector-auth/client';
 
 // Node's globals, without @types/node.
 declare const process: { argv: string[]; exitCode?: number };
@@ -210,7 +215,218 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+// ---------------------------------------------------------------------------
+// The connector flow (issue 13): every host from the Domain API, the AppJWT
+// from Sentinel, the ConsumerJWS from the IDP, then CONVERSATION and SEND.
+// ---------------------------------------------------------------------------
+
+// The shape of a JSON answer: each leaf replaced by its JSON type name.
+const skeleton = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? value.map(skeleton)
+    : value !== null && typeof value === 'object'
+      ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, skeleton(v)]))
+      : value === null
+        ? 'null'
+        : typeof value;
+
+// The claims of a JWT-shaped token, or undefined when it is not one.
+const jwtClaims = (token: unknown): Record<string, unknown> | undefined => {
+  const parts = typeof token === 'string' ? token.split('.') : [];
+  if (parts.length !== 3) return undefined;
+  try {
+    const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+};
+
+async function connectorFlow(): Promise<void> {
+  const clientId = 'smoke-client-id';
+  const clientSecret = 'smoke-client-secret';
+  const extConsumerId = 'smoke_typescript_consumer';
+
+  // Domain API (no credential): every service at once, then one service.
+  // `ccs serve` is the Domain API host; the hosts it names are used over its
+  // scheme (http:), as the Rust layer does.
+  const domainApi = createDomainClient(createDomainConfig<domain.ClientOptions>({ baseUrl }));
+  const { protocol, host: ownHost } = new URL(baseUrl);
+  const all = await domain.listServiceDomains({ client: domainApi, path: { accountId }, query: { version: '1.0' } });
+  check('connector listServiceDomains -> status', all.response.status, 200);
+  const entries = all.data?.baseURIs ?? [];
+  check(
+    'connector listServiceDomains -> shape',
+    sorted(skeleton(all.data)),
+    sorted({ baseURIs: entries.map(() => ({ service: 'string', account: 'string', baseURI: 'string' })) }),
+  );
+  const hosts = new Map(entries.map((d) => [d.service, d.baseURI]));
+  const connectorServices = ['asyncMessagingEnt', 'sentinel', 'idp'];
+  check(
+    "connector listServiceDomains -> the connector's services, at the emulator's host:port",
+    connectorServices.map((s) => hosts.get(s)),
+    connectorServices.map(() => ownHost),
+  );
+  check('connector listServiceDomains -> every entry names the account', [...new Set(entries.map((d) => d.account))], [accountId]);
+  const one = await domain.getServiceDomain({
+    client: domainApi,
+    path: { accountId, serviceName: 'asyncMessagingEnt' },
+    query: { version: '1.0' },
+  });
+  check(
+    'connector getServiceDomain asyncMessagingEnt',
+    [one.response.status, sorted(one.data)],
+    [200, sorted({ service: 'asyncMessagingEnt', account: accountId, baseURI: hosts.get('asyncMessagingEnt') })],
+  );
+  const unknown = await domain.getServiceDomain({
+    client: domainApi,
+    path: { accountId, serviceName: 'asyncMessagingEntt' },
+    query: { version: '1.0' },
+  });
+  check('connector getServiceDomain unknown service -> 404 {message}', [unknown.response.status, skeleton(unknown.error)], [404, { message: 'string' }]);
+  const url = (service: string): string => `${protocol}//${hosts.get(service) ?? `missing-${service}`}`;
+
+  // Sentinel: the client credentials as a form body, no credential header.
+  const sentinel = createAuthClient(createAuthConfig<auth.ClientOptions>({ baseUrl: url('sentinel') }));
+  const query = { v: '1.0', grant_type: 'client_credentials' } as const;
+  const token = await auth.getAppJwt({
+    client: sentinel,
+    path: { accountId },
+    query,
+    body: { client_id: clientId, client_secret: clientSecret },
+  });
+  check('connector getAppJwt -> status', token.response.status, 200);
+  check('connector getAppJwt -> shape', sorted(skeleton(token.data)), { access_token: 'string', token_type: 'string' });
+  check('connector getAppJwt -> token_type', token.data?.token_type, 'Bearer');
+  const appJwt = token.data?.access_token ?? '';
+  const appClaims = jwtClaims(appJwt) ?? {};
+  check(
+    'connector getAppJwt -> AppJWT claims',
+    [appClaims.aud, appClaims.azp, appClaims.scope, appClaims.iss],
+    [accountId, clientId, 'msg.consumer', 'Sentinel'],
+  );
+  check('connector getAppJwt -> valid one hour (exp - iat)', Number(appClaims.exp) - Number(appClaims.iat), 3600);
+  const noSecret = await auth.getAppJwt({ client: sentinel, path: { accountId }, query, body: { client_id: clientId, client_secret: '' } });
+  check('connector getAppJwt empty client_secret -> 400 invalid_request', [noSecret.response.status, noSecret.error && 'error' in noSecret.error ? noSecret.error.error : undefined], [400, 'invalid_request']);
+
+  // IDP: the AppJWT as issued in `Authorization` (its security scheme), JSON body.
+  const idp = createAuthClient(createAuthConfig<auth.ClientOptions>({ baseUrl: url('idp'), auth: () => appJwt }));
+  const jws = await auth.getConsumerJws({ client: idp, path: { accountId }, query: { v: '1.0' }, body: { ext_consumer_id: extConsumerId } });
+  check('connector getConsumerJws -> status', jws.response.status, 201);
+  check('connector getConsumerJws -> shape', skeleton(jws.data), { token: 'string' });
+  const consumerJws = jws.data?.token ?? '';
+  const jwsClaims = jwtClaims(consumerJws) ?? {};
+  check(
+    'connector getConsumerJws -> ConsumerJWS claims (no exp)',
+    [jwsClaims.account_id, jwsClaims.ext_consumer_id, 'lp_consumer_id' in jwsClaims, 'exp' in jwsClaims],
+    [accountId, extConsumerId, true, false],
+  );
+  // The ConsumerJWS where the AppJWT goes is refused. By default `ccs serve`
+  // accepts any token it did not issue, so this refusal also shows that the
+  // client sends the token exactly as issued (no `Bearer ` prefix).
+  const noAppJwt = await auth.getConsumerJws({
+    client: createAuthClient(createAuthConfig<auth.ClientOptions>({ baseUrl: url('idp'), auth: () => consumerJws })),
+    path: { accountId },
+    query: { v: '1.0' },
+    body: { ext_consumer_id: extConsumerId },
+  });
+  check('connector getConsumerJws with a ConsumerJWS as AppJWT -> 401 {message}', [noAppJwt.response.status, skeleton(noAppJwt.error)], [401, { message: 'string' }]);
+
+  // CONVERSATION with the SDEs: the AppJWT and the ConsumerJWS as issued.
+  const messagingHost = url('asyncMessagingEnt');
+  const tokens: Record<string, string> = { Authorization: appJwt, 'X-LP-ON-BEHALF': consumerJws };
+  const conn = createMessagingClient(createMessagingConfig<messaging.ClientOptions>({ baseUrl: messagingHost, auth: (a) => tokens[a.name ?? ''] }));
+  const conv = await messaging.createConversation({
+    client: conn,
+    path: { accountId },
+    query: { v: 3 },
+    body: [
+      {
+        kind: 'req',
+        id: '1,',
+        type: 'userprofile.SetUserProfile',
+        body: {
+          authenticatedData: {
+            lp_sdes: [
+              { type: 'ctmrinfo', info: { socialId: '1234567890', ctype: 'vip' } },
+              { type: 'personal', personal: { firstname: 'John', lastname: 'Doe', gender: 'MALE' } },
+            ],
+          },
+        },
+      },
+      {
+        kind: 'req',
+        id: '2,',
+        type: 'cm.ConsumerRequestConversation',
+        body: { brandId: accountId, campaignInfo: { campaignId: '99999', engagementId: '888888' } },
+      },
+    ],
+  });
+  check('connector createConversation -> status', conv.response.status, 200);
+  check('connector createConversation -> shape', sorted(skeleton(conv.data)), sorted([
+    { code: 'string', body: { msg: 'string' }, reqId: 'string' },
+    { code: 'string', body: { conversationId: 'string' }, reqId: 'string' },
+  ]));
+  const conversationId = conv.data?.[1]?.body.conversationId ?? '';
+  check('connector createConversation -> a conversationId', conversationId !== '', true);
+  console.log(`typescript: connector conversation ${conversationId} at ${messagingHost}`);
+
+  const send = (body: messaging.SendRequest, client = conn) =>
+    messaging.sendToConversation({ client, path: { accountId }, query: { v: 3 }, body });
+  const publish = (id: string, event: messaging.PublishedEvent): messaging.SendRequest => ({
+    kind: 'req',
+    id,
+    type: 'ms.PublishEvent',
+    body: { dialogId: conversationId, event },
+  });
+  const published = async (step: string, body: messaging.SendRequest, sequence: number): Promise<void> => {
+    const r = await send(body);
+    check(`${step} -> status`, r.response.status, 200);
+    check(`${step} -> answer`, sorted(r.data), sorted({ reqId: body.id, code: 'OK', body: { sequence } }));
+  };
+  const text: messaging.PublishedEvent = { type: 'ContentEvent', contentType: 'text/plain', message: 'Hello, I need your support' };
+  await published('connector SEND text', publish('1', text), 0);
+  await published('connector SEND chat state COMPOSING', publish('2', { type: 'ChatStateEvent', chatState: 'COMPOSING' }), 1);
+  await published('connector SEND accept status', publish('3', { type: 'AcceptStatusEvent', status: 'ACCEPT', sequenceList: [1, 2] }), 2);
+
+  // Bad tokens (a token of the other kind; as above, a refusal also shows
+  // that each header carries the token as issued): the documented 401 body,
+  // errorCode 40102 (Invalid AppJWT) or 40103 (Invalid ConsumerJWS); nothing
+  // is published.
+  const swapped = createMessagingClient(createMessagingConfig<messaging.ClientOptions>({ baseUrl: messagingHost, auth: () => consumerJws }));
+  const swappedAnswer = await send(publish('4', text), swapped);
+  check('connector SEND with a ConsumerJWS as AppJWT -> 401 errorCode 40102', [swappedAnswer.response.status, swappedAnswer.error && 'body' in swappedAnswer.error ? swappedAnswer.error.body.errorCode : undefined], [401, 40102]);
+  const wrong = createMessagingClient(createMessagingConfig<messaging.ClientOptions>({ baseUrl: messagingHost, auth: () => appJwt }));
+  const refused = await send(publish('4', text), wrong);
+  check('connector SEND with an AppJWT as ConsumerJWS -> status', refused.response.status, 401);
+  check(
+    'connector SEND with an AppJWT as ConsumerJWS -> documented body',
+    sorted(refused.error),
+    sorted({
+      kind: 'resp',
+      code: 401,
+      body: { title: 'Invalid ConsumerJWS', details: 'ConsumerJWS is invalid', errorCode: 40103 },
+      type: '.ReqBody$ErrorResp',
+    }),
+  );
+  // It published nothing: the next event still gets sequence 3. After
+  // COMPOSING another state says the consumer stopped typing.
+  await published('connector SEND chat state ACTIVE', publish('4', { type: 'ChatStateEvent', chatState: 'ACTIVE' }), 3);
+
+  const close: messaging.SendRequest = {
+    kind: 'req',
+    id: '5',
+    type: 'cm.UpdateConversationField',
+    body: { conversationId, conversationField: { field: 'ConversationStateField', conversationState: 'CLOSE' } },
+  };
+  const closed = await send(close);
+  check('connector SEND close', [closed.response.status, sorted(closed.data)], [200, sorted({ reqId: '5', code: 'OK', body: {} })]);
+  const late = await send(publish('6', text));
+  check('connector SEND text to the closed conversation -> 409 {message}', [late.response.status, late.error], [409, { message: 'conversation is closed' }]);
+  check('connector SEND close again (idempotent) -> status', (await send(close)).response.status, 200);
+}
+
+main().then(connectorFlow).then(
   () => {
     console.log(`typescript: ${mismatches === 0 ? 'all answers as expected' : `${mismatches} mismatches`}`);
     process.exitCode = mismatches === 0 ? 0 : 1;
