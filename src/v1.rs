@@ -730,24 +730,7 @@ impl Session {
         I: IntoIterator<Item = N>,
         N: IntoName<PropertyName>,
     {
-        let mut include = Vec::new();
-        for name in names {
-            let name = name.into_name()?;
-            if name.as_str().contains(',') {
-                return Err(Error::invalid(
-                    "property name",
-                    format!(
-                        "{:?} contains ',', which `include` uses as separator",
-                        name.as_str()
-                    ),
-                ));
-            }
-            include.push(name.as_str().to_owned());
-        }
-        if include.is_empty() {
-            return Err(Error::invalid("property names", "no property was named"));
-        }
-        self.read(Some(include.join(","))).await
+        self.read(Some(include_list(names)?)).await
     }
 
     fn read_operation(&self) -> &'static str {
@@ -1229,24 +1212,7 @@ impl Session {
         I: IntoIterator<Item = N>,
         N: IntoName<PropertyName>,
     {
-        let mut include = Vec::new();
-        for name in names {
-            let name = name.into_name()?;
-            if name.as_str().contains(',') {
-                return Err(Error::invalid(
-                    "property name",
-                    format!(
-                        "{:?} contains ',', which `include` uses as separator",
-                        name.as_str()
-                    ),
-                ));
-            }
-            include.push(name.as_str().to_owned());
-        }
-        if include.is_empty() {
-            return Err(Error::invalid("property names", "no property was named"));
-        }
-        self.read_raw(Some(include.join(","))).await
+        self.read_raw(Some(include_list(names)?)).await
     }
 
     /// Saves several properties at once (PATCH), each value sent as the JSON
@@ -1312,4 +1278,31 @@ where
         .collect();
     serde_json::value::to_raw_value(&object)
         .map_err(|e| Error::invalid("properties", format!("cannot serialize: {e}")))
+}
+
+/// The `include` query value naming `names` (`a,b`): each name checked, none
+/// with a `,` (the separator), at least one.
+fn include_list<I, N>(names: I) -> Result<String, Error>
+where
+    I: IntoIterator<Item = N>,
+    N: IntoName<PropertyName>,
+{
+    let mut include = Vec::new();
+    for name in names {
+        let name = name.into_name()?;
+        if name.as_str().contains(',') {
+            return Err(Error::invalid(
+                "property name",
+                format!(
+                    "{:?} contains ',', which `include` uses as separator",
+                    name.as_str()
+                ),
+            ));
+        }
+        include.push(name.as_str().to_owned());
+    }
+    if include.is_empty() {
+        return Err(Error::invalid("property names", "no property was named"));
+    }
+    Ok(include.join(","))
 }
