@@ -1,9 +1,12 @@
 //! The journal: the most recent requests that reached LivePerson's routes,
-//! with every credential value redacted when the entry is made (no secret is
-//! ever held here).
+//! shown with every credential value redacted.
 //!
-//! Recording costs a request a few small copies (its head, a small body) and
-//! one short lock; bodies are checked as JSON only when the journal is read.
+//! Recording costs a request only reference-counted copies of its head and
+//! body and one short lock: the head's header map, URI and body are kept as
+//! they arrived, and the redaction (headers, query, path, body) and the JSON
+//! check of the body are done when the journal is read, which is rare. So
+//! credentials are held in memory as received until then (the emulator holds
+//! the ones it checks anyway); nothing the journal gives out carries one.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
@@ -49,13 +52,13 @@ pub(super) struct Entry {
     pub(super) fault: Option<u64>,
 }
 
-/// A request's head, captured (and redacted) when it arrives.
+/// A request's head, kept as it arrived (cheap copies: the URI and the
+/// header values share their bytes with the request's).
+#[derive(Clone)]
 pub(super) struct Head {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    /// The credential values of the request, to redact from the body.
-    secrets: Vec<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     at: DateTime<Utc>,
 }
 
@@ -66,6 +69,51 @@ impl Head {
         headers: &HeaderMap,
         at: DateTime<Utc>,
     ) -> Head {
+        Head {
+            method: method.clone(),
+            uri: uri.clone(),
+            headers: headers.clone(),
+            at,
+        }
+    }
+
+    /// The record of this request, answered `status` (`None`: no answer).
+    pub(super) fn answered(
+        self,
+        body: Option<&Bytes>,
+        status: Option<u16>,
+        fault: Option<u64>,
+    ) -> Recorded {
+        Recorded {
+            body: body
+                .filter(|b| !b.is_empty() && b.len() <= MAX_RECORDED_BODY)
+                .cloned(),
+            head: self,
+            status,
+            fault,
+        }
+    }
+}
+
+/// A request as recorded, not yet redacted.
+#[derive(Clone)]
+pub(super) struct Recorded {
+    head: Head,
+    body: Option<Bytes>,
+    status: Option<u16>,
+    fault: Option<u64>,
+}
+
+impl Recorded {
+    /// The entry as shown: every credential value `[redacted]`, in the
+    /// credential headers, the query, and wherever else it appears.
+    fn redacted(&self) -> Entry {
+        let Head {
+            method,
+            uri,
+            headers,
+            at,
+        } = &self.head;
         let mut secrets = Vec::new();
         for name in CREDENTIAL_HEADERS {
             for value in headers.get_all(name) {
@@ -97,34 +145,19 @@ impl Head {
             };
             recorded.push((name.as_str().to_owned(), value));
         }
-        Head {
+        let body = self
+            .body
+            .as_ref()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .map(|text| scrub(text.to_owned(), &secrets).into_boxed_str());
+        Entry {
             method: method.as_str().to_owned(),
             path: scrub(path, &secrets),
+            status: self.status,
+            at: *at,
             headers: recorded,
-            secrets,
-            at,
-        }
-    }
-
-    /// The entry of this request, answered `status` (`None`: no answer).
-    pub(super) fn answered(
-        self,
-        body: Option<&Bytes>,
-        status: Option<u16>,
-        fault: Option<u64>,
-    ) -> Entry {
-        let body = body
-            .filter(|b| !b.is_empty() && b.len() <= MAX_RECORDED_BODY)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .map(|text| scrub(text.to_owned(), &self.secrets).into_boxed_str());
-        Entry {
-            method: self.method,
-            path: self.path,
-            status,
-            at: self.at,
-            headers: self.headers,
             body,
-            fault,
+            fault: self.fault,
         }
     }
 }
@@ -202,7 +235,7 @@ fn scrub(mut text: String, secrets: &[String]) -> String {
 /// The bounded journal.
 pub(super) struct Journal {
     limit: usize,
-    entries: Mutex<VecDeque<Entry>>,
+    entries: Mutex<VecDeque<Recorded>>,
 }
 
 impl Journal {
@@ -219,14 +252,14 @@ impl Journal {
         self.limit > 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Recorded>> {
         // An entry is pushed or popped whole: a panic elsewhere leaves no
         // half-made state.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds an entry, dropping the oldest one when full.
-    pub(super) fn push(&self, entry: Entry) {
+    pub(super) fn push(&self, entry: Recorded) {
         if self.limit == 0 {
             return;
         }
@@ -237,9 +270,11 @@ impl Journal {
         entries.push_back(entry);
     }
 
-    /// The entries, oldest first.
+    /// The entries, oldest first, redacted (outside the lock: recording
+    /// requests do not wait for it).
     pub(super) fn entries(&self) -> Vec<Entry> {
-        self.lock().iter().cloned().collect()
+        let recorded: Vec<Recorded> = self.lock().iter().cloned().collect();
+        recorded.iter().map(Recorded::redacted).collect()
     }
 
     /// Forgets every entry.
