@@ -177,8 +177,9 @@ fn redact_query(uri: &Uri, secrets: &mut Vec<String>) -> String {
             out.push('&');
         }
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if form_decode(key) == CREDENTIAL_QUERY && !value.is_empty() {
-            secrets.push(form_decode(value));
+        let (name, decoded) = decode_pair(pair);
+        if name == CREDENTIAL_QUERY && !value.is_empty() {
+            secrets.push(decoded);
             secrets.push(value.to_owned());
             out.push_str(key);
             out.push('=');
@@ -190,36 +191,15 @@ fn redact_query(uri: &Uri, secrets: &mut Vec<String>) -> String {
     out
 }
 
-/// `application/x-www-form-urlencoded` decoding, as the query is read by the
-/// routes (`+` is a space; a bad escape is kept as written).
-fn form_decode(text: &str) -> String {
-    if !text.contains(['%', '+']) {
-        return text.to_owned();
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
+/// The key and value of one `key=value` query pair, decoded exactly as the
+/// routes decode the query (axum's `Query`, i.e. serde_urlencoded: `+` is a
+/// space, a bad escape is kept as written), so the journal finds the
+/// `access_token` the routes read.
+fn decode_pair(pair: &str) -> (String, String) {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(pair)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().next())
+        .unwrap_or_default()
 }
 
 /// `text` with every one of `secrets` replaced by `[redacted]`.
@@ -321,5 +301,30 @@ impl Serialize for Entry {
             map.serialize_entry("fault", &fault.to_string())?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_encoded_access_token_is_found_as_the_routes_read_it() {
+        let uri: Uri = "/v2/x?a=1&access%5Ftoken=tok%2Ben+d&b=2"
+            .parse()
+            .expect("a URI");
+        let mut secrets = Vec::new();
+        let path = redact_query(&uri, &mut secrets);
+        assert_eq!(path, "/v2/x?a=1&access%5Ftoken=[redacted]&b=2");
+        // Decoded as the routes decode it (`%2B` is `+`, `+` a space), and as sent.
+        assert_eq!(secrets, ["tok+en d", "tok%2Ben+d"]);
+    }
+
+    #[test]
+    fn an_empty_or_keyless_pair_is_kept_as_written() {
+        let uri: Uri = "/v1/x?&access_token&=v".parse().expect("a URI");
+        let mut secrets = Vec::new();
+        assert_eq!(redact_query(&uri, &mut secrets), "/v1/x?&access_token&=v");
+        assert!(secrets.is_empty());
     }
 }
