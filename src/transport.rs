@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{HeaderName, HeaderValue};
-use reqwest::{Request, Response, StatusCode};
+use reqwest::{Request, Response, ResponseBuilderExt, StatusCode};
 use tracing::Instrument;
 
 use crate::error::{BODY_CUT_MARK, Error};
@@ -71,8 +71,9 @@ pub struct Transport {
     /// The credential values sent most recently, so that an error built from
     /// a body the service sent (even a 2xx one) never carries them.
     sent: Arc<Mutex<Vec<Secret>>>,
-    /// A fixed, valid API key and its header, made once instead of per call.
-    api_key_header: Option<(Secret, HeaderValue)>,
+    /// The headers of fixed, valid credentials (an API key; an AppJWT and a
+    /// ConsumerJWS), made once instead of per call; empty otherwise.
+    fixed_headers: Arc<[(HeaderName, Secret, HeaderValue)]>,
     /// Errors of `prepare` that the generated client can carry only as text
     /// (`Custom`), kept so that `convert` returns them whole, source and all.
     parked: Arc<Mutex<Vec<(String, Error)>>>,
@@ -99,20 +100,38 @@ fn sensitive(value: &str, name: &'static str) -> Result<HeaderValue, Error> {
 
 impl Transport {
     pub(crate) fn new(auth: Auth, policy: Policy) -> Self {
-        // An empty or unsendable key is left to `prepare`, which reports it
-        // on each call as before.
-        let api_key_header = match &auth {
-            Auth::ApiKey(key) => key
-                .fixed()
-                .filter(|key| !key.is_empty())
-                .and_then(|key| Some((key.clone(), sensitive(key.expose(), "API key").ok()?))),
-            _ => None,
+        // An empty or unsendable credential is left to `prepare`, which
+        // reports it on each call as before.
+        let header = |name: &HeaderName, credential: &Credential| {
+            let secret = credential.fixed().filter(|secret| !secret.is_empty())?;
+            let value = sensitive(secret.expose(), "credential").ok()?;
+            Some((name.clone(), secret.clone(), value))
         };
+        let fixed_headers: Arc<[_]> = match &auth {
+            Auth::ApiKey(key) => header(&MAVEN_API_KEY, key).into_iter().collect(),
+            Auth::AppJwt(app_jwt) => header(&reqwest::header::AUTHORIZATION, app_jwt)
+                .into_iter()
+                .collect(),
+            Auth::Messaging {
+                app_jwt,
+                consumer_jws,
+            } => header(&reqwest::header::AUTHORIZATION, app_jwt)
+                .zip(header(&X_LP_ON_BEHALF, consumer_jws))
+                .map(|(app, consumer)| vec![app, consumer])
+                .unwrap_or_default(),
+            Auth::AccessToken(_) | Auth::None { .. } => Vec::new(),
+        }
+        .into();
+        // Their values are remembered (for scrubbing) from the start.
+        let sent = fixed_headers
+            .iter()
+            .map(|(_, secret, _)| secret.clone())
+            .collect();
         Transport {
             auth,
             policy,
-            sent: Arc::default(),
-            api_key_header,
+            sent: Arc::new(Mutex::new(sent)),
+            fixed_headers,
             parked: Arc::default(),
         }
     }
@@ -175,11 +194,11 @@ impl Transport {
     /// `api-version` header, which LivePerson's APIs do not define.
     async fn prepare(&self, request: &mut Request) -> Result<(), Error> {
         request.headers_mut().remove(&API_VERSION);
-        if let Some((key, value)) = &self.api_key_header {
-            self.remember(key);
-            request
-                .headers_mut()
-                .insert(MAVEN_API_KEY.clone(), value.clone());
+        if !self.fixed_headers.is_empty() {
+            // Their values were remembered when the transport was made.
+            for (name, _, value) in self.fixed_headers.iter() {
+                request.headers_mut().insert(name.clone(), value.clone());
+            }
             return Ok(());
         }
         match &self.auth {
@@ -250,20 +269,23 @@ impl Transport {
         async {
             let started = Instant::now();
             let (result, attempts) = self.attempts(http, request, operation, started).await;
-            let duration_ms = started.elapsed().as_millis() as u64;
-            match &result {
-                Ok(response) => tracing::debug!(
-                    status = response.status().as_u16(),
-                    attempts,
-                    duration_ms,
-                    "call finished"
-                ),
-                Err(error) => tracing::debug!(
-                    error = %error,
-                    attempts,
-                    duration_ms,
-                    "call finished"
-                ),
+            // The clock is read again only for a debug event that is wanted.
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                let duration_ms = started.elapsed().as_millis() as u64;
+                match &result {
+                    Ok(response) => tracing::debug!(
+                        status = response.status().as_u16(),
+                        attempts,
+                        duration_ms,
+                        "call finished"
+                    ),
+                    Err(error) => tracing::debug!(
+                        error = %error,
+                        attempts,
+                        duration_ms,
+                        "call finished"
+                    ),
+                }
             }
             result
         }
@@ -282,21 +304,26 @@ impl Transport {
         // The credential values the request carries, read only when an
         // answer must be scrubbed: from the copy kept for a retry, or, when
         // none is kept, from the request before it leaves.
-        let mut secrets: Option<Vec<String>> = None;
+        let mut secrets: Option<Vec<Secret>> = None;
         let policy = &self.policy;
         let may_retry = !NOT_IDEMPOTENT.contains(&operation);
         let mut attempt = 1;
         loop {
             // Each attempt gets its own timeout, cut short by the call's
             // deadline. reqwest applies it until the body is read (below).
-            let left = policy.deadline.saturating_sub(started.elapsed());
+            // The first starts as the call does (no clock read needed).
+            let left = if attempt == 1 {
+                policy.deadline
+            } else {
+                policy.deadline.saturating_sub(started.elapsed())
+            };
             *request.timeout_mut() = Some(policy.attempt_timeout.min(left));
             let again = if may_retry && attempt < policy.retry.max_attempts() {
                 request.try_clone()
             } else {
                 None
             };
-            if again.is_none() && secrets.is_none() {
+            if again.is_none() && secrets.is_none() && !self.credentials_fixed() {
                 secrets = Some(self.secrets_of(&request));
             }
             let result = http
@@ -314,10 +341,13 @@ impl Transport {
                 }
                 Ok(response) => {
                     let status = response.status();
-                    // Unread so far only when a copy was kept (see above).
-                    debug_assert!(secrets.is_some() || again.is_some());
+                    // Unread so far only when a copy was kept or they are
+                    // fixed (see above).
+                    debug_assert!(secrets.is_some() || again.is_some() || self.credentials_fixed());
                     let secrets = secrets.get_or_insert_with(|| {
-                        again.as_ref().map_or_else(Vec::new, |r| self.secrets_of(r))
+                        self.fixed_secrets().unwrap_or_else(|| {
+                            again.as_ref().map_or_else(Vec::new, |r| self.secrets_of(r))
+                        })
                     });
                     match Box::pin(scrubbed(response, secrets)).await {
                         Ok(response) if !is_retryable_status(status) => {
@@ -372,31 +402,64 @@ impl Transport {
 }
 
 impl Transport {
+    /// Whether every credential is fixed (see [`fixed_secrets`](Self::fixed_secrets)).
+    fn credentials_fixed(&self) -> bool {
+        match &self.auth {
+            Auth::ApiKey(one) | Auth::AccessToken(one) | Auth::AppJwt(one) => one.fixed().is_some(),
+            Auth::Messaging {
+                app_jwt,
+                consumer_jws,
+            } => app_jwt.fixed().is_some() && consumer_jws.fixed().is_some(),
+            Auth::None { .. } => false,
+        }
+    }
+
+    /// The credentials' values when they are fixed: exactly what `prepare`
+    /// puts on every request, with no need to read them back from one.
+    fn fixed_secrets(&self) -> Option<Vec<Secret>> {
+        let fixed = |credential: &Credential| credential.fixed().cloned();
+        match &self.auth {
+            Auth::ApiKey(one) | Auth::AccessToken(one) | Auth::AppJwt(one) => {
+                fixed(one).map(|one| vec![one])
+            }
+            Auth::Messaging {
+                app_jwt,
+                consumer_jws,
+            } => fixed(app_jwt)
+                .zip(fixed(consumer_jws))
+                .map(|(a, c)| vec![a, c]),
+            Auth::None { .. } => None,
+        }
+    }
+
     /// The credential values a request carries, and those its body carries
     /// (a client secret), to scrub from answers.
-    fn secrets_of(&self, request: &Request) -> Vec<String> {
+    fn secrets_of(&self, request: &Request) -> Vec<Secret> {
+        if let Some(known) = self.fixed_secrets() {
+            return known;
+        }
         let mut secrets = secrets_of(request);
         if let Auth::None { scrub } = &self.auth {
-            secrets.extend(scrub.iter().map(|s| s.expose().to_owned()));
+            secrets.extend(scrub.iter().cloned());
         }
         secrets
     }
 }
 
 /// The credential values a request carries, to scrub from answers.
-fn secrets_of(request: &Request) -> Vec<String> {
-    let mut secrets: Vec<String> = request
+fn secrets_of(request: &Request) -> Vec<Secret> {
+    let mut secrets: Vec<Secret> = request
         .headers()
         .iter()
         .filter(|(_, value)| value.is_sensitive())
-        .filter_map(|(_, value)| value.to_str().ok().map(str::to_owned))
+        .filter_map(|(_, value)| value.to_str().ok().map(Secret::new))
         .collect();
     secrets.extend(
         request
             .url()
             .query_pairs()
             .filter(|(key, _)| key == "access_token")
-            .map(|(_, value)| value.into_owned()),
+            .map(|(_, value)| Secret::new(value)),
     );
     secrets
 }
@@ -424,11 +487,29 @@ async fn read_success(mut response: Response, limit: u64) -> reqwest::Result<Res
     let status = response.status();
     let version = response.version();
     let headers = std::mem::take(response.headers_mut());
+    // The answer's URL goes along, without its query (CCS v2's carries the
+    // access token): without a URL, reqwest would parse a placeholder one
+    // for every answer (about 3.5k instructions a call).
+    let mut url = response.url().clone();
+    url.set_query(None);
+    // The extensions hyper and reqwest attached go along too (and the URL
+    // joins them, in the map they already have).
+    let extensions = std::mem::take(response.extensions_mut());
     let rebuild = |body: reqwest::Body| {
         let mut rebuilt = http::Response::new(body);
         *rebuilt.status_mut() = status;
         *rebuilt.version_mut() = version;
         *rebuilt.headers_mut() = headers;
+        // `ResponseUrl` is reqwest's own extension, set only through its
+        // builder (which cannot fail with no status or header given). Were
+        // it to fail, the answer would carry reqwest's placeholder URL.
+        let mut builder = http::Response::builder();
+        if let Some(slot) = builder.extensions_mut() {
+            *slot = extensions;
+        }
+        if let Ok(with_url) = builder.url(url).body(()) {
+            *rebuilt.extensions_mut() = with_url.into_parts().0.extensions;
+        }
         Response::from(rebuilt)
     };
     let refuse = || {
@@ -468,7 +549,7 @@ async fn read_success(mut response: Response, limit: u64) -> reqwest::Result<Res
 
 /// Rebuilds an error answer with the first 64 KiB of its body, scrubbed (and
 /// no URL attached). The rest is not read: the connection is dropped.
-async fn scrubbed(mut response: Response, secrets: &[String]) -> reqwest::Result<Response> {
+async fn scrubbed(mut response: Response, secrets: &[Secret]) -> reqwest::Result<Response> {
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
     let mut bytes: Vec<u8> = Vec::new();
@@ -482,7 +563,7 @@ async fn scrubbed(mut response: Response, secrets: &[String]) -> reqwest::Result
         }
         bytes.extend_from_slice(&chunk);
     }
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let secrets: Vec<&str> = secrets.iter().map(Secret::expose).collect();
     let body = bounded_text(&bytes, cut, &secrets);
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
