@@ -236,6 +236,17 @@ impl RefreshingCredential {
         .shared()
     }
 
+    /// The cached token, when it is valid and not yet due for renewal.
+    pub(crate) fn ready(&self) -> Option<Secret> {
+        let state = self.lock();
+        let now = Instant::now();
+        state
+            .current
+            .as_ref()
+            .filter(|c| now < c.renew_at && now < c.expires_at)
+            .map(|c| c.secret.clone())
+    }
+
     /// The token to use now: the cached one, or a fresh one.
     pub async fn get(&self) -> Result<Secret, Error> {
         let (flight, still_valid) = {
@@ -293,6 +304,10 @@ impl CredentialProvider for RefreshingCredential {
 
     fn reject(&self, rejected: &Secret) {
         RefreshingCredential::reject(self, rejected);
+    }
+
+    fn ready(&self) -> Option<Secret> {
+        RefreshingCredential::ready(self)
     }
 }
 

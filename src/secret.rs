@@ -25,8 +25,14 @@ impl Secret {
         &self.0
     }
 
+    /// The same value: the same allocation (a cached token), or equal text.
+    pub(crate) fn same(&self, other: &Secret) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+
+    /// Empty or only white space (stops at the first other character).
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.trim().is_empty()
+        self.0.chars().all(char::is_whitespace)
     }
 }
 
@@ -89,12 +95,25 @@ pub trait CredentialProvider: Send + Sync + 'static {
     fn reject(&self, rejected: &Secret) {
         let _ = rejected;
     }
+
+    /// The credential to send now, when it is at hand without waiting (a
+    /// cached token not yet due for renewal); `None` when
+    /// [`credential`](Self::credential) must be asked. Clients try this
+    /// first, so a call with a cached token needs no boxed future. The
+    /// default is `None`.
+    fn ready(&self) -> Option<Secret> {
+        None
+    }
 }
 
 impl CredentialProvider for Secret {
     fn credential(&self) -> CredentialFuture<'_> {
         let secret = self.clone();
         Box::pin(async move { Ok(secret) })
+    }
+
+    fn ready(&self) -> Option<Secret> {
+        Some(self.clone())
     }
 }
 
@@ -138,17 +157,34 @@ impl Credential {
 
     /// The value to send now; an empty value is an error, not a request.
     pub(crate) async fn resolve(&self, name: &'static str) -> Result<Secret, Error> {
+        match self.ready(name) {
+            Some(ready) => ready,
+            None => match &self.0 {
+                Source::Fixed(secret) => checked(secret.clone(), name),
+                Source::Provider(provider) => checked(provider.credential().await?, name),
+            },
+        }
+    }
+
+    /// [`resolve`](Self::resolve) without waiting: `None` when a provider
+    /// has no value at hand (see [`CredentialProvider::ready`]).
+    pub(crate) fn ready(&self, name: &'static str) -> Option<Result<Secret, Error>> {
         let secret = match &self.0 {
             Source::Fixed(secret) => secret.clone(),
-            Source::Provider(provider) => provider.credential().await?,
+            Source::Provider(provider) => provider.ready()?,
         };
-        if secret.is_empty() {
-            return Err(Error::Credentials {
-                reason: format!("the {name} is empty"),
-            });
-        }
-        Ok(secret)
+        Some(checked(secret, name))
     }
+}
+
+/// An empty value is an error, not a request.
+fn checked(secret: Secret, name: &'static str) -> Result<Secret, Error> {
+    if secret.is_empty() {
+        return Err(Error::Credentials {
+            reason: format!("the {name} is empty"),
+        });
+    }
+    Ok(secret)
 }
 
 impl fmt::Debug for Credential {

@@ -116,6 +116,10 @@ impl CredentialProvider for AppJwtProvider {
     fn reject(&self, rejected: &Secret) {
         self.inner.credential.reject(rejected);
     }
+
+    fn ready(&self) -> Option<Secret> {
+        self.inner.credential.ready()
+    }
 }
 
 impl From<AppJwtProvider> for Credential {
@@ -228,6 +232,10 @@ impl CredentialProvider for ConsumerJwsProvider {
 
     fn reject(&self, rejected: &Secret) {
         self.inner.credential.reject(rejected);
+    }
+
+    fn ready(&self) -> Option<Secret> {
+        self.inner.credential.ready()
     }
 }
 
