@@ -510,17 +510,40 @@ impl MessagingClient {
     /// refuses a token a provider gave as expired or invalid (40102, 40103),
     /// the provider is told, and the operation runs once more with a renewed
     /// token. `retry`: whether the client's retry policy applies.
+    ///
+    /// With a `slot`, the generated client of the previous call is used
+    /// again while the host and both tokens are the same (its credential
+    /// headers are made once, not per call).
     async fn with_tokens<T, F, Fut>(
         &self,
         consumer_jws: &Credential,
         retry: bool,
+        slot: Option<&ClientSlot>,
         operation: F,
     ) -> Result<T, Error>
     where
-        F: Fn(raw::Client) -> Fut,
+        F: Fn(Arc<raw::Client>) -> Fut,
         Fut: std::future::Future<Output = Result<T, Error>>,
     {
-        let base = self.current_base_url().await?;
+        // The host is looked up once per call; its URL is written out only
+        // when a client is made for it.
+        let services;
+        let base = match &self.inner.base {
+            Base::Fixed(url) => BaseUrl {
+                scheme: "",
+                host: url,
+            },
+            Base::Discovered(discovery) => {
+                services = discovery.services().await?;
+                let host = services
+                    .get(SERVICE_MESSAGING)
+                    .ok_or_else(|| discovery.not_found(SERVICE_MESSAGING))?;
+                BaseUrl {
+                    scheme: discovery.scheme(),
+                    host,
+                }
+            }
+        };
         let policy = if retry {
             &self.inner.policy
         } else {
@@ -530,12 +553,18 @@ impl MessagingClient {
         loop {
             let app: Secret = self.inner.app_jwt.resolve("AppJWT").await?;
             let consumer: Secret = consumer_jws.resolve("ConsumerJWS").await?;
-            let client = self.raw_at(
-                &base,
-                Credential::from(app.clone()),
-                Credential::from(consumer.clone()),
-                policy,
-            );
+            let make = || {
+                self.raw_at(
+                    &base.to_url(),
+                    Credential::from(app.clone()),
+                    Credential::from(consumer.clone()),
+                    policy,
+                )
+            };
+            let client = match slot {
+                Some(slot) => slot.client(&base, &app, &consumer, retry, make),
+                None => Arc::new(make()),
+            };
             let error = match operation(client).await {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
@@ -563,15 +592,16 @@ impl MessagingClient {
     pub(crate) async fn send_raw(
         &self,
         consumer_jws: &Credential,
+        slot: &ClientSlot,
         request: raw::types::SendRequest,
         retry: bool,
     ) -> Result<Sent, Error> {
         use crate::connector::send::{OPERATION as SEND, sent};
         let account = &self.inner.account;
-        self.with_tokens(consumer_jws, retry, |client| {
+        self.with_tokens(consumer_jws, retry, Some(slot), |client| {
             let request = request.clone();
             async move {
-                let transport = progenitor_client::ClientInfo::inner(&client);
+                let transport = progenitor_client::ClientInfo::inner(&*client);
                 let result = client
                     .send_to_conversation()
                     .account_id(account)
@@ -607,6 +637,7 @@ impl MessagingClient {
             consumer,
             id: opened.conversation_id,
             profile_message: opened.profile_message,
+            slot: Arc::default(),
         })
     }
 
@@ -622,6 +653,7 @@ impl MessagingClient {
             consumer: consumer_jws.into(),
             id: conversation_id.into(),
             profile_message: None,
+            slot: Arc::default(),
         }
     }
 
@@ -645,11 +677,85 @@ impl MessagingClient {
         let ids = &ids;
         // Never retried (the transport refuses to repeat this operation);
         // repeated once only after a refused token was renewed.
-        self.with_tokens(&consumer, false, |client| {
+        self.with_tokens(&consumer, false, None, |client| {
             let body = body.clone();
             async move { open_batch(&client, account, body, ids).await }
         })
         .await
+    }
+}
+
+/// A base URL in its parts: a fixed URL (with no `scheme`), or a discovered
+/// host and the scheme it is reached over.
+struct BaseUrl<'a> {
+    scheme: &'a str,
+    host: &'a str,
+}
+
+impl BaseUrl<'_> {
+    fn to_url(&self) -> String {
+        if self.scheme.is_empty() {
+            self.host.to_owned()
+        } else {
+            format!("{}://{}", self.scheme, self.host)
+        }
+    }
+
+    /// Whether `url` is this base URL.
+    fn is(&self, url: &str) -> bool {
+        if self.scheme.is_empty() {
+            return url == self.host;
+        }
+        url.strip_prefix(self.scheme)
+            .and_then(|rest| rest.strip_prefix("://"))
+            == Some(self.host)
+    }
+}
+
+/// The generated client one conversation used last, one for each retry
+/// policy, kept while the host and both tokens stay the same.
+#[derive(Default)]
+pub(crate) struct ClientSlot {
+    kept: std::sync::Mutex<[Option<Kept>; 2]>,
+}
+
+struct Kept {
+    base: String,
+    app: Secret,
+    consumer: Secret,
+    client: Arc<raw::Client>,
+}
+
+impl ClientSlot {
+    /// The kept client for these, or a new one from `make` (then kept).
+    fn client(
+        &self,
+        base: &BaseUrl<'_>,
+        app: &Secret,
+        consumer: &Secret,
+        retry: bool,
+        make: impl FnOnce() -> raw::Client,
+    ) -> Arc<raw::Client> {
+        let mut kept = self
+            .kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let kept = &mut kept[usize::from(retry)];
+        match kept {
+            Some(k) if base.is(&k.base) && k.app.same(app) && k.consumer.same(consumer) => {
+                k.client.clone()
+            }
+            _ => {
+                let client = Arc::new(make());
+                *kept = Some(Kept {
+                    base: base.to_url(),
+                    app: app.clone(),
+                    consumer: consumer.clone(),
+                    client: client.clone(),
+                });
+                client
+            }
+        }
     }
 }
 

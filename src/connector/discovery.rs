@@ -225,10 +225,20 @@ impl Discovery {
         services
             .get(service)
             .cloned()
-            .ok_or_else(|| Error::ServiceNotFound {
-                account: self.inner.account.as_str().to_owned(),
-                service: service.to_owned(),
-            })
+            .ok_or_else(|| self.not_found(service))
+    }
+
+    /// The error of a service the Domain API did not name.
+    pub(crate) fn not_found(&self, service: &str) -> Error {
+        Error::ServiceNotFound {
+            account: self.inner.account.as_str().to_owned(),
+            service: service.to_owned(),
+        }
+    }
+
+    /// The scheme of every discovered host (the Domain API's own).
+    pub(crate) fn scheme(&self) -> &'static str {
+        self.inner.scheme
     }
 
     /// The base URL of a service: its host with the Domain API's scheme,

@@ -102,6 +102,8 @@ pub struct OpenConversation {
     pub(crate) consumer: Credential,
     pub(crate) id: String,
     pub(crate) profile_message: Option<String>,
+    /// Shared by clones, which send for the same consumer.
+    pub(crate) slot: std::sync::Arc<crate::messaging::ClientSlot>,
 }
 
 impl fmt::Debug for OpenConversation {
@@ -188,7 +190,9 @@ impl OpenConversation {
                     },
                 },
             });
-        self.client.send_raw(&self.consumer, request, true).await
+        self.client
+            .send_raw(&self.consumer, &self.slot, request, true)
+            .await
     }
 
     async fn publish(&self, event: raw::types::PublishedEvent, retry: bool) -> Result<Sent, Error> {
@@ -202,13 +206,33 @@ impl OpenConversation {
                 event,
             },
         });
-        self.client.send_raw(&self.consumer, request, retry).await
+        self.client
+            .send_raw(&self.consumer, &self.slot, request, retry)
+            .await
     }
 }
 
-/// A fresh request id.
+/// A fresh request id: 32 hex digits, a random half drawn once per process
+/// and a counter. Unique within the process and, with odds of a UUID,
+/// between processes, without drawing random bytes (a system call) per
+/// message.
 fn request_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PROCESS: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let process = *PROCESS.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = [0u8; 32];
+    for (i, digit) in id.iter_mut().enumerate() {
+        let (word, place) = if i < 16 { (process, i) } else { (n, i - 16) };
+        *digit = HEX[((word >> ((15 - place) * 4)) & 0xf) as usize];
+    }
+    // Hex digits only: always UTF-8.
+    std::str::from_utf8(&id)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 /// Reads a SEND answer: `code` must be `OK`.
@@ -228,4 +252,29 @@ pub(crate) fn sent(
         req_id: answer.req_id,
         sequence: answer.body.get("sequence").and_then(Value::as_u64),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_id;
+
+    #[test]
+    fn request_ids_are_32_hex_digits_and_never_repeat() {
+        let ids: Vec<String> = (0..1000).map(|_| request_id()).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+                "{id}"
+            );
+        }
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        // One process half, then a counter that moves by one per id.
+        assert_eq!(ids[0][..16], ids[999][..16]);
+        let first = u64::from_str_radix(&ids[0][16..], 16).unwrap();
+        let last = u64::from_str_radix(&ids[999][16..], 16).unwrap();
+        assert!(last >= first + 999, "{first} {last}");
+    }
 }
