@@ -309,6 +309,14 @@ impl Transport {
         let may_retry = !NOT_IDEMPOTENT.contains(&operation);
         let mut attempt = 1;
         loop {
+            // The copy is taken before the timeout is set (reqwest keeps it
+            // in the request's extensions, which a copy would clone): the
+            // next attempt sets its own.
+            let again = if may_retry && attempt < policy.retry.max_attempts() {
+                request.try_clone()
+            } else {
+                None
+            };
             // Each attempt gets its own timeout, cut short by the call's
             // deadline. reqwest applies it until the body is read (below).
             // The first starts as the call does (no clock read needed).
@@ -318,11 +326,6 @@ impl Transport {
                 policy.deadline.saturating_sub(started.elapsed())
             };
             *request.timeout_mut() = Some(policy.attempt_timeout.min(left));
-            let again = if may_retry && attempt < policy.retry.max_attempts() {
-                request.try_clone()
-            } else {
-                None
-            };
             if again.is_none() && secrets.is_none() && !self.credentials_fixed() {
                 secrets = Some(self.secrets_of(&request));
             }
