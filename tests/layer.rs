@@ -1709,3 +1709,94 @@ fn the_emulator_feature_leaves_the_binarys_crates_out() {
         .expect("the ccs binary is declared");
     assert!(bin.contains(r#"required-features = ["cli"]"#), "{bin}");
 }
+
+/// A provider that counts how it is asked, and offers `at_hand` (when
+/// given) through `ready()`.
+struct Counting {
+    at_hand: Option<&'static str>,
+    ready_calls: std::sync::atomic::AtomicUsize,
+    future_calls: std::sync::atomic::AtomicUsize,
+}
+
+impl Counting {
+    fn new(at_hand: Option<&'static str>) -> std::sync::Arc<Counting> {
+        std::sync::Arc::new(Counting {
+            at_hand,
+            ready_calls: Default::default(),
+            future_calls: Default::default(),
+        })
+    }
+}
+
+struct Shared(std::sync::Arc<Counting>);
+
+impl CredentialProvider for Shared {
+    fn credential(&self) -> CredentialFuture<'_> {
+        self.0
+            .future_calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async { Ok(Secret::new("asked-for")) })
+    }
+
+    fn ready(&self) -> Option<Secret> {
+        self.0
+            .ready_calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.at_hand.map(Secret::new)
+    }
+}
+
+/// A token a provider has at hand is sent without asking `credential()`;
+/// without one, `credential()` is asked once per call. An empty token at hand
+/// is refused before anything is sent, as any other.
+#[tokio::test]
+async fn a_token_at_hand_is_used_without_asking_for_one() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let capture = CaptureServer::start().await;
+    capture.set_fallback(Reply::json(200, &json!([])));
+    let client = |provider: &std::sync::Arc<Counting>| {
+        CcsV1Client::builder()
+            .account(ACC)
+            .api_key(Credential::from_provider(Shared(provider.clone())))
+            .base_url(capture.base_url())
+            .build()
+            .unwrap()
+    };
+
+    let at_hand = Counting::new(Some("at-hand"));
+    let ccs = client(&at_hand);
+    for _ in 0..3 {
+        ccs.list_namespaces().await.unwrap();
+    }
+    let keys: Vec<String> = capture
+        .requests()
+        .iter()
+        .map(|r| r.header("maven-api-key").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(keys, ["at-hand"; 3]);
+    assert_eq!(at_hand.ready_calls.load(SeqCst), 3);
+    assert_eq!(at_hand.future_calls.load(SeqCst), 0);
+
+    capture.clear();
+    let nothing_at_hand = Counting::new(None);
+    let ccs = client(&nothing_at_hand);
+    for _ in 0..3 {
+        ccs.list_namespaces().await.unwrap();
+    }
+    let keys: Vec<String> = capture
+        .requests()
+        .iter()
+        .map(|r| r.header("maven-api-key").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(keys, ["asked-for"; 3]);
+    assert_eq!(nothing_at_hand.future_calls.load(SeqCst), 3);
+
+    capture.clear();
+    let empty = Counting::new(Some("  "));
+    match client(&empty).list_namespaces().await {
+        Err(Error::Credentials { reason }) => assert_eq!(reason, "the API key is empty"),
+        other => panic!("expected Credentials, got {other:?}"),
+    }
+    assert!(capture.requests().is_empty(), "nothing is sent");
+    assert_eq!(empty.future_calls.load(SeqCst), 0);
+}
