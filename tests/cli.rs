@@ -1036,3 +1036,71 @@ async fn exports_follow_the_committed_schema() {
         }
     }
 }
+
+/// `ccs` run with `input` on its standard input.
+async fn run_with_input(mut command: Command, args: &[&str], input: &str) -> Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ccs runs");
+    let mut stdin = child.stdin.take().expect("piped");
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    child.wait_with_output().await.expect("ccs ends")
+}
+
+/// Temporary files `ccs import -` left behind.
+fn spools() -> Vec<PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("ccs-import-"))
+        })
+        .collect()
+}
+
+/// `ccs export | ccs import -`: standard input is imported as a file is,
+/// checked whole first (a bad line refuses it all, naming "standard input"),
+/// and its temporary copy is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_reads_standard_input() {
+    let source = emulator().await;
+    fill(&source.base_url(), 30).await;
+    let exported = export_text(&source.base_url()).await;
+    let before = spools();
+
+    let target = emulator().await;
+    let output = run_with_input(ccs_at(&target.base_url()), &["import", "-"], &exported).await;
+    assert_ok(&output);
+    assert!(
+        text(&output.stderr).contains("standard input: 2 namespaces, 32 sessions"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(
+        body_lines(&export_text(&target.base_url()).await),
+        body_lines(&exported)
+    );
+
+    let empty = emulator().await;
+    let bad = exported.replacen(r#""type":"session""#, r#""type":"sessoin""#, 1);
+    let output = run_with_input(ccs_at(&empty.base_url()), &["import", "-"], &bad).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("standard input: 1 problems:"), "{stderr}");
+    assert!(
+        stderr.contains("standard input was refused; nothing was written"),
+        "{stderr}"
+    );
+    let after = export_text(&empty.base_url()).await;
+    assert!(body_lines(&after).is_empty(), "{after}");
+
+    assert_eq!(spools(), before, "the temporary copies are removed");
+}

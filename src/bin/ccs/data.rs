@@ -73,7 +73,8 @@ pub struct ExportArgs {
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
-    /// The export to load (JSON Lines).
+    /// The export to load (JSON Lines); `-` reads it from standard input
+    /// (e.g. `ccs export | ccs import -`).
     file: PathBuf,
     #[command(flatten)]
     options: WriteArgs,
@@ -459,7 +460,17 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode, Failure> {
     let store = args.conn.store()?;
     let options = args.options.options(args.dry_run);
     store.require(options.api == Api::V2)?;
-    let ok = import_file(&store, &args.file, options).await?;
+    let ok = if args.file.as_os_str() == "-" {
+        // Every line is checked before any is written, so the input is read
+        // twice: standard input is kept in a private temporary file first.
+        let spool = tokio::task::spawn_blocking(Spool::stdin)
+            .await
+            .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))??;
+        import_file(&store, spool.path(), "standard input", options).await?
+    } else {
+        let name = args.file.display().to_string();
+        import_file(&store, &args.file, &name, options).await?
+    };
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
@@ -467,11 +478,57 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode, Failure> {
     })
 }
 
+/// Standard input, copied into a temporary file only its owner can read;
+/// removed when dropped.
+struct Spool {
+    path: PathBuf,
+}
+
+impl Spool {
+    fn stdin() -> Result<Spool, Failure> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "ccs-import-{}-{}.jsonl",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut open = std::fs::OpenOptions::new();
+        open.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+        let mut file = open.open(&path).map_err(|e| {
+            Failure::usage(format!(
+                "cannot spool standard input to {}: {e}",
+                path.display()
+            ))
+        })?;
+        // From here on the file is removed however this ends.
+        let spool = Spool { path };
+        std::io::copy(&mut std::io::stdin().lock(), &mut file)
+            .and_then(|_| std::io::Write::flush(&mut file))
+            .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
+        Ok(spool)
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// Checks every line of the file, then writes it. `Ok(false)` when some
 /// sessions failed (each listed on stderr); `Err` when the file is refused.
+/// `name` is how messages call the file.
 pub async fn import_file(
     store: &Store,
     path: &Path,
+    name: &str,
     options: ImportOptions,
 ) -> Result<bool, Failure> {
     let started = Instant::now();
@@ -484,8 +541,7 @@ pub async fn import_file(
     let mut seen_first = false;
     for text in BufReader::new(open(path)?).lines() {
         number += 1;
-        let text =
-            text.map_err(|e| Failure::usage(format!("{}: line {number}: {e}", path.display())))?;
+        let text = text.map_err(|e| Failure::usage(format!("{name}: line {number}: {e}")))?;
         let found = match format::parse(&text) {
             Ok(None) => continue,
             Ok(Some(line)) => {
@@ -518,7 +574,7 @@ pub async fn import_file(
         ));
     }
     if problem_count > 0 {
-        eprintln!("{}: {problem_count} problems:", path.display());
+        eprintln!("{name}: {problem_count} problems:");
         for (line, problem) in &problems {
             eprintln!("  line {line}: {problem}");
         }
@@ -526,14 +582,12 @@ pub async fn import_file(
             eprintln!("  ... and {} more", problem_count - problems.len());
         }
         return Err(Failure::usage(format!(
-            "{} was refused; nothing was written. Fix the lines above (`ccs schema` prints the format)",
-            path.display()
+            "{name} was refused; nothing was written. Fix the lines above (`ccs schema` prints the format)"
         )));
     }
     if options.dry_run {
         eprintln!(
-            "{}: valid; would write {namespaces} namespaces, {sessions} sessions, {properties} properties through {} (nothing written: --dry-run)",
-            path.display(),
+            "{name}: valid; would write {namespaces} namespaces, {sessions} sessions, {properties} properties through {} (nothing written: --dry-run)",
             match options.api {
                 Api::V1 => "v1",
                 Api::V2 => "v2",
@@ -553,11 +607,7 @@ pub async fn import_file(
     let bar = progress(Some(sessions), "");
     let report = write_lines(store, lines, &options, &bar, false).await;
     bar.finish_and_clear();
-    Ok(summarize(
-        &path.display().to_string(),
-        &report,
-        started.elapsed(),
-    ))
+    Ok(summarize(name, &report, started.elapsed()))
 }
 
 fn summarize(what: &str, report: &Report, elapsed: Duration) -> bool {

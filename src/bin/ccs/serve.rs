@@ -179,6 +179,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         match data::import_file(
             store,
             file,
+            &file.display().to_string(),
             data::ImportOptions {
                 concurrency: 8,
                 ..data::ImportOptions::default()
