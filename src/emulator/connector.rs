@@ -36,6 +36,11 @@ pub(super) const SERVICES: &[&str] = &[
 /// How many tokens may be issued between two sweeps of expired ones.
 const SWEEP_EVERY: usize = 1024;
 
+/// How many closed conversations are remembered (a SEND to one answers 409,
+/// closing it again succeeds); past this, the longest closed is forgotten
+/// and answers 404 like an unknown one. Open conversations are all kept.
+pub(super) const CLOSED_KEPT: usize = 10_000;
+
 /// "Now" for token lifetimes: the emulator's clock (real time plus what
 /// `/__emulator/clock` advanced), so a one-hour token can expire at once.
 fn now(shared: &Shared) -> DateTime<Utc> {
@@ -65,8 +70,9 @@ struct Conversation {
     /// ConsumerJWS (so a renewed one keeps it), else `jws:<token>`.
     consumer: String,
     open: bool,
-    /// The published events, in order; an event's sequence number is its index.
-    events: Vec<Value>,
+    /// The sequence number of the next published event (the count so far;
+    /// the events themselves are not kept).
+    next_sequence: u64,
 }
 
 /// The connector state shared by every request.
@@ -74,7 +80,28 @@ struct Conversation {
 pub(super) struct ConnectorState {
     tokens: Mutex<HashMap<String, Issued>>,
     issued: AtomicUsize,
-    conversations: Mutex<HashMap<String, Conversation>>,
+    conversations: Mutex<Conversations>,
+}
+
+/// The conversations, and the closed ones' ids, longest closed first.
+#[derive(Default)]
+struct Conversations {
+    by_id: HashMap<String, Conversation>,
+    closed: std::collections::VecDeque<String>,
+}
+
+impl Conversations {
+    /// Notes that `id` was just closed; keeps at most `keep` closed ones,
+    /// forgetting the longest closed.
+    fn closed(&mut self, id: String, keep: usize) {
+        self.closed.push_back(id);
+        while self.closed.len() > keep {
+            match self.closed.pop_front() {
+                Some(oldest) => self.by_id.remove(&oldest),
+                None => break,
+            };
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -96,7 +123,9 @@ impl ConnectorState {
     /// Forgets every issued token and every conversation (`/__emulator/reset`).
     pub(super) fn clear(&self) {
         lock(&self.tokens).clear();
-        lock(&self.conversations).clear();
+        let mut conversations = lock(&self.conversations);
+        conversations.by_id.clear();
+        conversations.closed.clear();
     }
 
     /// How many issued tokens are held (for tests of the sweep).
@@ -441,13 +470,13 @@ pub(super) fn consumer(c: &Call<'_>) -> Result<String, Box<axum::response::Respo
 /// Keeps a conversation CONVERSATION just opened; returns its id.
 pub(super) fn open_conversation(shared: &Shared, account: &str, consumer: String) -> String {
     let id = uuid::Uuid::new_v4().to_string();
-    lock(&shared.connector.conversations).insert(
+    lock(&shared.connector.conversations).by_id.insert(
         id.clone(),
         Conversation {
             account: account.to_owned(),
             consumer,
             open: true,
-            events: Vec::new(),
+            next_sequence: 0,
         },
     );
     id
@@ -600,31 +629,73 @@ pub(super) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
                     "sequenceList must name at least one message",
                 ));
             }
-            (id, body.dialog_id, Some(payload["body"]["event"].clone()))
+            (id, body.dialog_id, true)
         }
-        shape::Request::Update { id, body, .. } => (id, body.conversation_id, None),
+        shape::Request::Update { id, body, .. } => (id, body.conversation_id, false),
     };
-    let mut conversations = lock(&c.shared.connector.conversations);
+    let mut guard = lock(&c.shared.connector.conversations);
+    let conversations = &mut *guard;
     let conversation = conversations
+        .by_id
         .get_mut(&conversation_id)
         .filter(|conv| conv.account == account && conv.consumer == consumer)
         .ok_or_else(|| ApiError::not_found("conversation not found"))?;
-    let body = match event {
-        Some(event) => {
-            if !conversation.open {
-                return Err(ApiError::conflict("conversation is closed"));
-            }
-            let sequence = conversation.events.len();
-            conversation.events.push(event);
-            json!({ "sequence": sequence })
+    let body = if event {
+        if !conversation.open {
+            return Err(ApiError::conflict("conversation is closed"));
         }
-        None => {
+        let sequence = conversation.next_sequence;
+        conversation.next_sequence += 1;
+        json!({ "sequence": sequence })
+    } else {
+        if conversation.open {
             conversation.open = false;
-            json!({})
+            conversations.closed(conversation_id, CLOSED_KEPT);
         }
+        json!({})
     };
     Ok(json_response(
         StatusCode::OK,
         json!({"reqId": id, "code": "OK", "body": body}).to_string(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Conversation, Conversations};
+
+    fn open(conversations: &mut Conversations, id: &str) {
+        conversations.by_id.insert(
+            id.to_owned(),
+            Conversation {
+                account: "le1".into(),
+                consumer: "ext:c".into(),
+                open: true,
+                next_sequence: 0,
+            },
+        );
+    }
+
+    /// Past the bound, the longest closed conversation is forgotten; open
+    /// ones are never forgotten, however many are closed.
+    #[test]
+    fn only_the_latest_closed_conversations_are_kept() {
+        let mut conversations = Conversations::default();
+        for id in ["a", "b", "c", "d", "open"] {
+            open(&mut conversations, id);
+        }
+        for id in ["a", "b", "c"] {
+            conversations.by_id.get_mut(id).unwrap().open = false;
+            conversations.closed(id.to_owned(), 2);
+        }
+        let mut held: Vec<&str> = conversations.by_id.keys().map(String::as_str).collect();
+        held.sort_unstable();
+        assert_eq!(held, ["b", "c", "d", "open"]);
+        conversations.by_id.get_mut("d").unwrap().open = false;
+        conversations.closed("d".to_owned(), 2);
+        let mut held: Vec<&str> = conversations.by_id.keys().map(String::as_str).collect();
+        held.sort_unstable();
+        assert_eq!(held, ["c", "d", "open"]);
+        assert_eq!(conversations.closed, ["c", "d"]);
+    }
 }
