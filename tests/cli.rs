@@ -1104,3 +1104,63 @@ async fn import_reads_standard_input() {
 
     assert_eq!(spools(), before, "the temporary copies are removed");
 }
+
+/// `ccs serve --journal-limit N` keeps the last N requests in the journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_as_many_requests_as_its_journal_limit() {
+    let mut child = ccs()
+        .args(["serve", "--addr", "127.0.0.1:0", "--journal-limit", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let first = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("the listening line");
+    let base = first
+        .strip_prefix("listening on ")
+        .expect(&first)
+        .to_owned();
+    let http = reqwest::Client::new();
+    for namespace in ["a1", "a2", "a3"] {
+        let status = http
+            .get(format!(
+                "{base}/v1/account/{ACCOUNT}/{namespace}/properties"
+            ))
+            .header("maven-api-key", API_KEY)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(
+            status.is_success() || status == reqwest::StatusCode::NOT_FOUND,
+            "{status}"
+        );
+    }
+    let journal: Value = http
+        .get(format!("{base}/__emulator/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths: Vec<&str> = journal
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|entry| entry["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            format!("/v1/account/{ACCOUNT}/a2/properties"),
+            format!("/v1/account/{ACCOUNT}/a3/properties"),
+        ]
+    );
+    child.kill().await.unwrap();
+}

@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// unknown path.
     #[arg(long)]
     no_admin: bool,
+    /// How many of the most recent requests the journal
+    /// (`GET /__emulator/requests`) keeps; 0 records none.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    journal_limit: usize,
     /// How long the AppJWTs and ConsumerJWSs the emulator issues live.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     token_ttl: u64,
@@ -78,7 +82,8 @@ impl ServeArgs {
             .idle_timeout(self.idle_timeout)
             .header_read_timeout(self.header_read_timeout)
             .token_ttl(Duration::from_secs(self.token_ttl))
-            .admin(!self.no_admin);
+            .admin(!self.no_admin)
+            .journal_limit(self.journal_limit);
         if let (Some(id), Some(secret)) = (&self.app_client_id, &self.app_client_secret) {
             config = config.app_credentials(id.clone(), secret.clone());
         }
