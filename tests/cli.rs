@@ -891,23 +891,16 @@ async fn every_help_gives_an_example() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_imports_at_start_and_exports_on_sigterm() {
-    let dir = temp_dir("serve");
-    let (file, expected) = export_file(&dir, 50);
-    let out = dir.join("state.jsonl");
+/// The rest of a `ccs serve`'s output, kept open while the test runs (a
+/// closed pipe would fail its later writes).
+type ServeOutput = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+/// `ccs serve` on a free port with `flags`, and its base URL once it
+/// listens (its first line of output).
+async fn serve(flags: &[&str]) -> (tokio::process::Child, String, ServeOutput) {
     let mut child = ccs()
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--account",
-            ACCOUNT,
-            "--import",
-            file.to_str().unwrap(),
-            "--export-on-exit",
-            out.to_str().unwrap(),
-        ])
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -923,6 +916,23 @@ async fn serve_imports_at_start_and_exports_on_sigterm() {
         .strip_prefix("listening on ")
         .expect(&first)
         .to_owned();
+    (child, base, lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_imports_at_start_and_exports_on_sigterm() {
+    let dir = temp_dir("serve");
+    let (file, expected) = export_file(&dir, 50);
+    let out = dir.join("state.jsonl");
+    let (mut child, base, _output) = serve(&[
+        "--account",
+        ACCOUNT,
+        "--import",
+        file.to_str().unwrap(),
+        "--export-on-exit",
+        out.to_str().unwrap(),
+    ])
+    .await;
     // The data is there as soon as it listens.
     let output = run(ccs_at(&base), &["get", "orders", "s0049"]).await;
     assert_eq!(
@@ -1108,23 +1118,7 @@ async fn import_reads_standard_input() {
 /// `ccs serve --journal-limit N` keeps the last N requests in the journal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_keeps_as_many_requests_as_its_journal_limit() {
-    let mut child = ccs()
-        .args(["serve", "--addr", "127.0.0.1:0", "--journal-limit", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let first = lines
-        .next_line()
-        .await
-        .unwrap()
-        .expect("the listening line");
-    let base = first
-        .strip_prefix("listening on ")
-        .expect(&first)
-        .to_owned();
+    let (mut child, base, _output) = serve(&["--journal-limit", "2"]).await;
     let http = reqwest::Client::new();
     for namespace in ["a1", "a2", "a3"] {
         let status = http

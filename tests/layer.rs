@@ -1763,32 +1763,27 @@ async fn a_token_at_hand_is_used_without_asking_for_one() {
             .unwrap()
     };
 
+    // The keys of three calls through `provider`'s client.
+    let three_calls = async |provider: &std::sync::Arc<Counting>| {
+        capture.clear();
+        let ccs = client(provider);
+        for _ in 0..3 {
+            ccs.list_namespaces().await.unwrap();
+        }
+        capture
+            .requests()
+            .iter()
+            .map(|r| r.header("maven-api-key").unwrap_or_default().to_owned())
+            .collect::<Vec<String>>()
+    };
+
     let at_hand = Counting::new(Some("at-hand"));
-    let ccs = client(&at_hand);
-    for _ in 0..3 {
-        ccs.list_namespaces().await.unwrap();
-    }
-    let keys: Vec<String> = capture
-        .requests()
-        .iter()
-        .map(|r| r.header("maven-api-key").unwrap_or_default().to_owned())
-        .collect();
-    assert_eq!(keys, ["at-hand"; 3]);
+    assert_eq!(three_calls(&at_hand).await, ["at-hand"; 3]);
     assert_eq!(at_hand.ready_calls.load(SeqCst), 3);
     assert_eq!(at_hand.future_calls.load(SeqCst), 0);
 
-    capture.clear();
     let nothing_at_hand = Counting::new(None);
-    let ccs = client(&nothing_at_hand);
-    for _ in 0..3 {
-        ccs.list_namespaces().await.unwrap();
-    }
-    let keys: Vec<String> = capture
-        .requests()
-        .iter()
-        .map(|r| r.header("maven-api-key").unwrap_or_default().to_owned())
-        .collect();
-    assert_eq!(keys, ["asked-for"; 3]);
+    assert_eq!(three_calls(&nothing_at_hand).await, ["asked-for"; 3]);
     assert_eq!(nothing_at_hand.future_calls.load(SeqCst), 3);
 
     capture.clear();
