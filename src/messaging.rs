@@ -553,9 +553,9 @@ impl MessagingClient {
         loop {
             let app: Secret = self.inner.app_jwt.resolve("AppJWT").await?;
             let consumer: Secret = consumer_jws.resolve("ConsumerJWS").await?;
-            let make = || {
+            let make = |url: &str| {
                 self.raw_at(
-                    &base.to_url(),
+                    url,
                     Credential::from(app.clone()),
                     Credential::from(consumer.clone()),
                     policy,
@@ -563,7 +563,7 @@ impl MessagingClient {
             };
             let client = match slot {
                 Some(slot) => slot.client(&base, &app, &consumer, retry, make),
-                None => Arc::new(make()),
+                None => Arc::new(make(&base.to_url())),
             };
             let error = match operation(client).await {
                 Ok(value) => return Ok(value),
@@ -734,7 +734,7 @@ impl ClientSlot {
         app: &Secret,
         consumer: &Secret,
         retry: bool,
-        make: impl FnOnce() -> raw::Client,
+        make: impl FnOnce(&str) -> raw::Client,
     ) -> Arc<raw::Client> {
         let mut kept = self
             .kept
@@ -746,9 +746,10 @@ impl ClientSlot {
                 k.client.clone()
             }
             _ => {
-                let client = Arc::new(make());
+                let url = base.to_url();
+                let client = Arc::new(make(&url));
                 *kept = Some(Kept {
-                    base: base.to_url(),
+                    base: url,
                     app: app.clone(),
                     consumer: consumer.clone(),
                     client: client.clone(),

@@ -25,7 +25,8 @@ impl Secret {
         &self.0
     }
 
-    /// The same value: the same allocation (a cached token), or equal text.
+    /// The same value: the same allocation (a cached token; `Arc<str>`'s
+    /// `==` compares the text even then), or equal text.
     pub(crate) fn same(&self, other: &Secret) -> bool {
         Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
     }
@@ -156,35 +157,23 @@ impl Credential {
     }
 
     /// The value to send now; an empty value is an error, not a request.
+    /// A provider's value at hand (see [`CredentialProvider::ready`]) is
+    /// taken without asking it for one.
     pub(crate) async fn resolve(&self, name: &'static str) -> Result<Secret, Error> {
-        match self.ready(name) {
-            Some(ready) => ready,
-            None => match &self.0 {
-                Source::Fixed(secret) => checked(secret.clone(), name),
-                Source::Provider(provider) => checked(provider.credential().await?, name),
-            },
-        }
-    }
-
-    /// [`resolve`](Self::resolve) without waiting: `None` when a provider
-    /// has no value at hand (see [`CredentialProvider::ready`]).
-    pub(crate) fn ready(&self, name: &'static str) -> Option<Result<Secret, Error>> {
         let secret = match &self.0 {
             Source::Fixed(secret) => secret.clone(),
-            Source::Provider(provider) => provider.ready()?,
+            Source::Provider(provider) => match provider.ready() {
+                Some(secret) => secret,
+                None => provider.credential().await?,
+            },
         };
-        Some(checked(secret, name))
+        if secret.is_empty() {
+            return Err(Error::Credentials {
+                reason: format!("the {name} is empty"),
+            });
+        }
+        Ok(secret)
     }
-}
-
-/// An empty value is an error, not a request.
-fn checked(secret: Secret, name: &'static str) -> Result<Secret, Error> {
-    if secret.is_empty() {
-        return Err(Error::Credentials {
-            reason: format!("the {name} is empty"),
-        });
-    }
-    Ok(secret)
 }
 
 impl fmt::Debug for Credential {

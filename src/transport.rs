@@ -74,6 +74,9 @@ pub struct Transport {
     /// The headers of fixed, valid credentials (an API key; an AppJWT and a
     /// ConsumerJWS), made once instead of per call; empty otherwise.
     fixed_headers: Arc<[(HeaderName, Secret, HeaderValue)]>,
+    /// Every credential's value, when all are fixed: exactly what `prepare`
+    /// puts on each request, so they need not be read back from one.
+    fixed_secrets: Option<Arc<[Secret]>>,
     /// Errors of `prepare` that the generated client can carry only as text
     /// (`Custom`), kept so that `convert` returns them whole, source and all.
     parked: Arc<Mutex<Vec<(String, Error)>>>,
@@ -127,11 +130,13 @@ impl Transport {
             .iter()
             .map(|(_, secret, _)| secret.clone())
             .collect();
+        let fixed_secrets = fixed_secrets(&auth).map(Arc::from);
         Transport {
             auth,
             policy,
             sent: Arc::new(Mutex::new(sent)),
             fixed_headers,
+            fixed_secrets,
             parked: Arc::default(),
         }
     }
@@ -405,34 +410,14 @@ impl Transport {
 }
 
 impl Transport {
-    /// Whether every credential is fixed (see [`fixed_secrets`](Self::fixed_secrets)).
+    /// Whether every credential is fixed (see `fixed_secrets`).
     fn credentials_fixed(&self) -> bool {
-        match &self.auth {
-            Auth::ApiKey(one) | Auth::AccessToken(one) | Auth::AppJwt(one) => one.fixed().is_some(),
-            Auth::Messaging {
-                app_jwt,
-                consumer_jws,
-            } => app_jwt.fixed().is_some() && consumer_jws.fixed().is_some(),
-            Auth::None { .. } => false,
-        }
+        self.fixed_secrets.is_some()
     }
 
-    /// The credentials' values when they are fixed: exactly what `prepare`
-    /// puts on every request, with no need to read them back from one.
+    /// The credentials' values when they are all fixed.
     fn fixed_secrets(&self) -> Option<Vec<Secret>> {
-        let fixed = |credential: &Credential| credential.fixed().cloned();
-        match &self.auth {
-            Auth::ApiKey(one) | Auth::AccessToken(one) | Auth::AppJwt(one) => {
-                fixed(one).map(|one| vec![one])
-            }
-            Auth::Messaging {
-                app_jwt,
-                consumer_jws,
-            } => fixed(app_jwt)
-                .zip(fixed(consumer_jws))
-                .map(|(a, c)| vec![a, c]),
-            Auth::None { .. } => None,
-        }
+        self.fixed_secrets.as_deref().map(<[Secret]>::to_vec)
     }
 
     /// The credential values a request carries, and those its body carries
@@ -446,6 +431,23 @@ impl Transport {
             secrets.extend(scrub.iter().cloned());
         }
         secrets
+    }
+}
+
+/// Every credential's value, when all of `auth`'s are fixed.
+fn fixed_secrets(auth: &Auth) -> Option<Vec<Secret>> {
+    let fixed = |credential: &Credential| credential.fixed().cloned();
+    match auth {
+        Auth::ApiKey(one) | Auth::AccessToken(one) | Auth::AppJwt(one) => {
+            fixed(one).map(|one| vec![one])
+        }
+        Auth::Messaging {
+            app_jwt,
+            consumer_jws,
+        } => fixed(app_jwt)
+            .zip(fixed(consumer_jws))
+            .map(|(a, c)| vec![a, c]),
+        Auth::None { .. } => None,
     }
 }
 
