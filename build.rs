@@ -76,9 +76,97 @@ pub fn generate_source(spec_text: &str) -> Result<String, String> {
         format!("progenitor cannot generate this spec: {what}")
     })?
     .map_err(|e| format!("progenitor cannot generate this spec: {e}"))?;
-    let file: syn::File = syn::parse2(tokens)
+    let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
+    use_crate_encode_path(&mut file)?;
+    file.items.push(operation_paths(&spec)?);
     Ok(prettyplease::unparse(&file))
+}
+
+/// Makes the generated clients encode path parameters with the crate's
+/// `encode_path` (src/names.rs) instead of progenitor's, which leaves `\`,
+/// `;`, `[`, `]`, `^` and `|` as they are: a WHATWG URL parser reads `\` as
+/// `/` and then resolves `..`, so a name could walk out of its segment.
+///
+/// progenitor imports its `encode_path` once at the top of each module (the
+/// builders import it from there); that import is swapped for the crate's.
+/// The build fails if progenitor ever stops importing it that way, so that
+/// no generated call can silently use another encoder.
+fn use_crate_encode_path(file: &mut syn::File) -> Result<(), String> {
+    let mut swapped = false;
+    for item in &mut file.items {
+        let syn::Item::Use(item) = item else {
+            continue;
+        };
+        let syn::UseTree::Path(path) = &mut item.tree else {
+            continue;
+        };
+        if path.ident != "progenitor_client" {
+            continue;
+        }
+        let syn::UseTree::Group(group) = path.tree.as_mut() else {
+            continue;
+        };
+        let before = group.items.len();
+        group.items = std::mem::take(&mut group.items)
+            .into_iter()
+            .filter(|tree| !matches!(tree, syn::UseTree::Name(name) if name.ident == "encode_path"))
+            .collect();
+        swapped |= group.items.len() != before;
+    }
+    if !swapped {
+        return Err(
+            "progenitor's generated code no longer imports `encode_path` from \
+             progenitor_client; build.rs must make its path encoding the crate's"
+                .into(),
+        );
+    }
+    file.items.insert(
+        0,
+        syn::parse_quote! {
+            #[allow(unused_imports)]
+            use crate::names::encode_path;
+        },
+    );
+    Ok(())
+}
+
+/// `OPERATION_PATHS`: each operation's path from the spec, one entry a
+/// segment, `None` for a path parameter. The transport checks each request's
+/// URL against it before sending (src/transport.rs, `check_path`).
+fn operation_paths(spec: &openapiv3::OpenAPI) -> Result<syn::Item, String> {
+    let mut entries = Vec::new();
+    for (template, item) in spec.paths.paths.iter() {
+        let openapiv3::ReferenceOr::Item(item) = item else {
+            return Err(format!(
+                "path {template}: a $ref path item is not supported"
+            ));
+        };
+        // A `{name}` segment is a parameter; any other is written as is.
+        let segments: Vec<Option<&str>> = template
+            .trim_start_matches('/')
+            .split('/')
+            .map(|segment| {
+                (!(segment.starts_with('{') && segment.ends_with('}'))).then_some(segment)
+            })
+            .collect();
+        for (_, operation) in item.iter() {
+            let Some(id) = &operation.operation_id else {
+                return Err(format!("path {template}: an operation has no operationId"));
+            };
+            let segments = segments.iter().map(|segment| match segment {
+                None => quote::quote!(None),
+                Some(text) => quote::quote!(Some(#text)),
+            });
+            entries.push(quote::quote!((#id, &[#(#segments),*])));
+        }
+    }
+    Ok(syn::parse_quote! {
+        /// Each operation's path, a segment an entry (`None` for a path
+        /// parameter), as the spec declares it: the transport refuses a
+        /// request whose URL does not have these segments.
+        pub(crate) const OPERATION_PATHS: &[(&str, &[Option<&str>])] = &[#(#entries),*];
+    })
 }
 
 /// The generator settings: builder-style calls, hooks the crate must implement

@@ -305,22 +305,55 @@ pub(crate) fn required_env(name: &'static str) -> Result<String, Error> {
     env(name).ok_or_else(|| Error::invalid("environment", format!("{name} is not set")))
 }
 
+/// Checks a base URL and returns it as the URL parser writes it, without a
+/// trailing `/`: the path that requests start with is then exactly the one
+/// the transport's path check expects.
 fn normalize_base_url(url: &str) -> Result<String, Error> {
+    let shown = shown_url(url);
     let parsed = reqwest::Url::parse(url)
-        .map_err(|e| Error::invalid("base URL", format!("{url:?} is not a URL: {e}")))?;
+        .map_err(|e| Error::invalid("base URL", format!("{shown:?} is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(Error::invalid(
             "base URL",
-            format!("{url:?} is not http or https"),
+            format!("{shown:?} is not http or https"),
         ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(Error::invalid(
             "base URL",
-            format!("{url:?} has a query or fragment"),
+            format!("{shown:?} has a query or fragment"),
         ));
     }
-    Ok(url.trim_end_matches('/').to_owned())
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::invalid(
+            "base URL",
+            format!("{shown:?} has a user name or password"),
+        ));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// A URL as an error may show it: without its query and fragment (an
+/// `access_token` travels there) and without a user name or password.
+pub(crate) fn shown_url(url: &str) -> String {
+    let (head, cut) = match url.find(['?', '#']) {
+        Some(at) => (&url[..at], true),
+        None => (url, false),
+    };
+    let mut shown = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://[redacted]@{}", &rest[at + 1..]),
+                None => head.to_owned(),
+            }
+        }
+        None => head.to_owned(),
+    };
+    if cut {
+        shown.push_str("?[redacted]");
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -336,5 +369,36 @@ mod tests {
         assert!(normalize_base_url("ftp://x").is_err());
         assert!(normalize_base_url("not a url").is_err());
         assert!(normalize_base_url("http://x/?access_token=1").is_err());
+        // The parser's own form: the transport's path check compares paths.
+        assert_eq!(
+            normalize_base_url("HTTP://Example.COM:80/p/")
+                .ok()
+                .as_deref(),
+            Some("http://example.com/p")
+        );
+    }
+
+    /// No error shows a URL's query, fragment or user information: a token
+    /// may travel there.
+    #[test]
+    fn a_bad_base_url_is_shown_without_its_secrets() {
+        for url in [
+            "http://127.0.0.1:9/?access_token=SECRETX",
+            "http://127.0.0.1:9/#SECRETX",
+            "ftp://h/?SECRETX",
+            "not a url?access_token=SECRETX",
+            "http://user:SECRETX@h/",
+            "http://SECRETX@h/p?x",
+        ] {
+            let err = normalize_base_url(url).expect_err(url);
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains("SECRETX"), "{url}: {text}");
+            assert!(text.contains("base URL"), "{text}");
+        }
+        assert_eq!(
+            shown_url("https://u:p@h:1/a?b#c"),
+            "https://[redacted]@h:1/a?[redacted]"
+        );
+        assert_eq!(shown_url("https://h/a@b"), "https://h/a@b");
     }
 }

@@ -664,7 +664,7 @@ impl Transport {
 /// `1e2` becomes `100.0`).
 ///
 /// The path segments are percent-encoded as the generated clients encode
-/// theirs (progenitor's `encode_path`), and the request then takes the same
+/// theirs ([`crate::names::encode_path`]), and the request then takes the same
 /// road as theirs: [`Transport::prepare`] (credentials, no `api-version`),
 /// [`Transport::execute`] (retries, attempt timeout and call deadline, the
 /// success body limit, error bodies cut and scrubbed, the call's span and
@@ -697,7 +697,7 @@ impl RawCall<'_> {
         for part in self.path {
             match part {
                 PathPart::Literal(text) => url.push_str(text),
-                PathPart::Param(value) => url.push_str(&progenitor_client::encode_path(value)),
+                PathPart::Param(value) => url.push_str(&crate::names::encode_path(value)),
             }
         }
         url
@@ -734,8 +734,9 @@ impl Transport {
 
     async fn raw_send(&self, http: &reqwest::Client, call: RawCall<'_>) -> Result<Response, Error> {
         let operation = call.operation;
+        let url = call.url();
         let mut builder = http
-            .request(call.method.clone(), call.url())
+            .request(call.method.clone(), url.as_str())
             .header(reqwest::header::ACCEPT, "application/json");
         if !call.query.is_empty() {
             builder = builder.query(call.query);
@@ -748,6 +749,15 @@ impl Transport {
         let mut request = builder
             .build()
             .map_err(|e| Error::invalid("request", e.without_url().to_string()))?;
+        // The URL as parsed must keep the path exactly as written: a parser
+        // that rewrote it (a `\` read as `/`, a `..` resolved) would send
+        // the request somewhere else.
+        if !request.url().path().ends_with(&url[call.base_url.len()..]) {
+            return Err(Error::invalid(
+                "request path",
+                format!("{operation}: the URL parser rewrote the path"),
+            ));
+        }
         self.prepare(&mut request).await?;
         let response = self
             .execute(http, request, operation)
@@ -848,14 +858,71 @@ fn location_host(value: &HeaderValue) -> String {
     }
 }
 
+/// Refuses a request whose URL path is not the client's base path followed
+/// by exactly the segments `operation` declares in its spec (`paths`, made
+/// by build.rs): the same literal segments, and one non-empty segment for
+/// each path parameter.
+///
+/// Every name is encoded by [`crate::names::encode_path`], which gives one
+/// segment that no URL parser rewrites; this check is the guard behind it,
+/// so that a path parameter encoded some other way (a future spec, a change
+/// of generator) that adds, removes or rewrites a segment is refused, never
+/// sent. An operation missing from `paths` is refused too.
+pub(crate) fn check_path(
+    url: &reqwest::Url,
+    base_url: &str,
+    operation: &str,
+    paths: &[(&str, &[Option<&str>])],
+) -> Result<(), Error> {
+    let refuse = |why: &str| {
+        Err(Error::invalid(
+            "request path",
+            format!("{operation}: {why}; the request was not sent"),
+        ))
+    };
+    let Some(&(_, declared)) = paths.iter().find(|(id, _)| *id == operation) else {
+        return refuse("the operation has no declared path");
+    };
+    let mut path = url.path();
+    for segment in declared.iter().rev() {
+        let Some((rest, last)) = path.rsplit_once('/') else {
+            return refuse("the path has fewer segments than declared");
+        };
+        let fits = match segment {
+            Some(literal) => last == *literal,
+            None => !last.is_empty(),
+        };
+        if !fits {
+            return refuse("a path segment is not the one declared");
+        }
+        path = rest;
+    }
+    // What is left is the base URL's own path (`""` for none).
+    let base_path = base_url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]))
+        .unwrap_or("");
+    if path != base_path.trim_end_matches('/') {
+        return refuse("the path has more segments than declared");
+    }
+    Ok(())
+}
+
 macro_rules! hooks {
-    ($client:ty) => {
-        impl ClientHooks<Transport> for $client {
+    ($module:ident) => {
+        impl ClientHooks<Transport> for generated::$module::Client {
             async fn pre<E>(
                 &self,
                 request: &mut Request,
-                _info: &OperationInfo,
+                info: &OperationInfo,
             ) -> Result<(), progenitor_client::Error<E>> {
+                check_path(
+                    request.url(),
+                    self.baseurl(),
+                    info.operation_id,
+                    generated::$module::OPERATION_PATHS,
+                )
+                .map_err(|e| progenitor_client::Error::Custom(self.inner().park(e)))?;
                 self.inner().prepare(request).await.map_err(|e| match e {
                     Error::Credentials { reason } => progenitor_client::Error::Custom(reason),
                     other => progenitor_client::Error::Custom(self.inner().park(other)),
@@ -875,11 +942,11 @@ macro_rules! hooks {
     };
 }
 
-hooks!(generated::v1::Client);
-hooks!(generated::v2::Client);
-hooks!(generated::messaging::Client);
-hooks!(generated::domain::Client);
-hooks!(generated::connector_auth::Client);
+hooks!(v1);
+hooks!(v2);
+hooks!(messaging);
+hooks!(domain);
+hooks!(connector_auth);
 
 /// The attempt timeout when none is set.
 pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -909,6 +976,83 @@ mod tests {
         // Whole secrets are scrubbed as ever; an uncut body is not marked.
         let text = bounded_text(format!("x {secret} y").as_bytes(), false, &[secret]);
         assert_eq!(text, "x [redacted] y");
+    }
+
+    const PATHS: &[(&str, &[Option<&str>])] = &[
+        ("get_one", &[Some("v1"), Some("account"), None, None]),
+        ("list", &[Some("v1"), Some("account"), None]),
+    ];
+
+    fn check(url: &str, base: &str, operation: &str) -> Result<(), Error> {
+        let url = reqwest::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        check_path(&url, base, operation, PATHS)
+    }
+
+    #[test]
+    fn a_path_must_have_the_declared_segments() {
+        let base = "http://h:1";
+        assert!(check("http://h:1/v1/account/le1/x%5Cy", base, "get_one").is_ok());
+        assert!(check("http://h:1/v1/account/le1?q=1", base, "list").is_ok());
+        // A prefix in the base URL, with or without its trailing slash.
+        assert!(check("http://h:1/p/q/v1/account/le1", "http://h:1/p/q", "list").is_ok());
+        assert!(check("http://h:1/p/q/v1/account/le1", "http://h:1/p/q/", "list").is_ok());
+        for (url, base, operation) in [
+            // One segment more or fewer.
+            ("http://h:1/v1/account/le1/a/b", base, "get_one"),
+            ("http://h:1/v1/account/le1", base, "get_one"),
+            // An empty parameter.
+            ("http://h:1/v1/account/le1/", base, "get_one"),
+            // A literal rewritten.
+            ("http://h:1/v2/account/le1/x", base, "get_one"),
+            // The base path lost or changed (a `..` resolved into it).
+            ("http://h:1/v1/account/le1", "http://h:1/p", "list"),
+            ("http://h:1/p/x/v1/account/le1", "http://h:1/p", "list"),
+            // An operation the spec does not declare.
+            ("http://h:1/v1/account/le1", base, "unknown"),
+        ] {
+            let err = check(url, base, operation).expect_err(url);
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidInput {
+                        what: "request path",
+                        ..
+                    }
+                ),
+                "{url}: {err}"
+            );
+            assert!(err.to_string().contains("not sent"), "{err}");
+        }
+    }
+
+    /// Every operation of every generated client has its declared path.
+    #[test]
+    fn every_operation_declares_its_path() {
+        for paths in [
+            generated::v1::OPERATION_PATHS,
+            generated::v2::OPERATION_PATHS,
+            generated::messaging::OPERATION_PATHS,
+            generated::domain::OPERATION_PATHS,
+            generated::connector_auth::OPERATION_PATHS,
+        ] {
+            assert!(!paths.is_empty());
+            for (id, segments) in paths {
+                assert!(!id.is_empty() && !segments.is_empty(), "{id}");
+            }
+        }
+        assert!(generated::v1::OPERATION_PATHS.iter().any(|(id, segments)| {
+            *id == "get_session_property"
+                && segments
+                    == &[
+                        Some("v1"),
+                        Some("account"),
+                        None,
+                        None,
+                        None,
+                        Some("properties"),
+                        None,
+                    ]
+        }));
     }
 
     #[test]

@@ -1158,3 +1158,113 @@ async fn serve_keeps_as_many_requests_as_its_journal_limit() {
     );
     child.kill().await.unwrap();
 }
+
+/// A name with `\` and `..` stays one name through the command line: before
+/// names were encoded by the crate's own rule, `ccs delete nsX '..\nsY\victim'`
+/// deleted `nsY/victim`, and an import line reached another account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_stay_in_their_segment_through_the_cli() {
+    let target = emulator().await;
+    let base = target.base_url();
+    let client = v1(&base);
+    let victim = client.session("nsY", "victim").unwrap();
+    victim.set_property("keep", &1).await.unwrap();
+
+    let output = run(ccs_at(&base), &["delete", "nsX", r"..\nsY\victim"]).await;
+    assert_ok(&output);
+    assert_eq!(
+        target.requests().last().map(|r| r.path.clone()).as_deref(),
+        Some("/v1/account/le12345678/nsX/..%5CnsY%5Cvictim/properties")
+    );
+    assert_eq!(victim.get_property::<i32>("keep").await.unwrap(), Some(1));
+
+    // An import file whose sessions try to leave their namespace and account.
+    let dir = temp_dir("hostile-names");
+    let file = dir.join("hostile.jsonl");
+    let names = [
+        r"..\..\le2\nsZ\other",
+        r"..\consumer\s1",
+        "../nsY/victim",
+        "%2e%2e",
+    ];
+    let mut lines = vec![
+        HEADER.to_owned(),
+        r#"{"type":"namespace","name":"nsX"}"#.to_owned(),
+    ];
+    for name in names {
+        lines.push(
+            json!({"type": "session", "namespace": "nsX", "session": name, "properties": {"k": 1}})
+                .to_string(),
+        );
+    }
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    // --dry-run and the import agree: the names are valid, each one session.
+    let output = run(
+        ccs_at(&base),
+        &["import", file.to_str().unwrap(), "--dry-run"],
+    )
+    .await;
+    assert_ok(&output);
+    assert!(
+        text(&output.stderr).contains("would write 1 namespaces, 4 sessions, 4 properties"),
+        "{}",
+        text(&output.stderr)
+    );
+    target.clear_requests();
+    let output = run(ccs_at(&base), &["import", file.to_str().unwrap()]).await;
+    assert_ok(&output);
+    for request in target.requests() {
+        let path = request
+            .path
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let segments: Vec<&str> = path.split('/').collect();
+        assert!(
+            segments[..3] == ["", "v1", "account"]
+                && segments[3] == ACCOUNT
+                && segments.get(4).is_none_or(|ns| *ns == "nsX"),
+            "{} {path}",
+            request.method
+        );
+    }
+    for name in names {
+        let session = client.session("nsX", name).unwrap();
+        assert_eq!(
+            session.get_property::<i32>("k").await.unwrap(),
+            Some(1),
+            "{name}"
+        );
+    }
+    assert_eq!(victim.get_property::<i32>("keep").await.unwrap(), Some(1));
+    let other = CcsV1Client::builder()
+        .account("le2")
+        .base_url(&base)
+        .api_key(API_KEY)
+        .build()
+        .unwrap();
+    assert!(other.list_namespaces().await.unwrap().is_empty());
+
+    // What no name can be: refused by --dry-run as by the import.
+    std::fs::write(
+        &file,
+        format!(
+            "{HEADER}\n{}\n",
+            json!({"type": "session", "namespace": "nsX", "session": "..", "properties": {"k": 1}})
+        ),
+    )
+    .unwrap();
+    for args in [
+        vec!["import", file.to_str().unwrap(), "--dry-run"],
+        vec!["import", file.to_str().unwrap()],
+    ] {
+        let output = run(ccs_at(&base), &args).await;
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+        assert!(
+            text(&output.stderr).contains("line 2"),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+}

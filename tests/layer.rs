@@ -1795,3 +1795,309 @@ async fn a_token_at_hand_is_used_without_asking_for_one() {
     assert!(capture.requests().is_empty(), "nothing is sent");
     assert_eq!(empty.future_calls.load(SeqCst), 0);
 }
+
+// ---------------------------------------------------------------------------
+// Names in paths: one name, one segment, whatever its characters
+// ---------------------------------------------------------------------------
+
+/// The journal's path of a request, without its query, split into
+/// percent-decoded segments.
+fn decoded_segments(path_and_query: &str) -> Vec<String> {
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    path.trim_start_matches('/')
+        .split('/')
+        .map(|segment| {
+            percent_encoding::percent_decode_str(segment)
+                .decode_utf8()
+                .unwrap_or_else(|e| panic!("segment {segment:?} is not UTF-8: {e}"))
+                .into_owned()
+        })
+        .collect()
+}
+
+/// The segments of the last request the emulator saw.
+fn last_segments(emulator: &Emulator) -> Vec<String> {
+    let requests = emulator.requests();
+    let last = requests.last().expect("the emulator saw a request");
+    decoded_segments(&last.path)
+}
+
+/// A WHATWG URL parser reads `\` as `/` and resolves `..`: before names were
+/// encoded by the crate's own rule, this DELETE went to `nsY/victim`.
+#[tokio::test]
+async fn a_backslash_name_stays_in_its_segment() {
+    let emulator = emulator().await;
+    let ccs = v1_at(&emulator.base_url(), RetryPolicy::none());
+    let victim = ccs.session("nsY", "victim").unwrap();
+    victim.set_property("keep", &1).await.expect("saved");
+
+    let hostile = ccs.session("nsX", r"..\nsY\victim").unwrap();
+    hostile.delete().await.expect("deleted");
+    assert_eq!(
+        emulator
+            .requests()
+            .last()
+            .map(|r| r.path.clone())
+            .as_deref(),
+        Some("/v1/account/le12345678/nsX/..%5CnsY%5Cvictim/properties")
+    );
+    assert_eq!(victim.get_property::<i32>("keep").await.unwrap(), Some(1));
+
+    // Into another account, as an import line could try it.
+    let other = ccs.session("nsX", r"..\..\le2\nsZ\other").unwrap();
+    other.set_property("k", &2).await.expect("saved");
+    assert_eq!(
+        last_segments(&emulator),
+        [
+            "v1",
+            "account",
+            ACC,
+            "nsX",
+            r"..\..\le2\nsZ\other",
+            "properties",
+            "k"
+        ]
+    );
+    // The reserved-namespace check cannot be walked around either.
+    let sneaky = ccs.session("nsX", r"..\consumer\s1").unwrap();
+    sneaky.set_property("k", &3).await.expect("saved");
+    assert_eq!(last_segments(&emulator)[3..5], ["nsX", r"..\consumer\s1"]);
+}
+
+/// Names that exercise every rule: each ASCII character alone and between
+/// letters, the sequences URL parsers strip or rewrite, and random text from
+/// all of Unicode (`CCS_NAME_SEED` picks another seed).
+fn hostile_names() -> (u64, Vec<String>) {
+    let seed = std::env::var("CCS_NAME_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_2026);
+    let mut names = Vec::new();
+    for byte in 0u8..128 {
+        let c = char::from(byte);
+        names.push(c.to_string());
+        names.push(format!("a{c}b"));
+        names.push(format!("{c}{c}"));
+    }
+    for text in [
+        r"..\nsY\victim",
+        "../x",
+        "./x",
+        "x/..",
+        "%2e%2e",
+        "%2E%2e",
+        ".%2e",
+        "%2e",
+        "%2F",
+        "%5C",
+        "%",
+        "%zz",
+        "...",
+        " lead",
+        "trail ",
+        "\t\r\n",
+        "a\0b",
+        "?x=1#y",
+        ";jsessionid=1",
+        "a;b=c",
+        "[::1]",
+        "é",
+        "日本語",
+        "😀",
+        "\u{FEFF}bom",
+        "\u{202E}rtl",
+        "\u{FFFD}",
+        "\u{FFFF}",
+        "\u{10FFFF}",
+        "__default__",
+    ] {
+        names.push(text.to_owned());
+    }
+    let mut rng = fastrand::Rng::with_seed(seed);
+    for _ in 0..200 {
+        let len = rng.usize(1..12);
+        names.push((0..len).map(|_| rng.char(..)).collect());
+    }
+    (seed, names)
+}
+
+/// For every session id and property name the name types accept, each
+/// request reaches the service with that name in its own segment, byte for
+/// byte, through the layer and through the generated `raw()` clients, for
+/// every operation that has such a path parameter; the value written under
+/// it is read back under it.
+#[tokio::test]
+async fn every_name_reaches_the_service_as_one_segment() {
+    let emulator = emulator().await;
+    let base = emulator.base_url();
+    let v1 = v1_at(&base, RetryPolicy::none());
+    let v2 = v2_at(&base, RetryPolicy::none());
+    let (seed, names) = hostile_names();
+    let mut accepted = 0;
+    for name in &names {
+        let context = format!("name {name:?} (CCS_NAME_SEED={seed})");
+        let Ok(id) = liveperson_ccs::SessionId::new(name.as_str()) else {
+            // Refused before sending: only "", "." and "..".
+            assert!(matches!(name.as_str(), "" | "." | ".."), "{context}");
+            assert!(liveperson_ccs::PropertyName::new(name.as_str()).is_err());
+            continue;
+        };
+        accepted += 1;
+        let session = v1.session(NS, &id).unwrap();
+        // Each check reads the whole journal: keep it short.
+        emulator.clear_requests();
+
+        // v1: the session id and the property name in the path.
+        session
+            .set_property(name.as_str(), &accepted)
+            .await
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        assert_eq!(
+            last_segments(&emulator),
+            ["v1", "account", ACC, NS, name, "properties", name],
+            "{context}"
+        );
+        let back: Option<i32> = session
+            .get_property(name.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        assert_eq!(back, Some(accepted), "{context}");
+        // The layer's own requests (the exact-value path).
+        let raw = session
+            .get_raw()
+            .await
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        assert_eq!(
+            last_segments(&emulator),
+            ["v1", "account", ACC, NS, name, "properties"],
+            "{context}"
+        );
+        assert!(raw.contains_key(name.as_str()), "{context}");
+        // The namespace level: the property name alone.
+        v1.namespace(NS)
+            .unwrap()
+            .delete_property(name.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        assert_eq!(
+            last_segments(&emulator),
+            ["v1", "account", ACC, NS, "properties", name],
+            "{context}"
+        );
+        // The generated client, called directly.
+        v1.raw()
+            .delete_session_property()
+            .account_id(liveperson_ccs::AccountId::new(ACC).unwrap())
+            .custom_namespace(liveperson_ccs::Namespace::new(NS).unwrap())
+            .session_id(id.clone())
+            .property(liveperson_ccs::PropertyName::new(name.as_str()).unwrap())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        assert_eq!(
+            last_segments(&emulator),
+            ["v1", "account", ACC, NS, name, "properties", name],
+            "{context}"
+        );
+        assert_eq!(
+            session.get_property::<i32>(name.as_str()).await.unwrap(),
+            None,
+            "{context}: the property was deleted"
+        );
+
+        // v2: the session id in the path, generated and exact-value reads.
+        let document = v2.session_document(NS, &id).unwrap();
+        document
+            .get()
+            .await
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        assert_eq!(
+            last_segments(&emulator),
+            ["v2", "context", "document", ACC, NS, name],
+            "{context}"
+        );
+        document
+            .get_raw()
+            .await
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        assert_eq!(
+            last_segments(&emulator),
+            ["v2", "context", "document", ACC, NS, name],
+            "{context}"
+        );
+    }
+    assert!(
+        accepted as usize > names.len() - 4,
+        "{accepted} of {}",
+        names.len()
+    );
+}
+
+/// The emulator reads an encoded `\`, `/` or `..` as part of one name, never
+/// as a separator: a segment that decodes to `..` is refused, and the
+/// others name a session of their own.
+#[tokio::test]
+async fn the_emulator_never_splits_an_encoded_name() {
+    let emulator = emulator().await;
+    let v1 = v1_at(&emulator.base_url(), RetryPolicy::none());
+    let victim = v1.session("nsY", "victim").unwrap();
+    victim.set_property("keep", &1).await.expect("saved");
+    for (segment, stored_as) in [
+        ("..%5CnsY%5Cvictim", Some(r"..\nsY\victim")),
+        ("..%2FnsY%2Fvictim", Some("../nsY/victim")),
+        ("%2E%2E", None),
+        ("%2e", None),
+        (".%2E", None),
+    ] {
+        // Written on the socket as is: an HTTP client's URL parser would
+        // resolve `%2E%2E` itself before sending.
+        let (status, body) = raw_http(
+            emulator.local_addr(),
+            &format!(
+                "PUT /v1/account/{ACC}/nsX/{segment}/properties/p HTTP/1.1\r\n\
+                 host: emulator\r\nmaven-api-key: {API_KEY}\r\n\
+                 content-type: application/json\r\ncontent-length: 1\r\n\
+                 connection: close\r\n\r\n7"
+            ),
+        )
+        .await;
+        match stored_as {
+            Some(name) => {
+                assert_eq!(status, 204, "{segment}: {body}");
+                let stored = v1.session("nsX", name).unwrap();
+                assert_eq!(stored.get_property::<i32>("p").await.unwrap(), Some(7));
+            }
+            None => {
+                assert_eq!(status, 400, "{segment}: {body}");
+                let body: Value = serde_json::from_str(&body).expect("a JSON message");
+                assert!(body["message"].is_string(), "{body}");
+            }
+        }
+    }
+    assert_eq!(
+        victim.get().await.unwrap(),
+        json!({"keep": 1}).as_object().cloned().unwrap()
+    );
+}
+
+/// Sends `request` as written and returns the status and body of the answer.
+async fn raw_http(addr: std::net::SocketAddr, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"));
+    let body = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    (status, body)
+}
