@@ -1,6 +1,6 @@
 //! Generates one Rust module per OpenAPI spec in `openapi/` with progenitor.
 //!
-//! The functions here are also compiled into `tests/generated_api.rs`
+//! The functions here are also compiled into `tests/it/generated_api.rs`
 //! (`#[path = "../build.rs"]`), so the generated-code snapshot is made with
 //! exactly these settings.
 #![allow(dead_code)] // `main` is unused when this file is a test module.
@@ -42,10 +42,10 @@ fn main() {
     // The HTML reference is the emulator's (`GET /docs`): rendered only when
     // the emulator is built.
     println!("cargo:rerun-if-changed=build/reference.rs");
-    if std::env::var_os("CARGO_FEATURE_EMULATOR").is_some() {
-        if let Err(message) = reference::write_reference(&manifest_dir, &out_dir) {
-            fail(&message);
-        }
+    if std::env::var_os("CARGO_FEATURE_EMULATOR").is_some()
+        && let Err(message) = reference::write_reference(&manifest_dir, &out_dir)
+    {
+        fail(&message);
     }
 }
 

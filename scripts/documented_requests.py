@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The requests LivePerson's documents show, as the crate's own test data.
 
-tests/request_shapes.rs checks every request snapshot against the requests
+tests/it/request_shapes.rs checks every request snapshot against the requests
 that LivePerson's documents show. `cargo test` must pass on a fresh clone,
 where the documents (../shared/seeds/) are absent, so what the test needs
 from them lives in tests/fixtures/documented-requests.json. This script
@@ -49,7 +49,7 @@ ABOUT = (
     "methods, 002 CCS v2 methods, 004 Messaging CONVERSATION), as written. "
     "Written by `scripts/documented-requests --write`; CI's "
     "`scripts/documented-requests` fails when the documents say otherwise. "
-    "tests/request_shapes.rs checks the request snapshots against it. "
+    "tests/it/request_shapes.rs checks the request snapshots against it. "
     "Credential header values are shown as [redacted]. Do not edit by hand."
 )
 
@@ -408,7 +408,7 @@ def check(seeds, fixture, write=False, out=sys.stdout):
     out.write("".join(diff))
     print(f"documented requests: {fixture} has drifted from the documents in {seeds}.\n"
           "Read the diff; if the documents changed, run `scripts/documented-requests --write`, "
-          "then `cargo test --test request_shapes` and follow what it says.", file=out)
+          "then `cargo test --test it request_shapes::` and follow what it says.", file=out)
     return 1
 
 

@@ -3,18 +3,16 @@
 //! server; token expiry with a 1-second token TTL; discovery's single flight
 //! and grace; the new errors free of secrets.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::support::{CaptureServer, Reply};
 use liveperson_ccs::connector::{AppJwtProvider, ConnectorErrorCode, Discovery};
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
 use liveperson_ccs::messaging::{AcceptStatus, ChatState, ConversationRequest, CustomerInfo};
 use liveperson_ccs::{Error, MessagingClient, RefreshingCredential, RetryPolicy, Token};
 use serde_json::json;
-use support::{CaptureServer, Reply};
 
 const ACC: &str = "le12345678";
 const CLIENT_ID: &str = "75588e18-0213-4e33-8174-883acac7e3c4";

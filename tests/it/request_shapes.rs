@@ -3,7 +3,7 @@
 //! Each operation is called through the public layer (`CcsV1Client`,
 //! `CcsV2Client`, `MessagingClient`) against a loopback capture server, with
 //! the example values of LivePerson's documents. The snapshot of an operation
-//! (`tests/snapshots/request_shapes__<operationId>.snap`) shows:
+//! (`tests/it/snapshots/it__request_shapes__<operationId>.snap`) shows:
 //!
 //! - the request line as sent, percent-encoding exactly as on the wire, with
 //!   the `access_token` value replaced by `[redacted]`;
@@ -26,12 +26,11 @@
 //! outside the repository; CI's `scripts/documented-requests` fails when that
 //! file has drifted from the documents.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::{CaptureServer, Captured, Reply};
 use futures::TryStreamExt;
 use liveperson_ccs::messaging::{
     Campaign, ConversationContext, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
@@ -39,7 +38,6 @@ use liveperson_ccs::messaging::{
 use liveperson_ccs::{CcsV1Client, CcsV2Client, MessagingClient, RetryPolicy};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use support::{CaptureServer, Captured, Reply};
 
 const ACC: &str = "le12345678";
 const NS: &str = "myNamespace";
@@ -784,18 +782,18 @@ struct Snapshot {
 }
 
 fn snapshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots")
 }
 
 /// Every single-request snapshot of this file (not `retried_request`).
 fn read_snapshots() -> BTreeMap<String, Snapshot> {
     let mut snapshots = BTreeMap::new();
-    let entries = std::fs::read_dir(snapshot_dir()).expect("tests/snapshots is readable");
+    let entries = std::fs::read_dir(snapshot_dir()).expect("tests/it/snapshots is readable");
     for entry in entries {
         let path = entry.expect("a directory entry").path();
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         let Some(name) = file
-            .strip_prefix("request_shapes__")
+            .strip_prefix("it__request_shapes__")
             .and_then(|f| f.strip_suffix(".snap"))
         else {
             continue;
@@ -1057,7 +1055,7 @@ fn every_document_example_has_its_snapshot() {
         assert!(
             snapshots.contains_key(op),
             "no snapshot for {op}: run the shape tests first \
-             (INSTA_UPDATE=always cargo test --test request_shapes) and review them"
+             (INSTA_UPDATE=always cargo test --test it request_shapes::) and review them"
         );
     }
     let mut used = vec![0usize; EXCEPTIONS.len()];

@@ -2,10 +2,9 @@
 //! before sending, secret scrubbing in every error, retries, pagination
 //! across pages, and typed reads and writes.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{CaptureServer, Captured, Reply, refusing_base_url};
 use futures::TryStreamExt;
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault, FaultId};
 use liveperson_ccs::messaging::ConversationRequest;
@@ -18,7 +17,6 @@ use liveperson_ccs::{
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use support::{CaptureServer, Captured, Reply, refusing_base_url};
 
 const ACC: &str = "le12345678";
 const NS: &str = "myNamespace";
@@ -1687,7 +1685,7 @@ async fn a_failed_refresh_reaches_the_caller_with_its_source() {
 /// binary's command line and log output into a user's build.
 #[test]
 fn the_emulator_feature_leaves_the_binarys_crates_out() {
-    let manifest = include_str!("../Cargo.toml");
+    let manifest = include_str!("../../Cargo.toml");
     let feature = |name: &str| -> String {
         manifest
             .lines()

@@ -6,7 +6,7 @@
 //! sides. A spec edit the layer does not follow fails here, naming the type
 //! and the field.
 //!
-//! Run: `cargo test --features schemars --test schema_match` (.ci/run does).
+//! Run: `cargo test --features schemars --test it schema_match::` (.ci/run does).
 #![cfg(feature = "schemars")]
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,10 +3,8 @@
 //! One test only: it changes the process environment, which nothing else in
 //! this test binary may read at the same time.
 
-mod support;
-
+use crate::support::{CaptureServer, Reply};
 use liveperson_ccs::{CcsV1Client, CcsV2Client, Error, MessagingClient, Region, RetryPolicy};
-use support::{CaptureServer, Reply};
 
 const VARIABLES: &[&str] = &[
     "LP_ACCOUNT_ID",
@@ -34,6 +32,7 @@ fn clear() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_environment_combines_with_settings_in_code() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let capture = CaptureServer::start().await;
     capture.set_fallback(Reply::status(500));
 

@@ -36,6 +36,7 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn no_secret_reaches_the_logs() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -133,6 +134,7 @@ async fn no_secret_reaches_the_logs() {
 /// status (or error), its attempts and its duration, each field once.
 #[tokio::test]
 async fn one_completion_event_per_call() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()

@@ -6,20 +6,18 @@
 //! `John_Doe_facebook12345`, conversation
 //! `8602832d-dce1-446b-8445-0d51f5926a42`.
 //!
-//! A snapshot (`tests/snapshots/connector_shapes__<name>.snap`) shows the
+//! A snapshot (`tests/it/snapshots/it__connector_shapes__<name>.snap`) shows the
 //! request line, the headers that matter (sorted; credential values
 //! `[redacted]` after checking they are exactly the credential), and the
 //! body: pretty JSON with the random request id as `[id]`, or a form body
 //! as its pairs in order with the client secret `[redacted]`. Any other
 //! header fails the test, and so does progenitor's `api-version`.
 
-mod support;
-
+use crate::support::{CaptureServer, Captured, Reply};
 use liveperson_ccs::MessagingClient;
 use liveperson_ccs::connector::{AppJwtProvider, Discovery};
 use liveperson_ccs::messaging::{AcceptStatus, ChatState, OpenConversation};
 use serde_json::{Value, json};
-use support::{CaptureServer, Captured, Reply};
 
 const ACC: &str = "le12345678";
 const CLIENT_ID: &str = "75588e18-0213-4e33-8174-883acac7e3c4";

@@ -990,7 +990,7 @@ async fn serve_imports_at_start_and_exports_on_sigterm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_follow_the_committed_schema() {
     let schema: Value =
-        serde_json::from_str(include_str!("../schemas/ccs-export.schema.json")).unwrap();
+        serde_json::from_str(include_str!("../../schemas/ccs-export.schema.json")).unwrap();
     let output = run(ccs(), &["schema"]).await;
     assert_ok(&output);
     assert_eq!(

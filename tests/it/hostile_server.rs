@@ -2,18 +2,16 @@
 //! a server that hangs, one that closes the connection before answering, and
 //! answers of 50 MB. Every server is on loopback and records what it got.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::{CaptureServer, Reply};
 use liveperson_ccs::messaging::ConversationRequest;
 use liveperson_ccs::{
     BODY_CUT_MARK, CcsV1Client, CcsV2Client, Error, MessagingClient, RetryPolicy,
 };
 use reqwest::StatusCode;
-use support::{CaptureServer, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

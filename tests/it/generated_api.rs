@@ -6,7 +6,7 @@
 //! the request line, each parameter with its Rust type and the return type;
 //! then every generated type with its fields or variants.
 
-#[path = "../build.rs"]
+#[path = "../../build.rs"]
 mod build_script;
 
 use std::path::Path;

@@ -1,12 +1,10 @@
 //! What `Error::is_unauthorized` says, per API, and which error a rejected
 //! credential becomes.
 
-mod support;
-
+use crate::support::{CaptureServer, Reply};
 use liveperson_ccs::messaging::ConversationRequest;
 use liveperson_ccs::{CcsV1Client, Error, MessagingClient, RetryPolicy};
 use serde_json::json;
-use support::{CaptureServer, Reply};
 
 fn v1(capture: &CaptureServer) -> CcsV1Client {
     CcsV1Client::builder()

@@ -2,16 +2,14 @@
 //! the JSON text written, digit for digit, through the same transport as
 //! every other call (credentials, retries, errors, scrubbing).
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{CaptureServer, Reply};
 use futures::TryStreamExt;
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
 use liveperson_ccs::v1::{RawProperties, RawValue};
 use liveperson_ccs::{CcsV1Client, CcsV2Client, Error, RetryPolicy};
 use serde_json::Value;
-use support::{CaptureServer, Reply};
 
 const ACCOUNT: &str = "le12345678";
 const API_KEY: &str = "raw-values-api-key-7f3a";
