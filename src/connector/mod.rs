@@ -45,7 +45,6 @@
 
 mod auth;
 pub(crate) mod discovery;
-pub(crate) mod send;
 
 use std::fmt;
 

@@ -1,5 +1,7 @@
-//! The Messaging CONVERSATION client: opens a conversation on behalf of a
-//! consumer, with the consumer's SDEs and routing.
+//! [`MessagingClient`]: its builder, the hosts it sends to (fixed or
+//! discovered), the tokens it carries and the one renewal of a refused
+//! token, CONVERSATION (`create_conversation`), and the SEND call that
+//! [`OpenConversation`](super::OpenConversation) makes through it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,7 +17,8 @@ use crate::retry::RetryPolicy;
 use crate::secret::{Credential, Secret};
 use crate::transport::{Auth, Policy, Transport};
 
-pub use crate::connector::send::{AcceptStatus, ChatState, OpenConversation, Sent};
+use super::request::ConversationRequest;
+use super::send::{self, Sent};
 
 const OPERATION: &str = "create_conversation";
 
@@ -44,7 +47,7 @@ const UNDISCOVERED: &str = "https://asyncmessagingent.invalid";
 ///
 /// Creating a conversation is not idempotent, so it is never retried
 /// automatically, whatever the retry policy; nor is a text message sent
-/// with [`OpenConversation::send_text`]. When the service refuses a token
+/// with [`OpenConversation::send_text`](super::OpenConversation::send_text). When the service refuses a token
 /// given by a provider as expired or invalid (`errorCode` 40102, 40103),
 /// the token is renewed and the call repeated once, for every operation
 /// (a refused call was not carried out). The whole flow is in
@@ -185,226 +188,6 @@ impl ClientBuilder<MessagingCredentials> {
                 once,
             }),
         })
-    }
-}
-
-/// The Customer Info SDE (`ctmrinfo`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "schemars",
-    derive(schemars::JsonSchema),
-    schemars(rename = "CustomerInfo", rename_all = "camelCase")
-)]
-pub struct CustomerInfo {
-    /// A social media id of your choice.
-    pub social_id: Option<String>,
-    /// The customer type or tier, e.g. `vip` (case insensitive).
-    pub ctype: Option<String>,
-}
-
-/// A visitor's gender, for the Personal Info SDE.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "schemars",
-    derive(schemars::JsonSchema),
-    schemars(rename_all = "UPPERCASE")
-)]
-pub enum Gender {
-    /// `MALE`
-    Male,
-    /// `FEMALE`
-    Female,
-    /// `OTHER`
-    Other,
-}
-
-/// The Personal Info SDE (`personal`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "schemars",
-    derive(schemars::JsonSchema),
-    schemars(rename = "PersonalInfo", rename_all = "camelCase")
-)]
-pub struct PersonalInfo {
-    /// The visitor's first name.
-    pub firstname: Option<String>,
-    /// The visitor's surname.
-    pub lastname: Option<String>,
-    /// The visitor's gender.
-    pub gender: Option<Gender>,
-}
-
-/// How urgent the conversation is (`ttrDefName`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "schemars",
-    derive(schemars::JsonSchema),
-    schemars(rename_all = "UPPERCASE")
-)]
-pub enum Urgency {
-    /// `NORMAL`
-    Normal,
-    /// `URGENT`
-    Urgent,
-    /// `PRIORITIZED`
-    Prioritized,
-}
-
-/// Where the conversation was created and by whom (a `SharkContext`), from
-/// the Monitoring API.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "schemars",
-    derive(schemars::JsonSchema),
-    schemars(rename = "ConversationContext", rename_all = "camelCase")
-)]
-pub struct ConversationContext {
-    /// The consumer device's LivePerson id.
-    pub visitor_id: Option<String>,
-    /// The device's current monitoring session id.
-    pub session_id: Option<String>,
-    /// The context id from the Monitoring API.
-    pub interaction_context_id: Option<String>,
-    /// The context type; `SharkContext` when Monitoring API values are used.
-    #[cfg_attr(feature = "schemars", schemars(rename = "type"))]
-    pub context_type: Option<String>,
-    /// The conversation language, e.g. `en-US`.
-    pub lang: Option<String>,
-}
-
-/// Routing by campaign and engagement, both from the Monitoring API. Named
-/// fields, so the two ids cannot be swapped unseen.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Campaign {
-    /// The campaign id, e.g. `99999`.
-    pub campaign_id: String,
-    /// The engagement id within that campaign, e.g. `888888`.
-    pub engagement_id: String,
-}
-
-/// What to open: the consumer's SDEs and the routing. Every part is
-/// optional; LivePerson recommends SDEs and a campaign.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ConversationRequest {
-    customer_info: Option<CustomerInfo>,
-    personal_info: Option<PersonalInfo>,
-    campaign: Option<Campaign>,
-    skill_id: Option<String>,
-    urgency: Option<Urgency>,
-    context: Option<ConversationContext>,
-}
-
-impl ConversationRequest {
-    /// An empty request: a conversation with no SDEs and default routing.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sends the Customer Info SDE.
-    pub fn customer_info(mut self, info: CustomerInfo) -> Self {
-        self.customer_info = Some(info);
-        self
-    }
-
-    /// Sends the Personal Info SDE.
-    pub fn personal_info(mut self, info: PersonalInfo) -> Self {
-        self.personal_info = Some(info);
-        self
-    }
-
-    /// Routes by campaign and engagement (from the Monitoring API): the
-    /// recommended way.
-    pub fn campaign(mut self, campaign: Campaign) -> Self {
-        self.campaign = Some(campaign);
-        self
-    }
-
-    /// Routes to a skill (`-1` for all skills). Prefer campaigns.
-    pub fn skill(mut self, skill_id: impl Into<String>) -> Self {
-        self.skill_id = Some(skill_id.into());
-        self
-    }
-
-    /// Sets the urgency.
-    pub fn urgency(mut self, urgency: Urgency) -> Self {
-        self.urgency = Some(urgency);
-        self
-    }
-
-    /// Sets the conversation context.
-    pub fn context(mut self, context: ConversationContext) -> Self {
-        self.context = Some(context);
-        self
-    }
-
-    /// The batch as the endpoint takes it, with the given request ids.
-    fn to_raw(&self, brand_id: &str, ids: [&str; 2]) -> raw::types::ConversationRequest {
-        use raw::types as t;
-        let mut sdes = Vec::new();
-        if let Some(info) = &self.customer_info {
-            sdes.push(t::Sde::CustomerInfoSde(t::CustomerInfoSde {
-                type_: t::CustomerInfoSdeType::Ctmrinfo,
-                info: Some(t::CustomerInfo {
-                    social_id: info.social_id.clone(),
-                    ctype: info.ctype.clone(),
-                }),
-            }));
-        }
-        if let Some(info) = &self.personal_info {
-            sdes.push(t::Sde::PersonalInfoSde(t::PersonalInfoSde {
-                type_: t::PersonalInfoSdeType::Personal,
-                personal: Some(t::PersonalInfo {
-                    firstname: info.firstname.clone(),
-                    lastname: info.lastname.clone(),
-                    gender: info.gender.map(|g| match g {
-                        Gender::Male => t::PersonalInfoGender::Male,
-                        Gender::Female => t::PersonalInfoGender::Female,
-                        Gender::Other => t::PersonalInfoGender::Other,
-                    }),
-                }),
-            }));
-        }
-        let profile = t::SetUserProfileRequest {
-            kind: t::RequestKind::Req,
-            id: t::RequestId(ids[0].to_owned()),
-            type_: t::SetUserProfileRequestType::UserprofileSetUserProfile,
-            body: t::SetUserProfileBody {
-                authenticated_data: (!sdes.is_empty())
-                    .then_some(t::AuthenticatedData { lp_sdes: sdes }),
-            },
-        };
-        let conversation = t::ConsumerRequestConversationRequest {
-            kind: t::RequestKind::Req,
-            id: t::RequestId(ids[1].to_owned()),
-            type_: t::ConsumerRequestConversationRequestType::CmConsumerRequestConversation,
-            body: t::ConsumerRequestConversationBody {
-                brand_id: brand_id.to_owned(),
-                channel_type: Some(t::ConsumerRequestConversationBodyChannelType::Messaging),
-                ttr_def_name: self.urgency.map(|u| match u {
-                    Urgency::Normal => t::ConsumerRequestConversationBodyTtrDefName::Normal,
-                    Urgency::Urgent => t::ConsumerRequestConversationBodyTtrDefName::Urgent,
-                    Urgency::Prioritized => {
-                        t::ConsumerRequestConversationBodyTtrDefName::Prioritized
-                    }
-                }),
-                campaign_info: self.campaign.as_ref().map(|c| t::CampaignInfo {
-                    campaign_id: Some(c.campaign_id.clone()),
-                    engagement_id: Some(c.engagement_id.clone()),
-                }),
-                conversation_context: self.context.as_ref().map(|c| t::ConversationContext {
-                    visitor_id: c.visitor_id.clone(),
-                    session_id: c.session_id.clone(),
-                    interaction_context_id: c.interaction_context_id.clone(),
-                    type_: c.context_type.clone(),
-                    lang: c.lang.clone(),
-                }),
-                skill_id: self.skill_id.clone(),
-            },
-        };
-        t::ConversationRequest(vec![
-            t::ConversationRequestItem::SetUserProfileRequest(profile),
-            t::ConversationRequestItem::ConsumerRequestConversationRequest(conversation),
-        ])
     }
 }
 
@@ -596,7 +379,7 @@ impl MessagingClient {
         request: raw::types::SendRequest,
         retry: bool,
     ) -> Result<Sent, Error> {
-        use crate::connector::send::{OPERATION as SEND, sent};
+        use send::{OPERATION as SEND, sent};
         let account = &self.inner.account;
         self.with_tokens(consumer_jws, retry, Some(slot), |client| {
             let request = request.clone();
@@ -616,45 +399,6 @@ impl MessagingClient {
             }
         })
         .await
-    }
-
-    /// Opens a conversation on behalf of the consumer (as
-    /// [`create_conversation`](Self::create_conversation)) and returns it
-    /// ready to send to: text, chat states, accept statuses, and its close.
-    ///
-    /// Give the consumer as a
-    /// [`ConsumerJwsProvider`](crate::connector::ConsumerJwsProvider) to have
-    /// the ConsumerJWS renewed when it is refused, or as a fixed token.
-    pub async fn open(
-        &self,
-        consumer_jws: impl Into<Credential>,
-        request: &ConversationRequest,
-    ) -> Result<OpenConversation, Error> {
-        let consumer = consumer_jws.into();
-        let opened = self.create_conversation(consumer.clone(), request).await?;
-        Ok(OpenConversation {
-            client: self.clone(),
-            consumer,
-            id: opened.conversation_id,
-            profile_message: opened.profile_message,
-            slot: Arc::default(),
-        })
-    }
-
-    /// An [`OpenConversation`] for a conversation opened earlier (its id, as
-    /// CONVERSATION answered it), for the same consumer.
-    pub fn conversation(
-        &self,
-        consumer_jws: impl Into<Credential>,
-        conversation_id: impl Into<String>,
-    ) -> OpenConversation {
-        OpenConversation {
-            client: self.clone(),
-            consumer: consumer_jws.into(),
-            id: conversation_id.into(),
-            profile_message: None,
-            slot: Arc::default(),
-        }
     }
 
     /// Opens a conversation on behalf of the consumer whose ConsumerJWS is
