@@ -69,13 +69,14 @@ impl ApiError {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "document too large")
     }
 
-    /// 413 or 400: the request body could not be read.
-    pub(super) fn unreadable_body(status: StatusCode) -> ApiError {
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(status, "request body too large")
-        } else {
-            ApiError::bad_request("could not read the request body")
-        }
+    /// 413: the request body is over the body limit.
+    pub(super) fn body_too_large() -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+    }
+
+    /// 400: the request body could not be read (e.g. the connection closed).
+    pub(super) fn unreadable_body() -> ApiError {
+        ApiError::bad_request("could not read the request body")
     }
 }
 

@@ -103,7 +103,9 @@
 //!   has not come within [`EmulatorConfig::idle_timeout`] (60 s), and one
 //!   whose request headers are not complete within
 //!   [`EmulatorConfig::header_read_timeout`] (10 s) of their first byte, so
-//!   idle or slow clients cannot hold connections forever.
+//!   idle or slow clients cannot hold connections forever. A body being read holds one buffer, at most twice the bytes
+//!   received so far (or 256 bytes) and never more than the 10 MiB body
+//!   limit, however slowly they come.
 //! * **Test double** (`openapi/emulator-admin.yaml`): admin routes under
 //!   `/__emulator/` (reset, the journal of requests, injected faults, the
 //!   clock), `/openapi/{file}` and `/docs`, on unless
@@ -118,6 +120,7 @@
 //!   405 with an `Allow` header, 413.
 
 mod admin;
+mod body;
 mod clock;
 mod connector;
 mod error;
@@ -140,7 +143,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -155,7 +157,8 @@ pub use faults::{Fault, FaultId};
 /// so that the 800,000-character rule decides, not the transport. A document
 /// of 800,000 characters each sent as a `\uXXXX\uXXXX` surrogate pair (12
 /// bytes; Python's default `json.dumps` of emoji) is 9.6 MB; this leaves
-/// 0.88 MB for the envelope and whitespace.
+/// 0.88 MB for the envelope and whitespace. A larger body answers 413 as soon
+/// as the frame that takes it over the limit arrives.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// How long [`Emulator::shutdown`] waits for open requests before closing them.
@@ -328,6 +331,8 @@ struct Shared {
     clock: clock::Clock,
     journal: journal::Journal,
     faults: faults::Faults,
+    /// The memory held by request bodies being read.
+    bodies: body::BodyMemory,
     /// Set when no background sweeper runs ([`router`]): requests sweep instead.
     inline_sweep: Option<InlineSweep>,
 }
@@ -354,6 +359,7 @@ impl Shared {
             connector: connector::ConnectorState::default(),
             clock: clock::Clock::default(),
             faults: faults::Faults::default(),
+            bodies: body::BodyMemory::default(),
             inline_sweep,
         }
     }
@@ -396,10 +402,7 @@ pub fn router(config: EmulatorConfig) -> Router {
 }
 
 fn app(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .fallback(routes::dispatch)
-        .with_state(shared)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    Router::new().fallback(routes::dispatch).with_state(shared)
 }
 
 /// A running emulator: an HTTP server plus the sweeper of expired data.
@@ -479,6 +482,13 @@ impl Emulator {
     #[doc(hidden)]
     pub fn held_tokens(&self) -> usize {
         self.shared.connector.held_tokens()
+    }
+
+    /// How many bytes the request bodies being read hold now: the capacity
+    /// of their buffers (for tests of the memory a slow body costs).
+    #[doc(hidden)]
+    pub fn body_bytes_held(&self) -> usize {
+        self.shared.bodies.held()
     }
 
     /// How many properties are held in memory, expired or not (for tests of
