@@ -19,6 +19,7 @@ use futures::StreamExt;
 
 use super::MAX_BODY_BYTES;
 use super::error::ApiError;
+use super::server::BodyTimedOut;
 
 /// The bytes allocated for the bodies being read (their buffers' capacity).
 #[derive(Debug, Default)]
@@ -35,8 +36,9 @@ impl BodyMemory {
 const MIN_CAPACITY: usize = 256;
 
 /// Reads the whole body of `request`: 413 when it is over the body limit (as
-/// soon as a frame takes it over), 400 when it could not be read (e.g. the
-/// client closed the connection).
+/// soon as a frame takes it over), 408 when it did not arrive in time (see
+/// `server.rs`), 400 when it could not be read otherwise (e.g. the client
+/// closed the connection).
 pub(super) async fn read(request: Request, memory: &BodyMemory) -> Result<Bytes, ApiError> {
     let mut frames = request.into_body().into_data_stream();
     let mut buffer = Buffer {
@@ -45,7 +47,13 @@ pub(super) async fn read(request: Request, memory: &BodyMemory) -> Result<Bytes,
         counted: 0,
     };
     while let Some(frame) = frames.next().await {
-        let data = frame.map_err(|_| ApiError::unreadable_body())?;
+        let data = frame.map_err(|error| {
+            if caused_by_timeout(&error) {
+                ApiError::body_timed_out()
+            } else {
+                ApiError::unreadable_body()
+            }
+        })?;
         if data.len() > MAX_BODY_BYTES - buffer.bytes.len() {
             return Err(ApiError::body_too_large());
         }
@@ -53,6 +61,18 @@ pub(super) async fn read(request: Request, memory: &BodyMemory) -> Result<Bytes,
         // `data` (and the read buffer it is a slice of) is dropped here.
     }
     Ok(buffer.finish())
+}
+
+/// Whether `error` comes from a body read that ran out of time.
+fn caused_by_timeout(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if error.is::<BodyTimedOut>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// A body's bytes so far, their allocation counted in a [`BodyMemory`]
