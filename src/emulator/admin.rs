@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
@@ -89,7 +89,7 @@ async fn route(shared: &Arc<Shared>, request: Request) -> ApiResult {
                 Ok(json(StatusCode::OK, to_json(&list)?))
             }
             Method::POST => {
-                let body = object_body(request).await?;
+                let body = object_body(request, shared).await?;
                 let fault = Fault::from_json(&body).map_err(ApiError::bad_request)?;
                 let active = shared.faults.insert(fault).map_err(ApiError::bad_request)?;
                 Ok(json(StatusCode::CREATED, to_json(&active.to_json())?))
@@ -103,7 +103,7 @@ async fn route(shared: &Arc<Shared>, request: Request) -> ApiResult {
         "/__emulator/clock" => match method {
             Method::GET => clock(shared.clock.now()),
             Method::POST => {
-                let body = object_body(request).await?;
+                let body = object_body(request, shared).await?;
                 let seconds = advance_seconds(&body)?;
                 let now = shared
                     .clock
@@ -168,10 +168,8 @@ fn typed(body: &'static [u8], content_type: &'static str) -> Response {
 }
 
 /// The request body, which must be a JSON object.
-async fn object_body(request: Request) -> Result<Map<String, Value>, ApiError> {
-    let body = Bytes::from_request(request, &())
-        .await
-        .map_err(|rejection| ApiError::unreadable_body(rejection.status()))?;
+async fn object_body(request: Request, shared: &Shared) -> Result<Map<String, Value>, ApiError> {
+    let body = super::body::read(request, &shared.bodies).await?;
     match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::bad_request(

@@ -13,6 +13,8 @@ pub(super) struct ApiError {
     message: Cow<'static, str>,
     /// The `Allow` header of a 405.
     allow: Option<String>,
+    /// Sends `Connection: close` (the connection is closed after the answer).
+    close: bool,
 }
 
 impl ApiError {
@@ -21,6 +23,7 @@ impl ApiError {
             status,
             message: message.into(),
             allow: None,
+            close: false,
         }
     }
 
@@ -69,13 +72,25 @@ impl ApiError {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "document too large")
     }
 
-    /// 413 or 400: the request body could not be read.
-    pub(super) fn unreadable_body(status: StatusCode) -> ApiError {
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(status, "request body too large")
-        } else {
-            ApiError::bad_request("could not read the request body")
-        }
+    /// 413: the request body is over the body limit.
+    pub(super) fn body_too_large() -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+    }
+
+    /// 408: the request body did not arrive within the body read timeout
+    /// (the connection is closed after this answer).
+    pub(super) fn body_timed_out() -> ApiError {
+        let mut error = ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request body not received in time",
+        );
+        error.close = true;
+        error
+    }
+
+    /// 400: the request body could not be read (e.g. the connection closed).
+    pub(super) fn unreadable_body() -> ApiError {
+        ApiError::bad_request("could not read the request body")
     }
 }
 
@@ -85,6 +100,11 @@ impl IntoResponse for ApiError {
         let mut response = json(self.status, body.into_bytes());
         if let Some(allow) = self.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
             response.headers_mut().insert(header::ALLOW, allow);
+        }
+        if self.close {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

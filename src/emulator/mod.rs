@@ -103,7 +103,13 @@
 //!   has not come within [`EmulatorConfig::idle_timeout`] (60 s), and one
 //!   whose request headers are not complete within
 //!   [`EmulatorConfig::header_read_timeout`] (10 s) of their first byte, so
-//!   idle or slow clients cannot hold connections forever.
+//!   idle or slow clients cannot hold connections forever. A request body
+//!   must arrive whole within [`EmulatorConfig::body_read_timeout`] (30 s)
+//!   of the end of its head, else the request is answered 408
+//!   `{"message":"request body not received in time"}` and the connection is
+//!   closed. A body being read holds one buffer, at most twice the bytes
+//!   received so far (or 256 bytes) and never more than the 10 MiB body
+//!   limit, however slowly they come.
 //! * **Test double** (`openapi/emulator-admin.yaml`): admin routes under
 //!   `/__emulator/` (reset, the journal of requests, injected faults, the
 //!   clock), `/openapi/{file}` and `/docs`, on unless
@@ -115,9 +121,10 @@
 //! * **Errors** are JSON `{"message": ...}`: 400 bad input (nothing saved),
 //!   401 missing or wrong credentials (checked before anything else; a v1
 //!   `maven-api-key` that is present but wrong is 403), 404,
-//!   405 with an `Allow` header, 413.
+//!   405 with an `Allow` header, 408 (a body too slow), 413.
 
 mod admin;
+mod body;
 mod clock;
 mod connector;
 mod error;
@@ -140,7 +147,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -155,7 +161,8 @@ pub use faults::{Fault, FaultId};
 /// so that the 800,000-character rule decides, not the transport. A document
 /// of 800,000 characters each sent as a `\uXXXX\uXXXX` surrogate pair (12
 /// bytes; Python's default `json.dumps` of emoji) is 9.6 MB; this leaves
-/// 0.88 MB for the envelope and whitespace.
+/// 0.88 MB for the envelope and whitespace. A larger body answers 413 as soon
+/// as the frame that takes it over the limit arrives.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// How long [`Emulator::shutdown`] waits for open requests before closing them.
@@ -171,9 +178,9 @@ const MIN_CONNECTION_TIMEOUT: Duration = Duration::from_millis(1);
 /// connections.
 ///
 /// By default any non-empty credential is accepted, expired data is swept
-/// every second, an idle connection is closed after 60 s and a request's
-/// headers must arrive within 10 s. `Debug` never shows the configured
-/// secrets.
+/// every second, an idle connection is closed after 60 s, a request's
+/// headers must arrive within 10 s and its body within 30 s. `Debug` never
+/// shows the configured secrets.
 #[derive(Clone)]
 pub struct EmulatorConfig {
     api_key: Option<String>,
@@ -181,6 +188,7 @@ pub struct EmulatorConfig {
     sweep_interval: Duration,
     idle_timeout: Duration,
     header_read_timeout: Duration,
+    body_read_timeout: Duration,
     app_client_id: Option<String>,
     app_client_secret: Option<String>,
     token_ttl: Duration,
@@ -192,9 +200,14 @@ pub struct EmulatorConfig {
 /// hour, as LivePerson's AppJWT.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
+/// How long a request body may take to arrive by default (see
+/// [`EmulatorConfig::body_read_timeout`]): 30 s.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl EmulatorConfig {
     /// Accepts any non-empty credential; sweeps every second; closes idle
-    /// connections after 60 s and those whose request headers take over 10 s.
+    /// connections after 60 s, those whose request headers take over 10 s
+    /// and those whose request body takes over 30 s.
     pub fn new() -> Self {
         EmulatorConfig {
             api_key: None,
@@ -202,6 +215,7 @@ impl EmulatorConfig {
             sweep_interval: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(60),
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             app_client_id: None,
             app_client_secret: None,
             token_ttl: DEFAULT_TOKEN_TTL,
@@ -241,6 +255,20 @@ impl EmulatorConfig {
     /// [`router`].
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout.max(MIN_CONNECTION_TIMEOUT);
+        self
+    }
+
+    /// How long a request's body may take on a connection of [`Emulator`],
+    /// from the end of its head (more exactly, from when the emulator starts
+    /// reading it, which is later only after an injected `delay` fault) to
+    /// its last byte. A body still arriving then is cut off: the request is
+    /// answered 408 `{"message":"request body not received in time"}` and
+    /// the connection is closed (a client still sending may see the
+    /// connection reset before it reads the answer). Default
+    /// [`DEFAULT_BODY_READ_TIMEOUT`] (30 s), enough for the 10 MiB body limit
+    /// at 350 KB/s; at least 1 ms. Not used by [`router`].
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout.max(MIN_CONNECTION_TIMEOUT);
         self
     }
 
@@ -306,6 +334,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("sweep_interval", &self.sweep_interval)
             .field("idle_timeout", &self.idle_timeout)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
             .field("app_client_id", &secret(&self.app_client_id))
             .field("app_client_secret", &secret(&self.app_client_secret))
             .field("token_ttl", &self.token_ttl)
@@ -328,6 +357,8 @@ struct Shared {
     clock: clock::Clock,
     journal: journal::Journal,
     faults: faults::Faults,
+    /// The memory held by request bodies being read.
+    bodies: body::BodyMemory,
     /// Set when no background sweeper runs ([`router`]): requests sweep instead.
     inline_sweep: Option<InlineSweep>,
 }
@@ -354,6 +385,7 @@ impl Shared {
             connector: connector::ConnectorState::default(),
             clock: clock::Clock::default(),
             faults: faults::Faults::default(),
+            bodies: body::BodyMemory::default(),
             inline_sweep,
         }
     }
@@ -396,10 +428,7 @@ pub fn router(config: EmulatorConfig) -> Router {
 }
 
 fn app(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .fallback(routes::dispatch)
-        .with_state(shared)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    Router::new().fallback(routes::dispatch).with_state(shared)
 }
 
 /// A running emulator: an HTTP server plus the sweeper of expired data.
@@ -426,6 +455,7 @@ impl Emulator {
         let timeouts = server::Timeouts {
             idle: config.idle_timeout,
             header_read: config.header_read_timeout,
+            body_read: config.body_read_timeout,
         };
         let shared = Arc::new(Shared::new(config, true));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -479,6 +509,13 @@ impl Emulator {
     #[doc(hidden)]
     pub fn held_tokens(&self) -> usize {
         self.shared.connector.held_tokens()
+    }
+
+    /// How many bytes the request bodies being read hold now: the capacity
+    /// of their buffers (for tests of the memory a slow body costs).
+    #[doc(hidden)]
+    pub fn body_bytes_held(&self) -> usize {
+        self.shared.bodies.held()
     }
 
     /// How many properties are held in memory, expired or not (for tests of

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -425,7 +425,7 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
         Some((id, action)) => {
             // Read (for the journal) but never handled: no data changes.
             if head.is_some() {
-                body = Bytes::from_request(request, &()).await.ok();
+                body = super::body::read(request, &shared.bodies).await.ok();
             }
             Ok(fault_response(*id, action))
         }
@@ -526,9 +526,7 @@ async fn handle(
     };
     let mut request = request;
     let headers = std::mem::take(request.headers_mut());
-    let body = Bytes::from_request(request, &())
-        .await
-        .map_err(|rejection| ApiError::unreadable_body(rejection.status()))?;
+    let body = super::body::read(request, &shared.bodies).await?;
     if shared.journal.enabled() {
         *body_out = Some(body.clone());
     }

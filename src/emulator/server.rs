@@ -1,8 +1,8 @@
 //! The accept loop of [`Emulator`](super::Emulator): HTTP/1.1 through hyper,
-//! with the two timeouts `axum::serve` does not have.
+//! with the three timeouts `axum::serve` does not have.
 //!
 //! Each connection is in one of three phases, watched by [`Watched`], a
-//! wrapper of its socket:
+//! wrapper of its socket, and by [`Timed`], a wrapper of each request body:
 //!
 //! * **idle**: no request in flight and no byte of the next one yet (a new
 //!   connection, or a keep-alive one between requests). After
@@ -12,18 +12,25 @@
 //!   the connection is closed. This stops a client that sends its headers a
 //!   byte at a time from holding a connection forever.
 //! * **busy**: the request is being answered (its body read, the handler
-//!   run, the answer written). No timeout applies: a slow answer is the
-//!   emulator's own doing, and the body is bounded by the body limit.
+//!   run, the answer written). While its body is being read, the rest of
+//!   the body must arrive within [`Timeouts::body_read`] of the handler's
+//!   first read of it (at the end of the head, or after an injected
+//!   `delay`); else the read fails, the handler answers 408 and hyper closes
+//!   the connection after that answer (it stops reading a request whose body
+//!   failed). Otherwise no timeout applies: a slow answer is the emulator's
+//!   own doing.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -35,13 +42,16 @@ use tokio::time::{Instant, Sleep};
 
 use super::routes::DropConnection;
 
-/// How long a connection may stay idle, and how long a request head may take.
+/// How long a connection may stay idle, and how long a request head and a
+/// request body may take.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Timeouts {
     /// Longest wait for the first byte of a request (new or keep-alive).
     pub(super) idle: Duration,
     /// Longest time from a request's first byte to the end of its headers.
     pub(super) header_read: Duration,
+    /// Longest time from the first read of a request's body to its end.
+    pub(super) body_read: Duration,
 }
 
 /// Serves `router` on `listener` until `stop` resolves, then lets open
@@ -69,11 +79,13 @@ pub(super) async fn serve(
         };
         // Small answers should leave at once; failing to set it only costs latency.
         let _ = tcp.set_nodelay(true);
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let io = TokioIo::new(Watched::new(tcp, Arc::clone(&in_flight), timeouts));
+        let link = Arc::new(Link::default());
+        let io = TokioIo::new(Watched::new(tcp, Arc::clone(&link), timeouts));
         let inner = TowerToHyperService::new(router.clone());
-        let service = service_fn(move |request| {
-            let guard = InFlight::enter(&in_flight);
+        let service = service_fn(move |request: hyper::Request<Incoming>| {
+            let guard = InFlight::enter(&link);
+            let request =
+                request.map(|body| Timed::new(body, Arc::clone(&link), timeouts.body_read));
             let answer = hyper::service::Service::call(&inner, request);
             async move {
                 let answer = answer.await;
@@ -118,18 +130,162 @@ impl std::fmt::Display for Dropped {
 impl std::error::Error for Dropped {}
 
 /// Counts a request in flight on its connection while it lives.
-struct InFlight(Arc<AtomicUsize>);
+struct InFlight(Arc<Link>);
 
 impl InFlight {
-    fn enter(count: &Arc<AtomicUsize>) -> InFlight {
-        count.fetch_add(1, Ordering::AcqRel);
-        InFlight(Arc::clone(count))
+    fn enter(link: &Arc<Link>) -> InFlight {
+        link.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(Arc::clone(link))
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// What the service of one connection and its socket ([`Watched`]) share.
+#[derive(Default)]
+struct Link {
+    /// Requests in flight (0 or 1: HTTP/1.1 without pipelined handling).
+    in_flight: AtomicUsize,
+    body: Mutex<BodyWatch>,
+}
+
+/// The body being read on a connection, if any.
+#[derive(Default)]
+struct BodyWatch {
+    /// When the body being read must be complete (`None`: no body is being read).
+    deadline: Option<Instant>,
+    /// Set when [`Watched`] failed a read because `deadline` had passed.
+    timed_out: bool,
+    /// The task of a read left pending while busy with no deadline: woken
+    /// when a deadline is set or the connection turns idle, so that its timer
+    /// starts.
+    parked_read: Option<Waker>,
+}
+
+impl Link {
+    fn body(&self) -> MutexGuard<'_, BodyWatch> {
+        // Nothing panics while holding it; a poisoned lock still holds valid data.
+        self.body.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A request body whose reading [`Watched`] times: from the handler's first
+/// read of it until its end (or until it is dropped).
+struct Timed {
+    inner: Incoming,
+    link: Arc<Link>,
+    timeout: Duration,
+    state: TimedState,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TimedState {
+    NotRead,
+    Reading,
+    Done,
+}
+
+/// The error of a body that did not arrive in time (the handler answers 408).
+#[derive(Debug)]
+pub(super) struct BodyTimedOut;
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("request body not received in time")
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+impl Timed {
+    fn new(inner: Incoming, link: Arc<Link>, timeout: Duration) -> Timed {
+        Timed {
+            inner,
+            link,
+            timeout,
+            state: TimedState::NotRead,
+        }
+    }
+
+    /// Stops timing; true if the body had timed out.
+    fn finish(&mut self) -> bool {
+        let reading = self.state == TimedState::Reading;
+        self.state = TimedState::Done;
+        if !reading {
+            return false;
+        }
+        let mut watch = self.link.body();
+        watch.deadline = None;
+        std::mem::take(&mut watch.timed_out)
+    }
+}
+
+impl Body for Timed {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        if this.state == TimedState::NotRead {
+            if this.inner.is_end_stream() {
+                this.state = TimedState::Done;
+            } else {
+                this.state = TimedState::Reading;
+                let parked = {
+                    let mut watch = this.link.body();
+                    watch.deadline = Some(Instant::now() + this.timeout);
+                    watch.timed_out = false;
+                    watch.parked_read.take()
+                };
+                // A read parked without a timer must now arm one.
+                if let Some(read) = parked {
+                    read.wake();
+                }
+            }
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if this.inner.is_end_stream() {
+                    this.finish();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(error))) => {
+                if this.finish() {
+                    Poll::Ready(Some(Err(Box::new(BodyTimedOut))))
+                } else {
+                    Poll::Ready(Some(Err(Box::new(error))))
+                }
+            }
+            Poll::Ready(None) => {
+                this.finish();
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        // A body dropped unread to its end: hyper reads no more of it (it
+        // drains what is at hand or closes the connection), so no deadline.
+        self.finish();
     }
 }
 
@@ -141,42 +297,41 @@ enum Phase {
 }
 
 /// A socket that fails its reads with `TimedOut` when the connection has been
-/// idle, or reading one request head, for too long (see the module docs).
+/// idle, or reading one request head or body, for too long (see the module
+/// docs).
 struct Watched {
     tcp: TcpStream,
-    in_flight: Arc<AtomicUsize>,
+    link: Arc<Link>,
     timeouts: Timeouts,
     phase: Phase,
-    /// When the current phase times out (unused while busy).
+    /// When the current phase times out (while busy, the body's deadline
+    /// in `link` is used instead).
     deadline: Instant,
     timer: Pin<Box<Sleep>>,
-    /// The task of a read left pending while busy (no timer was armed then):
-    /// woken when the connection turns idle, so that its timer starts.
-    parked_read: Option<Waker>,
 }
 
 impl Watched {
-    fn new(tcp: TcpStream, in_flight: Arc<AtomicUsize>, timeouts: Timeouts) -> Watched {
+    fn new(tcp: TcpStream, link: Arc<Link>, timeouts: Timeouts) -> Watched {
         let deadline = Instant::now() + timeouts.idle;
         Watched {
             tcp,
-            in_flight,
+            link,
             timeouts,
             phase: Phase::Idle,
             deadline,
             timer: Box::pin(tokio::time::sleep_until(deadline)),
-            parked_read: None,
         }
     }
 
     /// Busy while a request is in flight; idle again (from now) once it ends.
     fn refresh(&mut self) {
-        if self.in_flight.load(Ordering::Acquire) > 0 {
+        if self.link.in_flight.load(Ordering::Acquire) > 0 {
             self.phase = Phase::Busy;
         } else if self.phase == Phase::Busy {
             self.phase = Phase::Idle;
             self.deadline = Instant::now() + self.timeouts.idle;
-            if let Some(read) = self.parked_read.take() {
+            let parked = self.link.body().parked_read.take();
+            if let Some(read) = parked {
                 read.wake();
             }
         }
@@ -184,18 +339,30 @@ impl Watched {
 
     /// Ready with an error once the current phase has run out of time.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        if self.phase == Phase::Busy {
-            self.parked_read = Some(cx.waker().clone());
-            return Poll::Pending;
-        }
-        if self.timer.deadline() != self.deadline {
-            self.timer.as_mut().reset(self.deadline);
+        let deadline = if self.phase == Phase::Busy {
+            let mut watch = self.link.body();
+            match watch.deadline {
+                Some(deadline) => deadline,
+                None => {
+                    watch.parked_read = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+            }
+        } else {
+            self.deadline
+        };
+        if self.timer.deadline() != deadline {
+            self.timer.as_mut().reset(deadline);
         }
         match self.timer.as_mut().poll(cx) {
             Poll::Ready(()) => {
                 let what = match self.phase {
                     Phase::Head => "request headers not received in time",
-                    _ => "connection idle too long",
+                    Phase::Busy => {
+                        self.link.body().timed_out = true;
+                        "request body not received in time"
+                    }
+                    Phase::Idle => "connection idle too long",
                 };
                 tracing::debug!(what, "closing a connection");
                 Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, what))

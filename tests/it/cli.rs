@@ -1268,3 +1268,30 @@ async fn hostile_names_stay_in_their_segment_through_the_cli() {
         );
     }
 }
+
+/// `ccs serve --body-read-timeout S`: a request body not complete S seconds
+/// after its head is answered 408 and its connection closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_cuts_off_a_body_slower_than_its_body_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut child, base, _output) = serve(&["--body-read-timeout", "0.5"]).await;
+    let addr = base.strip_prefix("http://").expect(&base);
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // One byte of the hundred announced, then nothing.
+    let request = format!(
+        "PATCH /v1/account/{ACCOUNT}/ns/properties HTTP/1.1\r\nHost: x\r\n\
+         maven-api-key: {API_KEY}\r\ncontent-length: 100\r\n\r\n{{"
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_string(&mut answer))
+        .await
+        .expect("the connection is closed")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(
+        answer.ends_with(r#"{"message":"request body not received in time"}"#),
+        "{answer}"
+    );
+    child.kill().await.unwrap();
+}

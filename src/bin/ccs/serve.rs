@@ -42,6 +42,11 @@ pub struct ServeArgs {
     /// seconds after their first byte.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     header_read_timeout: Duration,
+    /// Answer 408 and close the connection when a request body is not
+    /// complete this many seconds after the end of its headers (the 10 MiB
+    /// body limit needs 350 KB/s at the default).
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
+    body_read_timeout: Duration,
     /// With --app-client-secret: Sentinel issues AppJWTs only for this
     /// client id, and the connector APIs accept only tokens the emulator
     /// issued (default: any non-empty client id, secret and token).
@@ -81,6 +86,7 @@ impl ServeArgs {
         let mut config = EmulatorConfig::new()
             .idle_timeout(self.idle_timeout)
             .header_read_timeout(self.header_read_timeout)
+            .body_read_timeout(self.body_read_timeout)
             .token_ttl(Duration::from_secs(self.token_ttl))
             .admin(!self.no_admin)
             .journal_limit(self.journal_limit);
