@@ -150,6 +150,7 @@ use store::Store;
 
 pub use admin::{AdminError, RecordedRequest};
 pub use faults::{Fault, FaultId};
+pub use journal::Outcome;
 
 /// Largest request body read, in bytes: above the largest legal document,
 /// so that the 800,000-character rule decides, not the transport. A document

@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 
 use super::error::{ApiError, ApiResult};
 use super::faults::Action;
+use super::journal::Outcome;
 use super::names::{self, DEFAULT_SESSION};
 use super::store::{Entry, Expiry, Store};
 use super::{EmulatorConfig, Shared, admin, connector, journal, messaging, v1, v2, value};
@@ -434,7 +435,12 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
     let dropped = response.extensions().get::<DropConnection>().is_some();
     let status = (!dropped).then(|| response.status().as_u16());
     if let Some(head) = head {
-        let entry = head.answered(body.as_ref(), status, fault.map(|(id, _)| id));
+        let entry = head.recorded(
+            body.as_ref(),
+            status,
+            fault.map(|(id, _)| id),
+            dropped.then_some(Outcome::Dropped),
+        );
         shared.journal.push(entry);
     }
     // The path only: the query may carry an access token.
