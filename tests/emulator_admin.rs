@@ -737,6 +737,73 @@ async fn a_delay_fault_answers_normally_later() {
     assert!(journal[0].fault.is_some());
 }
 
+impl Ccs {
+    /// The journal entry of the fault `id`, waiting up to 10 s for it.
+    async fn entry_of_fault(&self, id: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let journal = self.journal().await;
+            if let Some(entry) = journal.into_iter().find(|e| e["fault"] == id) {
+                return entry;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "fault {id}: no entry in the journal"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_whose_client_gave_up_during_a_delay_is_recorded() {
+    let ccs = Ccs::start().await;
+    let patch = |body: &Value| {
+        ccs.v1(Method::PATCH, &format!("/{NS}/properties"))
+            .json(body)
+    };
+    let small = json!({ "never": "saved" });
+    // Larger than hyper reads ahead of the handler.
+    let large = json!({ "never": "x".repeat(1024 * 1024) });
+    for (request, body, text) in [
+        (ccs.v1(Method::GET, ""), None, None),
+        (patch(&small), Some(small.clone()), None),
+        (patch(&large), None, Some(r#"{"never":"xxxxxxxx"#)),
+    ] {
+        // Far longer than the test waits: the entry must not wait for it.
+        let id = ccs
+            .emulator
+            .inject_fault(Fault::delay(Duration::from_secs(60)).path(format!("/v1/account/{ACC}*")))
+            .expect("valid")
+            .to_string();
+        let error = request
+            .timeout(Duration::from_millis(300))
+            .send()
+            .await
+            .expect_err("the client gives up");
+        assert!(error.is_timeout(), "{error:?}");
+        let entry = ccs.entry_of_fault(&id).await;
+        assert_eq!(entry["outcome"], "client_gone", "{entry}");
+        assert_eq!(entry["status"], Value::Null, "{entry}");
+        assert_eq!(entry.get("body").cloned(), body, "{entry}");
+        if let Some(text) = text {
+            let shown = entry["body_text"].as_str().expect("the body's start");
+            assert!(shown.starts_with(text), "{shown}");
+            assert_eq!(entry["body_truncated"], true);
+        }
+        assert_eq!(ccs.faults().await, json!([]), "the fault was used");
+        let recorded = ccs.emulator.requests();
+        let recorded = recorded
+            .iter()
+            .find(|r| r.fault.is_some_and(|f| f.to_string() == id))
+            .expect("recorded");
+        assert_eq!(recorded.outcome, Some(Outcome::ClientGone));
+        assert_eq!(recorded.status, None);
+    }
+    // The PATCH was never handled.
+    assert_eq!(ccs.read_v1().await, json!({}));
+}
+
 #[tokio::test]
 async fn a_dropped_request_is_recorded_as_dropped() {
     let ccs = Ccs::start().await;
