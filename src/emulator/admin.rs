@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::error::{ApiError, ApiResult, json, no_content};
 use super::faults::{Fault, FaultId};
-use super::journal::Entry;
+use super::journal::{self, Entry, Outcome};
 use super::json::timestamp;
 use super::{Emulator, Shared};
 
@@ -203,20 +203,33 @@ fn advance_seconds(body: &Map<String, Value>) -> Result<i64, ApiError> {
 pub struct RecordedRequest {
     /// The method, e.g. `PATCH`.
     pub method: String,
-    /// The path and query as sent, an `access_token` value as `[redacted]`.
+    /// The path and query as sent, the value of every credential parameter
+    /// (`access_token`, `api_key`, `client_secret`, in any case, in the query
+    /// or as a path parameter) as `[redacted]`.
     pub path: String,
-    /// The status answered; `None` when a `drop` fault closed the connection.
+    /// The status answered; `None` when there was no answer (see
+    /// [`outcome`](Self::outcome)).
     pub status: Option<u16>,
     /// When the request arrived, by the emulator's clock.
     pub at: chrono::DateTime<chrono::Utc>,
     /// The headers (names in lowercase, repeated values joined with `, `);
-    /// `maven-api-key`, `authorization` and `x-lp-on-behalf` are `[redacted]`.
+    /// `authorization`, `cookie`, `maven-api-key`, `proxy-authorization`,
+    /// `x-api-key`, `x-lp-on-behalf` (and any named like a credential
+    /// parameter, e.g. `x-access-token`) are `[redacted]`.
     pub headers: Vec<(String, String)>,
-    /// The body, when it was JSON (and read: a request refused before its
-    /// body was read, e.g. a 401, has none).
+    /// The body, when it was JSON nested at most 64 levels and at most
+    /// 256 KiB (and read: a request refused before its body was read, e.g. a
+    /// 401, has none), its credential members `"[redacted]"`.
     pub body: Option<Value>,
+    /// Any other body (not JSON, nested deeper, larger): the text of its
+    /// first 4,096 bytes (lossy UTF-8), credentials `[redacted]`.
+    pub body_text: Option<String>,
+    /// Whether [`body_text`](Self::body_text) is only the start of the body.
+    pub body_truncated: bool,
     /// The fault that hit the request, if one did.
     pub fault: Option<FaultId>,
+    /// Why there was no answer, if there was none.
+    pub outcome: Option<Outcome>,
 }
 
 impl RecordedRequest {
@@ -231,16 +244,23 @@ impl RecordedRequest {
 
 impl From<&Entry> for RecordedRequest {
     fn from(entry: &Entry) -> RecordedRequest {
+        let (body, body_text, body_truncated) = match &entry.body {
+            // At most 64 levels deep: serde_json reads it.
+            Some(journal::Body::Json(raw)) => (serde_json::from_str(raw.get()).ok(), None, false),
+            Some(journal::Body::Text { text, truncated }) => (None, Some(text.clone()), *truncated),
+            None => (None, None, false),
+        };
         RecordedRequest {
             method: entry.method.clone(),
             path: entry.path.clone(),
             status: entry.status,
             at: entry.at,
             headers: entry.headers.clone(),
-            body: entry
-                .json_body()
-                .and_then(|raw| serde_json::from_str(raw.get()).ok()),
+            body,
+            body_text,
+            body_truncated,
             fault: entry.fault.map(FaultId),
+            outcome: entry.outcome,
         }
     }
 }

@@ -88,6 +88,11 @@ impl ApiError {
         error
     }
 
+    /// The status this error answers.
+    pub(super) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// 400: the request body could not be read (e.g. the connection closed).
     pub(super) fn unreadable_body() -> ApiError {
         ApiError::bad_request("could not read the request body")

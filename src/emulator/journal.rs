@@ -7,37 +7,84 @@
 //! check of the body are done when the journal is read, which is rare. So
 //! credentials are held in memory as received until then (the emulator holds
 //! the ones it checks anyway); nothing the journal gives out carries one.
+//!
+//! What it gives out is bounded and plain: a body is shown as JSON only when
+//! it is JSON nested at most [`MAX_VALUE_DEPTH`] levels and kept whole;
+//! any other body is shown as the text of its first [`MAX_BODY_TEXT`] bytes,
+//! so that the journal reads with any JSON parser's recursion limit.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{HeaderMap, Method, Uri, header};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::value::RawValue;
 
 use super::json::timestamp;
+use crate::depth::{MAX_VALUE_DEPTH, raw_depth};
 
 /// What a redacted credential shows.
 pub(super) const REDACTED: &str = "[redacted]";
 
-/// The headers that carry credentials.
-const CREDENTIAL_HEADERS: [&str; 3] = ["maven-api-key", "authorization", "x-lp-on-behalf"];
+/// The headers that carry credentials (as `http` names them: lowercase).
+/// Any header whose name is a credential name ([`is_credential_name`], e.g.
+/// `x-access-token`) is one too.
+const CREDENTIAL_HEADERS: [&str; 6] = [
+    "authorization",
+    "cookie",
+    "maven-api-key",
+    "proxy-authorization",
+    "x-api-key",
+    "x-lp-on-behalf",
+];
 
-/// The query parameter that carries a credential.
-const CREDENTIAL_QUERY: &str = "access_token";
+/// The names that carry a credential, wherever a name meets a value: query
+/// and form parameters, path parameters (`;access_token=...`), JSON members,
+/// `name=value` or `name: value` text. A name is one when, in lowercase and
+/// with `-` read as `_`, it ends with one of these (`ACCESS_TOKEN`,
+/// `Api-Key`, `x_api_key`).
+const CREDENTIAL_NAMES: [&str; 3] = ["access_token", "api_key", "client_secret"];
 
 /// Bodies larger than this are recorded without their body, so that the
 /// journal's memory stays bounded (1,000 entries hold at most 256 MiB of
-/// bodies).
+/// bodies): only their first [`MAX_BODY_TEXT`] bytes are kept (copied).
 pub(super) const MAX_RECORDED_BODY: usize = 256 * 1024;
+
+/// The most bytes of a body shown as text (a body that is not JSON, nested
+/// deeper than [`MAX_VALUE_DEPTH`], or larger than [`MAX_RECORDED_BODY`]).
+pub(super) const MAX_BODY_TEXT: usize = 4096;
 
 /// A credential value found elsewhere in a request (another header, the
 /// path, the body) is redacted there too when it is at least this long;
 /// shorter ones (`k`) would redact ordinary text.
 const MIN_SECRET_ELSEWHERE: usize = 6;
+
+/// How a recorded request ended, when it was not answered: `"outcome"` in
+/// the journal (absent when the answer, its `status`, was sent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// `"dropped"`: a `drop` fault closed the connection without an answer.
+    Dropped,
+    /// `"client_gone"`: the client closed the connection before the answer
+    /// was ready (e.g. it gave up during a `delay_ms` fault, which is then
+    /// used up and the request never handled).
+    ClientGone,
+}
+
+impl Outcome {
+    /// As the journal shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Dropped => "dropped",
+            Outcome::ClientGone => "client_gone",
+        }
+    }
+}
 
 /// One recorded request and its answer.
 #[derive(Clone, Debug)]
@@ -47,9 +94,19 @@ pub(super) struct Entry {
     pub(super) status: Option<u16>,
     pub(super) at: DateTime<Utc>,
     pub(super) headers: Vec<(String, String)>,
-    /// The body as sent (redacted), not yet known to be JSON.
-    pub(super) body: Option<Box<str>>,
+    pub(super) body: Option<Body>,
     pub(super) fault: Option<u64>,
+    pub(super) outcome: Option<Outcome>,
+}
+
+/// A body as shown (redacted).
+#[derive(Clone, Debug)]
+pub(super) enum Body {
+    /// JSON, kept whole, nested at most [`MAX_VALUE_DEPTH`] levels.
+    Json(Box<RawValue>),
+    /// Any other body: at most [`MAX_BODY_TEXT`] bytes of its text (lossy
+    /// UTF-8); `truncated` when that is only its start.
+    Text { text: String, truncated: bool },
 }
 
 /// A request's head, kept as it arrived (cheap copies: the URI and the
@@ -77,20 +134,30 @@ impl Head {
         }
     }
 
-    /// The record of this request, answered `status` (`None`: no answer).
-    pub(super) fn answered(
+    /// The record of this request, answered `status` (`None`: no answer,
+    /// for the reason `outcome` gives).
+    pub(super) fn recorded(
         self,
         body: Option<&Bytes>,
         status: Option<u16>,
         fault: Option<u64>,
+        outcome: Option<Outcome>,
     ) -> Recorded {
+        let body = body.filter(|b| !b.is_empty());
         Recorded {
-            body: body
-                .filter(|b| !b.is_empty() && b.len() <= MAX_RECORDED_BODY)
-                .cloned(),
+            body_len: body.map_or(0, Bytes::len),
+            body: body.map(|b| {
+                if b.len() <= MAX_RECORDED_BODY {
+                    b.clone()
+                } else {
+                    // A copy: a slice would keep the whole body alive.
+                    Bytes::copy_from_slice(&b[..MAX_BODY_TEXT])
+                }
+            }),
             head: self,
             status,
             fault,
+            outcome,
         }
     }
 }
@@ -99,14 +166,20 @@ impl Head {
 #[derive(Clone)]
 pub(super) struct Recorded {
     head: Head,
+    /// The body, or its first [`MAX_BODY_TEXT`] bytes when it was larger
+    /// than [`MAX_RECORDED_BODY`].
     body: Option<Bytes>,
+    /// The size of the whole body as sent.
+    body_len: usize,
     status: Option<u16>,
     fault: Option<u64>,
+    outcome: Option<Outcome>,
 }
 
 impl Recorded {
     /// The entry as shown: every credential value `[redacted]`, in the
-    /// credential headers, the query, and wherever else it appears.
+    /// credential headers, the query, the path, the body, and wherever else
+    /// it appears.
     fn redacted(&self) -> Entry {
         let Head {
             method,
@@ -115,24 +188,31 @@ impl Recorded {
             at,
         } = &self.head;
         let mut secrets = Vec::new();
-        for name in CREDENTIAL_HEADERS {
+        for name in headers.keys().filter(|n| is_credential_header(n.as_str())) {
             for value in headers.get_all(name) {
-                let value = String::from_utf8_lossy(value.as_bytes());
-                // `Bearer <token>`: the token alone may appear elsewhere.
-                if let Some((_scheme, token)) = value.split_once(' ') {
-                    secrets.push(token.trim().to_owned());
-                }
-                secrets.push(value.trim().to_owned());
+                header_secrets(&String::from_utf8_lossy(value.as_bytes()), &mut secrets);
             }
         }
-        let path = redact_query(uri, &mut secrets);
-        secrets.retain(|s| s.len() >= MIN_SECRET_ELSEWHERE);
+        let path = redact_pairs(uri.path(), &['/', ';'], Decoding::Path, &mut secrets);
+        let path = match uri.query() {
+            Some(query) => {
+                let query = redact_pairs(query, &['&', ';'], Decoding::Form, &mut secrets);
+                format!("{path}?{query}")
+            }
+            None => path.into_owned(),
+        };
+        let whole = self.body.as_ref().is_some_and(|b| b.len() == self.body_len);
+        let body = self
+            .body
+            .as_ref()
+            .map(|body| redact_body(body, whole, self.is_form(), &mut secrets));
+        secrets.retain(|s| s.len() >= MIN_SECRET_ELSEWHERE && !s.starts_with(REDACTED));
         // Longest first, so a token is not half-replaced by a shorter one.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
         let mut recorded = Vec::with_capacity(headers.keys_len());
         for name in headers.keys() {
-            let value = if CREDENTIAL_HEADERS.contains(&name.as_str()) {
+            let value = if is_credential_header(name.as_str()) {
                 REDACTED.to_owned()
             } else {
                 let joined = headers
@@ -145,61 +225,476 @@ impl Recorded {
             };
             recorded.push((name.as_str().to_owned(), value));
         }
-        let body = self
-            .body
-            .as_ref()
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .map(|text| scrub(text.to_owned(), &secrets).into_boxed_str());
         Entry {
             method: method.as_str().to_owned(),
             path: scrub(path, &secrets),
             status: self.status,
             at: *at,
             headers: recorded,
-            body,
+            body: body.map(|body| body.shown(whole, &secrets)),
             fault: self.fault,
+            outcome: self.outcome,
+        }
+    }
+
+    /// Whether the body is declared a form (`application/x-www-form-urlencoded`).
+    fn is_form(&self) -> bool {
+        self.head
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+    }
+}
+
+/// A body redacted, not yet scrubbed nor cut.
+enum Redacted {
+    /// Valid JSON, within the depth limit.
+    Json(String),
+    Text(String),
+}
+
+impl Redacted {
+    /// As shown: scrubbed of `secrets`; JSON if it still is, else text cut
+    /// to [`MAX_BODY_TEXT`] bytes.
+    fn shown(self, whole: bool, secrets: &[String]) -> Body {
+        let text = match self {
+            Redacted::Json(text) => {
+                let text = scrub_json(text, secrets);
+                match serde_json::from_str::<Box<RawValue>>(&text) {
+                    Ok(raw) => return Body::Json(raw),
+                    // A secret replaced across JSON tokens: shown as text.
+                    Err(_) => text,
+                }
+            }
+            Redacted::Text(text) => scrub(text, secrets),
+        };
+        cut(text, whole, secrets)
+    }
+}
+
+/// The body with every credential member or parameter redacted (their
+/// values collected into `secrets`), not yet scrubbed of the secrets found
+/// elsewhere. `whole`: the body was kept whole (else it is its first bytes).
+fn redact_body(body: &Bytes, whole: bool, form: bool, secrets: &mut Vec<String>) -> Redacted {
+    if whole
+        && let Ok(text) = std::str::from_utf8(body)
+        && serde_json::from_str::<&RawValue>(text).is_ok()
+        && raw_depth(text) <= MAX_VALUE_DEPTH
+    {
+        return Redacted::Json(redact_json(text, secrets));
+    }
+    let bytes = if whole {
+        &body[..]
+    } else {
+        without_cut_char(body)
+    };
+    let text = String::from_utf8_lossy(bytes);
+    // In a body not declared a form, `+` may be meant as a plus: only `%XX`
+    // escapes are read.
+    let decoding = if form { Decoding::Form } else { Decoding::Path };
+    Redacted::Text(redact_pairs(&text, &['&', ';'], decoding, secrets).into_owned())
+}
+
+/// `bytes` without a last character cut short (its first bytes only).
+fn without_cut_char(bytes: &[u8]) -> &[u8] {
+    let tail = bytes.len().saturating_sub(3);
+    for i in (tail..bytes.len()).rev() {
+        let b = bytes[i];
+        if b & 0xC0 != 0x80 {
+            let wanted = match b {
+                0xF0.. => 4,
+                0xE0.. => 3,
+                0xC0.. => 2,
+                _ => 1,
+            };
+            return if bytes.len() - i < wanted {
+                &bytes[..i]
+            } else {
+                bytes
+            };
+        }
+    }
+    bytes
+}
+
+/// Whether a header carries a credential.
+fn is_credential_header(name: &str) -> bool {
+    CREDENTIAL_HEADERS.contains(&name) || is_credential_name(name)
+}
+
+/// Whether a parameter or member of this name carries a credential (see
+/// [`CREDENTIAL_NAMES`]).
+fn is_credential_name(name: &str) -> bool {
+    let name = name.trim().as_bytes();
+    CREDENTIAL_NAMES.iter().any(|credential| {
+        name.len() >= credential.len()
+            && name[name.len() - credential.len()..]
+                .iter()
+                .zip(credential.bytes())
+                .all(|(&b, c)| normal(b) == c)
+    })
+}
+
+/// A byte as names are compared: lowercase, `-` as `_`.
+fn normal(b: u8) -> u8 {
+    if b == b'-' {
+        b'_'
+    } else {
+        b.to_ascii_lowercase()
+    }
+}
+
+/// The secrets of one credential header's value: the whole value, the
+/// token after its scheme (`Bearer <token>`), and each cookie's value.
+fn header_secrets(value: &str, secrets: &mut Vec<String>) {
+    let value = value.trim();
+    secrets.push(value.to_owned());
+    if let Some((_scheme, token)) = value.split_once(' ') {
+        secrets.push(token.trim().to_owned());
+    }
+    for cookie in value.split(';') {
+        if let Some((_name, cookie)) = cookie.split_once('=') {
+            secrets.push(cookie.trim().trim_matches('"').to_owned());
         }
     }
 }
 
-/// The path and query, with every `access_token` value `[redacted]` (and
-/// collected into `secrets`, decoded).
-fn redact_query(uri: &Uri, secrets: &mut Vec<String>) -> String {
-    let path = uri.path();
-    let Some(query) = uri.query() else {
-        return path.to_owned();
-    };
-    let mut out = String::with_capacity(path.len() + 1 + query.len());
-    out.push_str(path);
-    out.push('?');
-    for (i, pair) in query.split('&').enumerate() {
-        if i > 0 {
-            out.push('&');
+/// How the parts of a text are percent-decoded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Decoding {
+    /// `%XX` only (a path, a body not declared a form).
+    Path,
+    /// `%XX`, and `+` is a space: a query or form, decoded exactly as the
+    /// routes decode the query (axum's `Query`, i.e. serde_urlencoded), so
+    /// the journal finds the `access_token` the routes read.
+    Form,
+}
+
+/// `text` percent-decoded: a bad escape is kept as written, and bytes that
+/// are not UTF-8 are read lossily.
+fn decode(text: &str, decoding: Decoding) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' if decoding == Decoding::Form => out.push(b' '),
+            b'%' => {
+                let hex = |at: usize| {
+                    bytes
+                        .get(at)
+                        .and_then(|&b| char::from(b).to_digit(16))
+                        .and_then(|d| u8::try_from(d).ok())
+                };
+                if let (Some(hi), Some(lo)) = (hex(i + 1), hex(i + 2)) {
+                    out.push(hi << 4 | lo);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            b => out.push(b),
         }
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let (name, decoded) = decode_pair(pair);
-        if name == CREDENTIAL_QUERY && !value.is_empty() {
-            secrets.push(decoded);
-            secrets.push(value.to_owned());
-            out.push_str(key);
-            out.push('=');
-            out.push_str(REDACTED);
-        } else {
-            out.push_str(pair);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `text` (a path, a query, a form or other text) split at `separators`,
+/// with every credential parameter's value `[redacted]` (and collected into
+/// `secrets`, as sent and decoded); everything else kept as written.
+fn redact_pairs<'t>(
+    text: &'t str,
+    separators: &[char],
+    decoding: Decoding,
+    secrets: &mut Vec<String>,
+) -> Cow<'t, str> {
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut offset = 0;
+    for piece in text.split(separators) {
+        if offset > 0 {
+            // The separator before this piece (one ASCII byte).
+            out.push_str(&text[offset - 1..offset]);
+        }
+        match redact_piece(piece, decoding, secrets) {
+            Some(redacted) => {
+                changed = true;
+                out.push_str(&redacted);
+            }
+            None => out.push_str(piece),
+        }
+        offset += piece.len() + 1;
+    }
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// One `name=value` (or other text) of [`redact_pairs`], redacted; `None`
+/// when it holds no credential.
+fn redact_piece(piece: &str, decoding: Decoding, secrets: &mut Vec<String>) -> Option<String> {
+    let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+    if piece.contains('=') && is_credential_name(&decode(name, decoding)) {
+        if value.is_empty() || value.starts_with(REDACTED) {
+            return None;
+        }
+        secrets.push(decode(value, decoding));
+        secrets.push(value.to_owned());
+        return Some(format!("{name}={REDACTED}"));
+    }
+    if let Cow::Owned(redacted) = redact_text(piece, secrets) {
+        return Some(redacted);
+    }
+    // A credential hidden by escapes (`%3D`, `%26`, `%3B`), e.g. in another
+    // parameter's value: that whole value goes.
+    if !piece.contains('%') {
+        return None;
+    }
+    let mut found = Vec::new();
+    if let Cow::Borrowed(_) = redact_text(&decode(piece, decoding), &mut found) {
+        return None;
+    }
+    secrets.append(&mut found);
+    Some(if piece.contains('=') {
+        format!("{name}={REDACTED}")
+    } else {
+        REDACTED.to_owned()
+    })
+}
+
+/// The index just after the first credential name in `bytes` at or after
+/// `from` (compared as [`is_credential_name`] does).
+fn find_credential_name(bytes: &[u8], from: usize) -> Option<usize> {
+    (from..bytes.len()).find_map(|at| {
+        CREDENTIAL_NAMES.iter().find_map(|name| {
+            let end = at + name.len();
+            let found = bytes.get(at..end).is_some_and(|candidate| {
+                candidate
+                    .iter()
+                    .zip(name.bytes())
+                    .all(|(&b, c)| normal(b) == c)
+            });
+            found.then_some(end)
+        })
+    })
+}
+
+/// The index of the first byte after `at` that is not a space or tab.
+fn skip_blanks(bytes: &[u8], mut at: usize) -> usize {
+    while matches!(bytes.get(at), Some(b' ' | b'\t')) {
+        at += 1;
+    }
+    at
+}
+
+/// The index of the quote `quote` that closes a quoted text whose content
+/// starts at `start` (a backslash escapes the next byte), or the end.
+fn quoted_end(bytes: &[u8], start: usize, quote: u8) -> usize {
+    let mut escaped = false;
+    for (i, &b) in bytes.iter().enumerate().skip(start) {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            _ if b == quote => return i,
+            _ => {}
         }
     }
+    bytes.len()
+}
+
+/// The end of an unquoted value starting at `start`.
+fn bare_end(bytes: &[u8], start: usize) -> usize {
+    bytes
+        .iter()
+        .skip(start)
+        .position(|&b| {
+            b.is_ascii_whitespace()
+                || matches!(
+                    b,
+                    b'&' | b';'
+                        | b','
+                        | b'#'
+                        | b'}'
+                        | b']'
+                        | b')'
+                        | b'"'
+                        | b'\''
+                        | b'\\'
+                        | b'<'
+                        | b'>'
+                )
+        })
+        .map_or(bytes.len(), |n| start + n)
+}
+
+/// `text` with the value of every `name=value`, `name: value` or
+/// `"name": "value"` whose name is a credential name `[redacted]` (and
+/// collected into `secrets`).
+fn redact_text<'t>(text: &'t str, secrets: &mut Vec<String>) -> Cow<'t, str> {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(name_end) = find_credential_name(bytes, from) {
+        from = name_end;
+        // The name's closing quote: `"`, `'`, or `\"` in JSON written in a
+        // JSON string.
+        let escaped_quote = |at: usize| bytes.get(at..at + 2) == Some(b"\\\"".as_slice());
+        let mut at = name_end;
+        if escaped_quote(at) {
+            at += 2;
+        } else if matches!(bytes.get(at), Some(b'"' | b'\'')) {
+            at += 1;
+        }
+        at = skip_blanks(bytes, at);
+        if !matches!(bytes.get(at), Some(b'=' | b':')) {
+            continue;
+        }
+        at = skip_blanks(bytes, at + 1);
+        // Every index here is at an ASCII byte or the end: a char boundary.
+        let (start, end) = match bytes.get(at) {
+            Some(&quote @ (b'"' | b'\'')) => (at + 1, quoted_end(bytes, at + 1, quote)),
+            Some(b'\\') if escaped_quote(at) => {
+                let start = at + 2;
+                let end = bytes
+                    .iter()
+                    .skip(start)
+                    .position(|&b| b == b'\\')
+                    .map_or(bytes.len(), |n| start + n);
+                (start, end)
+            }
+            _ => (at, bare_end(bytes, at)),
+        };
+        from = end;
+        let value = &text[start..end];
+        if value.is_empty() || text[start..].starts_with(REDACTED) {
+            continue;
+        }
+        secrets.push(value.to_owned());
+        out.push_str(&text[copied..start]);
+        out.push_str(REDACTED);
+        copied = end;
+    }
+    if copied == 0 {
+        Cow::Borrowed(text)
+    } else {
+        out.push_str(&text[copied..]);
+        Cow::Owned(out)
+    }
+}
+
+/// The index of the quote that closes the JSON string opening at `at`, or
+/// the end.
+fn string_end(bytes: &[u8], at: usize) -> usize {
+    quoted_end(bytes, at + 1, b'"')
+}
+
+/// The end of the JSON value starting at `at` (valid JSON).
+fn json_value_end(bytes: &[u8], at: usize) -> usize {
+    match bytes.get(at) {
+        Some(b'"') => (string_end(bytes, at) + 1).min(bytes.len()),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            let mut i = at;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => i = string_end(bytes, i),
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            return i + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            bytes.len()
+        }
+        _ => bytes
+            .iter()
+            .skip(at)
+            .position(|&b| b.is_ascii_whitespace() || matches!(b, b',' | b'}' | b']'))
+            .map_or(bytes.len(), |n| at + n),
+    }
+}
+
+/// Valid JSON `text` with the value of every member whose name is a
+/// credential name `"[redacted]"` (strings and scalars collected into
+/// `secrets`), and credentials written inside strings (`"...?access_token=x"`)
+/// `[redacted]`; everything else kept byte for byte.
+fn redact_json(text: &str, secrets: &mut Vec<String>) -> String {
+    let bytes = text.as_bytes();
+    if find_credential_name(bytes, 0).is_none() {
+        return text.to_owned();
+    }
+    let quoted_redacted = format!("\"{REDACTED}\"");
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let end = string_end(bytes, i);
+        if end >= bytes.len() {
+            break;
+        }
+        let after = skip_json_blanks(bytes, end + 1);
+        if bytes.get(after) == Some(&b':') {
+            let name = serde_json::from_str::<String>(&text[i..=end]);
+            if name.is_ok_and(|name| is_credential_name(&name)) {
+                let start = skip_json_blanks(bytes, after + 1);
+                let value_end = json_value_end(bytes, start);
+                let value = &text[start..value_end];
+                if value != quoted_redacted {
+                    match bytes.get(start) {
+                        Some(b'"') => {
+                            if let Ok(decoded) = serde_json::from_str::<String>(value) {
+                                secrets.push(decoded);
+                            }
+                            secrets.push(value.trim_matches('"').to_owned());
+                        }
+                        Some(b'{' | b'[') => {}
+                        _ => secrets.push(value.to_owned()),
+                    }
+                    out.push_str(&text[copied..start]);
+                    out.push_str(&quoted_redacted);
+                    copied = value_end;
+                }
+                i = value_end;
+                continue;
+            }
+        } else {
+            // A string value: credentials written in it.
+            if let Cow::Owned(redacted) = redact_text(&text[i + 1..end], secrets) {
+                out.push_str(&text[copied..=i]);
+                out.push_str(&redacted);
+                copied = end;
+            }
+        }
+        i = end + 1;
+    }
+    out.push_str(&text[copied..]);
     out
 }
 
-/// The key and value of one `key=value` query pair, decoded exactly as the
-/// routes decode the query (axum's `Query`, i.e. serde_urlencoded: `+` is a
-/// space, a bad escape is kept as written), so the journal finds the
-/// `access_token` the routes read.
-fn decode_pair(pair: &str) -> (String, String) {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(pair)
-        .ok()
-        .and_then(|pairs| pairs.into_iter().next())
-        .unwrap_or_default()
+/// The index of the first byte at or after `at` that is not JSON whitespace.
+fn skip_json_blanks(bytes: &[u8], mut at: usize) -> usize {
+    while matches!(bytes.get(at), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+        at += 1;
+    }
+    at
 }
 
 /// `text` with every one of `secrets` replaced by `[redacted]`.
@@ -210,6 +705,69 @@ fn scrub(mut text: String, secrets: &[String]) -> String {
         }
     }
     text
+}
+
+/// JSON `text` scrubbed of `secrets`, also where a string writes one with
+/// escapes (`\/`, `\u0041`).
+fn scrub_json(text: String, secrets: &[String]) -> String {
+    let text = scrub(text, secrets);
+    if secrets.is_empty() || !text.contains('\\') {
+        return text;
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let end = string_end(bytes, i);
+        // (Serializing a `String` cannot fail.)
+        if end < bytes.len()
+            && text[i..end].contains('\\')
+            && let Ok(decoded) = serde_json::from_str::<String>(&text[i..=end])
+            && secrets.iter().any(|s| decoded.contains(s.as_str()))
+            && let Ok(scrubbed) = serde_json::to_string(&scrub(decoded, secrets))
+        {
+            out.push_str(&text[copied..i]);
+            out.push_str(&scrubbed);
+            copied = end + 1;
+        }
+        i = end + 1;
+    }
+    if copied == 0 {
+        return text;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// A body shown as text: at most [`MAX_BODY_TEXT`] bytes (whole
+/// characters), without the start of a secret cut short at its end.
+/// `whole`: `text` is the whole body (else only its start was kept).
+fn cut(mut text: String, whole: bool, secrets: &[String]) -> Body {
+    let truncated = !whole || text.len() > MAX_BODY_TEXT;
+    if text.len() > MAX_BODY_TEXT {
+        let mut end = MAX_BODY_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    if truncated {
+        for secret in secrets {
+            let tail = text.len().saturating_sub(secret.len().saturating_sub(1));
+            let start = (tail..text.len()).find(|&at| {
+                text.is_char_boundary(at) && secret.as_bytes().starts_with(&text.as_bytes()[at..])
+            });
+            if let Some(start) = start {
+                text.truncate(start);
+            }
+        }
+    }
+    Body::Text { text, truncated }
 }
 
 /// The bounded journal.
@@ -263,15 +821,6 @@ impl Journal {
     }
 }
 
-impl Entry {
-    /// The body, when it is JSON.
-    pub(super) fn json_body(&self) -> Option<&RawValue> {
-        self.body
-            .as_deref()
-            .and_then(|text| serde_json::from_str::<&RawValue>(text).ok())
-    }
-}
-
 /// Headers as a JSON object, in the order recorded.
 struct HeaderObject<'a>(&'a [(String, String)]);
 
@@ -287,18 +836,25 @@ impl Serialize for HeaderObject<'_> {
 
 impl Serialize for Entry {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let body = self.json_body();
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("method", &self.method)?;
         map.serialize_entry("path", &self.path)?;
         map.serialize_entry("status", &self.status)?;
         map.serialize_entry("at", &timestamp(self.at))?;
         map.serialize_entry("headers", &HeaderObject(&self.headers))?;
-        if let Some(body) = body {
-            map.serialize_entry("body", body)?;
+        match &self.body {
+            Some(Body::Json(body)) => map.serialize_entry("body", body)?,
+            Some(Body::Text { text, truncated }) => {
+                map.serialize_entry("body_text", text)?;
+                map.serialize_entry("body_truncated", truncated)?;
+            }
+            None => {}
         }
         if let Some(fault) = self.fault {
             map.serialize_entry("fault", &fault.to_string())?;
+        }
+        if let Some(outcome) = self.outcome {
+            map.serialize_entry("outcome", outcome.as_str())?;
         }
         map.end()
     }
@@ -308,23 +864,206 @@ impl Serialize for Entry {
 mod tests {
     use super::*;
 
+    fn pairs(text: &str, decoding: Decoding) -> (String, Vec<String>) {
+        let mut secrets = Vec::new();
+        let redacted = redact_pairs(text, &['&', ';'], decoding, &mut secrets).into_owned();
+        (redacted, secrets)
+    }
+
+    fn json(text: &str) -> (String, Vec<String>) {
+        let mut secrets = Vec::new();
+        let redacted = redact_json(text, &mut secrets);
+        assert!(
+            serde_json::from_str::<&RawValue>(&redacted).is_ok(),
+            "still JSON: {redacted}"
+        );
+        (redacted, secrets)
+    }
+
     #[test]
     fn an_encoded_access_token_is_found_as_the_routes_read_it() {
-        let uri: Uri = "/v2/x?a=1&access%5Ftoken=tok%2Ben+d&b=2"
-            .parse()
-            .expect("a URI");
-        let mut secrets = Vec::new();
-        let path = redact_query(&uri, &mut secrets);
-        assert_eq!(path, "/v2/x?a=1&access%5Ftoken=[redacted]&b=2");
+        let (query, secrets) = pairs("a=1&access%5Ftoken=tok%2Ben+d&b=2", Decoding::Form);
+        assert_eq!(query, "a=1&access%5Ftoken=[redacted]&b=2");
         // Decoded as the routes decode it (`%2B` is `+`, `+` a space), and as sent.
         assert_eq!(secrets, ["tok+en d", "tok%2Ben+d"]);
     }
 
     #[test]
     fn an_empty_or_keyless_pair_is_kept_as_written() {
-        let uri: Uri = "/v1/x?&access_token&=v".parse().expect("a URI");
-        let mut secrets = Vec::new();
-        assert_eq!(redact_query(&uri, &mut secrets), "/v1/x?&access_token&=v");
+        let (query, secrets) = pairs("&access_token&=v&access_token=", Decoding::Form);
+        assert_eq!(query, "&access_token&=v&access_token=");
         assert!(secrets.is_empty());
+    }
+
+    #[test]
+    fn credential_names_in_any_case_and_spelling() {
+        for name in [
+            "access_token",
+            "ACCESS_TOKEN",
+            "Access-Token",
+            "x-api-key",
+            "API_KEY",
+            "client_secret",
+            "Client-Secret",
+            " my_access_token ",
+        ] {
+            assert!(is_credential_name(name), "{name}");
+        }
+        for name in ["access", "token", "api_keys", "client_id", "secret", ""] {
+            assert!(!is_credential_name(name), "{name}");
+        }
+        assert!(is_credential_header("cookie"));
+        assert!(is_credential_header("x-access-token"));
+        assert!(!is_credential_header("content-type"));
+    }
+
+    #[test]
+    fn path_parameters_and_hidden_credentials_are_redacted() {
+        let mut secrets = Vec::new();
+        let path = redact_pairs(
+            "/v2/a;Access_Token=t0ken1;x=1/b%3Bapi%5Fkey%3Dk3y123/c",
+            &['/', ';'],
+            Decoding::Path,
+            &mut secrets,
+        );
+        assert_eq!(path, "/v2/a;Access_Token=[redacted];x=1/[redacted]/c");
+        assert_eq!(secrets, ["t0ken1", "t0ken1", "k3y123"]);
+        let (query, secrets) = pairs("next=%2Fx%3Fclient_secret%3Ds3cr3t&y=1", Decoding::Form);
+        assert_eq!(query, "next=[redacted]&y=1");
+        assert_eq!(secrets, ["s3cr3t"]);
+    }
+
+    #[test]
+    fn credentials_written_in_text_are_redacted() {
+        let mut secrets = Vec::new();
+        let text = redact_text(
+            r#"{"client_secret": "a b\"c", 'api_key':'k', x-api-key: v1 rest, access_token=t&z, api_key=}"#,
+            &mut secrets,
+        );
+        assert_eq!(
+            text,
+            r#"{"client_secret": "[redacted]", 'api_key':'[redacted]', x-api-key: [redacted] rest, access_token=[redacted]&z, api_key=}"#
+        );
+        assert_eq!(secrets, [r#"a b\"c"#, "k", "v1", "t"]);
+        // Already redacted: left alone.
+        let mut again = Vec::new();
+        assert!(matches!(redact_text(&text, &mut again), Cow::Borrowed(_)));
+        assert!(again.is_empty());
+        // JSON written in a JSON string.
+        let mut secrets = Vec::new();
+        let text = redact_text(r#"{\"access_token\": \"t0k\", \"n\": 1}"#, &mut secrets);
+        assert_eq!(text, r#"{\"access_token\": \"[redacted]\", \"n\": 1}"#);
+        assert_eq!(secrets, ["t0k"]);
+    }
+
+    #[test]
+    fn credential_members_are_redacted_and_the_rest_kept_byte_for_byte() {
+        let (text, secrets) = json(
+            r#"{ "a" : 1.50, "Client_Secret" : "s\u0031", "n": {"api_key": 12345678, "k": [1]},
+                "x-access-token": {"deep": ["v"]}, "url": "https://h/?access_token=t0k#f",
+                "access_token": "[redacted]" }"#,
+        );
+        assert_eq!(
+            text,
+            r#"{ "a" : 1.50, "Client_Secret" : "[redacted]", "n": {"api_key": "[redacted]", "k": [1]},
+                "x-access-token": "[redacted]", "url": "https://h/?access_token=[redacted]#f",
+                "access_token": "[redacted]" }"#
+        );
+        assert_eq!(secrets, ["s1", r"s\u0031", "12345678", "t0k"]);
+        let plain = r#"[ {"a": "b"}, 1e3 ]"#;
+        assert_eq!(json(plain), (plain.to_owned(), Vec::new()));
+    }
+
+    #[test]
+    fn a_secret_written_with_json_escapes_is_scrubbed() {
+        let secrets = ["abc/defgh".to_owned()];
+        assert_eq!(
+            scrub_json(
+                r#"{"p": "x abc\/defgh", "q": "abc/defgh"}"#.to_owned(),
+                &secrets
+            ),
+            r#"{"p": "x [redacted]", "q": "[redacted]"}"#
+        );
+    }
+
+    #[test]
+    fn a_cut_body_ends_on_a_whole_character_and_shows_no_part_of_a_secret() {
+        let long = format!("é{}", "x".repeat(MAX_BODY_TEXT));
+        let Body::Text { text, truncated } = cut(long, true, &[]) else {
+            panic!("text");
+        };
+        assert!(truncated);
+        assert_eq!(text.len(), MAX_BODY_TEXT);
+        let secrets = ["s3cr3t-value".to_owned()];
+        let Body::Text { text, truncated } = cut("abc s3cr3t".to_owned(), false, &secrets) else {
+            panic!("text");
+        };
+        assert!(truncated);
+        assert_eq!(text, "abc ");
+        let Body::Text { text, truncated } = cut("abc s3cr3t".to_owned(), true, &secrets) else {
+            panic!("text");
+        };
+        assert!(!truncated, "whole: nothing was cut");
+        assert_eq!(text, "abc s3cr3t");
+        assert_eq!(without_cut_char("aé".as_bytes()), "aé".as_bytes());
+        assert_eq!(without_cut_char(&"aé".as_bytes()[..2]), b"a");
+        assert_eq!(without_cut_char(&"a€".as_bytes()[..3]), b"a");
+    }
+
+    fn recorded(content_type: &str, body: &[u8]) -> Recorded {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            content_type.parse().expect("a header value"),
+        );
+        headers.insert(
+            "x-api-key",
+            "header-secret".parse().expect("a header value"),
+        );
+        let head = Head::capture(
+            &Method::POST,
+            &"/x?y=header-secret".parse().expect("a URI"),
+            &headers,
+            Utc::now(),
+        );
+        head.recorded(Some(&Bytes::copy_from_slice(body)), Some(200), None, None)
+    }
+
+    #[test]
+    fn bodies_are_shown_as_json_only_within_the_limits() {
+        let form = recorded(
+            "application/x-www-form-urlencoded; charset=utf-8",
+            b"client_id=c&client%5Fsecret=form+secret&z=header-secret",
+        )
+        .redacted();
+        let Some(Body::Text { text, truncated }) = &form.body else {
+            panic!("text: {form:?}");
+        };
+        assert_eq!(text, "client_id=c&client%5Fsecret=[redacted]&z=[redacted]");
+        assert!(!truncated);
+        assert_eq!(form.path, "/x?y=[redacted]");
+
+        let at = format!("{}1{}", "[".repeat(64), "]".repeat(64));
+        let entry = recorded("application/json", at.as_bytes()).redacted();
+        assert!(matches!(&entry.body, Some(Body::Json(raw)) if raw.get() == at));
+        let past = format!("{}1{}", "[".repeat(65), "]".repeat(65));
+        let entry = recorded("application/json", past.as_bytes()).redacted();
+        assert!(
+            matches!(&entry.body, Some(Body::Text { text, truncated: false }) if *text == past)
+        );
+
+        let large = format!("[\"{}\"]", "x".repeat(MAX_RECORDED_BODY));
+        let kept = recorded("application/json", large.as_bytes());
+        assert_eq!(kept.body.as_ref().map(Bytes::len), Some(MAX_BODY_TEXT));
+        assert_eq!(kept.body_len, large.len());
+        let entry = kept.redacted();
+        assert!(matches!(
+            &entry.body,
+            Some(Body::Text { text, truncated: true }) if large.starts_with(text.as_str())
+                && text.len() == MAX_BODY_TEXT
+        ));
+        let json = serde_json::to_value(&entry).expect("serializable");
+        assert_eq!(json["body_truncated"], true);
+        assert!(json.get("body").is_none() && json.get("outcome").is_none());
     }
 }

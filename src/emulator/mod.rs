@@ -156,6 +156,7 @@ use store::Store;
 
 pub use admin::{AdminError, RecordedRequest};
 pub use faults::{Fault, FaultId};
+pub use journal::Outcome;
 
 /// Largest request body read, in bytes: above the largest legal document,
 /// so that the 800,000-character rule decides, not the transport. A document
@@ -260,7 +261,8 @@ impl EmulatorConfig {
 
     /// How long a request's body may take on a connection of [`Emulator`],
     /// from the end of its head (more exactly, from when the emulator starts
-    /// reading it, which is later only after an injected `delay` fault) to
+    /// reading it, which is later only for a chunked body, with no declared
+    /// length, held by an injected `delay` fault) to
     /// its last byte. A body still arriving then is cut off: the request is
     /// answered 408 `{"message":"request body not received in time"}` and
     /// the connection is closed (a client still sending may see the

@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 
 use super::error::{ApiError, ApiResult};
 use super::faults::Action;
+use super::journal::Outcome;
 use super::names::{self, DEFAULT_SESSION};
 use super::store::{Entry, Expiry, Store};
 use super::{EmulatorConfig, Shared, admin, connector, journal, messaging, v1, v2, value};
@@ -403,7 +404,8 @@ impl Call<'_> {
 }
 
 /// The one handler behind the router: the admin routes, then faults, then
-/// LivePerson's routes; every request to the latter is journaled.
+/// LivePerson's routes; every request to the latter is journaled, even one
+/// whose client goes away before the answer (see [`Pending`]).
 pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     if shared.config.admin && admin::is_admin_path(request.uri().path()) {
         return admin::handle(&shared, request).await;
@@ -414,18 +416,38 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
         .journal
         .enabled()
         .then(|| journal::Head::capture(&method, &uri, request.headers(), shared.clock.now()));
-    let mut body = None;
     let fault = shared.faults.hit(&method, uri.path());
+    let mut pending = Pending {
+        shared: &shared,
+        head,
+        fault: fault.as_ref().map(|(id, _)| *id),
+        body: None,
+    };
     let response = match &fault {
-        None => handle(&shared, &method, &uri, request, &mut body).await,
-        Some((_, Action::Delay(delay))) => {
-            tokio::time::sleep(*delay).await;
-            handle(&shared, &method, &uri, request, &mut body).await
-        }
+        None => handle(&shared, &method, &uri, request, &mut pending.body).await,
+        Some((_, Action::Delay(delay))) => match read_ahead(request, &shared.bodies).await {
+            Ok((request, body)) => {
+                if pending.head.is_some() {
+                    pending.body = body;
+                }
+                tokio::time::sleep(*delay).await;
+                handle(&shared, &method, &uri, request, &mut pending.body).await
+            }
+            Err(error) if error.status() == axum::http::StatusCode::REQUEST_TIMEOUT => {
+                // The body did not arrive in time: answered 408, as without the fault.
+                pending.finish(Some(error.status().as_u16()), None);
+                return error.into_response();
+            }
+            Err(error) => {
+                // No one to answer: the body was cut short.
+                pending.finish(None, Some(Outcome::ClientGone));
+                return error.into_response();
+            }
+        },
         Some((id, action)) => {
             // Read (for the journal) but never handled: no data changes.
-            if head.is_some() {
-                body = super::body::read(request, &shared.bodies).await.ok();
+            if pending.head.is_some() {
+                pending.body = super::body::read(request, &shared.bodies).await.ok();
             }
             Ok(fault_response(*id, action))
         }
@@ -433,13 +455,70 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
     .unwrap_or_else(IntoResponse::into_response);
     let dropped = response.extensions().get::<DropConnection>().is_some();
     let status = (!dropped).then(|| response.status().as_u16());
-    if let Some(head) = head {
-        let entry = head.answered(body.as_ref(), status, fault.map(|(id, _)| id));
-        shared.journal.push(entry);
-    }
+    pending.finish(status, dropped.then_some(Outcome::Dropped));
     // The path only: the query may carry an access token.
     tracing::debug!(%method, path = uri.path(), status = status.unwrap_or(0), "request");
     response
+}
+
+/// A request being answered, recorded in the journal when it is: by
+/// [`Pending::finish`], or, if its handling is dropped first (hyper drops
+/// it when the client closes the connection before the answer, e.g. during
+/// a `delay_ms` fault), when it is dropped, as [`Outcome::ClientGone`].
+struct Pending<'a> {
+    shared: &'a Shared,
+    /// `None` when the journal is off, or once recorded.
+    head: Option<journal::Head>,
+    fault: Option<u64>,
+    /// The body, once read.
+    body: Option<Bytes>,
+}
+
+impl Pending<'_> {
+    /// Records the request: answered `status`, or not for `outcome`.
+    fn finish(&mut self, status: Option<u16>, outcome: Option<Outcome>) {
+        if let Some(head) = self.head.take() {
+            let entry = head.recorded(self.body.as_ref(), status, self.fault, outcome);
+            self.shared.journal.push(entry);
+        }
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.head.is_some() {
+            tracing::debug!("the client went away before the answer");
+            self.finish(None, Some(Outcome::ClientGone));
+        }
+    }
+}
+
+/// Before a `delay_ms` fault's wait, reads a body whose length is declared
+/// (and allowed), so that a client that gives up during the wait is
+/// recorded with its body, and noticed at all when its body is larger than
+/// what hyper reads ahead (hyper watches for the connection closing only
+/// while it is not waiting for the body to be read; see [`Pending`]). The
+/// request, with the body read (if it was), for [`handle`]; `Err` when the
+/// body was cut short: the client is gone.
+async fn read_ahead(
+    request: Request,
+    memory: &super::body::BodyMemory,
+) -> Result<(Request, Option<Bytes>), ApiError> {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if !declared.is_some_and(|length| length > 0 && length <= super::MAX_BODY_BYTES) {
+        // No body, a chunked one, or one too large (answered 413 after the
+        // wait, once credentials are checked, as without the fault).
+        return Ok((request, None));
+    }
+    let (parts, body) = request.into_parts();
+    // Read as every body is (one buffer, counted, under the body deadline).
+    let body = super::body::read(Request::new(body), memory).await?;
+    let request = Request::from_parts(parts, axum::body::Body::from(body.clone()));
+    Ok((request, Some(body)))
 }
 
 /// Marks an answer that must not be sent: the connection is closed instead

@@ -14,8 +14,9 @@
 //! * **busy**: the request is being answered (its body read, the handler
 //!   run, the answer written). While its body is being read, the rest of
 //!   the body must arrive within [`Timeouts::body_read`] of the handler's
-//!   first read of it (at the end of the head, or after an injected
-//!   `delay`); else the read fails, the handler answers 408 and hyper closes
+//!   first read of it (at the end of the head; after an injected `delay`
+//!   only for a body with no declared length, which is not read ahead of
+//!   the wait); else the read fails, the handler answers 408 and hyper closes
 //!   the connection after that answer (it stops reading a request whose body
 //!   failed). Otherwise no timeout applies: a slow answer is the emulator's
 //!   own doing.

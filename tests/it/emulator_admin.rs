@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault};
+use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault, Outcome};
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -233,6 +233,7 @@ async fn the_journal_records_requests_with_credentials_redacted() {
     assert_eq!(messaging["headers"]["authorization"], "[redacted]");
     assert_eq!(messaging["headers"]["x-lp-on-behalf"], "[redacted]");
     assert!(messaging.get("body").is_none(), "not JSON: no body");
+    assert_eq!(messaging["body_text"], "not json", "but its text");
 
     // The same through the Rust API.
     let recorded = ccs.emulator.requests();
@@ -291,6 +292,304 @@ async fn refused_requests_are_recorded_too() {
         ccs.emulator.requests()[0].header("maven-api-key"),
         Some("[redacted]")
     );
+}
+
+// ------------------------------------------------- journal: what it hides
+
+/// A secret of each test below: long enough to be found anywhere.
+const SECRET: &str = "s3cr3t-never-shown";
+
+impl Ccs {
+    /// `GET /__emulator/requests` as text, exactly as served.
+    async fn journal_text(&self) -> String {
+        let response = self
+            .admin(Method::GET, "requests")
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.expect("text")
+    }
+
+    /// Sends `request` (any answer will do), then checks that [`SECRET`] is
+    /// nowhere in the journal, over HTTP or through the Rust API, and that
+    /// the one entry shows `[redacted]`; that entry.
+    async fn sent_without_secret(&self, request: RequestBuilder) -> Value {
+        self.clear_journal_and_send(request).await;
+        let text = self.journal_text().await;
+        assert!(!text.contains(SECRET), "the secret in the journal: {text}");
+        assert!(text.contains("[redacted]"), "nothing redacted: {text}");
+        let rust = format!("{:?}", self.emulator.requests());
+        assert!(!rust.contains(SECRET), "the secret in requests(): {rust}");
+        let journal: Vec<Value> = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(journal.len(), 1, "{journal:#?}");
+        journal[0].clone()
+    }
+
+    async fn clear_journal_and_send(&self, request: RequestBuilder) {
+        self.emulator.clear_requests();
+        let _ = request.send().await.expect("answered");
+    }
+
+    fn sentinel(&self, query: &str) -> RequestBuilder {
+        self.http.post(self.url(&format!(
+            "/sentinel/api/account/{ACC}/app/token?v=1.0&grant_type=client_credentials{query}"
+        )))
+    }
+}
+
+#[tokio::test]
+async fn a_client_secret_in_the_query_is_redacted() {
+    let ccs = Ccs::start().await;
+    let entry = ccs
+        .sent_without_secret(ccs.sentinel(&format!("&client_id=c&client_secret={SECRET}")))
+        .await;
+    assert_eq!(
+        entry["path"],
+        format!(
+            "/sentinel/api/account/{ACC}/app/token?v=1.0&grant_type=client_credentials\
+             &client_id=c&client_secret=[redacted]"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_client_secret_in_a_form_body_is_redacted_and_the_form_shown() {
+    let ccs = Ccs::start().await;
+    let entry = ccs
+        .sent_without_secret(
+            ccs.sentinel("")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("client_id=c&client_secret={SECRET}")),
+        )
+        .await;
+    assert_eq!(entry["status"], 200);
+    assert!(entry.get("body").is_none(), "not JSON: {entry}");
+    assert_eq!(entry["body_text"], "client_id=c&client_secret=[redacted]");
+    assert_eq!(entry["body_truncated"], false);
+    let recorded = &ccs.emulator.requests()[0];
+    assert_eq!(
+        recorded.body_text.as_deref(),
+        Some("client_id=c&client_secret=[redacted]")
+    );
+    assert!(recorded.body.is_none() && !recorded.body_truncated);
+}
+
+#[tokio::test]
+async fn a_client_secret_in_a_json_body_is_redacted_and_the_rest_kept_as_sent() {
+    let ccs = Ccs::start().await;
+    let entry = ccs
+        .sent_without_secret(
+            ccs.sentinel("")
+                .header("content-type", "application/json")
+                .body(format!(
+                    r#"{{"client_id": "c", "nested": {{"CLIENT_SECRET": "{SECRET}", "n": 1.50}}}}"#
+                )),
+        )
+        .await;
+    assert_eq!(entry["status"], 400, "Sentinel wants a form");
+    assert_eq!(
+        entry["body"],
+        json!({"client_id": "c", "nested": {"CLIENT_SECRET": "[redacted]", "n": 1.5}})
+    );
+    assert!(
+        ccs.journal_text().await.contains(
+            r#"{"client_id": "c", "nested": {"CLIENT_SECRET": "[redacted]", "n": 1.50}}"#
+        ),
+        "the rest of the body as sent"
+    );
+}
+
+#[tokio::test]
+async fn an_access_token_in_any_case_is_redacted() {
+    let ccs = Ccs::start().await;
+    let entry = ccs
+        .sent_without_secret(ccs.v2(Method::GET, &format!("/{ACC}/{NS}?ACCESS_TOKEN={SECRET}")))
+        .await;
+    assert_eq!(
+        entry["path"],
+        format!("/v2/context/document/{ACC}/{NS}?ACCESS_TOKEN=[redacted]&access_token=[redacted]")
+    );
+}
+
+#[tokio::test]
+async fn an_access_token_as_a_path_parameter_is_redacted() {
+    let ccs = Ccs::start().await;
+    let entry = ccs
+        .sent_without_secret(ccs.http.get(ccs.url(&format!(
+            "/v2/context/document/{ACC}/{NS};access_token={SECRET};x=1/s?a=1"
+        ))))
+        .await;
+    assert_eq!(
+        entry["path"],
+        format!("/v2/context/document/{ACC}/{NS};access_token=[redacted];x=1/s?a=1")
+    );
+    // Hidden by percent-encoding, in a segment or in another parameter.
+    for (sent, shown) in [
+        (
+            format!("/v2/x%3BAccess%5Ftoken%3D{SECRET}/y"),
+            "/v2/[redacted]/y".to_owned(),
+        ),
+        (
+            format!("/v2/x?next=%2Fy%3Faccess_token%3D{SECRET}"),
+            "/v2/x?next=[redacted]".to_owned(),
+        ),
+    ] {
+        let entry = ccs.sent_without_secret(ccs.http.get(ccs.url(&sent))).await;
+        assert_eq!(entry["path"], shown);
+    }
+}
+
+#[tokio::test]
+async fn an_api_key_in_the_query_is_redacted() {
+    let ccs = Ccs::start().await;
+    let entry = ccs
+        .sent_without_secret(ccs.v1(Method::GET, &format!("?x=1&Api-Key={SECRET}")))
+        .await;
+    assert_eq!(
+        entry["path"],
+        format!("/v1/account/{ACC}?x=1&Api-Key=[redacted]")
+    );
+    assert_eq!(entry["status"], 200);
+}
+
+#[tokio::test]
+async fn a_cookie_is_redacted() {
+    let ccs = Ccs::start().await;
+    let entry = ccs
+        .sent_without_secret(
+            ccs.v1(Method::GET, "")
+                .header("Cookie", format!("theme=dark; session={SECRET}"))
+                .header("x-echo", format!("was {SECRET}")),
+        )
+        .await;
+    assert_eq!(entry["headers"]["cookie"], "[redacted]");
+    assert_eq!(entry["headers"]["x-echo"], "was [redacted]");
+}
+
+#[tokio::test]
+async fn every_credential_header_is_redacted_in_any_case() {
+    let ccs = Ccs::start().await;
+    for name in [
+        "X-API-KEY",
+        "x-api-key",
+        "Authorization",
+        "AUTHORIZATION",
+        "Maven-Api-Key",
+        "X-Lp-On-Behalf",
+        "Proxy-Authorization",
+        "X-Access-Token",
+    ] {
+        let entry = ccs
+            .sent_without_secret(
+                ccs.http
+                    .get(ccs.url(&format!("/v1/account/{ACC}")))
+                    .header(name, format!("Bearer {SECRET}")),
+            )
+            .await;
+        assert_eq!(
+            entry["headers"][name.to_ascii_lowercase()],
+            "[redacted]",
+            "{name}: {entry}"
+        );
+    }
+}
+
+// ------------------------------------------- journal: bounded and parseable
+
+/// How deeply a JSON text nests arrays and objects (counted on the text, so
+/// that it works however deep the text is).
+fn text_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        match b {
+            _ if in_string && escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b'[' | b'{' if !in_string => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' if !in_string => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[tokio::test]
+async fn a_body_too_deep_is_kept_as_a_short_string() {
+    let ccs = Ccs::start().await;
+    for levels in [1001, 100, 65] {
+        let deep = format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+        ccs.clear_journal_and_send(
+            ccs.v2(Method::POST, "/create")
+                .header("content-type", "application/json")
+                .body(deep.clone()),
+        )
+        .await;
+        let text = ccs.journal_text().await;
+        // The array of entries, an entry, its body: 64 levels at most.
+        assert!(text_depth(&text) <= 66, "{levels}: {}", text_depth(&text));
+        let journal: Vec<Value> = serde_json::from_str(&text).expect("serde_json reads it");
+        assert_eq!(journal[0]["status"], 400);
+        assert!(journal[0].get("body").is_none(), "{levels}");
+        assert_eq!(journal[0]["body_text"], deep, "{levels}: the whole text");
+        assert_eq!(journal[0]["body_truncated"], false);
+    }
+    // At the limit, still JSON.
+    let at = format!("{}1{}", "[".repeat(64), "]".repeat(64));
+    ccs.clear_journal_and_send(
+        ccs.v2(Method::POST, "/create")
+            .header("content-type", "application/json")
+            .body(at.clone()),
+    )
+    .await;
+    let journal = ccs.journal().await;
+    assert_eq!(
+        journal[0]["body"],
+        serde_json::from_str::<Value>(&at).expect("JSON")
+    );
+}
+
+#[tokio::test]
+async fn a_body_too_large_or_not_json_is_kept_as_its_start() {
+    let ccs = Ccs::start().await;
+    // Over the 256 KiB kept whole: its first 4 KiB, cut after a whole character.
+    let large = format!("é{}", "x".repeat(300 * 1024));
+    ccs.clear_journal_and_send(
+        ccs.v1(Method::PATCH, &format!("/{NS}/properties"))
+            .header("content-type", "application/json")
+            .body(large.clone()),
+    )
+    .await;
+    let journal = ccs.journal().await;
+    let text = journal[0]["body_text"].as_str().expect("a string");
+    assert!(text.len() <= 4096 && text.len() > 4000, "{}", text.len());
+    assert!(large.starts_with(text));
+    assert_eq!(journal[0]["body_truncated"], true);
+    assert!(journal[0].get("body").is_none());
+    assert!(ccs.emulator.requests()[0].body_truncated);
+    // Not UTF-8: shown lossily.
+    ccs.clear_journal_and_send(
+        ccs.v1(Method::PATCH, &format!("/{NS}/properties"))
+            .header("content-type", "application/json")
+            .body(vec![b'{', 0xff, b'}']),
+    )
+    .await;
+    let journal = ccs.journal().await;
+    assert_eq!(journal[0]["body_text"], "{\u{fffd}}");
+    // A cut secret does not show its start either.
+    // (its first 6 bytes end the 4 KiB kept)
+    let cut = format!("{}{SECRET}", "x".repeat(4090));
+    ccs.clear_journal_and_send(
+        ccs.v1(Method::PATCH, &format!("/{NS}/properties"))
+            .header("x-api-key", SECRET)
+            .body(format!("{cut}{}", "y".repeat(300 * 1024))),
+    )
+    .await;
+    let text = ccs.journal_text().await;
+    assert!(!text.contains(&SECRET[..6]), "{text}");
 }
 
 // ---------------------------------------------------------------- faults
@@ -436,6 +735,96 @@ async fn a_delay_fault_answers_normally_later() {
     let journal = ccs.emulator.requests();
     assert_eq!(journal[0].status, Some(204));
     assert!(journal[0].fault.is_some());
+}
+
+impl Ccs {
+    /// The journal entry of the fault `id`, waiting up to 10 s for it.
+    async fn entry_of_fault(&self, id: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let journal = self.journal().await;
+            if let Some(entry) = journal.into_iter().find(|e| e["fault"] == id) {
+                return entry;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "fault {id}: no entry in the journal"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_whose_client_gave_up_during_a_delay_is_recorded() {
+    let ccs = Ccs::start().await;
+    let patch = |body: &Value| {
+        ccs.v1(Method::PATCH, &format!("/{NS}/properties"))
+            .json(body)
+    };
+    let small = json!({ "never": "saved" });
+    // Larger than hyper reads ahead of the handler.
+    let large = json!({ "never": "x".repeat(1024 * 1024) });
+    for (request, body, text) in [
+        (ccs.v1(Method::GET, ""), None, None),
+        (patch(&small), Some(small.clone()), None),
+        (patch(&large), None, Some(r#"{"never":"xxxxxxxx"#)),
+    ] {
+        // Far longer than the test waits: the entry must not wait for it.
+        let id = ccs
+            .emulator
+            .inject_fault(Fault::delay(Duration::from_secs(60)).path(format!("/v1/account/{ACC}*")))
+            .expect("valid")
+            .to_string();
+        let error = request
+            .timeout(Duration::from_millis(300))
+            .send()
+            .await
+            .expect_err("the client gives up");
+        assert!(error.is_timeout(), "{error:?}");
+        let entry = ccs.entry_of_fault(&id).await;
+        assert_eq!(entry["outcome"], "client_gone", "{entry}");
+        assert_eq!(entry["status"], Value::Null, "{entry}");
+        assert_eq!(entry.get("body").cloned(), body, "{entry}");
+        if let Some(text) = text {
+            let shown = entry["body_text"].as_str().expect("the body's start");
+            assert!(shown.starts_with(text), "{shown}");
+            assert_eq!(entry["body_truncated"], true);
+        }
+        assert_eq!(ccs.faults().await, json!([]), "the fault was used");
+        let recorded = ccs.emulator.requests();
+        let recorded = recorded
+            .iter()
+            .find(|r| r.fault.is_some_and(|f| f.to_string() == id))
+            .expect("recorded");
+        assert_eq!(recorded.outcome, Some(Outcome::ClientGone));
+        assert_eq!(recorded.status, None);
+    }
+    // The PATCH was never handled.
+    assert_eq!(ccs.read_v1().await, json!({}));
+}
+
+#[tokio::test]
+async fn a_dropped_request_is_recorded_as_dropped() {
+    let ccs = Ccs::start().await;
+    let id = ccs
+        .emulator
+        .inject_fault(Fault::drop_connection().path("/v1/*"))
+        .expect("valid")
+        .to_string();
+    let error = ccs.v1(Method::GET, "").send().await.expect_err("no answer");
+    assert!(error.status().is_none(), "{error:?}");
+    assert_eq!(call(ccs.v1(Method::GET, "")).await.0, StatusCode::OK);
+    let journal = ccs.journal().await;
+    assert_eq!(journal.len(), 2, "{journal:#?}");
+    assert_eq!(journal[0]["fault"], id.as_str());
+    assert_eq!(journal[0]["status"], Value::Null);
+    assert_eq!(journal[0]["outcome"], "dropped");
+    assert_eq!(journal[1]["status"], 200);
+    assert!(journal[1].get("outcome").is_none(), "answered: no outcome");
+    let recorded = ccs.emulator.requests();
+    assert_eq!(recorded[0].outcome, Some(Outcome::Dropped));
+    assert_eq!(recorded[1].outcome, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -4,6 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use liveperson_ccs::emulator::FaultId;
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig, router};
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
@@ -1753,34 +1754,54 @@ async fn a_stalled_body_is_answered_408_and_the_connection_closed() {
     assert_eq!(expect(get, StatusCode::OK).await, json!({}));
 }
 
+/// A `delay_ms` fault reads the request's body before its wait (so that a
+/// client that gives up during the wait is recorded with it): the body
+/// deadline counts from the head, as for any request. A body in time is
+/// answered after the delay; a late one is answered 408 at the deadline.
 #[tokio::test]
-async fn an_injected_delay_does_not_count_against_the_body_deadline() {
+async fn a_delayed_request_reads_its_body_under_the_same_deadline() {
     let ccs = Ccs::with(short_body_deadline()).await;
-    ccs.emulator
+    let fault = ccs
+        .emulator
         .inject_fault(
-            liveperson_ccs::emulator::Fault::delay(Duration::from_secs(1)).method(Method::PATCH),
+            liveperson_ccs::emulator::Fault::delay(Duration::from_secs(1))
+                .method(Method::PATCH)
+                .times(2),
         )
         .expect("valid fault");
-    let mut stream = tokio::net::TcpStream::connect(ccs.emulator.local_addr())
-        .await
-        .expect("connects");
     let body = json!({"p": 1}).to_string();
-    stream
-        .write_all(patch_head(body.len()).as_bytes())
-        .await
-        .expect("head sent");
-    // The body comes 1.5 s after the head: past the 1 s deadline counted
-    // from the head, but the emulator starts reading it only after the
-    // 1 s delay.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    stream.write_all(body.as_bytes()).await.expect("body sent");
-    let mut buf = [0u8; 1024];
-    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
-        .await
-        .expect("answered")
-        .expect("read");
-    let answer = String::from_utf8_lossy(&buf[..n]);
-    assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+    for (wait, expected) in [
+        (Duration::ZERO, "HTTP/1.1 204"),
+        (Duration::from_millis(1500), "HTTP/1.1 408"),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(ccs.emulator.local_addr())
+            .await
+            .expect("connects");
+        stream
+            .write_all(patch_head(body.len()).as_bytes())
+            .await
+            .expect("head sent");
+        tokio::time::sleep(wait).await;
+        // A late body may meet a closed connection.
+        let _ = stream.write_all(body.as_bytes()).await;
+        let mut buf = [0u8; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("answered")
+            .expect("read");
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with(expected), "{wait:?}: {answer}");
+    }
+    let recorded: Vec<(Option<u16>, Option<FaultId>)> = ccs
+        .emulator
+        .requests()
+        .into_iter()
+        .map(|r| (r.status, r.fault))
+        .collect();
+    assert_eq!(
+        recorded,
+        [(Some(204), Some(fault)), (Some(408), Some(fault))]
+    );
 }
 
 #[tokio::test]
