@@ -141,7 +141,7 @@ fn use_crate_encode_path(file: &mut syn::File) -> Result<(), String> {
 
 /// `OPERATION_PATHS`: each operation's path from the spec, one entry a
 /// segment, `None` for a path parameter. The transport checks each request's
-/// URL against it before sending (src/transport.rs, `check_path`).
+/// URL against it before sending (src/client/transport.rs, `check_path`).
 fn operation_paths(spec: &openapiv3::OpenAPI) -> Result<syn::Item, String> {
     let mut entries = Vec::new();
     for (template, item) in spec.paths.paths.iter() {
@@ -185,7 +185,7 @@ pub fn settings() -> progenitor::GenerationSettings {
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
         .with_hooks(progenitor::HooksMode::Expected)
-        .with_inner_type(quote::quote!(crate::transport::Transport))
+        .with_inner_type(quote::quote!(crate::client::transport::Transport))
         // A messaging result's body is `msg` or `conversationId` on success,
         // but on a rejected payload it is whatever the service says; typify
         // would drop the unknown fields (the reason) of a typed struct.

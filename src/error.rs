@@ -350,10 +350,10 @@ impl Error {
         match self {
             Error::RateLimited { .. } | Error::Timeout { .. } => true,
             Error::Discovery { source, .. } => source.is_retryable(),
-            Error::Api { status, .. } => crate::retry::is_retryable_status(*status),
+            Error::Api { status, .. } => crate::client::retry::is_retryable_status(*status),
             Error::Transport { source, .. } => source
                 .downcast_ref::<reqwest::Error>()
-                .is_some_and(crate::retry::is_retryable_failure),
+                .is_some_and(crate::client::retry::is_retryable_failure),
             _ => false,
         }
     }

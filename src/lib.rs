@@ -2,17 +2,13 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod builder;
+mod client;
 pub mod connector;
-mod depth;
 mod error;
 mod generated;
 mod names;
-mod refresh;
 mod region;
-mod retry;
-mod secret;
-mod transport;
+mod values;
 
 pub mod messaging;
 pub mod v1;
@@ -21,17 +17,19 @@ pub mod v2;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
-pub use builder::{ClientBuilder, MessagingCredentials, V1Credentials, V2Credentials};
+pub use client::builder::{ClientBuilder, MessagingCredentials, V1Credentials, V2Credentials};
+pub use client::refresh::{
+    BoxError, DEFAULT_RENEW_BEFORE, RefreshError, RefreshingCredential, Token,
+};
+pub use client::retry::RetryPolicy;
+pub use client::secret::{Credential, CredentialFuture, CredentialProvider, Secret};
 pub use connector::discovery::DiscoverySettings;
 pub use error::{BODY_CUT_MARK, Error};
 pub use messaging::MessagingClient;
 pub use names::{
     AccountId, DEFAULT_SESSION, IntoName, Namespace, PropertyName, RESERVED_NAMESPACES, SessionId,
 };
-pub use refresh::{BoxError, DEFAULT_RENEW_BEFORE, RefreshError, RefreshingCredential, Token};
 pub use region::Region;
-pub use retry::RetryPolicy;
-pub use secret::{Credential, CredentialFuture, CredentialProvider, Secret};
 pub use v1::CcsV1Client;
 pub use v2::CcsV2Client;
 

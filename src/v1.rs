@@ -12,11 +12,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::builder::{ClientBuilder, V1Credentials, required_env};
+use crate::client::builder::{ClientBuilder, V1Credentials, required_env};
+use crate::client::secret::Credential;
+use crate::client::transport::{Auth, PathPart, RawCall, Transport};
 use crate::generated::v1 as raw;
 use crate::names::{AccountId, IntoName, Namespace, PropertyName, SessionId};
-use crate::secret::Credential;
-use crate::transport::{Auth, PathPart, RawCall, Transport};
 
 /// A client for CCS v1, bound to one account.
 ///
@@ -207,7 +207,7 @@ fn to_map<T: Serialize + ?Sized>(
     match serde_json::to_value(value) {
         Ok(Value::Object(map)) => {
             map.values()
-                .try_for_each(|v| crate::depth::check("property value", v))?;
+                .try_for_each(|v| crate::values::check("property value", v))?;
             Ok(map)
         }
         Ok(other) => Err(Error::invalid(
@@ -235,7 +235,7 @@ fn kind_of(value: &Value) -> &'static str {
 fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
     let value = serde_json::to_value(value)
         .map_err(|e| Error::invalid("property value", format!("cannot serialize: {e}")))?;
-    crate::depth::check("property value", &value)?;
+    crate::values::check("property value", &value)?;
     Ok(value)
 }
 
@@ -1269,7 +1269,7 @@ where
 {
     let mut named: std::collections::BTreeMap<PropertyName, R> = std::collections::BTreeMap::new();
     for (name, value) in properties {
-        crate::depth::check_raw("property value", value.as_ref())?;
+        crate::values::check_raw("property value", value.as_ref())?;
         named.insert(name.into_name()?, value);
     }
     let object: std::collections::BTreeMap<&str, &RawValue> = named

@@ -10,11 +10,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::builder::{ClientBuilder, V2Credentials, required_env};
+use crate::client::builder::{ClientBuilder, V2Credentials, required_env};
+use crate::client::secret::Credential;
+use crate::client::transport::{Auth, PathPart, RawCall, Transport};
 use crate::generated::v2 as raw;
 use crate::names::{AccountId, IntoName, Namespace, PropertyName, SessionId};
-use crate::secret::Credential;
-use crate::transport::{Auth, PathPart, RawCall, Transport};
 use crate::v1::{RawProperties, RawValue, from_value, is_missing, raw_object};
 
 /// The namespace whose document [`CcsV2Client::check`] reads (it need not
@@ -337,7 +337,7 @@ impl Document {
         };
         payload
             .values()
-            .try_for_each(|v| crate::depth::check("property value", v))?;
+            .try_for_each(|v| crate::values::check("property value", v))?;
         let ttl_seconds = document_ttl(ttl)?;
         let body = raw::types::UpsertDocumentRequest {
             account_id: self.client.inner.account.clone(),

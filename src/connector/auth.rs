@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Error;
+use crate::client::refresh::{RefreshingCredential, Token};
+use crate::client::secret::{Credential, CredentialFuture, CredentialProvider, Secret};
+use crate::client::transport::{Auth, Transport};
 use crate::connector::{Discovery, SERVICE_IDP, SERVICE_SENTINEL, jwt_expiry};
 use crate::generated::connector_auth as raw;
-use crate::refresh::{RefreshingCredential, Token};
-use crate::secret::{Credential, CredentialFuture, CredentialProvider, Secret};
-use crate::transport::{Auth, Transport};
 
 /// How long a token is taken to live when it says nothing itself (no JWT
 /// `exp`, no `expires_in`): one hour, the AppJWT's documented lifetime. The

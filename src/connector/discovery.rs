@@ -10,10 +10,10 @@ use futures::future::{BoxFuture, Shared};
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::builder::ClientBuilder;
+use crate::client::builder::ClientBuilder;
+use crate::client::transport::{Auth, Policy, Transport};
 use crate::generated::domain as raw;
 use crate::names::AccountId;
-use crate::transport::{Auth, Policy, Transport};
 
 const OPERATION: &str = "list_service_domains";
 
@@ -156,10 +156,10 @@ impl ClientBuilder<DiscoverySettings> {
     /// or a full base URL), each only where it is set (and not empty);
     /// setters called after this override it.
     pub fn with_env(mut self) -> Result<Self, Error> {
-        if let Some(account) = crate::builder::env("LP_ACCOUNT_ID") {
+        if let Some(account) = crate::client::builder::env("LP_ACCOUNT_ID") {
             self.account = Some(account);
         }
-        if let Some(host) = crate::builder::env("LP_DOMAIN_API") {
+        if let Some(host) = crate::client::builder::env("LP_DOMAIN_API") {
             self = self.domain_api(host);
         }
         Ok(self)

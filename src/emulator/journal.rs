@@ -25,7 +25,7 @@ use serde::ser::SerializeMap;
 use serde_json::value::RawValue;
 
 use super::json::timestamp;
-use crate::depth::{MAX_VALUE_DEPTH, raw_depth};
+use crate::values::{MAX_VALUE_DEPTH, raw_depth};
 
 /// What a redacted credential shows.
 pub(super) const REDACTED: &str = "[redacted]";

@@ -381,7 +381,7 @@ impl Call<'_> {
     }
 
     /// Validates property names and values (minified as sent, nesting at most
-    /// [`MAX_VALUE_DEPTH`](crate::depth::MAX_VALUE_DEPTH) levels) and merges
+    /// [`MAX_VALUE_DEPTH`](crate::values::MAX_VALUE_DEPTH) levels) and merges
     /// them into a session document; 413 (and nothing saved) if it would grow
     /// too large.
     pub(super) fn save<'v>(

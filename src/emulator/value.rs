@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 use super::error::ApiError;
 use super::json::write_string;
-use crate::depth::MAX_VALUE_DEPTH;
+use crate::values::MAX_VALUE_DEPTH;
 
 /// The minified text of `raw`, a value already checked to be valid JSON; 400
 /// if it nests deeper than [`MAX_VALUE_DEPTH`] or holds an escape that is not

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::Error;
-use crate::builder::{ClientBuilder, MessagingCredentials, required_env};
+use crate::client::builder::{ClientBuilder, MessagingCredentials, required_env};
+use crate::client::retry::RetryPolicy;
+use crate::client::secret::{Credential, Secret};
+use crate::client::transport::{Auth, Policy, Transport};
 use crate::connector::{ConnectorErrorCode, Discovery, SERVICE_MESSAGING};
 use crate::generated::messaging as raw;
 use crate::names::AccountId;
-use crate::retry::RetryPolicy;
-use crate::secret::{Credential, Secret};
-use crate::transport::{Auth, Policy, Transport};
 
 use super::request::ConversationRequest;
 use super::send::{self, Sent};

@@ -9,8 +9,8 @@ use super::client::{ClientSlot, MessagingClient};
 use super::request::ConversationRequest;
 use super::send::{AcceptStatus, ChatState, Sent, request_id};
 use crate::Error;
+use crate::client::secret::Credential;
 use crate::generated::messaging as raw;
-use crate::secret::Credential;
 
 impl MessagingClient {
     /// Opens a conversation on behalf of the consumer (as

@@ -101,7 +101,7 @@ pub(super) fn request_id() -> String {
 
 /// Reads a SEND answer: `code` must be `OK`.
 pub(crate) fn sent(
-    transport: &crate::transport::Transport,
+    transport: &crate::client::transport::Transport,
     answer: raw::types::SendResponse,
 ) -> Result<Sent, Error> {
     if answer.code != "OK" {

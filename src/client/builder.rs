@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use crate::Error;
-use crate::names::AccountId;
-use crate::region::Region;
-use crate::retry::RetryPolicy;
-use crate::secret::Credential;
-use crate::transport::{
+use crate::client::retry::RetryPolicy;
+use crate::client::secret::Credential;
+use crate::client::transport::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CALL_DEADLINE, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES, Policy,
 };
+use crate::names::AccountId;
+use crate::region::Region;
 
 /// Builds a [`CcsV1Client`](crate::CcsV1Client),
 /// [`CcsV2Client`](crate::CcsV2Client),

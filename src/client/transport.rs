@@ -9,10 +9,12 @@ use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Request, Response, ResponseBuilderExt, StatusCode};
 use tracing::Instrument;
 
+use crate::client::retry::{
+    RetryPolicy, is_retryable_failure, is_retryable_status, parse_retry_after,
+};
+use crate::client::secret::{Credential, Secret, scrub};
 use crate::error::{BODY_CUT_MARK, Error};
 use crate::generated;
-use crate::retry::{RetryPolicy, is_retryable_failure, is_retryable_status, parse_retry_after};
-use crate::secret::{Credential, Secret, scrub};
 
 /// The one operation that must never be repeated automatically: it is not
 /// idempotent (a retry could open a second conversation). SEND of a text

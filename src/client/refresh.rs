@@ -11,7 +11,7 @@ use futures::future::{BoxFuture, Shared};
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::secret::{Credential, CredentialFuture, CredentialProvider, Secret};
+use crate::client::secret::{Credential, CredentialFuture, CredentialProvider, Secret};
 
 /// The error type a refresh closure may return: anything that converts into
 /// a boxed error (`std::io::Error`, `reqwest::Error`, `anyhow::Error`,
