@@ -1,4 +1,6 @@
-//! Generates one Rust module per OpenAPI spec in `openapi/` with progenitor.
+//! Generates one Rust module per OpenAPI spec of `openapi/specs.txt` that
+//! has one, with progenitor, and (feature `emulator`) what the emulator
+//! serves of the specs.
 //!
 //! The functions here are also compiled into `tests/it/generated_api.rs`
 //! (`#[path = "../build.rs"]`), so the generated-code snapshot is made with
@@ -10,14 +12,87 @@ use std::path::Path;
 #[path = "build/reference.rs"]
 mod reference;
 
-/// The specs and the module file each one becomes in `OUT_DIR`.
-pub const SPECS: &[(&str, &str)] = &[
-    ("openapi/ccs-v1.yaml", "ccs_v1.rs"),
-    ("openapi/ccs-v2.yaml", "ccs_v2.rs"),
-    ("openapi/messaging.yaml", "messaging.rs"),
-    ("openapi/domain.yaml", "domain.rs"),
-    ("openapi/connector-auth.yaml", "connector_auth.rs"),
-];
+/// The list of specs, [`read_specs`] reads it.
+pub const SPEC_LIST: &str = "openapi/specs.txt";
+
+/// One line of [`SPEC_LIST`]: a spec file in `openapi/` and the Rust module
+/// generated from it, if the crate has a client for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec {
+    /// The file name, e.g. `ccs-v1.yaml`.
+    pub file: String,
+    /// The module, e.g. `v1` (`liveperson_ccs::raw::v1`); `None` for `-`.
+    pub module: Option<String>,
+}
+
+impl Spec {
+    /// The spec's path from the crate's root, e.g. `openapi/ccs-v1.yaml`.
+    pub fn path(&self) -> String {
+        format!("openapi/{}", self.file)
+    }
+}
+
+/// Reads [`SPEC_LIST`] under `manifest_dir`.
+pub fn read_specs(manifest_dir: &Path) -> Result<Vec<Spec>, String> {
+    let path = manifest_dir.join(SPEC_LIST);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse_specs(&text).map_err(|e| format!("{SPEC_LIST}: {e}"))
+}
+
+/// Parses the text of [`SPEC_LIST`]: `FILE MODULE` a line, `#` comments.
+pub fn parse_specs(text: &str) -> Result<Vec<Spec>, String> {
+    let mut specs: Vec<Spec> = Vec::new();
+    for (number, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [file, module] = fields[..] else {
+            return Err(format!(
+                "line {number}: expected `FILE MODULE`, found {line:?}"
+            ));
+        };
+        let plain_file = file.ends_with(".yaml")
+            && file
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !plain_file {
+            return Err(format!("line {number}: {file:?} is not a .yaml file name"));
+        }
+        let module = match module {
+            "-" => None,
+            m if m.starts_with(|c: char| c.is_ascii_lowercase())
+                && m.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
+            {
+                Some(m.to_owned())
+            }
+            m => {
+                return Err(format!(
+                    "line {number}: {m:?} is not a module name (or `-`)"
+                ));
+            }
+        };
+        if specs.iter().any(|s| s.file == file) {
+            return Err(format!("line {number}: {file} is listed twice"));
+        }
+        if module.is_some() && specs.iter().any(|s| s.module == module) {
+            return Err(format!(
+                "line {number}: module {} is listed twice",
+                fields[1]
+            ));
+        }
+        specs.push(Spec {
+            file: file.to_owned(),
+            module,
+        });
+    }
+    if specs.is_empty() {
+        return Err("lists no spec".into());
+    }
+    Ok(specs)
+}
 
 fn main() {
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
@@ -25,27 +100,66 @@ fn main() {
         Ok(dir) => dir,
         Err(_) => fail("OUT_DIR is not set: build.rs runs only under cargo"),
     };
+    let root = Path::new(&manifest_dir);
     println!("cargo:rerun-if-changed=build.rs");
-    for (spec, module) in SPECS {
-        let path = Path::new(&manifest_dir).join(spec);
+    println!("cargo:rerun-if-changed={SPEC_LIST}");
+    let specs = read_specs(root).unwrap_or_else(|e| fail(&e));
+    let mut modules = String::new();
+    let mut clients = Vec::new();
+    for spec in &specs {
+        let path = root.join(spec.path());
         // Naming every spec turns off cargo's "rerun on any file" default.
         println!("cargo:rerun-if-changed={}", path.display());
-        let source = match generate_file(&path) {
-            Ok(source) => source,
+        let Some(module) = &spec.module else {
+            continue;
+        };
+        let (source, title) = match generate_file(&path) {
+            Ok(generated) => generated,
             Err(message) => fail(&message),
         };
-        let target = Path::new(&out_dir).join(module);
-        if let Err(e) = std::fs::write(&target, source) {
-            fail(&format!("cannot write {}: {e}", target.display()));
+        write(&out_dir, &format!("{module}.rs"), &source);
+        modules.push_str(&format!(
+            "/// {title}, from `openapi/{file}`.\n\
+             #[allow(missing_docs, unused_imports, clippy::all, clippy::pedantic, dead_code)]\n\
+             pub mod {module} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/{module}.rs\"));\n}}\n\n",
+            title = title.replace('\n', " "),
+            file = spec.file,
+        ));
+        clients.push(format!("$m!({module});"));
+    }
+    modules.push_str(&format!(
+        "/// Calls `$m!(module)` for each generated module (the transport's hooks).\n\
+         macro_rules! for_each_client {{\n    ($m:ident) => {{\n        {}\n    }};\n}}\n\
+         pub(crate) use for_each_client;\n",
+        clients.join("\n        ")
+    ));
+    write(&out_dir, "generated_modules.rs", &modules);
+    // What only the emulator needs: the specs it serves, byte for byte, and
+    // its HTML reference (`GET /docs`).
+    println!("cargo:rerun-if-changed=build/reference.rs");
+    if std::env::var_os("CARGO_FEATURE_EMULATOR").is_some() {
+        let mut served = String::from("&[\n");
+        for spec in &specs {
+            let path = root.join(spec.path());
+            served.push_str(&format!(
+                "    ({:?}, include_bytes!({:?})),\n",
+                spec.file,
+                path.display().to_string()
+            ));
+        }
+        served.push_str("]\n");
+        write(&out_dir, "served_specs.rs", &served);
+        let files: Vec<String> = specs.iter().map(Spec::path).collect();
+        if let Err(message) = reference::write_reference(&manifest_dir, &out_dir, &files) {
+            fail(&message);
         }
     }
-    // The HTML reference is the emulator's (`GET /docs`): rendered only when
-    // the emulator is built.
-    println!("cargo:rerun-if-changed=build/reference.rs");
-    if std::env::var_os("CARGO_FEATURE_EMULATOR").is_some()
-        && let Err(message) = reference::write_reference(&manifest_dir, &out_dir)
-    {
-        fail(&message);
+}
+
+fn write(out_dir: &str, file: &str, text: &str) {
+    let target = Path::new(out_dir).join(file);
+    if let Err(e) = std::fs::write(&target, text) {
+        fail(&format!("cannot write {}: {e}", target.display()));
     }
 }
 
@@ -57,11 +171,16 @@ fn fail(message: &str) -> ! {
     std::process::exit(1);
 }
 
-/// Reads, adapts and generates one spec into formatted Rust source.
-pub fn generate_file(path: &Path) -> Result<String, String> {
+/// Reads, adapts and generates one spec into formatted Rust source; also
+/// returns the spec's `info.title`.
+pub fn generate_file(path: &Path) -> Result<(String, String), String> {
     let name = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    generate_source(&text).map_err(|e| format!("{name}: {e}"))
+    let title = serde_yaml::from_str::<openapiv3::OpenAPI>(&text)
+        .map(|spec| spec.info.title)
+        .unwrap_or_default();
+    let source = generate_source(&text).map_err(|e| format!("{name}: {e}"))?;
+    Ok((source, title))
 }
 
 /// Generates formatted Rust source from the text of one spec.

@@ -944,11 +944,7 @@ macro_rules! hooks {
     };
 }
 
-hooks!(v1);
-hooks!(v2);
-hooks!(messaging);
-hooks!(domain);
-hooks!(connector_auth);
+generated::for_each_client!(hooks);
 
 /// The attempt timeout when none is set.
 pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -19,24 +19,10 @@ use super::journal::{self, Entry, Outcome};
 use super::json::timestamp;
 use super::{Emulator, Shared};
 
-/// Every `openapi/*.yaml` of the repository, byte for byte as built.
-pub(super) const SPEC_FILES: &[(&str, &[u8])] = &[
-    ("ccs-v1.yaml", include_bytes!("../../openapi/ccs-v1.yaml")),
-    ("ccs-v2.yaml", include_bytes!("../../openapi/ccs-v2.yaml")),
-    (
-        "messaging.yaml",
-        include_bytes!("../../openapi/messaging.yaml"),
-    ),
-    ("domain.yaml", include_bytes!("../../openapi/domain.yaml")),
-    (
-        "connector-auth.yaml",
-        include_bytes!("../../openapi/connector-auth.yaml"),
-    ),
-    (
-        "emulator-admin.yaml",
-        include_bytes!("../../openapi/emulator-admin.yaml"),
-    ),
-];
+/// Every spec of `openapi/specs.txt`, byte for byte as built (build.rs
+/// writes the list).
+pub(super) const SPEC_FILES: &[(&str, &[u8])] =
+    include!(concat!(env!("OUT_DIR"), "/served_specs.rs"));
 
 /// The HTML reference of every spec, made by build.rs.
 const REFERENCE_HTML: &str = include_str!(concat!(env!("OUT_DIR"), "/reference.html"));

@@ -177,9 +177,13 @@ fn listing(source: &str) -> String {
     out
 }
 
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 fn check(spec: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let source = build_script::generate_file(&root.join(spec)).unwrap_or_else(|e| panic!("{e}"));
+    let (source, _title) =
+        build_script::generate_file(&root().join(spec)).unwrap_or_else(|e| panic!("{e}"));
     let name = Path::new(spec)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -187,36 +191,31 @@ fn check(spec: &str) {
     insta::assert_snapshot!(format!("generated_api_{name}"), listing(&source));
 }
 
+/// The specs of `openapi/specs.txt` that have a generated client.
+fn client_specs() -> Vec<String> {
+    build_script::read_specs(root())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|spec| spec.module.is_some())
+        .map(|spec| spec.path())
+        .collect()
+}
+
+/// Every generated client's API, one snapshot each: a new spec in the list
+/// shows up here as a new snapshot to review.
 #[test]
-fn ccs_v1_generated_api() {
-    check("openapi/ccs-v1.yaml");
+fn every_generated_api_has_its_snapshot() {
+    let specs = client_specs();
+    assert!(specs.len() >= 5, "{specs:?}");
+    for spec in &specs {
+        check(spec);
+    }
 }
 
 #[test]
-fn ccs_v2_generated_api() {
-    check("openapi/ccs-v2.yaml");
-}
-
-#[test]
-fn messaging_generated_api() {
-    check("openapi/messaging.yaml");
-}
-
-#[test]
-fn domain_generated_api() {
-    check("openapi/domain.yaml");
-}
-
-#[test]
-fn connector_auth_generated_api() {
-    check("openapi/connector-auth.yaml");
-}
-
-#[test]
-fn every_spec_is_covered() {
-    let specs: Vec<&str> = build_script::SPECS.iter().map(|(spec, _)| *spec).collect();
+fn the_ccs_and_connector_apis_are_generated() {
     assert_eq!(
-        specs,
+        client_specs(),
         [
             "openapi/ccs-v1.yaml",
             "openapi/ccs-v2.yaml",
@@ -225,6 +224,58 @@ fn every_spec_is_covered() {
             "openapi/connector-auth.yaml",
         ]
     );
+}
+
+/// Every `openapi/*.yaml` is in the list, and every listed file exists.
+#[test]
+fn the_spec_list_names_every_spec_file() {
+    let listed: std::collections::BTreeSet<String> = build_script::read_specs(root())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|spec| spec.file)
+        .collect();
+    let on_disk: std::collections::BTreeSet<String> = std::fs::read_dir(root().join("openapi"))
+        .expect("openapi/ is readable")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".yaml"))
+        .collect();
+    assert_eq!(listed, on_disk);
+}
+
+/// The spec list's parser: comments and blank lines skipped, every mistake
+/// named with its line.
+#[test]
+fn the_spec_list_is_parsed_strictly() {
+    let specs = build_script::parse_specs("# c\n\n a.yaml  m_1 \nb.yaml -\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(specs.len(), 2);
+    assert_eq!(specs[0].module.as_deref(), Some("m_1"));
+    assert_eq!(specs[1].module, None);
+    assert_eq!(specs[1].path(), "openapi/b.yaml");
+    for (text, says) in [
+        ("a.yaml\n", "line 1: expected `FILE MODULE`"),
+        ("a.yaml m x\n", "line 1: expected `FILE MODULE`"),
+        ("a.json m\n", "not a .yaml file name"),
+        ("../a.yaml m\n", "not a .yaml file name"),
+        ("a.yaml M\n", "not a module name"),
+        ("a.yaml 1m\n", "not a module name"),
+        (
+            "a.yaml m\n# x\na.yaml n\n",
+            "line 3: a.yaml is listed twice",
+        ),
+        ("a.yaml m\nb.yaml m\n", "module m is listed twice"),
+        ("# nothing\n", "lists no spec"),
+    ] {
+        let err = build_script::parse_specs(text).expect_err(text);
+        assert!(err.contains(says), "{text:?}: {err}");
+    }
+}
+
+/// `build.rs` fails the build, naming the list, when the list is broken.
+#[test]
+fn a_missing_spec_list_is_named() {
+    let err = build_script::read_specs(Path::new("/nonexistent")).expect_err("no list");
+    assert!(err.contains("openapi/specs.txt"), "{err}");
 }
 
 #[test]
@@ -308,5 +359,37 @@ fn a_send_result_body_may_be_any_json() {
         )
         .unwrap_or_else(|e| panic!("{body}: {e}"));
         assert_eq!(result.body, body);
+    }
+}
+
+/// Every generated client encodes path parameters with the crate's own
+/// `encode_path` (not progenitor's, which leaves `\` as it is), and declares
+/// the path of each of its operations for the transport's check.
+#[test]
+fn generated_clients_use_the_crate_path_rules() {
+    for spec in client_specs() {
+        let path = root().join(&spec);
+        let (source, _) = build_script::generate_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let compact: String = source.split_whitespace().collect();
+        assert!(compact.contains("usecrate::names::encode_path;"), "{spec}");
+        assert!(
+            !compact.contains("progenitor_client::encode_path"),
+            "{spec}"
+        );
+        assert!(
+            !compact.contains("progenitor_client::{encode_path"),
+            "{spec}"
+        );
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let parsed: openapiv3::OpenAPI = serde_yaml::from_str(&text).expect("OpenAPI");
+        for (template, item) in parsed.paths.iter() {
+            for (_, operation) in item.as_item().expect("no path refs").iter() {
+                let id = operation.operation_id.as_deref().expect("an operationId");
+                assert!(
+                    compact.contains(&format!("(\"{id}\",&[")),
+                    "{spec}: {id} ({template}) has no declared path"
+                );
+            }
+        }
     }
 }
