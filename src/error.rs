@@ -366,3 +366,27 @@ impl Error {
         }
     }
 }
+/// Whether a 404 is the service saying "this property (or document) does
+/// not exist", rather than a wrong base URL, a proxy or a gateway.
+///
+/// The service answers a missing property or document with its JSON error
+/// shape, `{"message": "property not found"}` (v1) or
+/// `{"message": "document not found"}` (v2) as the specs describe it and the
+/// emulator sends it (`property 'x' not found`). Anything else, an HTML page,
+/// a `{"message": "no endpoint at ..."}`, a gateway's `{"message": "Not
+/// Found"}`, is not the service speaking about data, so the read fails with
+/// [`Error::NotFound`] instead of looking like empty data.
+pub(crate) fn is_missing(error: &Error, thing: &str) -> bool {
+    use serde_json::Value;
+    let Error::NotFound { body, .. } = error else {
+        return false;
+    };
+    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(body) else {
+        return false;
+    };
+    let Some(Value::String(message)) = object.get("message") else {
+        return false;
+    };
+    let message = message.to_ascii_lowercase();
+    message.contains(thing) && message.contains("not found")
+}

@@ -17,7 +17,7 @@ pub mod v2;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
-pub use client::builder::{ClientBuilder, MessagingCredentials, V1Credentials, V2Credentials};
+pub use client::builder::ClientBuilder;
 pub use client::refresh::{
     BoxError, DEFAULT_RENEW_BEFORE, RefreshError, RefreshingCredential, Token,
 };
@@ -26,12 +26,15 @@ pub use client::secret::{Credential, CredentialFuture, CredentialProvider, Secre
 pub use connector::discovery::DiscoverySettings;
 pub use error::{BODY_CUT_MARK, Error};
 pub use messaging::MessagingClient;
+pub use messaging::MessagingCredentials;
 pub use names::{
     AccountId, DEFAULT_SESSION, IntoName, Namespace, PropertyName, RESERVED_NAMESPACES, SessionId,
 };
 pub use region::Region;
 pub use v1::CcsV1Client;
+pub use v1::V1Credentials;
 pub use v2::CcsV2Client;
+pub use v2::V2Credentials;
 
 /// The clients progenitor generates from `openapi/*.yaml`, for anything the
 /// typed layer does not cover (reach them with `raw()` on each client).

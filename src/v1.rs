@@ -12,11 +12,13 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::client::builder::{ClientBuilder, V1Credentials, required_env};
+use crate::client::builder::{ClientBuilder, env, required_env};
 use crate::client::secret::Credential;
 use crate::client::transport::{Auth, PathPart, RawCall, Transport};
+use crate::error::is_missing;
 use crate::generated::v1 as raw;
 use crate::names::{AccountId, IntoName, Namespace, PropertyName, SessionId};
+use crate::values::{from_value, raw_object};
 
 /// A client for CCS v1, bound to one account.
 ///
@@ -60,7 +62,41 @@ impl fmt::Debug for CcsV1Client {
     }
 }
 
+/// The credentials of a CCS v1 client (see [`ClientBuilder::api_key`]).
+#[derive(Debug, Clone, Default)]
+pub struct V1Credentials {
+    pub(crate) api_key: Option<Credential>,
+}
+
 impl ClientBuilder<V1Credentials> {
+    /// Applies the environment: `LP_ACCOUNT_ID`, `LP_REGION`,
+    /// `LP_CCS_BASE_URL` and `LP_CCS_API_KEY`, each only where it is set (and
+    /// not empty); every other setting stays as it is. Setters called after
+    /// this override it, so a key given in code needs no variable:
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), liveperson_ccs::Error> {
+    /// use std::time::Duration;
+    /// use liveperson_ccs::{CcsV1Client, RetryPolicy};
+    ///
+    /// let ccs = CcsV1Client::builder()
+    ///     .with_env()? // LP_ACCOUNT_ID, LP_REGION, LP_CCS_BASE_URL
+    ///     .api_key("ABCD12BigSbWF2ZW4tcm91dGluZw==")
+    ///     .retry_policy(RetryPolicy::default().with_max_attempts(5))
+    ///     .call_deadline(Duration::from_secs(20))
+    ///     .build()?;
+    /// # let _ = ccs; Ok(()) }
+    /// ```
+    ///
+    /// Fails only on a variable that is set but wrong (`LP_REGION`).
+    pub fn with_env(self) -> Result<Self, Error> {
+        let mut builder = self.env_common("LP_CCS_BASE_URL")?;
+        if let Some(key) = env("LP_CCS_API_KEY") {
+            builder.kind.api_key = Some(key.into());
+        }
+        Ok(builder)
+    }
+
     /// The Conversation Orchestrator developer key, sent as `maven-api-key`.
     /// Required. A key that changes can be given as a
     /// [`RefreshingCredential`](crate::RefreshingCredential), or any
@@ -170,30 +206,6 @@ impl SessionEntry {
     }
 }
 
-/// Whether a 404 is the service saying "this property (or document) does
-/// not exist", rather than a wrong base URL, a proxy or a gateway.
-///
-/// The service answers a missing property or document with its JSON error
-/// shape, `{"message": "property not found"}` (v1) or
-/// `{"message": "document not found"}` (v2) as the specs describe it and the
-/// emulator sends it (`property 'x' not found`). Anything else, an HTML page,
-/// a `{"message": "no endpoint at ..."}`, a gateway's `{"message": "Not
-/// Found"}`, is not the service speaking about data, so the read fails with
-/// [`Error::NotFound`] instead of looking like empty data.
-pub(crate) fn is_missing(error: &Error, thing: &str) -> bool {
-    let Error::NotFound { body, .. } = error else {
-        return false;
-    };
-    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(body) else {
-        return false;
-    };
-    let Some(Value::String(message)) = object.get("message") else {
-        return false;
-    };
-    let message = message.to_ascii_lowercase();
-    message.contains(thing) && message.contains("not found")
-}
-
 /// Whole seconds for a TTL, rounding a fraction up so a TTL never shortens.
 fn ttl_seconds(ttl: Duration) -> i64 {
     let seconds = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
@@ -237,19 +249,6 @@ fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
         .map_err(|e| Error::invalid("property value", format!("cannot serialize: {e}")))?;
     crate::values::check("property value", &value)?;
     Ok(value)
-}
-
-pub(crate) fn from_value<T: DeserializeOwned>(
-    operation: &'static str,
-    value: Value,
-) -> Result<T, Error> {
-    // From a reference: the value is kept, uncloned, for the error's body.
-    T::deserialize(&value).map_err(|e| Error::Decode {
-        operation,
-        status: None,
-        reason: format!("the value does not fit the requested type: {e}"),
-        body: value.to_string(),
-    })
 }
 
 impl CcsV1Client {
@@ -1257,27 +1256,6 @@ impl Session {
             )
             .await
     }
-}
-
-/// The JSON object of named raw values, names checked and values' depth
-/// limited; a name given twice keeps its last value.
-pub(crate) fn raw_object<I, N, R>(properties: I) -> Result<Box<RawValue>, Error>
-where
-    I: IntoIterator<Item = (N, R)>,
-    N: IntoName<PropertyName>,
-    R: AsRef<RawValue>,
-{
-    let mut named: std::collections::BTreeMap<PropertyName, R> = std::collections::BTreeMap::new();
-    for (name, value) in properties {
-        crate::values::check_raw("property value", value.as_ref())?;
-        named.insert(name.into_name()?, value);
-    }
-    let object: std::collections::BTreeMap<&str, &RawValue> = named
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_ref()))
-        .collect();
-    serde_json::value::to_raw_value(&object)
-        .map_err(|e| Error::invalid("properties", format!("cannot serialize: {e}")))
 }
 
 /// The `include` query value naming `names` (`a,b`): each name checked, none

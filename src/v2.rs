@@ -10,12 +10,14 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::client::builder::{ClientBuilder, V2Credentials, required_env};
+use crate::client::builder::{ClientBuilder, env, required_env};
 use crate::client::secret::Credential;
 use crate::client::transport::{Auth, PathPart, RawCall, Transport};
+use crate::error::is_missing;
 use crate::generated::v2 as raw;
 use crate::names::{AccountId, IntoName, Namespace, PropertyName, SessionId};
-use crate::v1::{RawProperties, RawValue, from_value, is_missing, raw_object};
+use crate::v1::{RawProperties, RawValue};
+use crate::values::{from_value, raw_object};
 
 /// The namespace whose document [`CcsV2Client::check`] reads (it need not
 /// exist; nothing is written).
@@ -68,7 +70,25 @@ impl fmt::Debug for CcsV2Client {
     }
 }
 
+/// The credentials of a CCS v2 client (see [`ClientBuilder::access_token`]).
+#[derive(Debug, Clone, Default)]
+pub struct V2Credentials {
+    pub(crate) access_token: Option<Credential>,
+}
+
 impl ClientBuilder<V2Credentials> {
+    /// Applies the environment: `LP_ACCOUNT_ID`, `LP_REGION`,
+    /// `LP_CCS_BASE_URL` and `LP_CCS_ACCESS_TOKEN`, each only where it is set
+    /// (and not empty); setters called after this override it. See
+    /// [`ClientBuilder::<V1Credentials>::with_env`](ClientBuilder#method.with_env).
+    pub fn with_env(self) -> Result<Self, Error> {
+        let mut builder = self.env_common("LP_CCS_BASE_URL")?;
+        if let Some(token) = env("LP_CCS_ACCESS_TOKEN") {
+            builder.kind.access_token = Some(token.into());
+        }
+        Ok(builder)
+    }
+
     /// The access token, sent as the `access_token` query parameter. Required.
     /// For a token that expires, give a
     /// [`RefreshingCredential`](crate::RefreshingCredential) (or any

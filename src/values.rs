@@ -1,15 +1,23 @@
-//! The one nesting limit of property values, shared by the clients (which
-//! refuse a deeper value before sending it) and the emulator (which refuses it
-//! with a 400 and saves nothing).
+//! The value rules: what the clients and the emulator must agree on about a
+//! property value, written once.
+//!
+//! - The one nesting limit of property values, shared by the clients (which
+//!   refuse a deeper value before sending it) and the emulator (which refuses
+//!   it with a 400 and saves nothing).
+//! - The clients' value helpers that v1 and v2 share: decoding a value into
+//!   the caller's type, and the JSON object of raw values a write sends.
 //!
 //! Why 64: the answers wrap a value in up to three more levels (the v1 session
 //! listing `[{"properties": {"p": value}}]`), and serde_json stops reading at
 //! 128 levels. 64 leaves room for those wrappings and for a caller's own
 //! types, so whatever is accepted can be read back by every read.
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::Error;
+use crate::names::{IntoName, PropertyName};
 
 /// The deepest nesting of arrays and objects a property value may have:
 /// `1` and `"a"` are 0 levels deep, `[]` and `{}` 1, `[[1]]` 2.
@@ -92,6 +100,42 @@ pub(crate) fn check_raw(
         ));
     }
     Ok(())
+}
+
+// The client side's value helpers, used by v1 and v2 alike.
+
+pub(crate) fn from_value<T: DeserializeOwned>(
+    operation: &'static str,
+    value: Value,
+) -> Result<T, Error> {
+    // From a reference: the value is kept, uncloned, for the error's body.
+    T::deserialize(&value).map_err(|e| Error::Decode {
+        operation,
+        status: None,
+        reason: format!("the value does not fit the requested type: {e}"),
+        body: value.to_string(),
+    })
+}
+
+/// The JSON object of named raw values, names checked and values' depth
+/// limited; a name given twice keeps its last value.
+pub(crate) fn raw_object<I, N, R>(properties: I) -> Result<Box<RawValue>, Error>
+where
+    I: IntoIterator<Item = (N, R)>,
+    N: IntoName<PropertyName>,
+    R: AsRef<RawValue>,
+{
+    let mut named: std::collections::BTreeMap<PropertyName, R> = std::collections::BTreeMap::new();
+    for (name, value) in properties {
+        crate::values::check_raw("property value", value.as_ref())?;
+        named.insert(name.into_name()?, value);
+    }
+    let object: std::collections::BTreeMap<&str, &RawValue> = named
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_ref()))
+        .collect();
+    serde_json::value::to_raw_value(&object)
+        .map_err(|e| Error::invalid("properties", format!("cannot serialize: {e}")))
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::client::retry::RetryPolicy;
-use crate::client::secret::Credential;
 use crate::client::transport::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CALL_DEADLINE, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES, Policy,
@@ -53,26 +52,6 @@ pub struct ClientBuilder<K> {
     pub(crate) user_agent: String,
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) kind: K,
-}
-
-/// The credentials of a CCS v1 client (see [`ClientBuilder::api_key`]).
-#[derive(Debug, Clone, Default)]
-pub struct V1Credentials {
-    pub(crate) api_key: Option<Credential>,
-}
-
-/// The credentials of a CCS v2 client (see [`ClientBuilder::access_token`]).
-#[derive(Debug, Clone, Default)]
-pub struct V2Credentials {
-    pub(crate) access_token: Option<Credential>,
-}
-
-/// The credentials and domain of a messaging client (see
-/// [`ClientBuilder::app_jwt`] and [`ClientBuilder::domain`]).
-#[derive(Debug, Clone, Default)]
-pub struct MessagingCredentials {
-    pub(crate) app_jwt: Option<Credential>,
-    pub(crate) discovery: Option<crate::connector::Discovery>,
 }
 
 /// What `build` hands each client.
@@ -219,7 +198,7 @@ impl<K> ClientBuilder<K> {
 
     /// Applies `LP_ACCOUNT_ID`, `LP_REGION` and the given base-URL variable
     /// where they are set.
-    fn env_common(mut self, base_url_var: &str) -> Result<Self, Error> {
+    pub(crate) fn env_common(mut self, base_url_var: &str) -> Result<Self, Error> {
         if let Some(account) = env("LP_ACCOUNT_ID") {
             self.account = Some(account);
         }
@@ -230,69 +209,6 @@ impl<K> ClientBuilder<K> {
             self.base_url = Some(url);
         }
         Ok(self)
-    }
-}
-
-impl ClientBuilder<V1Credentials> {
-    /// Applies the environment: `LP_ACCOUNT_ID`, `LP_REGION`,
-    /// `LP_CCS_BASE_URL` and `LP_CCS_API_KEY`, each only where it is set (and
-    /// not empty); every other setting stays as it is. Setters called after
-    /// this override it, so a key given in code needs no variable:
-    ///
-    /// ```no_run
-    /// # fn demo() -> Result<(), liveperson_ccs::Error> {
-    /// use std::time::Duration;
-    /// use liveperson_ccs::{CcsV1Client, RetryPolicy};
-    ///
-    /// let ccs = CcsV1Client::builder()
-    ///     .with_env()? // LP_ACCOUNT_ID, LP_REGION, LP_CCS_BASE_URL
-    ///     .api_key("ABCD12BigSbWF2ZW4tcm91dGluZw==")
-    ///     .retry_policy(RetryPolicy::default().with_max_attempts(5))
-    ///     .call_deadline(Duration::from_secs(20))
-    ///     .build()?;
-    /// # let _ = ccs; Ok(()) }
-    /// ```
-    ///
-    /// Fails only on a variable that is set but wrong (`LP_REGION`).
-    pub fn with_env(self) -> Result<Self, Error> {
-        let mut builder = self.env_common("LP_CCS_BASE_URL")?;
-        if let Some(key) = env("LP_CCS_API_KEY") {
-            builder.kind.api_key = Some(key.into());
-        }
-        Ok(builder)
-    }
-}
-
-impl ClientBuilder<V2Credentials> {
-    /// Applies the environment: `LP_ACCOUNT_ID`, `LP_REGION`,
-    /// `LP_CCS_BASE_URL` and `LP_CCS_ACCESS_TOKEN`, each only where it is set
-    /// (and not empty); setters called after this override it. See
-    /// [`ClientBuilder::<V1Credentials>::with_env`](ClientBuilder#method.with_env).
-    pub fn with_env(self) -> Result<Self, Error> {
-        let mut builder = self.env_common("LP_CCS_BASE_URL")?;
-        if let Some(token) = env("LP_CCS_ACCESS_TOKEN") {
-            builder.kind.access_token = Some(token.into());
-        }
-        Ok(builder)
-    }
-}
-
-impl ClientBuilder<MessagingCredentials> {
-    /// Applies the environment: `LP_ACCOUNT_ID`, `LP_MESSAGING_BASE_URL` (a
-    /// full base URL), then `LP_MESSAGING_DOMAIN` (a host, or a full base URL;
-    /// it wins over `LP_MESSAGING_BASE_URL` when both are set) and
-    /// `LP_APP_JWT`, each only where it is set (and not empty); setters
-    /// called after this override it. See
-    /// [`ClientBuilder::<V1Credentials>::with_env`](ClientBuilder#method.with_env).
-    pub fn with_env(self) -> Result<Self, Error> {
-        let mut builder = self.env_common("LP_MESSAGING_BASE_URL")?;
-        if let Some(domain) = env("LP_MESSAGING_DOMAIN") {
-            builder = builder.domain(domain);
-        }
-        if let Some(jwt) = env("LP_APP_JWT") {
-            builder.kind.app_jwt = Some(jwt.into());
-        }
-        Ok(builder)
     }
 }
 

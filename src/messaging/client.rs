@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::Error;
-use crate::client::builder::{ClientBuilder, MessagingCredentials, required_env};
+use crate::client::builder::{ClientBuilder, env, required_env};
 use crate::client::retry::RetryPolicy;
 use crate::client::secret::{Credential, Secret};
 use crate::client::transport::{Auth, Policy, Transport};
@@ -102,7 +102,32 @@ impl fmt::Debug for MessagingClient {
     }
 }
 
+/// The credentials and domain of a messaging client (see
+/// [`ClientBuilder::app_jwt`] and [`ClientBuilder::domain`]).
+#[derive(Debug, Clone, Default)]
+pub struct MessagingCredentials {
+    pub(crate) app_jwt: Option<Credential>,
+    pub(crate) discovery: Option<crate::connector::Discovery>,
+}
+
 impl ClientBuilder<MessagingCredentials> {
+    /// Applies the environment: `LP_ACCOUNT_ID`, `LP_MESSAGING_BASE_URL` (a
+    /// full base URL), then `LP_MESSAGING_DOMAIN` (a host, or a full base URL;
+    /// it wins over `LP_MESSAGING_BASE_URL` when both are set) and
+    /// `LP_APP_JWT`, each only where it is set (and not empty); setters
+    /// called after this override it. See
+    /// [`ClientBuilder::<V1Credentials>::with_env`](ClientBuilder#method.with_env).
+    pub fn with_env(self) -> Result<Self, Error> {
+        let mut builder = self.env_common("LP_MESSAGING_BASE_URL")?;
+        if let Some(domain) = env("LP_MESSAGING_DOMAIN") {
+            builder = builder.domain(domain);
+        }
+        if let Some(jwt) = env("LP_APP_JWT") {
+            builder.kind.app_jwt = Some(jwt.into());
+        }
+        Ok(builder)
+    }
+
     /// The connector's AppJWT, sent in `Authorization`. Required. It lasts 60
     /// minutes: give a [`RefreshingCredential`](crate::RefreshingCredential)
     /// to have it renewed before it expires.

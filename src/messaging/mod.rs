@@ -19,7 +19,7 @@ mod conversation;
 mod request;
 mod send;
 
-pub use client::{Conversation, MessagingClient};
+pub use client::{Conversation, MessagingClient, MessagingCredentials};
 pub use conversation::OpenConversation;
 pub use request::{
     Campaign, ConversationContext, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
