@@ -13,9 +13,10 @@ use futures::{Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
+use crate::Failure;
+use crate::args::Conn;
 use crate::format::{self, Header, Line, NamespaceLine, SessionLine, Target};
 use crate::store::{Store, V2_MAX_TTL_SECONDS};
-use crate::{Conn, Failure};
 
 pub const EXPORT_EXAMPLES: &str = "\
 Examples:
