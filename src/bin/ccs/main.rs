@@ -11,8 +11,8 @@
 //! Every call into the crate's layer is in [`store`].
 
 mod args;
-mod data;
 mod format;
+mod import;
 mod inspect;
 mod serve;
 mod store;
@@ -60,14 +60,14 @@ enum Command {
     #[command(flatten)]
     Inspect(inspect::Command),
     /// Write namespaces and sessions as JSON Lines (to stdout or --output).
-    #[command(after_help = data::EXPORT_EXAMPLES)]
-    Export(data::ExportArgs),
+    #[command(after_help = import::EXPORT_EXAMPLES)]
+    Export(import::ExportArgs),
     /// Write a JSON Lines export into an account, after checking every line.
-    #[command(after_help = data::IMPORT_EXAMPLES)]
-    Import(data::ImportArgs),
+    #[command(after_help = import::IMPORT_EXAMPLES)]
+    Import(import::ImportArgs),
     /// Stream an export from one connection into another, without a file.
-    #[command(after_help = data::COPY_EXAMPLES)]
-    Copy(data::CopyArgs),
+    #[command(after_help = import::COPY_EXAMPLES)]
+    Copy(import::CopyArgs),
     /// Print the JSON Schema of the export format's lines.
     #[command(after_help = "Example:\n  ccs schema > ccs-export.schema.json")]
     Schema,
@@ -126,9 +126,9 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => return serve::serve(args).await,
         Command::Inspect(command) => inspect::run(command).await,
-        Command::Export(args) => data::export(args).await,
-        Command::Import(args) => data::import(args).await,
-        Command::Copy(args) => data::copy(args).await,
+        Command::Export(args) => import::export(args).await,
+        Command::Import(args) => import::import(args).await,
+        Command::Copy(args) => import::copy(args).await,
         Command::Schema => {
             print!("{}", format::schema_json());
             Ok(ExitCode::SUCCESS)
