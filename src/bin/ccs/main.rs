@@ -11,9 +11,12 @@
 //! Every call into the crate's layer is in [`store`].
 
 mod args;
+mod copy;
+mod export;
 mod format;
 mod import;
 mod inspect;
+mod progress;
 mod serve;
 mod store;
 
@@ -60,14 +63,14 @@ enum Command {
     #[command(flatten)]
     Inspect(inspect::Command),
     /// Write namespaces and sessions as JSON Lines (to stdout or --output).
-    #[command(after_help = import::EXPORT_EXAMPLES)]
-    Export(import::ExportArgs),
+    #[command(after_help = export::EXAMPLES)]
+    Export(export::ExportArgs),
     /// Write a JSON Lines export into an account, after checking every line.
-    #[command(after_help = import::IMPORT_EXAMPLES)]
+    #[command(after_help = import::EXAMPLES)]
     Import(import::ImportArgs),
     /// Stream an export from one connection into another, without a file.
-    #[command(after_help = import::COPY_EXAMPLES)]
-    Copy(import::CopyArgs),
+    #[command(after_help = copy::EXAMPLES)]
+    Copy(copy::CopyArgs),
     /// Print the JSON Schema of the export format's lines.
     #[command(after_help = "Example:\n  ccs schema > ccs-export.schema.json")]
     Schema,
@@ -126,9 +129,9 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => return serve::serve(args).await,
         Command::Inspect(command) => inspect::run(command).await,
-        Command::Export(args) => import::export(args).await,
+        Command::Export(args) => export::export(args).await,
         Command::Import(args) => import::import(args).await,
-        Command::Copy(args) => import::copy(args).await,
+        Command::Copy(args) => copy::copy(args).await,
         Command::Schema => {
             print!("{}", format::schema_json());
             Ok(ExitCode::SUCCESS)

@@ -10,8 +10,8 @@ use std::time::Duration;
 use clap::Args;
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
 
-use crate::import;
 use crate::store::{Settings, Store};
+use crate::{export, import};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -223,7 +223,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     tracing::info!(signal, "shutting down");
     let mut code = ExitCode::SUCCESS;
     if let (Some(file), Some(store)) = (&export_on_exit, &store) {
-        match import::export_file_atomically(store, file).await {
+        match export::export_file_atomically(store, file).await {
             Ok(()) => tracing::info!(file = %file.display(), "exported"),
             Err(failure) => {
                 eprintln!(
