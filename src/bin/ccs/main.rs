@@ -9,6 +9,29 @@
 //! The other subcommands inspect and edit context data (`namespaces`, `get`,
 //! `set`, ...), and export, import and copy it as JSON Lines ([`format`](mod@format)).
 //! Every call into the crate's layer is in [`store`].
+//!
+//! DESIGN: one file for each command that moves data (`serve`, `export`,
+//! `import`, `copy`), one for the small commands that read or edit, and one
+//! for each thing several commands share. Each file uses only files below it
+//! in this table (and [`Failure`], which every file takes from `main.rs`):
+//!
+//! | file | holds | uses |
+//! | --- | --- | --- |
+//! | `main.rs` | the [`Cli`] and its [`Command`] enum, dispatch, [`Failure`] and its exit status (1 failed, 2 bad input or usage), the `RUST_LOG` filter | every command's file, `format` (`ccs schema`) |
+//! | `serve.rs` | `ccs serve`: the emulator, `--import` at start, `--export-on-exit` at the end | `store`, `import`, `export` |
+//! | `copy.rs` | `ccs copy`: `export_lines` on one connection into `write_lines` on another through a channel; its `--from-*`/`--to-*` flags | `args`, `export`, `import`, `format`, `progress`, `store` |
+//! | `inspect.rs` | the commands that read or edit one thing at a time: `namespaces`, `namespace`, `sessions`, `get`, `set`, `delete`, `doc`; the table and JSON printing and `NAME=JSON` parsing they share | `args`, `store` |
+//! | `export.rs` | `ccs export`: [`export_lines`](export::export_lines) (also `copy`'s reading side) and the file written atomically (also `serve`'s) | `args`, `format`, `progress`, `store` |
+//! | `import.rs` | `ccs import`: every line checked, then [`write_lines`](import::write_lines) (also `copy`'s writing side); standard input spooled; `--api`, `--concurrency`, `--v2-ttl` (also `copy`'s) | `args`, `format`, `progress`, `store` |
+//! | `args.rs` | what every data command takes: [`Conn`](args::Conn) (account, region, base URL, credentials, attempts, each flag falling back to its environment variable) and [`Output`](args::Output) (`--json`) | `store` |
+//! | `format.rs` | the export format's lines: types, [`parse`](format::parse), [`check`](format::check), the JSON Schema (`ccs schema`) | `store` (name rules) |
+//! | `progress.rs` | the progress bar and rate on stderr of export, import and copy | (indicatif only) |
+//! | `store.rs` | every call into the library: [`Store`](store::Store), the name rules, the library's errors as [`Failure`]s | (the library only) |
+//!
+//! The small commands share one file because each is a call or two into
+//! `store` and a print, and they share the printing and the `NAME=JSON`
+//! parsing: seven small files would scatter those. `ccs schema` is one line
+//! of dispatch here.
 
 mod args;
 mod copy;
