@@ -8,8 +8,9 @@ use futures::StreamExt;
 use liveperson_ccs::v1::{RawProperties, RawValue};
 use serde_json::{Value, json};
 
+use crate::Failure;
+use crate::args::{Conn, Output};
 use crate::store::Store;
-use crate::{Conn, Failure, Output};
 
 #[derive(Subcommand, Debug)]
 pub enum Command {

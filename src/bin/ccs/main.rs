@@ -9,23 +9,47 @@
 //! The other subcommands inspect and edit context data (`namespaces`, `get`,
 //! `set`, ...), and export, import and copy it as JSON Lines ([`format`](mod@format)).
 //! Every call into the crate's layer is in [`store`].
+//!
+//! DESIGN: one file for each command that moves data (`serve`, `export`,
+//! `import`, `copy`), one for the small commands that read or edit, and one
+//! for each thing several commands share. Each file uses only files below it
+//! in this table (and [`Failure`], which every file takes from `main.rs`):
+//!
+//! | file | holds | uses |
+//! | --- | --- | --- |
+//! | `main.rs` | the [`Cli`] and its [`Command`] enum, dispatch, [`Failure`] and its exit status (1 failed, 2 bad input or usage), the `RUST_LOG` filter | every command's file, `format` (`ccs schema`) |
+//! | `serve.rs` | `ccs serve`: the emulator, `--import` at start, `--export-on-exit` at the end | `store`, `import`, `export` |
+//! | `copy.rs` | `ccs copy`: `export_lines` on one connection into `write_lines` on another through a channel; its `--from-*`/`--to-*` flags | `args`, `export`, `import`, `format`, `progress`, `store` |
+//! | `inspect.rs` | the commands that read or edit one thing at a time: `namespaces`, `namespace`, `sessions`, `get`, `set`, `delete`, `doc`; the table and JSON printing and `NAME=JSON` parsing they share | `args`, `store` |
+//! | `export.rs` | `ccs export`: [`export_lines`](export::export_lines) (also `copy`'s reading side) and the file written atomically (also `serve`'s) | `args`, `format`, `progress`, `store` |
+//! | `import.rs` | `ccs import`: every line checked, then [`write_lines`](import::write_lines) (also `copy`'s writing side); standard input spooled; `--api`, `--concurrency`, `--v2-ttl` (also `copy`'s) | `args`, `format`, `progress`, `store` |
+//! | `args.rs` | what every data command takes: [`Conn`](args::Conn) (account, region, base URL, credentials, attempts, each flag falling back to its environment variable) and [`Output`](args::Output) (`--json`) | `store` |
+//! | `format.rs` | the export format's lines: types, [`parse`](format::parse), [`check`](format::check), the JSON Schema (`ccs schema`) | `store` (name rules) |
+//! | `progress.rs` | the progress bar and rate on stderr of export, import and copy | (indicatif only) |
+//! | `store.rs` | every call into the library: [`Store`](store::Store), the name rules, the library's errors as [`Failure`]s | (the library only) |
+//!
+//! The small commands share one file because each is a call or two into
+//! `store` and a print, and they share the printing and the `NAME=JSON`
+//! parsing: seven small files would scatter those. `ccs schema` is one line
+//! of dispatch here.
 
-mod data;
+mod args;
+mod copy;
+mod export;
 mod format;
+mod import;
 mod inspect;
+mod progress;
 mod serve;
 mod store;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
-use liveperson_ccs::Region;
+use clap::{Parser, Subcommand};
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
-
-use store::{Settings, Store};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -62,14 +86,14 @@ enum Command {
     #[command(flatten)]
     Inspect(inspect::Command),
     /// Write namespaces and sessions as JSON Lines (to stdout or --output).
-    #[command(after_help = data::EXPORT_EXAMPLES)]
-    Export(data::ExportArgs),
+    #[command(after_help = export::EXAMPLES)]
+    Export(export::ExportArgs),
     /// Write a JSON Lines export into an account, after checking every line.
-    #[command(after_help = data::IMPORT_EXAMPLES)]
-    Import(data::ImportArgs),
+    #[command(after_help = import::EXAMPLES)]
+    Import(import::ImportArgs),
     /// Stream an export from one connection into another, without a file.
-    #[command(after_help = data::COPY_EXAMPLES)]
-    Copy(data::CopyArgs),
+    #[command(after_help = copy::EXAMPLES)]
+    Copy(copy::CopyArgs),
     /// Print the JSON Schema of the export format's lines.
     #[command(after_help = "Example:\n  ccs schema > ccs-export.schema.json")]
     Schema,
@@ -110,100 +134,6 @@ impl From<std::io::Error> for Failure {
     }
 }
 
-/// Where to connect: flags, each falling back to its environment variable.
-#[derive(Args, Clone, Debug, Default)]
-pub struct Conn {
-    /// The account (site) id, e.g. le12345678 [env: LP_ACCOUNT_ID]
-    #[arg(long, value_name = "ID")]
-    account: Option<String>,
-    /// americas (default), emea or apac [env: LP_REGION]
-    #[arg(long, value_name = "REGION")]
-    region: Option<String>,
-    /// One base URL for v1 and v2 instead of the region's hosts, e.g. a `ccs
-    /// serve` [env: LP_CCS_BASE_URL]
-    #[arg(long, value_name = "URL")]
-    base_url: Option<String>,
-    /// The CCS v1 API key; the environment is safer [env: LP_CCS_API_KEY]
-    #[arg(long, value_name = "KEY")]
-    api_key: Option<String>,
-    /// The CCS v2 access token; the environment is safer [env: LP_CCS_ACCESS_TOKEN]
-    #[arg(long, value_name = "TOKEN")]
-    access_token: Option<String>,
-    /// Attempts per request in all, on 429 (honouring Retry-After), 5xx and
-    /// connection failures
-    #[arg(long, value_name = "N", default_value_t = 6)]
-    attempts: u32,
-}
-
-impl Conn {
-    /// Resolves flags and environment (`prefix` before each variable and
-    /// `flag_prefix` before each flag, for `copy`'s two sides).
-    pub fn settings(&self, env_prefix: &str, flag_prefix: &str) -> Result<Settings, Failure> {
-        let env = |name: &str| {
-            std::env::var(format!("{env_prefix}{name}"))
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-        };
-        let how =
-            |flag: &str, var: &str| format!("pass --{flag_prefix}{flag} or set {env_prefix}{var}");
-        let account = self
-            .account
-            .clone()
-            .or_else(|| env("LP_ACCOUNT_ID"))
-            .ok_or_else(|| {
-                Failure::usage(format!("no account: {}", how("account", "LP_ACCOUNT_ID")))
-            })?;
-        let region = match self.region.clone().or_else(|| env("LP_REGION")) {
-            Some(region) => region
-                .parse::<Region>()
-                .map_err(|e| Failure::usage(format!("{e}; {}", how("region", "LP_REGION"))))?,
-            None => Region::default(),
-        };
-        for (given, flag, var) in [
-            (&self.api_key, "api-key", "LP_CCS_API_KEY"),
-            (&self.access_token, "access-token", "LP_CCS_ACCESS_TOKEN"),
-        ] {
-            if given.is_some() {
-                eprintln!(
-                    "warning: --{flag_prefix}{flag} shows the secret in the process list and shell history; set {env_prefix}{var} instead"
-                );
-            }
-        }
-        Ok(Settings {
-            account,
-            region,
-            base_url: self.base_url.clone().or_else(|| env("LP_CCS_BASE_URL")),
-            api_key: self.api_key.clone().or_else(|| env("LP_CCS_API_KEY")),
-            access_token: self
-                .access_token
-                .clone()
-                .or_else(|| env("LP_CCS_ACCESS_TOKEN")),
-            attempts: self.attempts,
-            api_key_hint: how("api-key", "LP_CCS_API_KEY"),
-            access_token_hint: how("access-token", "LP_CCS_ACCESS_TOKEN"),
-        })
-    }
-
-    /// The layer's clients for these settings.
-    pub fn store(&self) -> Result<Store, Failure> {
-        Store::connect(self.settings("", "")?)
-    }
-}
-
-/// Output: a table on a terminal, JSON with `--json` or when piped.
-#[derive(Args, Clone, Copy, Debug, Default)]
-pub struct Output {
-    /// Print JSON (the default when stdout is not a terminal)
-    #[arg(long)]
-    json: bool,
-}
-
-impl Output {
-    pub fn json(self) -> bool {
-        self.json || !std::io::stdout().is_terminal()
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -222,9 +152,9 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => return serve::serve(args).await,
         Command::Inspect(command) => inspect::run(command).await,
-        Command::Export(args) => data::export(args).await,
-        Command::Import(args) => data::import(args).await,
-        Command::Copy(args) => data::copy(args).await,
+        Command::Export(args) => export::export(args).await,
+        Command::Import(args) => import::import(args).await,
+        Command::Copy(args) => copy::copy(args).await,
         Command::Schema => {
             print!("{}", format::schema_json());
             Ok(ExitCode::SUCCESS)

@@ -10,8 +10,8 @@ use std::time::Duration;
 use clap::Args;
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
 
-use crate::data;
 use crate::store::{Settings, Store};
+use crate::{export, import};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -134,7 +134,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     if let Some(file) = &import
         && account.is_none()
     {
-        match data::header_account(file) {
+        match import::header_account(file) {
             Ok(found) => account = found,
             Err(failure) => {
                 eprintln!("error: {}", failure.message);
@@ -187,13 +187,13 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     if let (Some(file), Some(store)) = (&import, &store) {
-        match data::import_file(
+        match import::import_file(
             store,
             file,
             &file.display().to_string(),
-            data::ImportOptions {
+            import::ImportOptions {
                 concurrency: 8,
-                ..data::ImportOptions::default()
+                ..import::ImportOptions::default()
             },
         )
         .await
@@ -223,7 +223,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     tracing::info!(signal, "shutting down");
     let mut code = ExitCode::SUCCESS;
     if let (Some(file), Some(store)) = (&export_on_exit, &store) {
-        match data::export_file_atomically(store, file).await {
+        match export::export_file_atomically(store, file).await {
             Ok(()) => tracing::info!(file = %file.display(), "exported"),
             Err(failure) => {
                 eprintln!(

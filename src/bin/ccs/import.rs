@@ -1,8 +1,10 @@
-//! Export, import and copy: the JSON Lines of [`crate::format`], streamed.
+//! `ccs import`: a JSON Lines export ([`crate::format`]) checked line by
+//! line, then written. The writer ([`write_lines`]) is also `copy`'s, and
+//! [`import_file`] is `serve --import`'s.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -10,23 +12,15 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use futures::stream::FuturesUnordered;
 use futures::{Stream, StreamExt};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio::sync::mpsc;
+use indicatif::ProgressBar;
 
-use crate::format::{self, Header, Line, NamespaceLine, SessionLine, Target};
+use crate::Failure;
+use crate::args::Conn;
+use crate::format::{self, Line, SessionLine, Target};
+use crate::progress::{progress, rate};
 use crate::store::{Store, V2_MAX_TTL_SECONDS};
-use crate::{Conn, Failure};
 
-pub const EXPORT_EXAMPLES: &str = "\
-Examples:
-  ccs export --output backup.jsonl
-  ccs export --namespace orders --namespace bots | gzip > backup.jsonl.gz
-
-Lines: a header, then per namespace its line and one line per session
-(namespace, session, properties, ttl_seconds where set); `ccs schema` prints
-the JSON Schema. Reads page by page: memory stays bounded.";
-
-pub const IMPORT_EXAMPLES: &str = "\
+pub const EXAMPLES: &str = "\
 Examples:
   ccs import backup.jsonl --dry-run          # check only
   ccs import backup.jsonl --concurrency 16
@@ -37,14 +31,6 @@ per session, the format version); a bad file is refused with line numbers and
 nothing is written. Writes merge, so running an interrupted import again
 finishes it. Failed sessions are listed at the end (exit status 1).";
 
-pub const COPY_EXAMPLES: &str = "\
-Examples:
-  ccs copy --from-account le12345678 --to-base-url http://127.0.0.1:8080 --to-account le12345678
-  FROM_LP_ACCOUNT_ID=le1 FROM_LP_CCS_API_KEY=... TO_LP_ACCOUNT_ID=le2 TO_LP_CCS_API_KEY=... ccs copy
-
-Each --from-X falls back to FROM_<variable>, each --to-X to TO_<variable>
-(FROM_LP_ACCOUNT_ID, TO_LP_CCS_BASE_URL, ...).";
-
 /// Which API an import writes through.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Api {
@@ -53,22 +39,6 @@ pub enum Api {
     V1,
     /// v2: one document upsert per session (a TTL is required).
     V2,
-}
-
-#[derive(Args, Debug)]
-pub struct ExportArgs {
-    /// Only this namespace (repeatable; default: every namespace).
-    #[arg(long = "namespace", value_name = "NS")]
-    namespaces: Vec<String>,
-    /// Write to this file (through a temporary file, renamed when complete)
-    /// instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Sessions per request (1 to 1000).
-    #[arg(long, default_value_t = 1000)]
-    page_size: u32,
-    #[command(flatten)]
-    conn: Conn,
 }
 
 #[derive(Args, Debug)]
@@ -100,45 +70,6 @@ pub struct WriteArgs {
     v2_ttl: Option<u64>,
 }
 
-#[derive(Args, Debug)]
-pub struct CopyArgs {
-    /// Only this namespace (repeatable; default: every namespace).
-    #[arg(long = "namespace", value_name = "NS")]
-    namespaces: Vec<String>,
-    #[command(flatten)]
-    options: WriteArgs,
-    /// Source account [env: FROM_LP_ACCOUNT_ID]
-    #[arg(long, value_name = "ID")]
-    from_account: Option<String>,
-    /// Source region [env: FROM_LP_REGION]
-    #[arg(long, value_name = "REGION")]
-    from_region: Option<String>,
-    /// Source base URL [env: FROM_LP_CCS_BASE_URL]
-    #[arg(long, value_name = "URL")]
-    from_base_url: Option<String>,
-    /// Source API key [env: FROM_LP_CCS_API_KEY]
-    #[arg(long, value_name = "KEY")]
-    from_api_key: Option<String>,
-    /// Destination account [env: TO_LP_ACCOUNT_ID]
-    #[arg(long, value_name = "ID")]
-    to_account: Option<String>,
-    /// Destination region [env: TO_LP_REGION]
-    #[arg(long, value_name = "REGION")]
-    to_region: Option<String>,
-    /// Destination base URL [env: TO_LP_CCS_BASE_URL]
-    #[arg(long, value_name = "URL")]
-    to_base_url: Option<String>,
-    /// Destination API key (v1) [env: TO_LP_CCS_API_KEY]
-    #[arg(long, value_name = "KEY")]
-    to_api_key: Option<String>,
-    /// Destination access token (v2) [env: TO_LP_CCS_ACCESS_TOKEN]
-    #[arg(long, value_name = "TOKEN")]
-    to_access_token: Option<String>,
-    /// Attempts per request in all (429, 5xx, connection failures).
-    #[arg(long, value_name = "N", default_value_t = 6)]
-    attempts: u32,
-}
-
 /// How an import writes.
 #[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
@@ -149,7 +80,7 @@ pub struct ImportOptions {
 }
 
 impl WriteArgs {
-    fn options(&self, dry_run: bool) -> ImportOptions {
+    pub fn options(&self, dry_run: bool) -> ImportOptions {
         ImportOptions {
             api: self.api,
             concurrency: usize::from(self.concurrency),
@@ -164,268 +95,6 @@ fn target(api: Api) -> Target {
         Api::V1 => Target::V1,
         Api::V2 => Target::V2,
     }
-}
-
-/// A progress bar on stderr when it is a terminal; hidden otherwise.
-fn progress(total: Option<u64>, what: &'static str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = match total {
-        Some(total) => ProgressBar::new(total).with_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} sessions, {rate}, {eta} left {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .with_key(
-                    "rate",
-                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{:.0} sessions/s", state.per_sec());
-                    },
-                ),
-        ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {pos} sessions {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        ),
-    };
-    bar.set_draw_target(ProgressDrawTarget::stderr());
-    bar.set_message(what);
-    bar
-}
-
-fn rate(count: u64, elapsed: Duration) -> String {
-    let seconds = elapsed.as_secs_f64();
-    if seconds <= 0.0 {
-        return "-".into();
-    }
-    format!("{:.0}", count as f64 / seconds)
-}
-
-// ---------------------------------------------------------------- export
-
-/// Where export lines go: a writer, or a channel to an import.
-enum Sink<'a> {
-    Write(&'a mut dyn Write),
-    Channel(mpsc::Sender<Line>),
-}
-
-impl Sink<'_> {
-    async fn put(&mut self, line: Line) -> Result<(), Failure> {
-        match self {
-            Sink::Write(out) => {
-                serde_json::to_writer(&mut *out, &line)
-                    .map_err(|e| Failure::new(format!("cannot write: {e}")))?;
-                out.write_all(b"\n")?;
-                Ok(())
-            }
-            Sink::Channel(tx) => tx
-                .send(line)
-                .await
-                .map_err(|_| Failure::new("the import side stopped")),
-        }
-    }
-}
-
-#[derive(Default)]
-struct ExportCounts {
-    namespaces: u64,
-    sessions: u64,
-    properties: u64,
-}
-
-async fn export_lines(
-    store: &Store,
-    only: &[String],
-    page_size: u32,
-    sink: &mut Sink<'_>,
-    bar: &ProgressBar,
-) -> Result<ExportCounts, Failure> {
-    let mut counts = ExportCounts::default();
-    sink.put(Line::Header(Header::new(store.account()))).await?;
-    let listed = store.namespaces().await?;
-    let mut chosen: Vec<NamespaceLine> = Vec::new();
-    if only.is_empty() {
-        for ns in listed {
-            if format::check(
-                &Line::Namespace(NamespaceLine {
-                    name: ns.name.clone(),
-                    ttl_seconds: None,
-                }),
-                false,
-                Target::V1,
-            )
-            .is_empty()
-            {
-                chosen.push(NamespaceLine {
-                    name: ns.name,
-                    ttl_seconds: ns.ttl_seconds,
-                });
-            } else {
-                bar.suspend(|| {
-                    eprintln!(
-                        "warning: skipping namespace {:?}: it cannot be written back (reserved or invalid name)",
-                        ns.name
-                    );
-                });
-            }
-        }
-    } else {
-        for name in only {
-            crate::store::rules::namespace(name).map_err(Failure::usage)?;
-            let ttl = listed
-                .iter()
-                .find(|n| &n.name == name)
-                .map(|n| n.ttl_seconds);
-            if ttl.is_none() {
-                bar.suspend(|| eprintln!("warning: namespace {name:?} is not listed by the account; exporting its sessions anyway"));
-            }
-            chosen.push(NamespaceLine {
-                name: name.clone(),
-                ttl_seconds: ttl.flatten(),
-            });
-        }
-    }
-    for ns in chosen {
-        let name = ns.name.clone();
-        sink.put(Line::Namespace(ns)).await?;
-        counts.namespaces += 1;
-        // Only the sessions that have a TTL: the service lists them in one answer.
-        let ttls: HashMap<String, u64> = store.session_ttls(&name).await?.into_iter().collect();
-        let mut sessions = std::pin::pin!(store.sessions(&name, page_size)?);
-        while let Some(entry) = sessions.next().await {
-            let (session, properties) = entry?;
-            counts.sessions += 1;
-            counts.properties += properties.len() as u64;
-            let ttl_seconds = ttls.get(&session).copied();
-            sink.put(Line::Session(SessionLine {
-                namespace: name.clone(),
-                session,
-                properties,
-                ttl_seconds,
-            }))
-            .await?;
-            bar.inc(1);
-        }
-    }
-    Ok(counts)
-}
-
-pub async fn export(args: ExportArgs) -> Result<ExitCode, Failure> {
-    let store = args.conn.store()?;
-    store.require(false)?;
-    let started = Instant::now();
-    let bar = progress(None, "exported");
-    let counts = match &args.output {
-        Some(path) => {
-            let mut file = AtomicFile::create(path)?;
-            let counts = match file.writer() {
-                Some(out) => {
-                    let mut sink = Sink::Write(out);
-                    export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar).await?
-                }
-                None => ExportCounts::default(),
-            };
-            file.commit()?;
-            counts
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
-            let counts = {
-                let mut sink = Sink::Write(&mut out);
-                export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar).await?
-            };
-            out.flush()?;
-            counts
-        }
-    };
-    bar.finish_and_clear();
-    let elapsed = started.elapsed();
-    eprintln!(
-        "exported {} namespaces, {} sessions, {} properties in {:.1} s ({} properties/s)",
-        counts.namespaces,
-        counts.sessions,
-        counts.properties,
-        elapsed.as_secs_f64(),
-        rate(counts.properties, elapsed)
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A file written through a temporary file beside it, synced, then renamed
-/// over it: a crash mid-write never leaves a truncated file. Dropped without
-/// [`commit`](AtomicFile::commit), the temporary file is removed.
-pub struct AtomicFile {
-    path: PathBuf,
-    temp: PathBuf,
-    out: Option<BufWriter<File>>,
-}
-
-impl AtomicFile {
-    pub fn create(path: &Path) -> Result<AtomicFile, Failure> {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .ok_or_else(|| Failure::usage(format!("{} is not a file name", path.display())))?;
-        let temp = dir.join(format!(
-            ".{}.{}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = File::create(&temp)
-            .map_err(|e| Failure::new(format!("cannot create {}: {e}", temp.display())))?;
-        Ok(AtomicFile {
-            path: path.to_path_buf(),
-            temp,
-            out: Some(BufWriter::with_capacity(256 * 1024, file)),
-        })
-    }
-
-    /// The writer; `None` once committed.
-    pub fn writer(&mut self) -> Option<&mut BufWriter<File>> {
-        self.out.as_mut()
-    }
-
-    pub fn commit(mut self) -> Result<(), Failure> {
-        let Some(out) = self.out.take() else {
-            return Ok(());
-        };
-        let file = out.into_inner().map_err(|e| {
-            Failure::new(format!(
-                "cannot write {}: {}",
-                self.temp.display(),
-                e.error()
-            ))
-        })?;
-        file.sync_all()?;
-        std::fs::rename(&self.temp, &self.path).map_err(|e| {
-            Failure::new(format!(
-                "cannot rename {} to {}: {e}",
-                self.temp.display(),
-                self.path.display()
-            ))
-        })
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.out.is_some() {
-            let _ = std::fs::remove_file(&self.temp);
-        }
-    }
-}
-
-/// `ccs serve --export-on-exit`: the whole account into `path`.
-pub async fn export_file_atomically(store: &Store, path: &Path) -> Result<(), Failure> {
-    let mut file = AtomicFile::create(path)?;
-    if let Some(out) = file.writer() {
-        let mut sink = Sink::Write(out);
-        export_lines(store, &[], 1000, &mut sink, &ProgressBar::hidden()).await?;
-    }
-    file.commit()
 }
 
 /// The account named in a file's header, if any.
@@ -443,11 +112,9 @@ fn open(path: &Path) -> Result<File, Failure> {
     File::open(path).map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))
 }
 
-// ---------------------------------------------------------------- import
-
 /// What an import did.
 #[derive(Default)]
-struct Report {
+pub struct Report {
     namespaces: u64,
     sessions: u64,
     properties: u64,
@@ -610,7 +277,8 @@ pub async fn import_file(
     Ok(summarize(name, &report, started.elapsed()))
 }
 
-fn summarize(what: &str, report: &Report, elapsed: Duration) -> bool {
+/// Prints what was written and what failed; `true` when nothing failed.
+pub fn summarize(what: &str, report: &Report, elapsed: Duration) -> bool {
     eprintln!(
         "{what}: {} namespaces, {} sessions and {} properties written, {} sessions skipped (nothing to write), {} failed, in {:.1} s ({} properties/s)",
         report.namespaces,
@@ -641,7 +309,7 @@ enum Outcome {
 /// Writes lines in order: a namespace line waits for the sessions before it
 /// and is written before those after it; sessions go `concurrency` at a time.
 /// With `check`, each line is checked as it comes (for `copy`).
-async fn write_lines(
+pub async fn write_lines(
     store: &Store,
     lines: impl Stream<Item = (usize, Result<Option<Line>, String>)>,
     options: &ImportOptions,
@@ -781,63 +449,5 @@ async fn write_session(
     }
     Ok(Outcome::Written {
         properties: properties.len() as u64,
-    })
-}
-
-// ---------------------------------------------------------------- copy
-
-pub async fn copy(args: CopyArgs) -> Result<ExitCode, Failure> {
-    let from = Conn {
-        account: args.from_account,
-        region: args.from_region,
-        base_url: args.from_base_url,
-        api_key: args.from_api_key,
-        access_token: None,
-        attempts: args.attempts,
-    };
-    let to = Conn {
-        account: args.to_account,
-        region: args.to_region,
-        base_url: args.to_base_url,
-        api_key: args.to_api_key,
-        access_token: args.to_access_token,
-        attempts: args.attempts,
-    };
-    let source = Store::connect(from.settings("FROM_", "from-")?)?;
-    let destination = Store::connect(to.settings("TO_", "to-")?)?;
-    source.require(false)?;
-    let options = args.options.options(false);
-    destination.require(options.api == Api::V2)?;
-    let started = Instant::now();
-    let (tx, mut rx) = mpsc::channel::<Line>(1024);
-    let bar = progress(None, "copied");
-    let reading = async {
-        let mut sink = Sink::Channel(tx);
-        export_lines(
-            &source,
-            &args.namespaces,
-            1000,
-            &mut sink,
-            &ProgressBar::hidden(),
-        )
-        .await
-    };
-    let lines = futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
-        .enumerate()
-        .map(|(i, line)| (i + 1, Ok(Some(line))));
-    let writing = write_lines(&destination, lines, &options, &bar, true);
-    let (read, report) = tokio::join!(reading, writing);
-    bar.finish_and_clear();
-    let ok = summarize("copy", &report, started.elapsed());
-    if let Err(failure) = read {
-        return Err(Failure::new(format!(
-            "reading the source failed, so the copy is incomplete: {}",
-            failure.message
-        )));
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
     })
 }

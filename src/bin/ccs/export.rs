@@ -1,0 +1,274 @@
+//! `ccs export`: an account as JSON Lines ([`crate::format`]), streamed page
+//! by page. [`export_lines`] is also `copy`'s reading side, and
+//! [`export_file_atomically`] is `serve --export-on-exit`'s.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use futures::StreamExt;
+use indicatif::ProgressBar;
+use tokio::sync::mpsc;
+
+use crate::Failure;
+use crate::args::Conn;
+use crate::format::{self, Header, Line, NamespaceLine, SessionLine, Target};
+use crate::progress::{progress, rate};
+use crate::store::Store;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  ccs export --output backup.jsonl
+  ccs export --namespace orders --namespace bots | gzip > backup.jsonl.gz
+
+Lines: a header, then per namespace its line and one line per session
+(namespace, session, properties, ttl_seconds where set); `ccs schema` prints
+the JSON Schema. Reads page by page: memory stays bounded.";
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Only this namespace (repeatable; default: every namespace).
+    #[arg(long = "namespace", value_name = "NS")]
+    namespaces: Vec<String>,
+    /// Write to this file (through a temporary file, renamed when complete)
+    /// instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Sessions per request (1 to 1000).
+    #[arg(long, default_value_t = 1000)]
+    page_size: u32,
+    #[command(flatten)]
+    conn: Conn,
+}
+
+/// Where export lines go: a writer, or a channel to an import.
+pub enum Sink<'a> {
+    Write(&'a mut dyn Write),
+    Channel(mpsc::Sender<Line>),
+}
+
+impl Sink<'_> {
+    async fn put(&mut self, line: Line) -> Result<(), Failure> {
+        match self {
+            Sink::Write(out) => {
+                serde_json::to_writer(&mut *out, &line)
+                    .map_err(|e| Failure::new(format!("cannot write: {e}")))?;
+                out.write_all(b"\n")?;
+                Ok(())
+            }
+            Sink::Channel(tx) => tx
+                .send(line)
+                .await
+                .map_err(|_| Failure::new("the import side stopped")),
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Default)]
+pub struct ExportCounts {
+    namespaces: u64,
+    sessions: u64,
+    properties: u64,
+}
+
+/// The header, then per namespace its line and its sessions, into `sink`.
+pub async fn export_lines(
+    store: &Store,
+    only: &[String],
+    page_size: u32,
+    sink: &mut Sink<'_>,
+    bar: &ProgressBar,
+) -> Result<ExportCounts, Failure> {
+    let mut counts = ExportCounts::default();
+    sink.put(Line::Header(Header::new(store.account()))).await?;
+    let listed = store.namespaces().await?;
+    let mut chosen: Vec<NamespaceLine> = Vec::new();
+    if only.is_empty() {
+        for ns in listed {
+            if format::check(
+                &Line::Namespace(NamespaceLine {
+                    name: ns.name.clone(),
+                    ttl_seconds: None,
+                }),
+                false,
+                Target::V1,
+            )
+            .is_empty()
+            {
+                chosen.push(NamespaceLine {
+                    name: ns.name,
+                    ttl_seconds: ns.ttl_seconds,
+                });
+            } else {
+                bar.suspend(|| {
+                    eprintln!(
+                        "warning: skipping namespace {:?}: it cannot be written back (reserved or invalid name)",
+                        ns.name
+                    );
+                });
+            }
+        }
+    } else {
+        for name in only {
+            crate::store::rules::namespace(name).map_err(Failure::usage)?;
+            let ttl = listed
+                .iter()
+                .find(|n| &n.name == name)
+                .map(|n| n.ttl_seconds);
+            if ttl.is_none() {
+                bar.suspend(|| eprintln!("warning: namespace {name:?} is not listed by the account; exporting its sessions anyway"));
+            }
+            chosen.push(NamespaceLine {
+                name: name.clone(),
+                ttl_seconds: ttl.flatten(),
+            });
+        }
+    }
+    for ns in chosen {
+        let name = ns.name.clone();
+        sink.put(Line::Namespace(ns)).await?;
+        counts.namespaces += 1;
+        // Only the sessions that have a TTL: the service lists them in one answer.
+        let ttls: HashMap<String, u64> = store.session_ttls(&name).await?.into_iter().collect();
+        let mut sessions = std::pin::pin!(store.sessions(&name, page_size)?);
+        while let Some(entry) = sessions.next().await {
+            let (session, properties) = entry?;
+            counts.sessions += 1;
+            counts.properties += properties.len() as u64;
+            let ttl_seconds = ttls.get(&session).copied();
+            sink.put(Line::Session(SessionLine {
+                namespace: name.clone(),
+                session,
+                properties,
+                ttl_seconds,
+            }))
+            .await?;
+            bar.inc(1);
+        }
+    }
+    Ok(counts)
+}
+
+pub async fn export(args: ExportArgs) -> Result<ExitCode, Failure> {
+    let store = args.conn.store()?;
+    store.require(false)?;
+    let started = Instant::now();
+    let bar = progress(None, "exported");
+    let counts = match &args.output {
+        Some(path) => {
+            let mut file = AtomicFile::create(path)?;
+            let counts = match file.writer() {
+                Some(out) => {
+                    let mut sink = Sink::Write(out);
+                    export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar).await?
+                }
+                None => ExportCounts::default(),
+            };
+            file.commit()?;
+            counts
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
+            let counts = {
+                let mut sink = Sink::Write(&mut out);
+                export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar).await?
+            };
+            out.flush()?;
+            counts
+        }
+    };
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    eprintln!(
+        "exported {} namespaces, {} sessions, {} properties in {:.1} s ({} properties/s)",
+        counts.namespaces,
+        counts.sessions,
+        counts.properties,
+        elapsed.as_secs_f64(),
+        rate(counts.properties, elapsed)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A file written through a temporary file beside it, synced, then renamed
+/// over it: a crash mid-write never leaves a truncated file. Dropped without
+/// [`commit`](AtomicFile::commit), the temporary file is removed.
+pub struct AtomicFile {
+    path: PathBuf,
+    temp: PathBuf,
+    out: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<AtomicFile, Failure> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .ok_or_else(|| Failure::usage(format!("{} is not a file name", path.display())))?;
+        let temp = dir.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = File::create(&temp)
+            .map_err(|e| Failure::new(format!("cannot create {}: {e}", temp.display())))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            temp,
+            out: Some(BufWriter::with_capacity(256 * 1024, file)),
+        })
+    }
+
+    /// The writer; `None` once committed.
+    pub fn writer(&mut self) -> Option<&mut BufWriter<File>> {
+        self.out.as_mut()
+    }
+
+    pub fn commit(mut self) -> Result<(), Failure> {
+        let Some(out) = self.out.take() else {
+            return Ok(());
+        };
+        let file = out.into_inner().map_err(|e| {
+            Failure::new(format!(
+                "cannot write {}: {}",
+                self.temp.display(),
+                e.error()
+            ))
+        })?;
+        file.sync_all()?;
+        std::fs::rename(&self.temp, &self.path).map_err(|e| {
+            Failure::new(format!(
+                "cannot rename {} to {}: {e}",
+                self.temp.display(),
+                self.path.display()
+            ))
+        })
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.out.is_some() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// `ccs serve --export-on-exit`: the whole account into `path`.
+pub async fn export_file_atomically(store: &Store, path: &Path) -> Result<(), Failure> {
+    let mut file = AtomicFile::create(path)?;
+    if let Some(out) = file.writer() {
+        let mut sink = Sink::Write(out);
+        export_lines(store, &[], 1000, &mut sink, &ProgressBar::hidden()).await?;
+    }
+    file.commit()
+}
