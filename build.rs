@@ -176,7 +176,7 @@ fn fail(message: &str) -> ! {
 pub fn generate_file(path: &Path) -> Result<(String, String), String> {
     let name = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let title = serde_yaml::from_str::<openapiv3::OpenAPI>(&text)
+    let title = serde_norway::from_str::<openapiv3::OpenAPI>(&text)
         .map(|spec| spec.info.title)
         .unwrap_or_default();
     let source = generate_source(&text).map_err(|e| format!("{name}: {e}"))?;
@@ -185,7 +185,7 @@ pub fn generate_file(path: &Path) -> Result<(String, String), String> {
 
 /// Generates formatted Rust source from the text of one spec.
 pub fn generate_source(spec_text: &str) -> Result<String, String> {
-    let mut spec: openapiv3::OpenAPI = serde_yaml::from_str(spec_text)
+    let mut spec: openapiv3::OpenAPI = serde_norway::from_str(spec_text)
         .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
     adapt_for_progenitor(&mut spec);
     let mut generator = progenitor::Generator::new(&settings());

@@ -37,7 +37,7 @@ pub fn reference_html(specs: &[(String, String)]) -> Result<String, String> {
     use std::fmt::Write as _;
     let mut parsed = Vec::new();
     for (file, text) in specs {
-        let spec: openapiv3::OpenAPI = serde_yaml::from_str(text)
+        let spec: openapiv3::OpenAPI = serde_norway::from_str(text)
             .map_err(|e| format!("{file}: not a valid OpenAPI 3.0 document: {e}"))?;
         parsed.push((file.as_str(), spec));
     }
@@ -119,7 +119,7 @@ fn text_block(out: &mut String, text: Option<&str>) {
 }
 
 fn yaml_block(out: &mut String, value: &impl serde::Serialize) {
-    let text = serde_yaml::to_string(value).unwrap_or_else(|e| format!("(cannot show: {e})"));
+    let text = serde_norway::to_string(value).unwrap_or_else(|e| format!("(cannot show: {e})"));
     out.push_str("<pre>");
     out.push_str(&esc(text.trim_end()));
     out.push_str("</pre>\n");

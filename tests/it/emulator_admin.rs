@@ -1134,7 +1134,7 @@ async fn every_spec_is_served_byte_for_byte() {
         );
     }
     // The spec's own list of files is the repository's.
-    let admin: Value = serde_yaml::from_slice(
+    let admin: Value = serde_norway::from_slice(
         &std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/openapi/emulator-admin.yaml"
@@ -1164,7 +1164,7 @@ async fn the_reference_shows_every_operation_and_loads_nothing_from_elsewhere() 
     let html = response.text().await.expect("text");
     let mut operations = 0;
     for (name, bytes) in spec_files() {
-        let spec: openapiv3::OpenAPI = serde_yaml::from_slice(&bytes).expect("a spec");
+        let spec: openapiv3::OpenAPI = serde_norway::from_slice(&bytes).expect("a spec");
         let stem = name.trim_end_matches(".yaml");
         for (path, item) in &spec.paths.paths {
             let item = item.as_item().expect("no path $refs");

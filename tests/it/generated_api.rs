@@ -289,7 +289,7 @@ fn a_broken_spec_fails_with_a_message() {
 
 #[test]
 fn error_responses_are_left_to_the_layer() {
-    let mut spec: openapiv3::OpenAPI = serde_yaml::from_str(
+    let mut spec: openapiv3::OpenAPI = serde_norway::from_str(
         &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/ccs-v1.yaml"))
             .unwrap(),
     )
@@ -381,7 +381,7 @@ fn generated_clients_use_the_crate_path_rules() {
             "{spec}"
         );
         let text = std::fs::read_to_string(&path).expect("readable");
-        let parsed: openapiv3::OpenAPI = serde_yaml::from_str(&text).expect("OpenAPI");
+        let parsed: openapiv3::OpenAPI = serde_norway::from_str(&text).expect("OpenAPI");
         for (template, item) in parsed.paths.iter() {
             for (_, operation) in item.as_item().expect("no path refs").iter() {
                 let id = operation.operation_id.as_deref().expect("an operationId");
