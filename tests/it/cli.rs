@@ -1295,3 +1295,33 @@ async fn serve_cuts_off_a_body_slower_than_its_body_read_timeout() {
     );
     child.kill().await.unwrap();
 }
+
+/// An invalid base URL is named in the error without its query (a token may
+/// travel there) or user information.
+#[tokio::test]
+async fn a_bad_base_url_is_shown_without_its_secrets() {
+    for url in [
+        "http://127.0.0.1:9/?access_token=SECRETX",
+        "ftp://127.0.0.1:9/?SECRETX",
+        "http://user:SECRETX@127.0.0.1:9/",
+    ] {
+        let output = run(
+            ccs(),
+            &[
+                "namespaces",
+                "--account",
+                ACCOUNT,
+                "--api-key",
+                "k",
+                "--base-url",
+                url,
+            ],
+        )
+        .await;
+        assert!(!output.status.success(), "{url}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("base URL"), "{url}: {stderr}");
+        assert!(!stderr.contains("SECRETX"), "{url}: {stderr}");
+        assert!(!text(&output.stdout).contains("SECRETX"), "{url}");
+    }
+}
