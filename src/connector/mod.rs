@@ -43,6 +43,12 @@
 //! # Ok(()) }
 //! ```
 
+// DESIGN: `discovery.rs` holds the Domain API client and its cache
+// (`Discovery`); `auth.rs` the token providers (Sentinel's AppJWT, the IDP's
+// ConsumerJWS), which find their hosts through a `Discovery`; this file the
+// service names and the connector APIs' error codes, which every connector
+// client uses. The messaging client is `crate::messaging`, which uses these;
+// nothing here uses it.
 mod auth;
 pub(crate) mod discovery;
 

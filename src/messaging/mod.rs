@@ -2,17 +2,17 @@
 //! behalf of a consumer, with the consumer's SDEs and routing; SEND publishes
 //! into it and closes it.
 //!
-//! DESIGN: one file a concern, no import circle between them:
-//!
-//! | file | holds | uses |
-//! | --- | --- | --- |
-//! | `client.rs` | [`MessagingClient`]: builder, hosts, tokens, the renew-once call, CONVERSATION, the SEND call | `request`, `send` |
-//! | `request.rs` | [`ConversationRequest`] and its SDEs | (generated types only) |
-//! | `conversation.rs` | [`OpenConversation`] and [`MessagingClient::open`] / [`MessagingClient::conversation`] | `client`, `request`, `send` |
-//! | `send.rs` | SEND's payload types ([`ChatState`], [`AcceptStatus`]), its answer [`Sent`], request ids | (generated types only) |
-//!
 //! The connector's other APIs (the Domain API, Sentinel's AppJWT, the IDP's
 //! ConsumerJWS) are in [`crate::connector`].
+
+// DESIGN: one file a concern, no import circle between them:
+//
+// | file | holds | uses |
+// | --- | --- | --- |
+// | `client.rs` | `MessagingClient`: builder, hosts, tokens, the renew-once call, CONVERSATION, the SEND call | `request`, `send` |
+// | `request.rs` | `ConversationRequest` and its SDEs | (generated types only) |
+// | `conversation.rs` | `OpenConversation` and `MessagingClient::open` / `::conversation` | `client`, `request`, `send` |
+// | `send.rs` | SEND's payload types (`ChatState`, `AcceptStatus`), its answer `Sent`, request ids | (generated types only) |
 
 mod client;
 mod conversation;
