@@ -13,11 +13,12 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use super::Emulator;
+use super::context::Shared;
 use super::error::{ApiError, ApiResult, json, no_content};
 use super::faults::{Fault, FaultId};
 use super::journal::{self, Entry, Outcome};
 use super::json::timestamp;
-use super::{Emulator, Shared};
 
 /// Every `openapi/*.yaml` of the repository, byte for byte as built.
 pub(super) const SPEC_FILES: &[(&str, &[u8])] = &[

@@ -19,9 +19,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::Shared;
+use super::context::{Call, Shared, same_secret};
 use super::error::{ApiError, ApiResult, json as json_response};
-use super::routes::Call;
 
 /// The services the Domain API names, each at the emulator's own address.
 pub(super) const SERVICES: &[&str] = &[
@@ -153,20 +152,14 @@ fn seconds(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
-fn header_value<'a>(c: &'a Call<'_>, name: &str) -> Option<&'a str> {
-    c.headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-}
-
 // ---------------------------------------------------------------------------
 // Domain API
 // ---------------------------------------------------------------------------
 
 /// The emulator's own `host:port`, as the client reached it (`Host`).
 fn own_host(c: &Call<'_>) -> Result<String, ApiError> {
-    let host = header_value(c, header::HOST.as_str())
+    let host = c
+        .header(header::HOST.as_str())
         .filter(|h| !h.is_empty())
         .ok_or_else(|| ApiError::bad_request("a Host header is required"))?;
     let valid = !host.contains(['@', '/', '?', '#', ' '])
@@ -249,7 +242,8 @@ pub(super) fn get_app_jwt(c: &Call<'_>) -> ApiResult {
             "grant_type must be client_credentials",
         );
     }
-    let form = header_value(c, header::CONTENT_TYPE.as_str())
+    let form = c
+        .header(header::CONTENT_TYPE.as_str())
         .and_then(|t| t.split(';').next())
         .is_some_and(|t| {
             t.trim()
@@ -287,8 +281,8 @@ pub(super) fn get_app_jwt(c: &Call<'_>) -> ApiResult {
     let config = &c.shared.config;
     if let (Some(id), Some(secret)) = (&config.app_client_id, &config.app_client_secret) {
         // Both compared, whatever the first says: no timing hint of which.
-        let id_ok = super::routes::same_secret(client_id.as_bytes(), id.as_bytes());
-        let secret_ok = super::routes::same_secret(client_secret.as_bytes(), secret.as_bytes());
+        let id_ok = same_secret(client_id.as_bytes(), id.as_bytes());
+        let secret_ok = same_secret(client_secret.as_bytes(), secret.as_bytes());
         if !(id_ok & secret_ok) {
             return oauth_error(
                 StatusCode::UNAUTHORIZED,
@@ -357,7 +351,7 @@ fn token_ok(c: &Call<'_>, token: &str, kind: Kind, account: &str) -> bool {
 /// carries no `exp`, as the documented one).
 pub(super) fn get_consumer_jws(c: &Call<'_>) -> ApiResult {
     let account = c.account()?;
-    let app_jwt = header_value(c, header::AUTHORIZATION.as_str()).unwrap_or_default();
+    let app_jwt = c.header(header::AUTHORIZATION.as_str()).unwrap_or_default();
     if app_jwt.is_empty() {
         return Err(ApiError::unauthorized("AppJWT is missing"));
     }
@@ -425,7 +419,7 @@ fn connector_error(
 /// anything else; returns who the consumer is, or the documented 401.
 pub(super) fn consumer(c: &Call<'_>) -> Result<String, Box<axum::response::Response>> {
     let unauthorized = StatusCode::UNAUTHORIZED;
-    let app_jwt = header_value(c, header::AUTHORIZATION.as_str()).unwrap_or_default();
+    let app_jwt = c.header(header::AUTHORIZATION.as_str()).unwrap_or_default();
     if app_jwt.is_empty() {
         return Err(Box::new(connector_error(
             unauthorized,
@@ -434,7 +428,7 @@ pub(super) fn consumer(c: &Call<'_>) -> Result<String, Box<axum::response::Respo
             40105,
         )));
     }
-    let jws = header_value(c, "x-lp-on-behalf").unwrap_or_default();
+    let jws = c.header("x-lp-on-behalf").unwrap_or_default();
     if jws.is_empty() {
         return Err(Box::new(connector_error(
             unauthorized,

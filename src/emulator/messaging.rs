@@ -5,8 +5,8 @@ use axum::response::IntoResponse;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::context::Call;
 use super::error::{ApiError, ApiResult};
-use super::routes::Call;
 
 const SET_USER_PROFILE: &str = "userprofile.SetUserProfile";
 const REQUEST_CONVERSATION: &str = "cm.ConsumerRequestConversation";
