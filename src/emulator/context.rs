@@ -17,20 +17,23 @@ use serde_json::value::RawValue;
 use super::body::BodyMemory;
 use super::clock::Clock;
 use super::config::EmulatorConfig;
-use super::connector::ConnectorState;
 use super::error::ApiError;
 use super::faults::Faults;
 use super::journal::Journal;
+use super::messaging::state::Conversations;
 use super::names::{self, DEFAULT_SESSION};
 use super::store::{Entry, Expiry, Store};
+use super::tokens::Tokens;
 use super::value;
 
 /// State shared by every request.
 pub(super) struct Shared {
     pub(super) config: EmulatorConfig,
     pub(super) store: Store,
-    /// Issued tokens and conversations (the connector flow).
-    pub(super) connector: ConnectorState,
+    /// The connector tokens Sentinel and the IDP issued.
+    pub(super) tokens: Tokens,
+    /// The conversations CONVERSATION opened.
+    pub(super) conversations: Conversations,
     /// The one source of "now" (TTLs, `expiresAt`, the sweeper, the journal).
     pub(super) clock: Clock,
     pub(super) journal: Journal,
@@ -58,13 +61,14 @@ impl Shared {
         });
         Shared {
             journal: Journal::new(config.journal_limit),
-            config,
             store: Store::default(),
-            connector: ConnectorState::default(),
+            tokens: Tokens::new(config.app_client_id.is_some()),
+            conversations: Conversations::default(),
             clock: Clock::default(),
             faults: Faults::default(),
             bodies: BodyMemory::default(),
             inline_sweep,
+            config,
         }
     }
 
@@ -73,7 +77,8 @@ impl Shared {
     pub(super) fn reset(&self) {
         self.faults.clear();
         self.store.clear();
-        self.connector.clear();
+        self.tokens.clear();
+        self.conversations.clear();
         self.clock.reset();
         self.journal.clear();
     }

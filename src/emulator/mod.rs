@@ -138,6 +138,7 @@ mod names;
 mod routes;
 mod server;
 mod store;
+mod tokens;
 mod v1;
 mod v2;
 mod value;
@@ -252,7 +253,7 @@ impl Emulator {
     /// How many connector tokens are held in memory (for tests of their sweep).
     #[doc(hidden)]
     pub fn held_tokens(&self) -> usize {
-        self.shared.connector.held_tokens()
+        self.shared.tokens.held()
     }
 
     /// How many bytes the request bodies being read hold now: the capacity

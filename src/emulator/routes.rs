@@ -29,7 +29,7 @@ enum Api {
     /// Query parameter `access_token`.
     V2,
     /// Headers `Authorization` and `X-LP-ON-BEHALF`, checked by the handler
-    /// (`connector::consumer`), which answers the documented connector body.
+    /// (`messaging/auth.rs`), which answers the documented connector body.
     Messaging,
     /// None here: the Domain API and Sentinel need none; the IDP checks its
     /// AppJWT itself.
@@ -153,7 +153,7 @@ static ROUTES: &[Route] = &[
     Route {
         pattern: "/api/account/{account}/messaging/consumer/conversation/send",
         api: Api::Messaging,
-        methods: &[(Method::POST, connector::send_to_conversation)],
+        methods: &[(Method::POST, messaging::send_to_conversation)],
     },
     Route {
         pattern: "/api/account/{account}/service/baseURI.json",
