@@ -101,6 +101,7 @@ impl Shared {
         }
     }
 }
+
 /// The path parameters of a matched route (`""`/`None` where the route has none).
 #[derive(Clone, Copy, Default)]
 pub(super) struct Params<'a> {
