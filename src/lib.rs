@@ -8,7 +8,10 @@ mod error;
 mod generated;
 mod names;
 mod region;
-mod values;
+// Public only for the `ccs` binary (a separate crate), so that it counts
+// documents as the library does: not part of the API, may change in any release.
+#[doc(hidden)]
+pub mod values;
 
 pub mod messaging;
 pub mod v1;

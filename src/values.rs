@@ -1,16 +1,30 @@
-//! The value rules: what the clients and the emulator must agree on about a
-//! property value, written once.
+//! The rules of property values as LivePerson counts them, written once and
+//! shared by the clients, the emulator and the `ccs` binary:
 //!
-//! - The one nesting limit of property values, shared by the clients (which
-//!   refuse a deeper value before sending it) and the emulator (which refuses
-//!   it with a 400 and saves nothing).
-//! - The clients' value helpers that v1 and v2 share: decoding a value into
-//!   the caller's type, and the JSON object of raw values a write sends.
+//! * **Nesting**: a property value may nest arrays and objects at most
+//!   [`MAX_VALUE_DEPTH`] levels deep. The clients refuse a deeper value
+//!   before sending it; the emulator refuses it with a 400 and saves nothing.
+//! * **Size**: a session document (its properties as one compact JSON
+//!   object) may take at most [`MAX_DOCUMENT_CHARS`] characters. Characters
+//!   are counted in the document as the service keeps it: without whitespace
+//!   between tokens, each string written as serde_json writes it (`"\u00e9"`
+//!   counts as `"é"`), numbers as sent ([`compact_chars`],
+//!   [`document_chars`]).
+//! * **Scanning** JSON text without parsing it: [`string_end`] and
+//!   [`string_close`] find the end of a string literal, and the scans of
+//!   this module skip strings that way.
+//! * **The clients' value helpers** that v1 and v2 share: decoding a value
+//!   into the caller's type, and the JSON object of raw values a write sends
+//!   (crate-private).
 //!
-//! Why 64: the answers wrap a value in up to three more levels (the v1 session
-//! listing `[{"properties": {"p": value}}]`), and serde_json stops reading at
-//! 128 levels. 64 leaves room for those wrappings and for a caller's own
-//! types, so whatever is accepted can be read back by every read.
+//! Why 64 levels: the answers wrap a value in up to three more levels (the v1
+//! session listing `[{"properties": {"p": value}}]`), and serde_json stops
+//! reading at 128 levels. 64 leaves room for those wrappings and for a
+//! caller's own types, so whatever is accepted can be read back by every read.
+//!
+//! Not part of the crate's API: the module is public (and hidden from the
+//! docs) only so that the `ccs` binary, a separate crate, counts as the
+//! library does. Its items may change in any release.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -18,10 +32,16 @@ use serde_json::value::RawValue;
 
 use crate::Error;
 use crate::names::{IntoName, PropertyName};
+use crate::v1::RawProperties;
 
 /// The deepest nesting of arrays and objects a property value may have:
 /// `1` and `"a"` are 0 levels deep, `[]` and `{}` 1, `[[1]]` 2.
-pub(crate) const MAX_VALUE_DEPTH: usize = 64;
+pub const MAX_VALUE_DEPTH: usize = 64;
+
+/// The most characters a session document (all its properties as one
+/// compact JSON object) may take; a write that would make it larger is
+/// refused (413) and nothing is saved.
+pub const MAX_DOCUMENT_CHARS: usize = 800_000;
 
 /// How deeply `value` nests arrays and objects (without recursion, so an
 /// absurdly deep value cannot overflow the stack).
@@ -57,27 +77,15 @@ pub(crate) fn check(what: &'static str, value: &Value) -> Result<(), Error> {
 
 /// How deeply the JSON text of a value nests arrays and objects, counting
 /// the brackets outside its strings (the text is already valid JSON).
-pub(crate) fn raw_depth(text: &str) -> usize {
+pub fn raw_depth(text: &str) -> usize {
     let (mut depth, mut deepest) = (0usize, 0usize);
-    let mut in_string = false;
-    let mut escaped = false;
-    for b in text.bytes() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
+    for piece in pieces(text) {
+        match piece {
+            Piece::Open(_) => {
                 depth += 1;
                 deepest = deepest.max(depth);
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
+            Piece::Close(_) => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
@@ -138,10 +146,136 @@ where
         .map_err(|e| Error::invalid("properties", format!("cannot serialize: {e}")))
 }
 
+/// The index of the `"` that closes the JSON string literal whose opening
+/// `"` is at `start` (a backslash escapes the byte after it); `None` if the
+/// literal is not closed.
+pub fn string_close(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The index just past the JSON string literal whose opening `"` is at
+/// `start`, or the end of `bytes` if the literal is not closed.
+pub fn string_end(bytes: &[u8], start: usize) -> usize {
+    string_close(bytes, start).map_or(bytes.len(), |close| close + 1)
+}
+
+/// How many characters `s` takes as a JSON string literal written as
+/// serde_json writes it (quotes and escapes included).
+pub fn json_string_chars(s: &str) -> usize {
+    let mut out = Vec::with_capacity(s.len() + 2);
+    // Serializing a `str` into a `Vec` has no failure case.
+    let _ = serde_json::to_writer(&mut out, s);
+    // `out` is UTF-8: count the bytes that start a character.
+    out.iter().filter(|b| (**b & 0xC0) != 0x80).count()
+}
+
+/// How many characters the JSON text of a value (valid JSON) takes written
+/// compactly, as the service keeps it: whitespace between tokens is not
+/// counted, a string counts as serde_json writes it (`"\u00e9"` as `"é"`),
+/// and numbers, `true`, `false` and `null` as written.
+pub fn compact_chars(text: &str) -> usize {
+    pieces(text)
+        .map(|piece| match piece {
+            Piece::Blank => 0,
+            Piece::String(literal) if literal.contains('\\') => {
+                match serde_json::from_str::<String>(literal) {
+                    Ok(decoded) => json_string_chars(&decoded),
+                    Err(_) => literal.chars().count(),
+                }
+            }
+            Piece::String(literal) => literal.chars().count(),
+            Piece::Open(_) | Piece::Close(_) | Piece::Other(_) => 1,
+        })
+        .sum()
+}
+
+/// How many characters one member `"name":value` adds to a document, for a
+/// value of `value_chars` characters (see [`compact_chars`]).
+pub fn member_chars(name: &str, value_chars: usize) -> usize {
+    json_string_chars(name) + 1 + value_chars
+}
+
+/// How many characters a JSON object takes with `count` members whose
+/// `"name":value` parts add up to `members` characters (its braces and the
+/// commas between members added).
+pub fn object_chars(members: usize, count: usize) -> usize {
+    2 + members + count.saturating_sub(1)
+}
+
+/// How many characters a session document with these properties takes, as
+/// the service counts it against [`MAX_DOCUMENT_CHARS`].
+pub fn document_chars(properties: &RawProperties) -> usize {
+    let members = properties
+        .iter()
+        .map(|(name, value)| member_chars(name, compact_chars(value.get())))
+        .sum();
+    object_chars(members, properties.len())
+}
+
+/// One piece of JSON text as the scans of this module read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Piece<'t> {
+    /// A whitespace byte between tokens.
+    Blank,
+    /// `[` or `{`.
+    Open(u8),
+    /// `]` or `}`.
+    Close(u8),
+    /// A whole string literal, quotes included (up to the end of the text
+    /// if it is not closed).
+    String(&'t str),
+    /// Any other byte: of a number, `true`, `false`, `null`, or `:` or `,`.
+    Other(u8),
+}
+
+/// The pieces of `text`, in order; string literals are skipped whole (see
+/// [`string_end`]), so a bracket inside a string is not a bracket.
+pub(crate) fn pieces(text: &str) -> Pieces<'_> {
+    Pieces { text, at: 0 }
+}
+
+/// The iterator of [`pieces`].
+pub(crate) struct Pieces<'t> {
+    text: &'t str,
+    at: usize,
+}
+
+impl<'t> Iterator for Pieces<'t> {
+    type Item = Piece<'t>;
+
+    fn next(&mut self) -> Option<Piece<'t>> {
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        let &b = bytes.get(start)?;
+        self.at = start + 1;
+        Some(match b {
+            b' ' | b'\t' | b'\n' | b'\r' => Piece::Blank,
+            b'[' | b'{' => Piece::Open(b),
+            b']' | b'}' => Piece::Close(b),
+            b'"' => {
+                // Ends after a `"` or at the end: a character boundary.
+                let end = string_end(bytes, start);
+                self.at = end;
+                Piece::String(self.text.get(start..end).unwrap_or_default())
+            }
+            _ => Piece::Other(b),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use serde_json::value::RawValue;
 
     fn nested(levels: usize) -> Value {
         (0..levels).fold(json!(1), |inner, _| json!([inner]))
@@ -169,11 +303,11 @@ mod tests {
         assert_eq!(raw_depth(r#"{"a": [1, {"b": {}}], "c": 2}"#), 4);
         assert_eq!(raw_depth(r#"["[[[", "\\\"{{", {}]"#), 2);
         let past = format!("{}1{}", "[".repeat(65), "]".repeat(65));
-        let raw = serde_json::value::RawValue::from_string(past).expect("valid JSON");
+        let raw = RawValue::from_string(past).expect("valid JSON");
         let error = check_raw("value", &raw).expect_err("too deep");
         assert!(error.to_string().contains("65 levels"), "{error}");
         let at = format!("{}1{}", "[".repeat(64), "]".repeat(64));
-        let raw = serde_json::value::RawValue::from_string(at).expect("valid JSON");
+        let raw = RawValue::from_string(at).expect("valid JSON");
         assert!(check_raw("value", &raw).is_ok());
     }
 }

@@ -13,11 +13,11 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use super::context::Shared;
 use super::error::{ApiError, ApiResult, json, no_content};
 use super::faults::{Fault, FaultId};
 use super::journal::{self, Entry, Outcome};
 use super::json::timestamp;
-use super::{Emulator, Shared};
 
 /// Every spec of `openapi/specs.txt`, byte for byte as built (build.rs
 /// writes the list).
@@ -182,7 +182,7 @@ fn advance_seconds(body: &Map<String, Value>) -> Result<i64, ApiError> {
     }
 }
 
-/// One request recorded in the journal ([`Emulator::requests`]), with every
+/// One request recorded in the journal ([`Emulator::requests`](super::Emulator::requests)), with every
 /// credential value shown as `[redacted]`.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -259,6 +259,11 @@ pub struct AdminError {
 }
 
 impl AdminError {
+    /// The refusal of a control, with the admin routes' message.
+    pub(super) fn new(message: String) -> AdminError {
+        AdminError { message }
+    }
+
     /// What was wrong.
     pub fn message(&self) -> &str {
         &self.message
@@ -272,124 +277,3 @@ impl std::fmt::Display for AdminError {
 }
 
 impl std::error::Error for AdminError {}
-
-/// The controls of `openapi/emulator-admin.yaml`, for Rust tests. They work
-/// whether or not [`EmulatorConfig::admin`](super::EmulatorConfig::admin)
-/// serves them over HTTP.
-impl Emulator {
-    /// Forgets all data, faults and the journal, and sets the clock back to
-    /// the real clock: the emulator answers as if freshly started.
-    ///
-    /// ```
-    /// # async fn demo() -> std::io::Result<()> {
-    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
-    ///
-    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
-    /// // ... a test ...
-    /// emulator.reset();
-    /// assert!(emulator.requests().is_empty());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn reset(&self) {
-        self.shared.reset();
-    }
-
-    /// The journal: the most recent requests to LivePerson's routes, oldest
-    /// first ([`EmulatorConfig::journal_limit`](super::EmulatorConfig::journal_limit)).
-    ///
-    /// ```
-    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
-    ///
-    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
-    /// reqwest::Client::new()
-    ///     .get(format!("{}/v1/account/le1", emulator.base_url()))
-    ///     .header("maven-api-key", "secret")
-    ///     .send()
-    ///     .await?;
-    /// let sent = emulator.requests();
-    /// assert_eq!(sent[0].path, "/v1/account/le1");
-    /// assert_eq!(sent[0].status, Some(200));
-    /// assert_eq!(sent[0].header("maven-api-key"), Some("[redacted]"));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared
-            .journal
-            .entries()
-            .iter()
-            .map(RecordedRequest::from)
-            .collect()
-    }
-
-    /// Empties the journal.
-    pub fn clear_requests(&self) {
-        self.shared.journal.clear();
-    }
-
-    /// Activates a fault: the next matching requests answer its status,
-    /// answer late, or get no answer. Refused (nothing changes) when the
-    /// fault is out of range (see [`Fault`]) or 1,000 are already active.
-    ///
-    /// ```
-    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault};
-    ///
-    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
-    /// emulator.inject_fault(Fault::status(503).path("/v2/*").times(2))?;
-    /// // The next two v2 requests answer 503; then the service is back.
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn inject_fault(&self, fault: Fault) -> Result<FaultId, AdminError> {
-        self.shared
-            .faults
-            .insert(fault)
-            .map(|active| FaultId(active.id))
-            .map_err(|message| AdminError { message })
-    }
-
-    /// Removes one fault; whether it was still active.
-    pub fn remove_fault(&self, id: FaultId) -> bool {
-        self.shared.faults.remove(id.0)
-    }
-
-    /// Removes every fault.
-    pub fn clear_faults(&self) {
-        self.shared.faults.clear();
-    }
-
-    /// Moves the emulator's clock forward (whole seconds, at most 100 years
-    /// at once, never past the year 9999); returns the new time. TTLs and
-    /// v2 `expiresAt` follow this clock.
-    ///
-    /// ```
-    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-    /// use std::time::Duration;
-    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
-    ///
-    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
-    /// let before = emulator.now();
-    /// let after = emulator.advance_clock(Duration::from_secs(3600))?;
-    /// assert!(after - before >= chrono::TimeDelta::hours(1));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn advance_clock(
-        &self,
-        by: std::time::Duration,
-    ) -> Result<chrono::DateTime<chrono::Utc>, AdminError> {
-        let seconds = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
-        self.shared.clock.advance(seconds).map_err(|e| AdminError {
-            message: e.to_string(),
-        })
-    }
-
-    /// The emulator's time: the real clock plus every advance since start or
-    /// the last reset.
-    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.shared.clock.now()
-    }
-}

@@ -17,9 +17,16 @@ use axum::body::Bytes;
 use axum::extract::Request;
 use futures::StreamExt;
 
-use super::MAX_BODY_BYTES;
 use super::error::ApiError;
 use super::server::BodyTimedOut;
+
+/// Largest request body read, in bytes: above the largest legal document,
+/// so that the 800,000-character rule decides, not the transport. A document
+/// of 800,000 characters each sent as a `\uXXXX\uXXXX` surrogate pair (12
+/// bytes; Python's default `json.dumps` of emoji) is 9.6 MB; this leaves
+/// 0.88 MB for the envelope and whitespace. A larger body answers 413 as soon
+/// as the frame that takes it over the limit arrives.
+pub(super) const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// The bytes allocated for the bodies being read (their buffers' capacity).
 #[derive(Debug, Default)]

@@ -25,7 +25,7 @@ use serde::ser::SerializeMap;
 use serde_json::value::RawValue;
 
 use super::json::timestamp;
-use crate::values::{MAX_VALUE_DEPTH, raw_depth};
+use crate::values::{MAX_VALUE_DEPTH, raw_depth, string_close, string_end};
 
 /// What a redacted credential shows.
 pub(super) const REDACTED: &str = "[redacted]";
@@ -591,22 +591,16 @@ fn redact_text<'t>(text: &'t str, secrets: &mut Vec<String>) -> Cow<'t, str> {
     }
 }
 
-/// The index of the quote that closes the JSON string opening at `at`, or
-/// the end.
-fn string_end(bytes: &[u8], at: usize) -> usize {
-    quoted_end(bytes, at + 1, b'"')
-}
-
 /// The end of the JSON value starting at `at` (valid JSON).
 fn json_value_end(bytes: &[u8], at: usize) -> usize {
     match bytes.get(at) {
-        Some(b'"') => (string_end(bytes, at) + 1).min(bytes.len()),
+        Some(b'"') => string_end(bytes, at),
         Some(b'{' | b'[') => {
             let mut depth = 0usize;
             let mut i = at;
             while i < bytes.len() {
                 match bytes[i] {
-                    b'"' => i = string_end(bytes, i),
+                    b'"' => i = string_close(bytes, i).unwrap_or(bytes.len()),
                     b'{' | b'[' => depth += 1,
                     b'}' | b']' => {
                         depth = depth.saturating_sub(1);
@@ -646,10 +640,9 @@ fn redact_json(text: &str, secrets: &mut Vec<String>) -> String {
             i += 1;
             continue;
         }
-        let end = string_end(bytes, i);
-        if end >= bytes.len() {
+        let Some(end) = string_close(bytes, i) else {
             break;
-        }
+        };
         let after = skip_json_blanks(bytes, end + 1);
         if bytes.get(after) == Some(&b':') {
             let name = serde_json::from_str::<String>(&text[i..=end]);
@@ -723,10 +716,11 @@ fn scrub_json(text: String, secrets: &[String]) -> String {
             i += 1;
             continue;
         }
-        let end = string_end(bytes, i);
+        let Some(end) = string_close(bytes, i) else {
+            break;
+        };
         // (Serializing a `String` cannot fail.)
-        if end < bytes.len()
-            && text[i..end].contains('\\')
+        if text[i..end].contains('\\')
             && let Ok(decoded) = serde_json::from_str::<String>(&text[i..=end])
             && secrets.iter().any(|s| decoded.contains(s.as_str()))
             && let Ok(scrubbed) = serde_json::to_string(&scrub(decoded, secrets))

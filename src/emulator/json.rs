@@ -35,14 +35,6 @@ pub(super) fn write_string(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(out, s);
 }
 
-/// How many characters `s` takes as a JSON string literal (quotes included).
-pub(super) fn json_string_chars(s: &str) -> usize {
-    let mut out = Vec::with_capacity(s.len() + 2);
-    write_string(&mut out, s);
-    // `out` is UTF-8: count the bytes that start a character.
-    out.iter().filter(|b| (**b & 0xC0) != 0x80).count()
-}
-
 /// An ISO-8601 UTC timestamp with milliseconds, e.g. `2021-02-26T02:46:38.220Z`.
 pub(super) fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -16,6 +16,45 @@
 //! # }
 //! ```
 //!
+//! # Design
+//!
+//! One file a concern, one module per API; the files import each other
+//! without any circle, in layers: a file uses only files of the layers
+//! below it (and `crate::values`, `crate::names`, the rules the clients
+//! share).
+//!
+//! | layer | file | holds | uses |
+//! | --- | --- | --- | --- |
+//! | face | `mod.rs` | [`Emulator`] (start, shutdown, the test double's controls), [`router`], the sweeper | `admin`, `config`, `context`, `faults`, `journal`, `routes`, `server` |
+//! | router | `routes.rs` | the table of endpoints, path decoding, v1/v2 credentials, 404/405, faults and the journal around each request | `admin`, `body`, `config`, `connector`, `context`, `error`, `faults`, `journal`, `messaging`, `server`, `v1`, `v2` |
+//! | handlers | `v1.rs` | CCS v1 | `context`, `error`, `json`, `names`, `store` |
+//! | | `v2.rs` | CCS v2 | `context`, `error`, `json`, `names`, `store` |
+//! | | `messaging/` | CONVERSATION, SEND, their token checks and the conversations (its own table) | `context`, `error`, `json`, `tokens` |
+//! | | `connector.rs` | the Domain API, Sentinel (AppJWT), the IDP (ConsumerJWS) | `context`, `error`, `tokens` |
+//! | | `admin.rs` | the admin routes of `openapi/emulator-admin.yaml`, [`RecordedRequest`], [`AdminError`] | `body`, `context`, `error`, `faults`, `journal`, `json` |
+//! | context | `context.rs` | `Shared` (the state every request shares) and `Call` (one request: path parameters, query, headers, body, time) | `body`, `clock`, `config`, `error`, `faults`, `journal`, `messaging/state`, `names`, `store`, `tokens`, `value` |
+//! | state and rules | `store.rs` | the CCS data: accounts, namespaces, sessions, properties, TTLs, sizes | `json` |
+//! | | `value.rs` | a property value minified as sent, its depth checked | `error`, `json` |
+//! | | `names.rs` | names checked as 400s | `error` |
+//! | | `journal.rs` | the journal of requests, redacted | `json` |
+//! | | `body.rs` | reading a request body under its limit and deadline | `error`, `server` |
+//! | | `messaging/state.rs` | the conversations | `error` |
+//! | leaves | `config.rs` | [`EmulatorConfig`] and its defaults | |
+//! | | `tokens.rs` | the connector tokens issued, and their check | |
+//! | | `faults.rs` | injected faults ([`Fault`]) | |
+//! | | `clock.rs` | the emulator's clock | |
+//! | | `server.rs` | the accept loop and its three timeouts | |
+//! | | `error.rs` | `{"message"}` errors and JSON answers | |
+//! | | `json.rs` | writing JSON around stored text; timestamps | |
+//!
+//! Handlers take a `Call` from `context.rs` and never import the router;
+//! the router names every handler. The state a handler file owns lives in a
+//! file of its own below `context.rs` (`tokens.rs` for `connector.rs`,
+//! `messaging/state.rs` for `messaging/`), so that `Shared` can hold it
+//! without a circle. The character count of a document, the depth scan and
+//! the scan of JSON strings are `crate::values`, shared with the clients
+//! and the `ccs` binary.
+//!
 //! # Endpoints
 //!
 //! Every path matches with or without a trailing slash; path segments are
@@ -126,7 +165,9 @@
 mod admin;
 mod body;
 mod clock;
+mod config;
 mod connector;
+mod context;
 mod error;
 mod faults;
 mod journal;
@@ -136,6 +177,7 @@ mod names;
 mod routes;
 mod server;
 mod store;
+mod tokens;
 mod v1;
 mod v2;
 mod value;
@@ -143,8 +185,7 @@ mod value;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -152,274 +193,15 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use store::Store;
+use context::Shared;
 
 pub use admin::{AdminError, RecordedRequest};
+pub use config::{DEFAULT_BODY_READ_TIMEOUT, DEFAULT_TOKEN_TTL, EmulatorConfig};
 pub use faults::{Fault, FaultId};
 pub use journal::Outcome;
 
-/// Largest request body read, in bytes: above the largest legal document,
-/// so that the 800,000-character rule decides, not the transport. A document
-/// of 800,000 characters each sent as a `\uXXXX\uXXXX` surrogate pair (12
-/// bytes; Python's default `json.dumps` of emoji) is 9.6 MB; this leaves
-/// 0.88 MB for the envelope and whitespace. A larger body answers 413 as soon
-/// as the frame that takes it over the limit arrives.
-const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-
 /// How long [`Emulator::shutdown`] waits for open requests before closing them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// Shortest sweep interval (a zero interval would spin).
-const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(1);
-
-/// Shortest connection timeout.
-const MIN_CONNECTION_TIMEOUT: Duration = Duration::from_millis(1);
-
-/// How the emulator checks credentials, sweeps expired data and times out
-/// connections.
-///
-/// By default any non-empty credential is accepted, expired data is swept
-/// every second, an idle connection is closed after 60 s, a request's
-/// headers must arrive within 10 s and its body within 30 s. `Debug` never
-/// shows the configured secrets.
-#[derive(Clone)]
-pub struct EmulatorConfig {
-    api_key: Option<String>,
-    access_token: Option<String>,
-    sweep_interval: Duration,
-    idle_timeout: Duration,
-    header_read_timeout: Duration,
-    body_read_timeout: Duration,
-    app_client_id: Option<String>,
-    app_client_secret: Option<String>,
-    token_ttl: Duration,
-    admin: bool,
-    journal_limit: usize,
-}
-
-/// How long the connector tokens the emulator issues live by default: one
-/// hour, as LivePerson's AppJWT.
-pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
-
-/// How long a request body may take to arrive by default (see
-/// [`EmulatorConfig::body_read_timeout`]): 30 s.
-pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-impl EmulatorConfig {
-    /// Accepts any non-empty credential; sweeps every second; closes idle
-    /// connections after 60 s, those whose request headers take over 10 s
-    /// and those whose request body takes over 30 s.
-    pub fn new() -> Self {
-        EmulatorConfig {
-            api_key: None,
-            access_token: None,
-            sweep_interval: Duration::from_secs(1),
-            idle_timeout: Duration::from_secs(60),
-            header_read_timeout: Duration::from_secs(10),
-            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
-            app_client_id: None,
-            app_client_secret: None,
-            token_ttl: DEFAULT_TOKEN_TTL,
-            admin: true,
-            journal_limit: DEFAULT_JOURNAL_LIMIT,
-        }
-    }
-
-    /// Serves the admin routes of `openapi/emulator-admin.yaml` (under
-    /// `/__emulator/`, `/openapi/` and `/docs`; on by default). Off, they
-    /// answer 404 as any unknown path (`ccs serve --no-admin`); the journal
-    /// and faults still work through the methods of [`Emulator`].
-    pub fn admin(mut self, on: bool) -> Self {
-        self.admin = on;
-        self
-    }
-
-    /// How many of the most recent requests the journal keeps (default
-    /// 1,000; `0` records nothing).
-    pub fn journal_limit(mut self, entries: usize) -> Self {
-        self.journal_limit = entries;
-        self
-    }
-
-    /// How long a connection of [`Emulator`] may wait, with no request in
-    /// flight, for the first byte of its next request (a new connection or a
-    /// keep-alive one) before it is closed (default 60 s; at least 1 ms).
-    /// Not used by [`router`], whose server is the caller's.
-    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = timeout.max(MIN_CONNECTION_TIMEOUT);
-        self
-    }
-
-    /// How long a request's head (request line and headers) may take from
-    /// its first byte on a connection of [`Emulator`]; a client still sending
-    /// it then is disconnected (default 10 s; at least 1 ms). Not used by
-    /// [`router`].
-    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.header_read_timeout = timeout.max(MIN_CONNECTION_TIMEOUT);
-        self
-    }
-
-    /// How long a request's body may take on a connection of [`Emulator`],
-    /// from the end of its head (more exactly, from when the emulator starts
-    /// reading it, which is later only for a chunked body, with no declared
-    /// length, held by an injected `delay` fault) to
-    /// its last byte. A body still arriving then is cut off: the request is
-    /// answered 408 `{"message":"request body not received in time"}` and
-    /// the connection is closed (a client still sending may see the
-    /// connection reset before it reads the answer). Default
-    /// [`DEFAULT_BODY_READ_TIMEOUT`] (30 s), enough for the 10 MiB body limit
-    /// at 350 KB/s; at least 1 ms. Not used by [`router`].
-    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.body_read_timeout = timeout.max(MIN_CONNECTION_TIMEOUT);
-        self
-    }
-
-    /// Makes Sentinel accept only this client id and secret, and the
-    /// connector APIs (IDP, CONVERSATION, SEND) only tokens this emulator
-    /// issued. By default any non-empty client id and secret get an AppJWT,
-    /// and any non-empty token is accepted (a token the emulator issued and
-    /// that has expired is refused either way). Empty values keep the default.
-    pub fn app_credentials(
-        mut self,
-        client_id: impl Into<String>,
-        client_secret: impl Into<String>,
-    ) -> Self {
-        let (id, secret) = (client_id.into(), client_secret.into());
-        if !id.is_empty() && !secret.is_empty() {
-            self.app_client_id = Some(id);
-            self.app_client_secret = Some(secret);
-        }
-        self
-    }
-
-    /// How long the AppJWTs and ConsumerJWSs the emulator issues live
-    /// (default [`DEFAULT_TOKEN_TTL`], one hour; at least 1 s).
-    pub fn token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl.max(Duration::from_secs(1));
-        self
-    }
-
-    /// Requires this exact `maven-api-key` header on v1 calls. An empty key
-    /// means "any non-empty key", as by default.
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(key.into()).filter(|k| !k.is_empty());
-        self
-    }
-
-    /// Requires this exact `access_token` query parameter on v2 calls. An empty
-    /// token means "any non-empty token", as by default.
-    pub fn access_token(mut self, token: impl Into<String>) -> Self {
-        self.access_token = Some(token.into()).filter(|t| !t.is_empty());
-        self
-    }
-
-    /// How often expired data is removed from memory (default 1 s; at least
-    /// 1 ms). Expired data is invisible to reads at once regardless.
-    pub fn sweep_interval(mut self, every: Duration) -> Self {
-        self.sweep_interval = every.max(MIN_SWEEP_INTERVAL);
-        self
-    }
-}
-
-impl Default for EmulatorConfig {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Debug for EmulatorConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secret = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
-        f.debug_struct("EmulatorConfig")
-            .field("api_key", &secret(&self.api_key))
-            .field("access_token", &secret(&self.access_token))
-            .field("sweep_interval", &self.sweep_interval)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("header_read_timeout", &self.header_read_timeout)
-            .field("body_read_timeout", &self.body_read_timeout)
-            .field("app_client_id", &secret(&self.app_client_id))
-            .field("app_client_secret", &secret(&self.app_client_secret))
-            .field("token_ttl", &self.token_ttl)
-            .field("admin", &self.admin)
-            .field("journal_limit", &self.journal_limit)
-            .finish()
-    }
-}
-
-/// How many requests the journal keeps by default.
-const DEFAULT_JOURNAL_LIMIT: usize = 1000;
-
-/// State shared by every request.
-struct Shared {
-    config: EmulatorConfig,
-    store: Store,
-    /// Issued tokens and conversations (the connector flow).
-    connector: connector::ConnectorState,
-    /// The one source of "now" (TTLs, `expiresAt`, the sweeper, the journal).
-    clock: clock::Clock,
-    journal: journal::Journal,
-    faults: faults::Faults,
-    /// The memory held by request bodies being read.
-    bodies: body::BodyMemory,
-    /// Set when no background sweeper runs ([`router`]): requests sweep instead.
-    inline_sweep: Option<InlineSweep>,
-}
-
-/// Sweeping done by requests, at most once per interval.
-struct InlineSweep {
-    started: Instant,
-    every_ms: u64,
-    /// Milliseconds after `started` of the last sweep.
-    last_ms: AtomicU64,
-}
-
-impl Shared {
-    fn new(config: EmulatorConfig, background_sweeper: bool) -> Shared {
-        let inline_sweep = (!background_sweeper).then(|| InlineSweep {
-            started: Instant::now(),
-            every_ms: u64::try_from(config.sweep_interval.as_millis()).unwrap_or(u64::MAX),
-            last_ms: AtomicU64::new(0),
-        });
-        Shared {
-            journal: journal::Journal::new(config.journal_limit),
-            config,
-            store: Store::default(),
-            connector: connector::ConnectorState::default(),
-            clock: clock::Clock::default(),
-            faults: faults::Faults::default(),
-            bodies: body::BodyMemory::default(),
-            inline_sweep,
-        }
-    }
-
-    /// Forgets all data, faults and the journal, and sets the clock back.
-    /// State added to `Shared` (e.g. issued tokens) must be forgotten here too.
-    fn reset(&self) {
-        self.faults.clear();
-        self.store.clear();
-        self.connector.clear();
-        self.clock.reset();
-        self.journal.clear();
-    }
-
-    /// Without a background sweeper, sweeps when an interval has passed (one
-    /// request does it; the others go on).
-    fn sweep_if_due(&self) {
-        let Some(sweep) = &self.inline_sweep else {
-            return;
-        };
-        let now_ms = u64::try_from(sweep.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let last = sweep.last_ms.load(Ordering::Relaxed);
-        if now_ms.saturating_sub(last) >= sweep.every_ms
-            && sweep
-                .last_ms
-                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            self.store.sweep(self.clock.now());
-        }
-    }
-}
 
 /// The emulator as an axum [`Router`], for embedding in another server.
 ///
@@ -510,7 +292,7 @@ impl Emulator {
     /// How many connector tokens are held in memory (for tests of their sweep).
     #[doc(hidden)]
     pub fn held_tokens(&self) -> usize {
-        self.shared.connector.held_tokens()
+        self.shared.tokens.held()
     }
 
     /// How many bytes the request bodies being read hold now: the capacity
@@ -525,6 +307,128 @@ impl Emulator {
     #[doc(hidden)]
     pub fn stored_properties(&self) -> usize {
         self.shared.store.stored_properties()
+    }
+}
+
+/// The controls of `openapi/emulator-admin.yaml`, for Rust tests. They work
+/// whether or not [`EmulatorConfig::admin`]
+/// serves them over HTTP.
+impl Emulator {
+    /// Forgets all data, faults and the journal, and sets the clock back to
+    /// the real clock: the emulator answers as if freshly started.
+    ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+    ///
+    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
+    /// // ... a test ...
+    /// emulator.reset();
+    /// assert!(emulator.requests().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// The journal: the most recent requests to LivePerson's routes, oldest
+    /// first ([`EmulatorConfig::journal_limit`]).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+    ///
+    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
+    /// reqwest::Client::new()
+    ///     .get(format!("{}/v1/account/le1", emulator.base_url()))
+    ///     .header("maven-api-key", "secret")
+    ///     .send()
+    ///     .await?;
+    /// let sent = emulator.requests();
+    /// assert_eq!(sent[0].path, "/v1/account/le1");
+    /// assert_eq!(sent[0].status, Some(200));
+    /// assert_eq!(sent[0].header("maven-api-key"), Some("[redacted]"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared
+            .journal
+            .entries()
+            .iter()
+            .map(RecordedRequest::from)
+            .collect()
+    }
+
+    /// Empties the journal.
+    pub fn clear_requests(&self) {
+        self.shared.journal.clear();
+    }
+
+    /// Activates a fault: the next matching requests answer its status,
+    /// answer late, or get no answer. Refused (nothing changes) when the
+    /// fault is out of range (see [`Fault`]) or 1,000 are already active.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault};
+    ///
+    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
+    /// emulator.inject_fault(Fault::status(503).path("/v2/*").times(2))?;
+    /// // The next two v2 requests answer 503; then the service is back.
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn inject_fault(&self, fault: Fault) -> Result<FaultId, AdminError> {
+        self.shared
+            .faults
+            .insert(fault)
+            .map(|active| FaultId(active.id))
+            .map_err(AdminError::new)
+    }
+
+    /// Removes one fault; whether it was still active.
+    pub fn remove_fault(&self, id: FaultId) -> bool {
+        self.shared.faults.remove(id.0)
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// Moves the emulator's clock forward (whole seconds, at most 100 years
+    /// at once, never past the year 9999); returns the new time. TTLs and
+    /// v2 `expiresAt` follow this clock.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+    ///
+    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
+    /// let before = emulator.now();
+    /// let after = emulator.advance_clock(Duration::from_secs(3600))?;
+    /// assert!(after - before >= chrono::TimeDelta::hours(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn advance_clock(
+        &self,
+        by: std::time::Duration,
+    ) -> Result<chrono::DateTime<chrono::Utc>, AdminError> {
+        let seconds = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        self.shared
+            .clock
+            .advance(seconds)
+            .map_err(|e| AdminError::new(e.to_string()))
+    }
+
+    /// The emulator's time: the real clock plus every advance since start or
+    /// the last reset.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.shared.clock.now()
     }
 }
 

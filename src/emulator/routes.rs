@@ -8,19 +8,18 @@ use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use axum::body::Bytes;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use super::error::{ApiError, ApiResult};
+use super::body::{self, BodyMemory, MAX_BODY_BYTES};
+use super::config::EmulatorConfig;
+use super::context::{Call, Params, QueryParams, Shared, same_secret};
+use super::error::{self, ApiError, ApiResult};
 use super::faults::Action;
-use super::journal::Outcome;
-use super::names::{self, DEFAULT_SESSION};
-use super::store::{Entry, Expiry, Store};
-use super::{EmulatorConfig, Shared, admin, connector, journal, messaging, v1, v2, value};
+use super::journal::{self, Outcome};
+use super::server::DropConnection;
+use super::{admin, connector, messaging, v1, v2};
 
 /// Which credentials an endpoint wants.
 #[derive(Clone, Copy)]
@@ -30,7 +29,7 @@ enum Api {
     /// Query parameter `access_token`.
     V2,
     /// Headers `Authorization` and `X-LP-ON-BEHALF`, checked by the handler
-    /// (`connector::consumer`), which answers the documented connector body.
+    /// (`messaging/auth.rs`), which answers the documented connector body.
     Messaging,
     /// None here: the Domain API and Sentinel need none; the IDP checks its
     /// AppJWT itself.
@@ -154,7 +153,7 @@ static ROUTES: &[Route] = &[
     Route {
         pattern: "/api/account/{account}/messaging/consumer/conversation/send",
         api: Api::Messaging,
-        methods: &[(Method::POST, connector::send_to_conversation)],
+        methods: &[(Method::POST, messaging::send_to_conversation)],
     },
     Route {
         pattern: "/api/account/{account}/service/baseURI.json",
@@ -178,16 +177,6 @@ static ROUTES: &[Route] = &[
     },
 ];
 
-/// The path parameters of a matched route (`""`/`None` where the route has none).
-#[derive(Clone, Copy, Default)]
-struct Params<'a> {
-    account: &'a str,
-    ns: &'a str,
-    session: Option<&'a str>,
-    property: &'a str,
-    service: &'a str,
-}
-
 /// A `{name}` of a route pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Param {
@@ -199,6 +188,17 @@ enum Param {
 }
 
 impl Param {
+    /// Binds this parameter of a matched route to `value`.
+    fn bind<'a>(self, params: &mut Params<'a>, value: &'a str) {
+        match self {
+            Param::Account => params.account = value,
+            Param::Ns => params.ns = value,
+            Param::Session => params.session = Some(value),
+            Param::Property => params.property = value,
+            Param::Service => params.service = value,
+        }
+    }
+
     fn from_name(name: &str) -> Option<Param> {
         Some(match name {
             "account" => Param::Account,
@@ -208,18 +208,6 @@ impl Param {
             "service" => Param::Service,
             _ => return None,
         })
-    }
-}
-
-impl<'a> Params<'a> {
-    fn bind(&mut self, param: Param, value: &'a str) {
-        match param {
-            Param::Account => self.account = value,
-            Param::Ns => self.ns = value,
-            Param::Session => self.session = Some(value),
-            Param::Property => self.property = value,
-            Param::Service => self.service = value,
-        }
     }
 }
 
@@ -272,7 +260,7 @@ impl CompiledRoute {
         let mut params = Params::default();
         for (part, segment) in self.segments.iter().zip(segments) {
             match part {
-                Segment::Param(param) => params.bind(*param, segment),
+                Segment::Param(param) => param.bind(&mut params, segment),
                 Segment::Literal(literal) if *literal == segment => {}
                 Segment::Literal(_) => return None,
             }
@@ -295,111 +283,6 @@ impl Route {
             .iter()
             .find(|(m, _)| m == method)
             .map(|(_, handler)| *handler)
-    }
-}
-
-/// The query string as decoded pairs.
-struct QueryParams(Vec<(String, String)>);
-
-impl QueryParams {
-    fn parse(uri: &Uri) -> Result<QueryParams, ApiError> {
-        Query::try_from_uri(uri)
-            .map(|Query(pairs)| QueryParams(pairs))
-            .map_err(|_| ApiError::bad_request("invalid query string"))
-    }
-
-    /// The first value of `name`.
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-/// What a handler gets: the store, the validated-on-demand path parameters, the
-/// query and the body.
-pub(super) struct Call<'a> {
-    /// The shared store.
-    pub(super) store: &'a Store,
-    /// Everything shared (configuration, connector state).
-    pub(super) shared: &'a Shared,
-    /// The request headers.
-    pub(super) headers: &'a HeaderMap,
-    /// The emulator's time for this request.
-    pub(super) now: DateTime<Utc>,
-    params: Params<'a>,
-    query: &'a QueryParams,
-    pub(super) body: Bytes,
-}
-
-impl Call<'_> {
-    /// The `{accountId}` path parameter, validated.
-    pub(super) fn account(&self) -> Result<&str, ApiError> {
-        names::account(self.params.account)
-    }
-
-    /// The validated account, namespace and session (`__default__` where the path
-    /// has no session).
-    pub(super) fn location(&self) -> Result<(&str, &str, &str), ApiError> {
-        let account = self.account()?;
-        let ns = names::namespace(self.params.ns)?;
-        let session = self
-            .params
-            .session
-            .map_or(Ok(DEFAULT_SESSION), names::session)?;
-        Ok((account, ns, session))
-    }
-
-    /// The `{accountId}` path parameter as sent (not validated).
-    pub(super) fn params_account(&self) -> &str {
-        self.params.account
-    }
-
-    /// The `{service}` path parameter (a Domain API service name).
-    pub(super) fn service(&self) -> &str {
-        self.params.service
-    }
-
-    /// The `{property}` path parameter, validated.
-    pub(super) fn property(&self) -> Result<&str, ApiError> {
-        names::property(self.params.property)
-    }
-
-    /// The first value of a query parameter.
-    pub(super) fn query(&self, name: &str) -> Option<&str> {
-        self.query.get(name)
-    }
-
-    /// The body parsed as JSON (`T` may borrow from it, e.g. `&RawValue`).
-    pub(super) fn json<'b, T: Deserialize<'b>>(&'b self) -> Result<T, ApiError> {
-        if self.body.is_empty() {
-            return Err(ApiError::bad_request("the request body must be JSON"));
-        }
-        serde_json::from_slice(&self.body)
-            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
-    }
-
-    /// Validates property names and values (minified as sent, nesting at most
-    /// [`MAX_VALUE_DEPTH`](crate::values::MAX_VALUE_DEPTH) levels) and merges
-    /// them into a session document; 413 (and nothing saved) if it would grow
-    /// too large.
-    pub(super) fn save<'v>(
-        &self,
-        (account, ns, session): (&str, &str, &str),
-        properties: impl IntoIterator<Item = (String, &'v RawValue)>,
-        expiry: Expiry,
-    ) -> Result<(), ApiError> {
-        let entries = properties
-            .into_iter()
-            .map(|(key, value)| {
-                names::property(&key)?;
-                Ok(Entry::new(key, value::minified(value)?))
-            })
-            .collect::<Result<Vec<_>, ApiError>>()?;
-        self.store
-            .write(account, ns, session, entries, expiry, self.now)
-            .map_err(|_| ApiError::document_too_large())
     }
 }
 
@@ -447,7 +330,7 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
         Some((id, action)) => {
             // Read (for the journal) but never handled: no data changes.
             if pending.head.is_some() {
-                pending.body = super::body::read(request, &shared.bodies).await.ok();
+                pending.body = body::read(request, &shared.bodies).await.ok();
             }
             Ok(fault_response(*id, action))
         }
@@ -502,30 +385,24 @@ impl Drop for Pending<'_> {
 /// body was cut short: the client is gone.
 async fn read_ahead(
     request: Request,
-    memory: &super::body::BodyMemory,
+    memory: &BodyMemory,
 ) -> Result<(Request, Option<Bytes>), ApiError> {
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if !declared.is_some_and(|length| length > 0 && length <= super::MAX_BODY_BYTES) {
+    if !declared.is_some_and(|length| length > 0 && length <= MAX_BODY_BYTES) {
         // No body, a chunked one, or one too large (answered 413 after the
         // wait, once credentials are checked, as without the fault).
         return Ok((request, None));
     }
     let (parts, body) = request.into_parts();
     // Read as every body is (one buffer, counted, under the body deadline).
-    let body = super::body::read(Request::new(body), memory).await?;
+    let body = body::read(Request::new(body), memory).await?;
     let request = Request::from_parts(parts, axum::body::Body::from(body.clone()));
     Ok((request, Some(body)))
 }
-
-/// Marks an answer that must not be sent: the connection is closed instead
-/// (see `server.rs`). Its body fails too, so that a server of the caller's
-/// (around [`super::router`]) aborts the answer.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct DropConnection;
 
 /// The answer of a `status` or `drop` fault.
 fn fault_response(id: u64, action: &Action) -> Response {
@@ -540,7 +417,7 @@ fn fault_response(id: u64, action: &Action) -> Response {
                 status.into_response()
             } else {
                 let body = serde_json::json!({ "message": format!("injected fault {id}") });
-                super::error::json(status, body.to_string())
+                error::json(status, body.to_string())
             };
             if let Some(seconds) = retry_after {
                 response.headers_mut().insert(
@@ -605,20 +482,12 @@ async fn handle(
     };
     let mut request = request;
     let headers = std::mem::take(request.headers_mut());
-    let body = super::body::read(request, &shared.bodies).await?;
+    let body = body::read(request, &shared.bodies).await?;
     if shared.journal.enabled() {
         *body_out = Some(body.clone());
     }
     if body.len() + uri.query().map_or(0, str::len) < OFFLOAD_BYTES {
-        return handler(&Call {
-            store: &shared.store,
-            shared,
-            headers: &headers,
-            now,
-            params,
-            query: &query,
-            body,
-        });
+        return handler(&Call::new(shared, &headers, now, params, &query, body));
     }
     // Parsing, checking and answering a large request takes a while: off
     // the async workers, so it cannot stall other requests. The route is
@@ -631,15 +500,7 @@ async fn handle(
             .iter()
             .find_map(|(route, params)| route.handler(&method).map(|h| (h, *params)))
             .ok_or_else(|| ApiError::method_not_allowed(allowed_methods(&matches)))?;
-        handler(&Call {
-            store: &shared.store,
-            shared: &shared,
-            headers: &headers,
-            now,
-            params,
-            query: &query,
-            body,
-        })
+        handler(&Call::new(&shared, &headers, now, params, &query, body))
     })
     .await
     .unwrap_or_else(|error| {
@@ -763,11 +624,6 @@ fn check_credential(
         }
         _ => Ok(()),
     }
-}
-
-/// Compares two secrets in time independent of where they differ.
-pub(super) fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 #[cfg(test)]

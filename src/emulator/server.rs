@@ -41,7 +41,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 
-use super::routes::DropConnection;
+/// Marks an answer that must not be sent: the connection is closed instead
+/// (an injected `drop` fault; see `routes.rs`). Its body fails too, so that a
+/// server of the caller's (around [`super::router`]) aborts the answer.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct DropConnection;
 
 /// How long a connection may stay idle, and how long a request head and a
 /// request body may take.

@@ -13,12 +13,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::json::{JsonObject, json_string_chars};
 use axum::body::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
 
-/// Largest session document (all its properties as serialized JSON), in characters.
-pub(super) const MAX_DOCUMENT_CHARS: usize = 800_000;
+use super::json::JsonObject;
+use crate::values::{MAX_DOCUMENT_CHARS, member_chars, object_chars};
 
 /// A point in time.
 pub(super) type Time = DateTime<Utc>;
@@ -79,7 +78,7 @@ pub(super) struct Entry {
 impl Entry {
     /// A value for storage under `key`, as its minified JSON text.
     pub(super) fn new(key: String, raw: String) -> Entry {
-        let chars = json_string_chars(&key) + 1 + raw.chars().count();
+        let chars = member_chars(&key, raw.chars().count());
         Entry {
             key,
             raw: Bytes::from(raw),
@@ -155,12 +154,6 @@ fn is_live(expires: Option<Time>, now: Time) -> bool {
     expires.is_none_or(|t| t > now)
 }
 
-/// Characters of a JSON object with `count` members whose `"key":value` parts
-/// add up to `members` characters.
-fn document_chars(members: usize, count: usize) -> usize {
-    2 + members + count.saturating_sub(1)
-}
-
 impl Prop {
     fn live(&self, now: Time) -> bool {
         is_live(self.expires, now)
@@ -206,7 +199,7 @@ impl Session {
             members += entry.chars;
             count += 1;
         }
-        document_chars(members, count)
+        object_chars(members, count)
     }
 
     fn remove(&mut self, key: &str) {
@@ -646,8 +639,11 @@ mod tests {
             .unwrap_or_default();
         let text = String::from_utf8(doc).unwrap_or_default();
         let tracked =
-            store.with_session("acc", "ns", "s", |s| document_chars(s.chars, s.props.len()));
+            store.with_session("acc", "ns", "s", |s| object_chars(s.chars, s.props.len()));
         assert_eq!(tracked, Some(text.chars().count()));
+        // As `crate::values` counts a document (and the `ccs` binary with it).
+        let properties: crate::v1::RawProperties = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(tracked, Some(crate::values::document_chars(&properties)));
         assert_eq!(text, r#"{"a":{"k":null},"b\n":[1,2]}"#);
     }
 

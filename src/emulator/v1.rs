@@ -9,10 +9,10 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::context::Call;
 use super::error::{ApiError, ApiResult, json, no_content};
 use super::json::{JsonObject, Obj, timestamp};
 use super::names;
-use super::routes::Call;
 use super::store::Expiry;
 
 /// Largest `perPage` of the session listings.

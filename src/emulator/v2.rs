@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
+use super::context::Call;
 use super::error::{ApiError, ApiResult, json};
 use super::json::{JsonObject, present, timestamp};
 use super::names::{self, DEFAULT_SESSION};
-use super::routes::Call;
 use super::store::Expiry;
 
 /// Largest v2 `ttlSeconds`: "13 months" read as 396 days (365 + 31), the

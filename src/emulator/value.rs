@@ -6,27 +6,26 @@
 //! and each string written the way serde_json writes it (so `"\u00e9"` and
 //! `"é"` are the same value, of the same size). Numbers, `true`, `false` and
 //! `null` stay byte for byte as sent. The same pass refuses values nested
-//! deeper than [`MAX_VALUE_DEPTH`].
+//! deeper than [`MAX_VALUE_DEPTH`]. The text is read as `crate::values`
+//! scans JSON, so a value is stored with the size that module counts.
 
 use serde_json::value::RawValue;
 
 use super::error::ApiError;
 use super::json::write_string;
-use crate::values::MAX_VALUE_DEPTH;
+use crate::values::{MAX_VALUE_DEPTH, Piece, pieces};
 
 /// The minified text of `raw`, a value already checked to be valid JSON; 400
 /// if it nests deeper than [`MAX_VALUE_DEPTH`] or holds an escape that is not
 /// a character (a lone surrogate).
 pub(super) fn minified(raw: &RawValue) -> Result<String, ApiError> {
     let text = raw.get();
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    let mut out = Vec::with_capacity(text.len());
     let mut depth = 0usize;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-            b'[' | b'{' => {
+    for piece in pieces(text) {
+        match piece {
+            Piece::Blank => {}
+            Piece::Open(b) => {
                 depth += 1;
                 if depth > MAX_VALUE_DEPTH {
                     return Err(ApiError::bad_request(format!(
@@ -35,16 +34,12 @@ pub(super) fn minified(raw: &RawValue) -> Result<String, ApiError> {
                     )));
                 }
                 out.push(b);
-                i += 1;
             }
-            b']' | b'}' => {
+            Piece::Close(b) => {
                 depth = depth.saturating_sub(1);
                 out.push(b);
-                i += 1;
             }
-            b'"' => {
-                let end = string_end(bytes, i);
-                let literal = &text[i..end];
+            Piece::String(literal) => {
                 if literal.contains('\\') {
                     let decoded: String = serde_json::from_str(literal)
                         .map_err(|e| ApiError::bad_request(format!("invalid string: {e}")))?;
@@ -52,34 +47,18 @@ pub(super) fn minified(raw: &RawValue) -> Result<String, ApiError> {
                 } else {
                     out.extend_from_slice(literal.as_bytes());
                 }
-                i = end;
             }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
+            Piece::Other(b) => out.push(b),
         }
     }
     // Only whole UTF-8 sequences were copied (strings whole, other tokens ASCII).
     String::from_utf8(out).map_err(|_| ApiError::bad_request("the value is not UTF-8"))
 }
 
-/// The index just past the string literal that starts at `start` (a `"`).
-fn string_end(bytes: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
-        }
-    }
-    bytes.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::compact_chars;
 
     fn min(text: &str) -> Result<String, ApiError> {
         let raw: Box<RawValue> = serde_json::from_str(text)
@@ -106,6 +85,16 @@ mod tests {
             Some("[\"é/\\\"\\\\ [ {\",\"😀\",\"\\n\"]".to_owned())
         );
         assert!(min(r#""\ud800""#).is_err(), "a lone surrogate is refused");
+        // What is stored takes the characters `crate::values` counts (as
+        // the `ccs` binary does before an import).
+        for text in [
+            " [ 123456789012345678901234 , 1e2 , -0.10 , true , null ] ",
+            r#"{ "a b" : { "c" : [ ] } }"#,
+            r#"["\u00e9\/\"\\ [ {", "\ud83d\ude00", "\n", "é€😀"]"#,
+        ] {
+            let stored = min(text).unwrap_or_default();
+            assert_eq!(compact_chars(text), stored.chars().count(), "{text}");
+        }
     }
 
     #[test]

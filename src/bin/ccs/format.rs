@@ -23,8 +23,9 @@ use crate::store::{V2_MAX_TTL_SECONDS, rules};
 pub const FORMAT: &str = "liveperson-ccs-export";
 /// The version this tool writes and reads.
 pub const VERSION: u32 = 1;
-/// The most a session's properties may take, as compact JSON, in characters.
-pub const MAX_SESSION_CHARS: usize = 800_000;
+/// The most a session's properties may take, as compact JSON, in characters
+/// (the library's rule).
+pub const MAX_SESSION_CHARS: usize = liveperson_ccs::values::MAX_DOCUMENT_CHARS;
 
 /// One line of an export. Read with [`parse`] (each property value is kept
 /// as the JSON text it was written with, which serde cannot do through an
@@ -261,65 +262,12 @@ fn check_ttl(ttl: Option<u64>, problems: &mut Vec<String>) {
     }
 }
 
-/// The length of the properties as compact JSON, in characters: whitespace
-/// between tokens is not counted, and a string counts as serde_json writes
-/// it (`"\u00e9"` as `"é"`), as the service stores it; numbers count as
-/// written.
+/// The length of the properties as compact JSON, in characters, counted as
+/// the library and the emulator count a session document (whitespace
+/// between tokens not counted, a string as serde_json writes it, numbers as
+/// written): `liveperson_ccs::values::document_chars`.
 pub fn compact_chars(properties: &RawProperties) -> usize {
-    // `{` and `}`, a `,` between members, and per member `"name":`.
-    let mut count = 2 + properties.len().saturating_sub(1);
-    for (name, value) in properties {
-        count += json_string_chars(name) + 1 + compact_value_chars(value.get());
-    }
-    count
-}
-
-/// The characters of `text` (valid JSON) written compactly.
-fn compact_value_chars(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let mut count = 0;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-            b'"' => {
-                let end = string_end(bytes, i);
-                let literal = &text[i..end];
-                count += if literal.contains('\\') {
-                    match serde_json::from_str::<String>(literal) {
-                        Ok(decoded) => json_string_chars(&decoded),
-                        Err(_) => literal.chars().count(),
-                    }
-                } else {
-                    literal.chars().count()
-                };
-                i = end;
-            }
-            _ => {
-                count += 1;
-                i += 1;
-            }
-        }
-    }
-    count
-}
-
-/// The characters of `text` as a JSON string literal, quotes included.
-fn json_string_chars(text: &str) -> usize {
-    serde_json::to_string(text).map_or(0, |literal| literal.chars().count())
-}
-
-/// The index just past the string literal that starts at `start` (a `"`).
-fn string_end(bytes: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
-        }
-    }
-    bytes.len()
+    liveperson_ccs::values::document_chars(properties)
 }
 
 #[cfg(test)]

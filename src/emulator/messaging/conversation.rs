@@ -1,12 +1,13 @@
-//! Messaging: the CONVERSATION batch endpoint that opens a conversation.
+//! CONVERSATION: the batch endpoint that opens a conversation.
 
 use axum::Json;
 use axum::response::IntoResponse;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::error::{ApiError, ApiResult};
-use super::routes::Call;
+use super::auth::consumer;
+use crate::emulator::context::Call;
+use crate::emulator::error::{ApiError, ApiResult};
 
 const SET_USER_PROFILE: &str = "userprofile.SetUserProfile";
 const REQUEST_CONVERSATION: &str = "cm.ConsumerRequestConversation";
@@ -19,8 +20,8 @@ const REQUEST_CONVERSATION: &str = "cm.ConsumerRequestConversation";
 /// (types, enums, required members; unknown members are ignored), and the
 /// batch must be exactly these two payloads in this order, as the documents
 /// describe it.
-pub(super) fn create_conversation(c: &Call<'_>) -> ApiResult {
-    let consumer = match super::connector::consumer(c) {
+pub(crate) fn create_conversation(c: &Call<'_>) -> ApiResult {
+    let consumer = match consumer(c) {
         Ok(consumer) => consumer,
         Err(refused) => return Ok(*refused),
     };
@@ -49,7 +50,7 @@ pub(super) fn create_conversation(c: &Call<'_>) -> ApiResult {
         },
         {
             "code": "OK",
-            "body": { "conversationId": super::connector::open_conversation(c.shared, account, consumer) },
+            "body": { "conversationId": c.shared.conversations.open(account, consumer) },
             "reqId": conversation.id,
         },
     ]);

@@ -1,0 +1,171 @@
+//! SEND: publishes a message, a chat state or an accept status into a
+//! conversation CONVERSATION opened, or closes it.
+
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::consumer;
+use crate::emulator::context::Call;
+use crate::emulator::error::{ApiError, ApiResult, json as json_response};
+
+/// The SEND payloads as `openapi/messaging.yaml` declares them.
+mod shape {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub(super) enum Kind {
+        #[serde(rename = "req")]
+        Req,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(tag = "type")]
+    pub(super) enum Request {
+        #[serde(rename = "ms.PublishEvent")]
+        Publish {
+            #[allow(dead_code)]
+            kind: Kind,
+            id: String,
+            body: PublishBody,
+        },
+        #[serde(rename = "cm.UpdateConversationField")]
+        Update {
+            #[allow(dead_code)]
+            kind: Kind,
+            id: String,
+            body: UpdateBody,
+        },
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct PublishBody {
+        pub(super) dialog_id: String,
+        pub(super) event: Event,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(tag = "type")]
+    pub(super) enum Event {
+        #[serde(rename = "ContentEvent", rename_all = "camelCase")]
+        Content {
+            #[allow(dead_code)]
+            content_type: ContentType,
+            #[allow(dead_code)]
+            message: String,
+        },
+        #[serde(rename = "ChatStateEvent", rename_all = "camelCase")]
+        State {
+            #[allow(dead_code)]
+            chat_state: ChatState,
+        },
+        #[serde(rename = "AcceptStatusEvent", rename_all = "camelCase")]
+        Accept {
+            #[allow(dead_code)]
+            status: AcceptStatus,
+            sequence_list: Vec<u64>,
+        },
+    }
+
+    #[derive(Deserialize)]
+    pub(super) enum ContentType {
+        #[serde(rename = "text/plain")]
+        TextPlain,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "UPPERCASE")]
+    pub(super) enum ChatState {
+        Active,
+        Inactive,
+        Gone,
+        Composing,
+        Pause,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "UPPERCASE")]
+    pub(super) enum AcceptStatus {
+        Accept,
+        Read,
+        Access,
+        Nack,
+        Action,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct UpdateBody {
+        pub(super) conversation_id: String,
+        #[allow(dead_code)]
+        pub(super) conversation_field: Field,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct Field {
+        #[allow(dead_code)]
+        field: FieldName,
+        #[allow(dead_code)]
+        conversation_state: State,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) enum FieldName {
+        ConversationStateField,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "UPPERCASE")]
+    pub(super) enum State {
+        Close,
+    }
+}
+
+/// `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`:
+/// one payload. A published event gets the conversation's next sequence
+/// number (from 0); a close closes it (again: 200). Unknown conversation, or
+/// another consumer's: 404 `conversation not found`; publishing to a closed
+/// one: 409 `conversation is closed`.
+pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
+    let consumer = match consumer(c) {
+        Ok(consumer) => consumer,
+        Err(refused) => return Ok(*refused),
+    };
+    let account = c.account()?;
+    if c.query("v") != Some("3") {
+        return Err(ApiError::bad_request("the query parameter v must be 3"));
+    }
+    let payload: Value = c.json()?;
+    let request = shape::Request::deserialize(&payload).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the payload must be ms.PublishEvent or cm.UpdateConversationField: {e}"
+        ))
+    })?;
+    let (id, conversation_id, event) = match request {
+        shape::Request::Publish { id, body, .. } => {
+            if let shape::Event::Accept { sequence_list, .. } = &body.event
+                && sequence_list.is_empty()
+            {
+                return Err(ApiError::bad_request(
+                    "sequenceList must name at least one message",
+                ));
+            }
+            (id, body.dialog_id, true)
+        }
+        shape::Request::Update { id, body, .. } => (id, body.conversation_id, false),
+    };
+    let conversations = &c.shared.conversations;
+    let body = if event {
+        let sequence = conversations.publish(&conversation_id, account, &consumer)?;
+        json!({ "sequence": sequence })
+    } else {
+        conversations.close(conversation_id, account, &consumer)?;
+        json!({})
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"reqId": id, "code": "OK", "body": body}).to_string(),
+    ))
+}
