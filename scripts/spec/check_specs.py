@@ -4,10 +4,8 @@
     scripts/spec/check_specs.py [--validator PATH] [SPEC ...]
     scripts/spec/check_specs.py --self-test [--validator PATH]
 
-Without SPEC arguments it checks the project's specs (openapi/ccs-v1.yaml,
-openapi/ccs-v2.yaml, openapi/messaging.yaml, openapi/domain.yaml,
-openapi/connector-auth.yaml, openapi/emulator-admin.yaml). Run it through scripts/spec/spec-gate,
-which installs the pinned tools of scripts/spec/requirements-spec.txt into
+Without SPEC arguments it checks the project's specs, those listed in
+openapi/specs.txt. Run it through scripts/spec/spec-gate, which installs the pinned tools of scripts/spec/requirements-spec.txt into
 target/spec-venv and passes `--validator` (the openapi-spec-validator CLI, run
 on each spec first).
 
@@ -41,6 +39,9 @@ What it checks, each failure printed as `problem: FILE#POINTER (line N): message
   `example` and `examples`.
 * When the project specs are checked: their operations are exactly
   EXPECTED_OPERATIONS (40), so a removed or renamed operation fails.
+* Always: openapi/specs.txt is well formed, lists every openapi/*.yaml, and
+  names the same specs as EXPECTED_OPERATIONS (a listed spec without its
+  entry, or an entry for a spec not listed, fails before anything else).
 
 `--self-test` copies the real specs into a temporary directory, breaks each
 copy in one known way (a broken `$ref` in a request body schema, examples that
@@ -78,17 +79,13 @@ except ImportError as exc:  # pragma: no cover - environment problem
     )
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC_FILES = (
-    "openapi/ccs-v1.yaml",
-    "openapi/ccs-v2.yaml",
-    "openapi/messaging.yaml",
-    "openapi/domain.yaml",
-    "openapi/connector-auth.yaml",
-    "openapi/emulator-admin.yaml",
-)
+# The one list of the project's specs (`FILE MODULE` a line; see its header).
+SPECS_LIST = "openapi/specs.txt"
+SPECS_LIST_LINE_RE = re.compile(r"^(?P<file>[^/\s]+\.yaml)\s+(?:[A-Za-z_][A-Za-z0-9_]*|-)$")
 
-# The operations of the project specs, by file name. Keep in step with the
-# specs and the crate: a removed or renamed operation must fail the gate.
+# The operations of each spec of openapi/specs.txt, by file name. Keep in
+# step with the specs and the crate: a removed or renamed operation must fail
+# the gate. A listed spec with no entry here fails the gate too.
 EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
     "ccs-v1.yaml": (
         "create_namespace",
@@ -1349,8 +1346,8 @@ def run_checker(files: list[Path], extra: list[str] = ()) -> subprocess.Complete
     )
 
 
-def self_test(validator: str | None) -> int:
-    real = [REPO / f for f in SPEC_FILES]
+def self_test(validator: str | None, spec_files: list[str]) -> int:
+    real = [REPO / f for f in spec_files]
     failures = 0
     with tempfile.TemporaryDirectory(prefix="spec-self-test-") as tmp:
         base_dir = Path(tmp, "baseline")
@@ -1440,6 +1437,58 @@ def self_test(validator: str | None) -> int:
 # --------------------------------------------------------------------------
 
 
+def read_spec_list() -> tuple[list[str], list[str]]:
+    """The specs of openapi/specs.txt as `openapi/FILE` paths, in its order,
+    and the problems found: a malformed or repeated line, a listed file that
+    is missing, an openapi/*.yaml not listed, a listed spec without an
+    EXPECTED_OPERATIONS entry, or an entry for a spec not listed."""
+    problems: list[str] = []
+    try:
+        text = (REPO / SPECS_LIST).read_text(encoding="utf-8")
+    except OSError as exc:
+        return [], [f"{SPECS_LIST}: cannot be read: {exc}"]
+    names: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = SPECS_LIST_LINE_RE.match(line)
+        if not m:
+            problems.append(
+                f"{SPECS_LIST}:{number}: not 'FILE.yaml MODULE' "
+                f"(MODULE: a Rust module name, or -): {line}"
+            )
+            continue
+        name = m["file"]
+        if name in names:
+            problems.append(f"{SPECS_LIST}:{number}: {name} is listed twice")
+            continue
+        if not (REPO / "openapi" / name).is_file():
+            problems.append(f"{SPECS_LIST}:{number}: openapi/{name} does not exist")
+        names.append(name)
+    if not names:
+        problems.append(f"{SPECS_LIST} lists no spec")
+    for path in sorted((REPO / "openapi").glob("*.yaml")):
+        if path.name not in names:
+            problems.append(
+                f"openapi/{path.name} is not in {SPECS_LIST}: add a line for it "
+                "(FILE MODULE), or move it out of openapi/"
+            )
+    for name in names:
+        if name not in EXPECTED_OPERATIONS:
+            problems.append(
+                f"{SPECS_LIST} lists {name}, which has no EXPECTED_OPERATIONS entry in "
+                "scripts/spec/check_specs.py: add its operationIds there (and to EXPECTED_TOTAL)"
+            )
+    for name in EXPECTED_OPERATIONS:
+        if name not in names:
+            problems.append(
+                f"scripts/spec/check_specs.py EXPECTED_OPERATIONS has an entry for {name}, "
+                f"which {SPECS_LIST} does not list"
+            )
+    return [f"openapi/{name}" for name in names], problems
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description="Project checks of the OpenAPI specs (see the module docstring)."
@@ -1454,13 +1503,19 @@ def main(argv: list[str]) -> int:
         help="break copies of the real specs and assert that each break is caught",
     )
     args = parser.parse_args(argv)
+    spec_files, problems = read_spec_list()
+    if problems:
+        for problem in problems:
+            print(f"problem: {problem}")
+        print(f"spec gate: FAILED: {SPECS_LIST} and EXPECTED_OPERATIONS must agree")
+        return 1
     if args.self_test:
         if args.specs:
             parser.error("--self-test takes no spec arguments")
         global FORMAT_CHECKER
         FORMAT_CHECKER = make_format_checker()
-        return self_test(args.validator)
-    paths = args.specs or [REPO / f for f in SPEC_FILES]
+        return self_test(args.validator, spec_files)
+    paths = args.specs or [REPO / f for f in spec_files]
     return check_specs(paths, args.validator)
 
 
