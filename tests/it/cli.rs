@@ -986,7 +986,7 @@ async fn serve_imports_at_start_and_exports_on_sigterm() {
 
 /// The committed schema describes what `ccs export` writes: each line's
 /// type, required members and member types (the JSON Schema check proper is
-/// `scripts/check-export-schema`, with a third-party validator).
+/// `scripts/docs-check/check-export-schema`, with a third-party validator).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_follow_the_committed_schema() {
     let schema: Value =

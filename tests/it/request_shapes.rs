@@ -23,7 +23,7 @@
 //! naming each place where a document's own example is wrong. What the
 //! documents show is the crate's own data,
 //! `tests/fixtures/documented-requests.json`, so the test needs nothing
-//! outside the repository; CI's `scripts/documented-requests` fails when that
+//! outside the repository; CI's `scripts/docs-check/documented-requests` fails when that
 //! file has drifted from the documents.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -842,7 +842,7 @@ fn parse_snapshot(name: &str, text: &str) -> Snapshot {
     }
 }
 
-/// The requests LivePerson's documents show, as `scripts/documented-requests`
+/// The requests LivePerson's documents show, as `scripts/docs-check/documented-requests`
 /// derives them from the documents (`../shared/seeds/`, which a clone of the
 /// repository does not have): the crate's own copy, which CI checks against
 /// the documents.
@@ -913,8 +913,8 @@ fn read_fixture() -> Documented {
         .unwrap_or_else(|e| panic!("{} is not readable: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!(
-            "{FIXTURE} is not as scripts/documented-requests writes it: {e}; \
-             rewrite it with `scripts/documented-requests --write`"
+            "{FIXTURE} is not as scripts/docs-check/documented-requests writes it: {e}; \
+             rewrite it with `scripts/docs-check/documented-requests --write`"
         )
     })
 }

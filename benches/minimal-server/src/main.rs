@@ -1,4 +1,4 @@
-//! The minimal server `scripts/bench-emulator` compares `ccs serve` with:
+//! The minimal server `scripts/bench/bench-emulator` compares `ccs serve` with:
 //! axum, the same runtime as `ccs serve` (tokio's multi-threaded one, a worker
 //! per core), TCP_NODELAY like the emulator, and a fixed answer: `GET` answers
 //! `BODY` as JSON, `PATCH` reads the body and answers 204, whatever the path.
@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 
-/// What `GET` answers: the value scripts/bench-emulator stores in the emulator
+/// What `GET` answers: the value scripts/bench/bench-emulator stores in the emulator
 /// first, so both servers answer the same bytes (keys in the order the
 /// emulator writes them).
 const BODY: &[u8] = br#"{"confidence":0.92,"intent":"billing","n":1,"tier":"gold"}"#;
@@ -26,7 +26,7 @@ fn main() {
         [serve, addr] if serve == "serve" => addr.parse().expect("ADDR is host:port"),
         _ => {
             eprintln!(
-                "minimal-server: the baseline of scripts/bench-emulator; usage: minimal-server serve ADDR"
+                "minimal-server: the baseline of scripts/bench/bench-emulator; usage: minimal-server serve ADDR"
             );
             std::process::exit(2);
         }

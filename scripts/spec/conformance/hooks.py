@@ -1,0 +1,195 @@
+"""Schemathesis hooks for scripts/spec/spec-conformance.
+
+Rules that the LivePerson documents (or DESIGN.md's decisions) state, and the
+specs state in prose only, are added here to the copy of the spec that
+Schemathesis loads; `openapi/*.yaml` stays as published. Each rule only
+narrows what a valid request is: positive tests then send only requests the
+documents allow, and negative tests also send requests that break the rule
+(which must get a 4xx). Nothing here relaxes a check.
+
+Every rule names the schema it changes and fails loudly when that schema is
+gone or has changed shape, so a spec edit cannot turn a rule off silently.
+"""
+
+import json
+import os
+import urllib.request
+
+import schemathesis
+
+HOOK = "scripts/spec/conformance/hooks.py"
+
+# 1. Property names (the keys of a v1 properties object, of a v2 `payload`):
+# DESIGN.md, "names": any non-empty string; `.` and `..` cannot travel as a
+# path segment (`.../properties/{property}`), so they are not names either.
+# OpenAPI 3.0.3 has no `propertyNames` (and Schemathesis 4.32.5 does not
+# generate from it); `patternProperties` with no other member allowed says
+# the same: every key must match, any value.
+PROPERTY_NAME_PATTERN = r"^(?!\.\.?$)[\s\S]+$"
+
+# 2. Namespaces: "The following namespaces are reserved for internal use
+# only: consumer, operational, conversation, faas, custom, sde" (Methods v2).
+# The specs say so in their descriptions.
+RESERVED_NAMESPACES = ["consumer", "operational", "conversation", "faas", "custom", "sde"]
+
+# 3. Session ids and property names in a path, and session ids in a body
+# (they name the same sessions): any non-empty text but `.` and `..`, which
+# URL normalisation rewrites (DESIGN.md "names"; the SessionId schema's
+# description says so).
+DOT_SEGMENTS = [".", ".."]
+
+# Rules 2 and 3 could be spelled with `not` in OpenAPI 3.0.3, but that keyword
+# changes the code that client generators make from the specs; the specs keep
+# them in prose, and only this test copy spells them out.
+
+# 4. Messaging CONVERSATION: "The order of the payloads is important ...
+# First, the payload with the type userprofile.SetUserProfile appears, second
+# the payload with the type cm.ConsumerRequestConversation appears." The
+# documents describe no other payload, and the emulator takes exactly this
+# pair. OpenAPI 3.0.3 allows one `items` schema only, not a tuple.
+MESSAGING_BATCH = {
+    "prefixItems": [
+        {"$ref": "#/components/schemas/SetUserProfileRequest"},
+        {"$ref": "#/components/schemas/ConsumerRequestConversationRequest"},
+    ],
+    "maxItems": 2,
+}
+
+
+def _at(raw_schema, *path):
+    node = raw_schema
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            raise RuntimeError(f"{HOOK}: the spec has no {'/'.join(path)}; update the hook")
+        node = node[key]
+    return node
+
+
+def _free_form_object(raw_schema, name):
+    schema = _at(raw_schema, "components", "schemas", name)
+    if schema.get("type") != "object" or schema.get("additionalProperties") is not True:
+        raise RuntimeError(f"{HOOK}: schema {name} is no longer a free-form object; update the hook")
+    schema["patternProperties"] = {PROPERTY_NAME_PATTERN: {}}
+    schema["additionalProperties"] = False
+
+
+def _exclude(raw_schema, values, *path):
+    schema = _at(raw_schema, *path)
+    if schema.get("type") != "string" or "not" in schema:
+        raise RuntimeError(f"{HOOK}: {'/'.join(path)} is no longer a plain string schema; update the hook")
+    schema["not"] = {"enum": values}
+
+
+def _ccs_v1(raw_schema):
+    _free_form_object(raw_schema, "Properties")
+    _exclude(raw_schema, RESERVED_NAMESPACES, "components", "schemas", "NamespaceName")
+    _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", "SessionId")
+    _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", "PropertyName")
+    _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", "SetSessionTtlRequest", "properties", "sessionId")
+
+
+def _ccs_v2(raw_schema):
+    _free_form_object(raw_schema, "Payload")
+    _exclude(raw_schema, RESERVED_NAMESPACES, "components", "schemas", "NamespaceName")
+    _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", "SessionId")
+    for request in ("UpsertDocumentRequest", "GetPropertiesRequest", "DeletePropertiesRequest"):
+        _exclude(raw_schema, DOT_SEGMENTS, "components", "schemas", request, "properties", "sessionId")
+
+
+def _messaging(raw_schema):
+    batch = _at(raw_schema, "components", "schemas", "ConversationRequest")
+    if batch.get("type") != "array" or batch.get("minItems") != 2 or "prefixItems" in batch:
+        raise RuntimeError(f"{HOOK}: ConversationRequest is no longer an array of at least two; update the hook")
+    batch.update(MESSAGING_BATCH)
+
+
+# 5. SEND acts on a conversation CONVERSATION opened, for the same consumer;
+# no operation of the spec hands Schemathesis such an id. This is test data,
+# not a rule: one conversation is opened on `ccs serve` (at
+# CONFORMANCE_EMULATOR_URL, with this run's AppJWT and ConsumerJWS) and its
+# id is the only `dialogId` / `conversationId` generated. Positive cases then
+# publish to it (200), and once one closes it, get the documented 409.
+def _open_conversation():
+    base = os.environ.get("CONFORMANCE_EMULATOR_URL")
+    if not base:
+        raise RuntimeError(f"{HOOK}: CONFORMANCE_EMULATOR_URL is not set")
+    body = json.dumps([
+        {"kind": "req", "id": "1", "type": "userprofile.SetUserProfile", "body": {}},
+        {"kind": "req", "id": "2", "type": "cm.ConsumerRequestConversation",
+         "body": {"brandId": "le12345678"}},
+    ]).encode()
+    request = urllib.request.Request(
+        base + "/api/account/le12345678/messaging/consumer/conversation?v=3",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": os.environ["CONFORMANCE_APP_JWT"],
+            "X-LP-ON-BEHALF": os.environ["CONFORMANCE_CONSUMER_JWS"],
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)[1]["body"]["conversationId"]
+
+
+def _messaging_send(raw_schema):
+    conversation = _open_conversation()
+    for schema, member in (("PublishEventBody", "dialogId"), ("UpdateConversationFieldBody", "conversationId")):
+        node = _at(raw_schema, "components", "schemas", schema, "properties", member)
+        if node.get("type") != "string" or "enum" in node:
+            raise RuntimeError(f"{HOOK}: {schema}.{member} is no longer a plain string; update the hook")
+        node["enum"] = [conversation]
+
+
+# 6. The Domain API's single-service form: only the services `ccs serve`
+# names exist (others are 404, the spec's documented choice). Test data as
+# in 5: the generated `serviceName` is one of them.
+EMULATED_SERVICES = ["asyncMessagingEnt", "sentinel", "idp", "mavenContext"]
+
+
+def _domain(raw_schema):
+    node = _at(raw_schema, "components", "schemas", "ServiceName")
+    if node.get("type") != "string" or "enum" in node:
+        raise RuntimeError(f"{HOOK}: ServiceName is no longer a plain string; update the hook")
+    node["enum"] = EMULATED_SERVICES
+
+
+# 7. Sentinel's client credentials and the IDP's external consumer id are
+# non-empty (OAuth 2.0 requires the credentials; an empty consumer id names
+# no one): the descriptions in connector-auth.yaml say so.
+def _connector_auth(raw_schema):
+    for path in (
+        ("components", "schemas", "AppJwtRequest", "properties", "client_id"),
+        ("components", "schemas", "ClientSecret"),
+        ("components", "schemas", "ConsumerJwsRequest", "properties", "ext_consumer_id"),
+    ):
+        node = _at(raw_schema, *path)
+        if node.get("type") != "string" or "minLength" in node:
+            raise RuntimeError(f"{HOOK}: {'/'.join(path)} is no longer a plain string; update the hook")
+        node["minLength"] = 1
+
+
+# Each spec is known by its set of security scheme names.
+RULES = {
+    frozenset({"mavenApiKey"}): _ccs_v1,
+    frozenset({"accessToken"}): _ccs_v2,
+    frozenset({"appJwt", "consumerJws"}): lambda s: (_messaging(s), _messaging_send(s)),
+    frozenset({"appJwt"}): _connector_auth,
+    frozenset(): _domain,
+}
+
+
+@schemathesis.hook
+def before_load_schema(context, raw_schema):
+    # openapi/emulator-admin.yaml (no credentials, no rule): the emulator's
+    # own routes, stated fully by the spec.
+    if "/__emulator/reset" in raw_schema.get("paths", {}):
+        if raw_schema.get("components", {}).get("securitySchemes"):
+            raise RuntimeError(f"{HOOK}: emulator-admin.yaml has credentials now; update the hook")
+        return
+    schemes = frozenset(raw_schema.get("components", {}).get("securitySchemes", {}))
+    rule = RULES.get(schemes)
+    if rule is None:
+        title = raw_schema.get("info", {}).get("title", "")
+        raise RuntimeError(f"{HOOK}: cannot tell which spec {title!r} is; update the hook")
+    rule(raw_schema)

@@ -1,0 +1,617 @@
+#!/usr/bin/env python3
+"""The smoke scenario, through the Python clients openapi-python-client made
+from the specs, against a running `ccs serve`.
+
+    smoke.py BASE_URL CLIENTS_DIR
+
+CLIENTS_DIR holds the generated packages ccs_v1_client, ccs_v2_client,
+messaging_client, emulator_admin_client, domain_client and
+connector_auth_client (scripts/spec/spec-smoke generates them). The scenario uses
+the emulator as a test double the way a test suite would: it resets it first,
+injects a 429 that the v1 read retries after its Retry-After, and asserts on
+the journal of what was sent. `connector_flow` then runs the whole connector
+flow with the hosts the Domain API names. Each step prints one line; any
+answer that differs from the one expected is a `MISMATCH` line, and the exit
+code is 1.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+BASE_URL, CLIENTS_DIR = sys.argv[1], sys.argv[2]
+sys.path.insert(0, CLIENTS_DIR)
+
+# The clients are importable only once CLIENTS_DIR is on the path.
+import ccs_v1_client
+import ccs_v2_client
+import emulator_admin_client
+import connector_auth_client
+import domain_client
+import messaging_client
+from ccs_v1_client.api.namespaces import create_namespace, list_namespaces
+from ccs_v1_client.api.session_properties import (
+    get_session_properties,
+    get_session_property,
+    set_session_properties,
+    set_session_property,
+)
+from ccs_v1_client.models import CreateNamespaceRequest, ErrorMessage, Properties
+from ccs_v2_client.api.documents import get_document_properties, get_session_document, upsert_document
+from ccs_v2_client.models import GetPropertiesRequest, Payload, UpsertDocumentRequest
+from emulator_admin_client.api.faults import inject_fault, list_faults
+from emulator_admin_client.api.journal import list_requests
+from emulator_admin_client.api.reset import reset_emulator
+from emulator_admin_client.models import FaultMethod, StatusFault
+from connector_auth_client.api.tokens import get_app_jwt, get_consumer_jws
+from connector_auth_client.models import (
+    AppJwtRequest,
+    AppJwtResponse,
+    ConsumerJwsRequest,
+    ConsumerJwsResponse,
+    GetAppJwtGrantType,
+    GetAppJwtV,
+    GetConsumerJwsV,
+    OAuthError,
+    OAuthErrorError,
+)
+from connector_auth_client.models import ErrorMessage as AuthErrorMessage
+from domain_client.api.domains import get_service_domain, list_service_domains
+from domain_client.models import ErrorMessage as DomainErrorMessage
+from domain_client.models import (
+    GetServiceDomainVersion,
+    ListServiceDomainsVersion,
+    ServiceDomain,
+    ServiceDomainList,
+)
+from messaging_client.api.conversation import create_conversation
+from messaging_client.api.send import send_to_conversation
+from messaging_client.models import (
+    AcceptStatus,
+    AcceptStatusEvent,
+    AcceptStatusEventType,
+    AuthenticatedData,
+    CampaignInfo,
+    ChatState,
+    ChatStateEvent,
+    ChatStateEventType,
+    ConnectorError,
+    ConsumerRequestConversationBody,
+    ConsumerRequestConversationRequest,
+    ConsumerRequestConversationRequestType,
+    ContentEvent,
+    ContentEventContentType,
+    ContentEventType,
+    ConversationStateField,
+    ConversationStateFieldConversationState,
+    ConversationStateFieldField,
+    CreateConversationV,
+    CustomerInfo,
+    CustomerInfoSde,
+    CustomerInfoSdeType,
+    PersonalInfo,
+    PersonalInfoGender,
+    PersonalInfoSde,
+    PersonalInfoSdeType,
+    PublishEventBody,
+    PublishEventRequest,
+    PublishEventRequestType,
+    RequestKind,
+    SendResponse,
+    SendToConversationV,
+    SetUserProfileBody,
+    SetUserProfileRequest,
+    SetUserProfileRequestType,
+    UpdateConversationFieldBody,
+    UpdateConversationFieldRequest,
+    UpdateConversationFieldRequestType,
+)
+
+ACCOUNT = "le12345678"
+NAMESPACE = "smoke_python"
+SESSION = "conversation 42/é"  # percent-encoded on the wire
+V2_SESSION = "v2-session"
+
+mismatches = 0
+
+
+def check(step: str, got: Any, want: Any) -> None:
+    global mismatches
+    if got == want:
+        print(f"python: ok   {step}: {got!r}")
+    else:
+        mismatches += 1
+        print(f"python: MISMATCH {step}: got {got!r}, want {want!r}")
+
+
+# The emulator's admin routes need no credentials. Start clean, as a test would.
+admin = emulator_admin_client.Client(base_url=BASE_URL)
+r = reset_emulator.sync_detailed(client=admin)
+check("admin reset_emulator -> status", r.status_code, 204)
+r = list_requests.sync_detailed(client=admin)
+check("admin list_requests after the reset -> empty", (r.status_code, r.parsed), (200, []))
+
+# CCS v1: the developer key in the `maven-api-key` header.
+v1 = ccs_v1_client.AuthenticatedClient(
+    base_url=BASE_URL, token="smoke-key", prefix="", auth_header_name="maven-api-key"
+)
+r = create_namespace.sync_detailed(ACCOUNT, client=v1, body=CreateNamespaceRequest(name=NAMESPACE))
+check("v1 create_namespace -> status", r.status_code, 204)
+r = list_namespaces.sync_detailed(ACCOUNT, client=v1)
+check("v1 list_namespaces -> status", r.status_code, 200)
+check("v1 list_namespaces -> has the namespace", [n.name for n in r.parsed or [] if n.name == NAMESPACE], [NAMESPACE])
+
+written = {"intent": {"name": "billing", "confidence": 0.92}, "tier": "gold", "orders": [1, 2, 3]}
+r = set_session_properties.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=v1, body=Properties.from_dict(written))
+check("v1 set_session_properties -> status", r.status_code, 204)
+r = set_session_property.sync_detailed(ACCOUNT, NAMESPACE, SESSION, "agentNote", client=v1, body="call back at 5")
+check("v1 set_session_property agentNote -> status", r.status_code, 204)
+r = get_session_properties.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=v1)
+check("v1 get_session_properties -> status", r.status_code, 200)
+props = r.parsed.additional_properties if isinstance(r.parsed, Properties) else r.parsed
+check("v1 get_session_properties -> properties", props, {**written, "agentNote": "call back at 5"})
+r = get_session_properties.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=v1, include="tier,nope")
+check("v1 get_session_properties include=tier,nope", r.parsed.additional_properties, {"tier": "gold"})
+r = get_session_property.sync_detailed(ACCOUNT, NAMESPACE, SESSION, "intent", client=v1)
+check("v1 get_session_property intent", (r.status_code, r.parsed), (200, written["intent"]))
+r = get_session_property.sync_detailed(ACCOUNT, NAMESPACE, SESSION, "missing", client=v1)
+check("v1 get_session_property missing -> status", r.status_code, 404)
+check("v1 get_session_property missing -> error body", isinstance(r.parsed, ErrorMessage), True)
+no_key = ccs_v1_client.Client(base_url=BASE_URL)
+r = get_session_properties.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=no_key)
+check("v1 without maven-api-key -> status", r.status_code, 401)
+
+# CCS v2: the access token as the `access_token` query parameter.
+v2 = ccs_v2_client.Client(base_url=BASE_URL, httpx_args={"params": {"access_token": "smoke-token"}})
+
+
+def upsert(payload: dict[str, Any]) -> Any:
+    return upsert_document.sync_detailed(
+        client=v2,
+        body=UpsertDocumentRequest(
+            account_id=ACCOUNT,
+            name_space=NAMESPACE,
+            session_id=V2_SESSION,
+            ttl_seconds=3600,
+            payload=Payload.from_dict(payload),
+        ),
+    )
+
+
+r = upsert({"property1": 100, "Property2": "abc"})
+check("v2 upsert_document -> status", r.status_code, 201)
+check(
+    "v2 upsert_document -> result",
+    (r.parsed.document_key, r.parsed.tenant_id, r.parsed.success),
+    (f"{ACCOUNT}:{NAMESPACE}:{V2_SESSION}", ACCOUNT, True),
+)
+r = upsert({"property1": 101, "property3": [True, None]})
+check("v2 upsert_document again (merge) -> status", r.status_code, 201)
+before = datetime.now(UTC)
+r = get_session_document.sync_detailed(ACCOUNT, NAMESPACE, V2_SESSION, client=v2)
+check("v2 get_session_document -> status", r.status_code, 200)
+doc = r.parsed
+check(
+    "v2 get_session_document -> key, type, namespace, session",
+    (doc.document_key, doc.document_type, doc.name_space, doc.session_id),
+    (f"{ACCOUNT}:{NAMESPACE}:{V2_SESSION}", "CONTEXT", NAMESPACE, V2_SESSION),
+)
+check(
+    "v2 get_session_document -> payload (merged)",
+    doc.payload.additional_properties,
+    {"property1": 101, "Property2": "abc", "property3": [True, None]},
+)
+ttl_left = (doc.ttl - before).total_seconds() if isinstance(doc.ttl, datetime) else None
+check("v2 get_session_document -> ttl about an hour ahead", ttl_left is not None and 3500 < ttl_left <= 3601, True)
+r = get_document_properties.sync_detailed(
+    client=v2,
+    body=GetPropertiesRequest(
+        account_id=ACCOUNT,
+        name_space=NAMESPACE,
+        session_id=V2_SESSION,
+        filter_=[f"{NAMESPACE}.property1", f"{NAMESPACE}.nope"],
+    ),
+)
+check(
+    "v2 get_document_properties",
+    (r.status_code, r.parsed.additional_properties),
+    (200, {f"{NAMESPACE}.property1": 101}),
+)
+# One store: the session written through v1 above is a v2 document too.
+r = get_session_document.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=v2)
+check(
+    "v2 get_session_document of the v1 session -> payload",
+    (r.status_code, r.parsed.payload.additional_properties),
+    (200, {**written, "agentNote": "call back at 5"}),
+)
+r = get_session_document.sync_detailed(ACCOUNT, NAMESPACE, SESSION, client=ccs_v2_client.Client(base_url=BASE_URL))
+check("v2 without access_token -> status", r.status_code, 401)
+
+# Messaging: the AppJWT in `Authorization`, the ConsumerJWS in `X-LP-ON-BEHALF`.
+messaging = messaging_client.Client(
+    base_url=BASE_URL, headers={"Authorization": "smoke-app-jwt", "X-LP-ON-BEHALF": "smoke-consumer-jws"}
+)
+batch = [
+    SetUserProfileRequest(
+        kind=RequestKind.REQ,
+        id="1,",
+        type_=SetUserProfileRequestType.USERPROFILE_SETUSERPROFILE,
+        body=SetUserProfileBody(
+            authenticated_data=AuthenticatedData(
+                lp_sdes=[
+                    CustomerInfoSde(
+                        type_=CustomerInfoSdeType.CTMRINFO, info=CustomerInfo(social_id="1234567890", ctype="vip")
+                    ),
+                    PersonalInfoSde(
+                        type_=PersonalInfoSdeType.PERSONAL,
+                        personal=PersonalInfo(firstname="John", lastname="Doe", gender=PersonalInfoGender.MALE),
+                    ),
+                ]
+            )
+        ),
+    ),
+    ConsumerRequestConversationRequest(
+        kind=RequestKind.REQ,
+        id="2,",
+        type_=ConsumerRequestConversationRequestType.CM_CONSUMERREQUESTCONVERSATION,
+        body=ConsumerRequestConversationBody(
+            brand_id=ACCOUNT, campaign_info=CampaignInfo(campaign_id="99999", engagement_id="888888")
+        ),
+    ),
+]
+r = create_conversation.sync_detailed(ACCOUNT, client=messaging, body=batch, v=CreateConversationV.VALUE_3)
+check("messaging create_conversation -> status", r.status_code, 200)
+results = r.parsed if isinstance(r.parsed, list) else []
+check(
+    "messaging create_conversation -> codes and reqIds",
+    [(i.code, i.req_id) for i in results],
+    [("OK", "1,"), ("OK", "2,")],
+)
+conversation_id = results[1].body.conversation_id if len(results) == 2 else None
+check(
+    "messaging create_conversation -> has a conversationId",
+    isinstance(conversation_id, str) and conversation_id != "",
+    True,
+)
+print(f"python: conversation {conversation_id}")
+r = create_conversation.sync_detailed(
+    ACCOUNT,
+    client=messaging_client.Client(base_url=BASE_URL, headers={"Authorization": "smoke-app-jwt"}),
+    body=batch,
+    v=CreateConversationV.VALUE_3,
+)
+check("messaging without X-LP-ON-BEHALF -> status", r.status_code, 401)
+
+# A 429 with Retry-After on the next v1 read, and a client that retries it.
+r = inject_fault.sync_detailed(
+    client=admin,
+    body=StatusFault(path=f"/v1/account/{ACCOUNT}/*", status=429, method=FaultMethod.GET, retry_after=1, times=1),
+)
+check("admin inject_fault 429 -> status", r.status_code, 201)
+fault_id = r.parsed.id if r.status_code == 201 else None
+attempts = []
+for _ in range(3):
+    r = get_session_property.sync_detailed(ACCOUNT, NAMESPACE, SESSION, "tier", client=v1)
+    attempts.append(r.status_code)
+    if r.status_code != 429:
+        break
+    time.sleep(int(r.headers.get("retry-after", "1")))
+check("v1 get_session_property through the 429 -> attempts", attempts, [429, 200])
+check("v1 get_session_property through the 429 -> value", r.parsed, "gold")
+r = list_faults.sync_detailed(client=admin)
+check("admin list_faults -> the fault is used up", (r.status_code, r.parsed), (200, []))
+
+# The journal: what this scenario sent, credentials redacted.
+r = list_requests.sync_detailed(client=admin)
+check("admin list_requests -> status", r.status_code, 200)
+journal = r.parsed if isinstance(r.parsed, list) else []
+check(
+    "journal -> the last two requests: the faulted read and its retry",
+    [(e.method, e.status, e.fault if isinstance(e.fault, str) else None) for e in journal[-2:]],
+    [("GET", 429, fault_id), ("GET", 200, None)],
+)
+first = journal[0] if journal else None
+check(
+    "journal -> the first request is the namespace creation, with its body",
+    (first.method, first.path, first.status, first.body) if first else None,
+    ("POST", f"/v1/account/{ACCOUNT}", 204, {"name": NAMESPACE}),
+)
+check(
+    "journal -> maven-api-key redacted",
+    {e.headers.additional_properties.get("maven-api-key") for e in journal if e.path.startswith("/v1/")},
+    {"[redacted]", None},
+)
+check(
+    "journal -> access_token redacted",
+    all("access_token=[redacted]" in e.path for e in journal if e.path.startswith("/v2/") and "access_token" in e.path),
+    True,
+)
+for secret in ("smoke-key", "smoke-token", "smoke-app-jwt", "smoke-consumer-jws"):
+    check(f"journal -> {secret} appears nowhere", secret in r.content.decode(), False)
+# ---------------------------------------------------------------------------
+# The connector flow (issue 13): every host from the Domain API, the AppJWT
+# from Sentinel, the ConsumerJWS from the IDP, then CONVERSATION and SEND.
+# ---------------------------------------------------------------------------
+
+
+def skeleton(value: Any) -> Any:
+    """The shape of a JSON answer: each leaf replaced by its JSON type name."""
+    if isinstance(value, dict):
+        return {k: skeleton(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [skeleton(v) for v in value]
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if value is None:
+        return "null"
+    return "string"
+
+
+def jwt_claims(token: Any) -> Any:
+    """The claims of a JWT-shaped token, or None when it is not one."""
+    parts = token.split(".") if isinstance(token, str) else []
+    if len(parts) != 3:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+
+
+def connector_flow() -> None:
+    account = ACCOUNT
+    client_id, client_secret = "smoke-client-id", "smoke-client-secret"
+    ext_consumer_id = "smoke_python_consumer"
+
+    # Domain API (no credential): every service at once, then one service.
+    # `ccs serve` is the Domain API host; the hosts it names are used over its
+    # scheme (http://), as the Rust layer does.
+    domain_api = domain_client.Client(base_url=BASE_URL)
+    scheme, own_host = urlsplit(BASE_URL).scheme, urlsplit(BASE_URL).netloc
+    r = list_service_domains.sync_detailed(account, client=domain_api, version=ListServiceDomainsVersion.VALUE_0)
+    check("connector list_service_domains -> status", r.status_code, 200)
+    check("connector list_service_domains -> model", isinstance(r.parsed, ServiceDomainList), True)
+    answer = json.loads(r.content)
+    check(
+        "connector list_service_domains -> shape",
+        skeleton(answer)
+        == {
+            "baseURIs": [{"service": "string", "account": "string", "baseURI": "string"}]
+            * len(answer.get("baseURIs", []))
+        },
+        True,
+    )
+    hosts = {d.service: d.base_uri for d in r.parsed.base_ur_is} if isinstance(r.parsed, ServiceDomainList) else {}
+    check(
+        "connector list_service_domains -> the connector's services, at the emulator's host:port",
+        {s: hosts.get(s) for s in ("asyncMessagingEnt", "sentinel", "idp")},
+        {s: own_host for s in ("asyncMessagingEnt", "sentinel", "idp")},
+    )
+    check(
+        "connector list_service_domains -> every entry names the account",
+        {d.account for d in r.parsed.base_ur_is} if isinstance(r.parsed, ServiceDomainList) else None,
+        {account},
+    )
+    r = get_service_domain.sync_detailed(
+        account, "asyncMessagingEnt", client=domain_api, version=GetServiceDomainVersion.VALUE_0
+    )
+    check("connector get_service_domain asyncMessagingEnt -> status", r.status_code, 200)
+    check(
+        "connector get_service_domain asyncMessagingEnt -> answer",
+        json.loads(r.content),
+        {"service": "asyncMessagingEnt", "account": account, "baseURI": hosts.get("asyncMessagingEnt")},
+    )
+    check("connector get_service_domain -> model", isinstance(r.parsed, ServiceDomain), True)
+    r = get_service_domain.sync_detailed(
+        account, "asyncMessagingEntt", client=domain_api, version=GetServiceDomainVersion.VALUE_0
+    )
+    check(
+        "connector get_service_domain unknown service -> 404 {message}",
+        (r.status_code, isinstance(r.parsed, DomainErrorMessage)),
+        (404, True),
+    )
+
+    def url(service: str) -> str:
+        return f"{scheme}://{hosts.get(service, 'missing-' + service)}"
+
+    # Sentinel: the client credentials as a form body, no credential header.
+    sentinel = connector_auth_client.Client(base_url=url("sentinel"))
+    r = get_app_jwt.sync_detailed(
+        account,
+        client=sentinel,
+        body=AppJwtRequest(client_id=client_id, client_secret=client_secret),
+        v=GetAppJwtV.VALUE_0,
+        grant_type=GetAppJwtGrantType.CLIENT_CREDENTIALS,
+    )
+    check("connector get_app_jwt -> status", r.status_code, 200)
+    check("connector get_app_jwt -> model", isinstance(r.parsed, AppJwtResponse), True)
+    check(
+        "connector get_app_jwt -> shape",
+        skeleton(json.loads(r.content)),
+        {"access_token": "string", "token_type": "string"},
+    )
+    app_jwt = r.parsed.access_token if isinstance(r.parsed, AppJwtResponse) else ""
+    claims = jwt_claims(app_jwt) or {}
+    check("connector get_app_jwt -> token_type", r.parsed.token_type if r.parsed else None, "Bearer")
+    check(
+        "connector get_app_jwt -> AppJWT claims",
+        (claims.get("aud"), claims.get("azp"), claims.get("scope"), claims.get("iss")),
+        (account, client_id, "msg.consumer", "Sentinel"),
+    )
+    check(
+        "connector get_app_jwt -> valid one hour (exp - iat)",
+        claims.get("exp", 0) - claims.get("iat", 0),
+        3600,
+    )
+    r = get_app_jwt.sync_detailed(
+        account,
+        client=sentinel,
+        body=AppJwtRequest(client_id=client_id, client_secret=""),
+        v=GetAppJwtV.VALUE_0,
+        grant_type=GetAppJwtGrantType.CLIENT_CREDENTIALS,
+    )
+    check(
+        "connector get_app_jwt empty client_secret -> 400 invalid_request",
+        (r.status_code, r.parsed.error if isinstance(r.parsed, OAuthError) else None),
+        (400, OAuthErrorError.INVALID_REQUEST),
+    )
+
+    # IDP: the AppJWT as issued in `Authorization` (no prefix), JSON body.
+    idp = connector_auth_client.AuthenticatedClient(
+        base_url=url("idp"), token=app_jwt, prefix="", auth_header_name="Authorization"
+    )
+    r = get_consumer_jws.sync_detailed(
+        account, client=idp, body=ConsumerJwsRequest(ext_consumer_id=ext_consumer_id), v=GetConsumerJwsV.VALUE_0
+    )
+    check("connector get_consumer_jws -> status", r.status_code, 201)
+    check("connector get_consumer_jws -> model", isinstance(r.parsed, ConsumerJwsResponse), True)
+    check("connector get_consumer_jws -> shape", skeleton(json.loads(r.content)), {"token": "string"})
+    consumer_jws = r.parsed.token if isinstance(r.parsed, ConsumerJwsResponse) else ""
+    claims = jwt_claims(consumer_jws) or {}
+    check(
+        "connector get_consumer_jws -> ConsumerJWS claims (no exp)",
+        (claims.get("account_id"), claims.get("ext_consumer_id"), "lp_consumer_id" in claims, "exp" in claims),
+        (account, ext_consumer_id, True, False),
+    )
+    # The ConsumerJWS where the AppJWT goes is refused. By default `ccs serve`
+    # accepts any token it did not issue, so this refusal also shows that
+    # the client sends the token exactly as issued (no `Bearer ` prefix).
+    r = get_consumer_jws.sync_detailed(
+        account,
+        client=connector_auth_client.AuthenticatedClient(
+            base_url=url("idp"), token=consumer_jws, prefix="", auth_header_name="Authorization"
+        ),
+        body=ConsumerJwsRequest(ext_consumer_id=ext_consumer_id),
+        v=GetConsumerJwsV.VALUE_0,
+    )
+    check(
+        "connector get_consumer_jws with a ConsumerJWS as AppJWT -> 401 {message}",
+        (r.status_code, isinstance(r.parsed, AuthErrorMessage)),
+        (401, True),
+    )
+
+    # CONVERSATION with the SDEs (the batch of the messaging scenario above),
+    # the AppJWT and the ConsumerJWS as issued.
+    messaging_host = url("asyncMessagingEnt")
+    conn = messaging_client.Client(
+        base_url=messaging_host, headers={"Authorization": app_jwt, "X-LP-ON-BEHALF": consumer_jws}
+    )
+    r = create_conversation.sync_detailed(account, client=conn, body=batch, v=CreateConversationV.VALUE_3)
+    check("connector create_conversation -> status", r.status_code, 200)
+    check(
+        "connector create_conversation -> shape",
+        skeleton(json.loads(r.content)),
+        [
+            {"code": "string", "body": {"msg": "string"}, "reqId": "string"},
+            {"code": "string", "body": {"conversationId": "string"}, "reqId": "string"},
+        ],
+    )
+    results = r.parsed if isinstance(r.parsed, list) else []
+    conversation = results[1].body.conversation_id if len(results) == 2 else ""
+    check("connector create_conversation -> a conversationId", bool(conversation), True)
+    print(f"python: connector conversation {conversation} at {messaging_host}")
+
+    def send(body: PublishEventRequest | UpdateConversationFieldRequest, client: Any = conn) -> Any:
+        return send_to_conversation.sync_detailed(account, client=client, body=body, v=SendToConversationV.VALUE_3)
+
+    def publish(req_id: str, event: Any) -> PublishEventRequest:
+        return PublishEventRequest(
+            kind=RequestKind.REQ,
+            id=req_id,
+            type_=PublishEventRequestType.MS_PUBLISHEVENT,
+            body=PublishEventBody(dialog_id=conversation, event=event),
+        )
+
+    def published(step: str, r: Any, req_id: str, sequence: int) -> None:
+        check(f"{step} -> status", r.status_code, 200)
+        check(f"{step} -> model", isinstance(r.parsed, SendResponse), True)
+        check(
+            f"{step} -> answer",
+            json.loads(r.content),
+            {"reqId": req_id, "code": "OK", "body": {"sequence": sequence}},
+        )
+
+    text = ContentEvent(
+        type_=ContentEventType.CONTENTEVENT,
+        content_type=ContentEventContentType.TEXTPLAIN,
+        message="Hello, I need your support",
+    )
+    published("connector SEND text", send(publish("1", text)), "1", 0)
+    typing = ChatStateEvent(type_=ChatStateEventType.CHATSTATEEVENT, chat_state=ChatState.COMPOSING)
+    published("connector SEND chat state COMPOSING", send(publish("2", typing)), "2", 1)
+    accept = AcceptStatusEvent(
+        type_=AcceptStatusEventType.ACCEPTSTATUSEVENT, status=AcceptStatus.ACCEPT, sequence_list=[1, 2]
+    )
+    published("connector SEND accept status", send(publish("3", accept)), "3", 2)
+
+    # Bad tokens (a token of the other kind; as above, a refusal also shows
+    # that each header carries the token as issued): the documented 401 body,
+    # errorCode 40102 (Invalid AppJWT) or 40103 (Invalid ConsumerJWS);
+    # nothing is published.
+    swapped = messaging_client.Client(
+        base_url=messaging_host, headers={"Authorization": consumer_jws, "X-LP-ON-BEHALF": consumer_jws}
+    )
+    r = send(publish("4", text), client=swapped)
+    check(
+        "connector SEND with a ConsumerJWS as AppJWT -> 401 errorCode 40102",
+        (r.status_code, r.parsed.body.error_code if isinstance(r.parsed, ConnectorError) else None),
+        (401, 40102),
+    )
+    wrong = messaging_client.Client(
+        base_url=messaging_host, headers={"Authorization": app_jwt, "X-LP-ON-BEHALF": app_jwt}
+    )
+    r = send(publish("4", text), client=wrong)
+    check("connector SEND with an AppJWT as ConsumerJWS -> status", r.status_code, 401)
+    check("connector SEND with an AppJWT as ConsumerJWS -> model", isinstance(r.parsed, ConnectorError), True)
+    check(
+        "connector SEND with an AppJWT as ConsumerJWS -> documented body",
+        json.loads(r.content),
+        {
+            "kind": "resp",
+            "code": 401,
+            "body": {"title": "Invalid ConsumerJWS", "details": "ConsumerJWS is invalid", "errorCode": 40103},
+            "type": ".ReqBody$ErrorResp",
+        },
+    )
+    # It published nothing: the next event still gets sequence 3. After
+    # COMPOSING another state says the consumer stopped typing.
+    stopped = ChatStateEvent(type_=ChatStateEventType.CHATSTATEEVENT, chat_state=ChatState.ACTIVE)
+    published("connector SEND chat state ACTIVE", send(publish("4", stopped)), "4", 3)
+
+    close = UpdateConversationFieldRequest(
+        kind=RequestKind.REQ,
+        id="5",
+        type_=UpdateConversationFieldRequestType.CM_UPDATECONVERSATIONFIELD,
+        body=UpdateConversationFieldBody(
+            conversation_id=conversation,
+            conversation_field=ConversationStateField(
+                field=ConversationStateFieldField.CONVERSATIONSTATEFIELD,
+                conversation_state=ConversationStateFieldConversationState.CLOSE,
+            ),
+        ),
+    )
+    r = send(close)
+    check("connector SEND close -> status", r.status_code, 200)
+    check("connector SEND close -> model", isinstance(r.parsed, SendResponse), True)
+    check("connector SEND close -> answer", json.loads(r.content), {"reqId": "5", "code": "OK", "body": {}})
+    r = send(publish("6", text))
+    check(
+        "connector SEND text to the closed conversation -> 409 {message}",
+        (r.status_code, json.loads(r.content)),
+        (409, {"message": "conversation is closed"}),
+    )
+    check("connector SEND close again (idempotent) -> status", send(close).status_code, 200)
+
+
+connector_flow()
+
+print(f"python: {'all answers as expected' if mismatches == 0 else f'{mismatches} mismatches'}")
+sys.exit(1 if mismatches else 0)
