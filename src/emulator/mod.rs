@@ -16,45 +16,6 @@
 //! # }
 //! ```
 //!
-//! # Design
-//!
-//! One file a concern, one module per API; the files import each other
-//! without any circle, in layers: a file uses only files of the layers
-//! below it (and `crate::values`, `crate::names`, the rules the clients
-//! share).
-//!
-//! | layer | file | holds | uses |
-//! | --- | --- | --- | --- |
-//! | face | `mod.rs` | [`Emulator`] (start, shutdown, the test double's controls), [`router`], the sweeper | `admin`, `config`, `context`, `faults`, `journal`, `routes`, `server` |
-//! | router | `routes.rs` | the table of endpoints, path decoding, v1/v2 credentials, 404/405, faults and the journal around each request | `admin`, `body`, `config`, `connector`, `context`, `error`, `faults`, `journal`, `messaging`, `server`, `v1`, `v2` |
-//! | handlers | `v1.rs` | CCS v1 | `context`, `error`, `json`, `names`, `store` |
-//! | | `v2.rs` | CCS v2 | `context`, `error`, `json`, `names`, `store` |
-//! | | `messaging/` | CONVERSATION, SEND, their token checks and the conversations (its own table) | `context`, `error`, `json`, `tokens` |
-//! | | `connector.rs` | the Domain API, Sentinel (AppJWT), the IDP (ConsumerJWS) | `context`, `error`, `tokens` |
-//! | | `admin.rs` | the admin routes of `openapi/emulator-admin.yaml`, [`RecordedRequest`], [`AdminError`] | `body`, `context`, `error`, `faults`, `journal`, `json` |
-//! | context | `context.rs` | `Shared` (the state every request shares) and `Call` (one request: path parameters, query, headers, body, time) | `body`, `clock`, `config`, `error`, `faults`, `journal`, `messaging/state`, `names`, `store`, `tokens`, `value` |
-//! | state and rules | `store.rs` | the CCS data: accounts, namespaces, sessions, properties, TTLs, sizes | `json` |
-//! | | `value.rs` | a property value minified as sent, its depth checked | `error`, `json` |
-//! | | `names.rs` | names checked as 400s | `error` |
-//! | | `journal.rs` | the journal of requests, redacted | `json` |
-//! | | `body.rs` | reading a request body under its limit and deadline | `error`, `server` |
-//! | | `messaging/state.rs` | the conversations | `error` |
-//! | leaves | `config.rs` | [`EmulatorConfig`] and its defaults | |
-//! | | `tokens.rs` | the connector tokens issued, and their check | |
-//! | | `faults.rs` | injected faults ([`Fault`]) | |
-//! | | `clock.rs` | the emulator's clock | |
-//! | | `server.rs` | the accept loop and its three timeouts | |
-//! | | `error.rs` | `{"message"}` errors and JSON answers | |
-//! | | `json.rs` | writing JSON around stored text; timestamps | |
-//!
-//! Handlers take a `Call` from `context.rs` and never import the router;
-//! the router names every handler. The state a handler file owns lives in a
-//! file of its own below `context.rs` (`tokens.rs` for `connector.rs`,
-//! `messaging/state.rs` for `messaging/`), so that `Shared` can hold it
-//! without a circle. The character count of a document, the depth scan and
-//! the scan of JSON strings are `crate::values`, shared with the clients
-//! and the `ccs` binary.
-//!
 //! # Endpoints
 //!
 //! Every path matches with or without a trailing slash; path segments are
@@ -161,6 +122,46 @@
 //!   401 missing or wrong credentials (checked before anything else; a v1
 //!   `maven-api-key` that is present but wrong is 403), 404,
 //!   405 with an `Allow` header, 408 (a body too slow), 413.
+
+// DESIGN (for maintainers; users read the docs above).
+//
+// One file a concern, one module per API; the files import each other
+// without any circle, in layers: a file uses only files of the layers
+// below it (and `crate::values`, `crate::names`, the rules the clients
+// share).
+//
+// | layer | file | holds | uses |
+// | --- | --- | --- | --- |
+// | face | `mod.rs` | `Emulator` (start, shutdown, the test double's controls), `router`, the sweeper | `admin`, `config`, `context`, `faults`, `journal`, `routes`, `server` |
+// | router | `routes.rs` | the table of endpoints, path decoding, v1/v2 credentials, 404/405, faults and the journal around each request | `admin`, `body`, `config`, `connector`, `context`, `error`, `faults`, `journal`, `messaging`, `server`, `v1`, `v2` |
+// | handlers | `v1.rs` | CCS v1 | `context`, `error`, `json`, `names`, `store` |
+// | | `v2.rs` | CCS v2 | `context`, `error`, `json`, `names`, `store` |
+// | | `messaging/` | CONVERSATION, SEND, their token checks and the conversations (its own table) | `context`, `error`, `json`, `tokens` |
+// | | `connector.rs` | the Domain API, Sentinel (AppJWT), the IDP (ConsumerJWS) | `context`, `error`, `tokens` |
+// | | `admin.rs` | the admin routes of `openapi/emulator-admin.yaml`, `RecordedRequest`, `AdminError` | `body`, `context`, `error`, `faults`, `journal`, `json` |
+// | context | `context.rs` | `Shared` (the state every request shares) and `Call` (one request: path parameters, query, headers, body, time) | `body`, `clock`, `config`, `error`, `faults`, `journal`, `messaging/state`, `names`, `store`, `tokens`, `value` |
+// | state and rules | `store.rs` | the CCS data: accounts, namespaces, sessions, properties, TTLs, sizes | `json` |
+// | | `value.rs` | a property value minified as sent, its depth checked | `error`, `json` |
+// | | `names.rs` | names checked as 400s | `error` |
+// | | `journal.rs` | the journal of requests, redacted | `json` |
+// | | `body.rs` | reading a request body under its limit and deadline | `error`, `server` |
+// | | `messaging/state.rs` | the conversations | `error` |
+// | leaves | `config.rs` | `EmulatorConfig` and its defaults | |
+// | | `tokens.rs` | the connector tokens issued, and their check | |
+// | | `faults.rs` | injected faults (`Fault`) | |
+// | | `clock.rs` | the emulator's clock | |
+// | | `server.rs` | the accept loop and its three timeouts | |
+// | | `error.rs` | `{"message"}` errors and JSON answers | |
+// | | `json.rs` | writing JSON around stored text; timestamps | |
+//
+// Handlers take a `Call` from `context.rs` and never import the router;
+// the router names every handler. The state a handler file owns lives in a
+// file of its own below `context.rs` (`tokens.rs` for `connector.rs`,
+// `messaging/state.rs` for `messaging/`), so that `Shared` can hold it
+// without a circle. The character count of a document, the depth scan and
+// the scan of JSON strings are `crate::values`, shared with the clients
+// and the `ccs` binary.
+//
 
 mod admin;
 mod body;
