@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::connector::ConnectorErrorCode;
+use crate::connector::code::ConnectorErrorCode;
 
 /// Everything that can go wrong with a call.
 ///

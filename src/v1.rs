@@ -1019,30 +1019,7 @@ impl<T: PageItem> SessionListing<T> {
 
 // ------------------------------------------------------------ exact values
 
-/// Properties as the JSON text of each value, exactly as the service holds
-/// it: name to [`RawValue`], in name order.
-///
-/// [`serde_json::Value`] rewrites numbers it cannot hold
-/// (`123456789012345678901234` reads back as `1.2345678901234567e+23`, `1e2`
-/// as `100.0`, `1.10` as `1.1`); a `RawValue` keeps the text. The raw methods
-/// ([`Session::get_raw`], [`Session::set_raw`],
-/// [`CcsV1Client::session_properties_raw`], and v2's
-/// [`Document::get_raw`](crate::v2::Document::get_raw) and
-/// [`Document::set_raw`](crate::v2::Document::set_raw)) read and write this
-/// type: what a backup reads is what a restore writes, digit for digit.
-///
-/// ```
-/// use liveperson_ccs::v1::RawProperties;
-/// use serde_json::value::RawValue;
-///
-/// let mut properties = RawProperties::new();
-/// properties.insert("big".into(), RawValue::from_string("123456789012345678901234".into())?);
-/// assert_eq!(properties["big"].get(), "123456789012345678901234");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-pub type RawProperties = std::collections::BTreeMap<String, Box<RawValue>>;
-
-pub use serde_json::value::RawValue;
+pub use crate::values::{RawProperties, RawValue};
 
 /// A session with its properties as JSON text, as
 /// [`CcsV1Client::session_properties_raw`] streams them.

@@ -28,11 +28,35 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::Error;
 use crate::names::{IntoName, PropertyName};
-use crate::v1::RawProperties;
+
+/// Properties as the JSON text of each value, exactly as the service holds
+/// it: name to [`RawValue`], in name order.
+///
+/// [`serde_json::Value`] rewrites numbers it cannot hold
+/// (`123456789012345678901234` reads back as `1.2345678901234567e+23`, `1e2`
+/// as `100.0`, `1.10` as `1.1`); a `RawValue` keeps the text. The raw methods
+/// ([`Session::get_raw`](crate::v1::Session::get_raw), [`Session::set_raw`](crate::v1::Session::set_raw),
+/// [`CcsV1Client::session_properties_raw`](crate::v1::CcsV1Client::session_properties_raw), and v2's
+/// [`Document::get_raw`](crate::v2::Document::get_raw) and
+/// [`Document::set_raw`](crate::v2::Document::set_raw)) read and write this
+/// type: what a backup reads is what a restore writes, digit for digit.
+///
+/// ```
+/// use liveperson_ccs::v1::RawProperties;
+/// use serde_json::value::RawValue;
+///
+/// let mut properties = RawProperties::new();
+/// properties.insert("big".into(), RawValue::from_string("123456789012345678901234".into())?);
+/// assert_eq!(properties["big"].get(), "123456789012345678901234");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub type RawProperties = std::collections::BTreeMap<String, Box<RawValue>>;
+
+/// A property value as the JSON text it was written with (serde_json's).
+pub use serde_json::value::RawValue;
 
 /// The deepest nesting of arrays and objects a property value may have:
 /// `1` and `"a"` are 0 levels deep, `[]` and `{}` 1, `[[1]]` 2.
@@ -275,7 +299,6 @@ impl<'t> Iterator for Pieces<'t> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use serde_json::value::RawValue;
 
     fn nested(levels: usize) -> Value {
         (0..levels).fold(json!(1), |inner, _| json!([inner]))

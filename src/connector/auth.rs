@@ -5,11 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::discovery::{Discovery, SERVICE_IDP, SERVICE_SENTINEL};
 use crate::Error;
 use crate::client::refresh::{RefreshingCredential, Token};
 use crate::client::secret::{Credential, CredentialFuture, CredentialProvider, Secret};
 use crate::client::transport::{Auth, Transport};
-use crate::connector::{Discovery, SERVICE_IDP, SERVICE_SENTINEL, jwt_expiry};
 use crate::generated::connector_auth as raw;
 
 /// How long a token is taken to live when it says nothing itself (no JWT
@@ -281,4 +281,26 @@ async fn fetch_consumer_jws(
             Err(error) => return Err(error),
         }
     }
+}
+
+/// The `exp` claim of a JWT (seconds since the epoch), if the token is a JWT
+/// with one. Nothing is verified: the claim only tells when to renew.
+pub(super) fn jwt_expiry(token: &str) -> Option<std::time::SystemTime> {
+    use base64::Engine as _;
+    let mut parts = token.split('.');
+    let (_header, claims, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let exp = claims.get("exp")?;
+    let seconds = exp.as_u64().or_else(|| {
+        exp.as_f64()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| s as u64)
+    })?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(seconds))
 }

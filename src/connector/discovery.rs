@@ -15,6 +15,15 @@ use crate::client::transport::{Auth, Policy, Transport};
 use crate::generated::domain as raw;
 use crate::names::AccountId;
 
+/// The Domain API's service name of the messaging host (CONVERSATION, SEND).
+pub const SERVICE_MESSAGING: &str = "asyncMessagingEnt";
+/// The Domain API's service name of Sentinel (the AppJWT).
+pub const SERVICE_SENTINEL: &str = "sentinel";
+/// The Domain API's service name of the IDP (the ConsumerJWS).
+pub const SERVICE_IDP: &str = "idp";
+/// The Domain API's service name of the Conversation Context Service.
+pub const SERVICE_CONTEXT: &str = "mavenContext";
+
 const OPERATION: &str = "list_service_domains";
 
 /// LivePerson's Domain API, as its page writes it.

@@ -43,102 +43,26 @@
 //! # Ok(()) }
 //! ```
 
-// DESIGN: `discovery.rs` holds the Domain API client and its cache
-// (`Discovery`); `auth.rs` the token providers (Sentinel's AppJWT, the IDP's
-// ConsumerJWS), which find their hosts through a `Discovery`; this file the
-// service names and the connector APIs' error codes, which every connector
-// client uses. The messaging client is `crate::messaging`, which uses these;
-// nothing here uses it.
+// DESIGN: `discovery.rs` holds the Domain API client, its cache
+// (`Discovery`) and the service names it looks up; `auth.rs` the token
+// providers (Sentinel's AppJWT, the IDP's ConsumerJWS), which find their
+// hosts through a `Discovery`; `code.rs` the connector APIs' error codes
+// (`crate::error` names them, so it uses nothing); this file reads a
+// connector error body into an `Error`. No file here imports this one. The
+// messaging client is `crate::messaging`, which uses these; nothing here
+// uses it.
 mod auth;
+pub(crate) mod code;
 pub(crate) mod discovery;
-
-use std::fmt;
 
 use serde_json::Value;
 
 pub use auth::{AppJwtProvider, ConsumerJwsProvider, DEFAULT_TOKEN_LIFETIME};
-pub use discovery::{DEFAULT_DISCOVERY_TTL, DEFAULT_DOMAIN_API, DEFAULT_GRACE, Discovery};
-
-/// The Domain API's service name of the messaging host (CONVERSATION, SEND).
-pub const SERVICE_MESSAGING: &str = "asyncMessagingEnt";
-/// The Domain API's service name of Sentinel (the AppJWT).
-pub const SERVICE_SENTINEL: &str = "sentinel";
-/// The Domain API's service name of the IDP (the ConsumerJWS).
-pub const SERVICE_IDP: &str = "idp";
-/// The Domain API's service name of the Conversation Context Service.
-pub const SERVICE_CONTEXT: &str = "mavenContext";
-
-/// The documented `errorCode` of a connector API's error body ("Connector
-/// API: Authorization and Authentication", "Error Responses"). Its first
-/// three digits are the HTTP status; LivePerson says the code "won't change
-/// over time", while titles and details may.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ConnectorErrorCode {
-    /// 40001: a parameter is missing (the brand id), or a mandatory claim of
-    /// the AppJWT (such as `iss`).
-    MissingParameter,
-    /// 40102: the AppJWT has expired or is invalid.
-    AppJwtInvalid,
-    /// 40103: the ConsumerJWS is invalid (or expired).
-    ConsumerJwsInvalid,
-    /// 40104: no ConsumerJWS was sent (`X-LP-ON-BEHALF`).
-    ConsumerJwsMissing,
-    /// 40105: no AppJWT was sent (`Authorization`).
-    AppJwtMissing,
-    /// A code the documents do not list.
-    Other(i64),
-}
-
-impl ConnectorErrorCode {
-    /// The code as a number.
-    pub fn from_code(code: i64) -> Self {
-        match code {
-            40001 => Self::MissingParameter,
-            40102 => Self::AppJwtInvalid,
-            40103 => Self::ConsumerJwsInvalid,
-            40104 => Self::ConsumerJwsMissing,
-            40105 => Self::AppJwtMissing,
-            other => Self::Other(other),
-        }
-    }
-
-    /// The number, e.g. `40102`.
-    pub fn code(&self) -> i64 {
-        match self {
-            Self::MissingParameter => 40001,
-            Self::AppJwtInvalid => 40102,
-            Self::ConsumerJwsInvalid => 40103,
-            Self::ConsumerJwsMissing => 40104,
-            Self::AppJwtMissing => 40105,
-            Self::Other(code) => *code,
-        }
-    }
-
-    /// What it means and what to do, in this crate's words.
-    pub fn meaning(&self) -> &'static str {
-        match self {
-            Self::MissingParameter => {
-                "a parameter is missing: the brand id, or a mandatory AppJWT claim such as iss"
-            }
-            Self::AppJwtInvalid => {
-                "AppJWT expired or invalid: get a new AppJWT from Sentinel and repeat the call once"
-            }
-            Self::ConsumerJwsInvalid => {
-                "ConsumerJWS invalid or expired: get a new ConsumerJWS from the IDP and repeat the call once"
-            }
-            Self::ConsumerJwsMissing => "ConsumerJWS missing: no X-LP-ON-BEHALF header was sent",
-            Self::AppJwtMissing => "AppJWT missing: no Authorization header was sent",
-            Self::Other(_) => "an error code the connector documents do not list",
-        }
-    }
-}
-
-impl fmt::Display for ConnectorErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.code(), self.meaning())
-    }
-}
+pub use code::ConnectorErrorCode;
+pub use discovery::{
+    DEFAULT_DISCOVERY_TTL, DEFAULT_DOMAIN_API, DEFAULT_GRACE, Discovery, SERVICE_CONTEXT,
+    SERVICE_IDP, SERVICE_MESSAGING, SERVICE_SENTINEL,
+};
 
 /// Reads a connector API's documented error body; `None` when the body is
 /// another shape (a `{"message"}` of the project's own choices, say).
@@ -184,30 +108,9 @@ pub(crate) fn typed(error: crate::Error) -> crate::Error {
     }
 }
 
-/// The `exp` claim of a JWT (seconds since the epoch), if the token is a JWT
-/// with one. Nothing is verified: the claim only tells when to renew.
-pub(crate) fn jwt_expiry(token: &str) -> Option<std::time::SystemTime> {
-    use base64::Engine as _;
-    let mut parts = token.split('.');
-    let (_header, claims, _signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(claims.trim_end_matches('='))
-        .ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    let exp = claims.get("exp")?;
-    let seconds = exp.as_u64().or_else(|| {
-        exp.as_f64()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| s as u64)
-    })?;
-    std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(seconds))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::auth::jwt_expiry;
     use super::*;
 
     /// The page's example AppJWT: `exp` 1524646270.

@@ -34,6 +34,7 @@ mod errors;
 mod generated_api;
 mod hostile_server;
 mod layer;
+mod layout;
 mod raw_values;
 mod request_shapes;
 mod round_trip;
