@@ -43,8 +43,15 @@ pub enum Error {
     },
     /// A [`RefreshingCredential`](crate::RefreshingCredential) could not get
     /// a token: its refresh failed and no valid token was left. `source()` is
-    /// the refresh closure's own error (`downcast_ref` works).
-    #[error("credentials unavailable: the credential refresh failed")]
+    /// the refresh closure's own error (`downcast_ref` works). When that
+    /// error is (or holds) an answer of the service, e.g. Sentinel refusing a
+    /// wrong client secret, the message names its status, and `status()`,
+    /// `is_unauthorized()`, `is_retryable()` and `connector_code()` answer
+    /// for it.
+    #[error(
+        "credentials unavailable: the credential refresh failed{}",
+        refresh_status(source)
+    )]
     CredentialRefresh {
         /// The refresh closure's error, shared by the callers that waited
         /// for that refresh.
@@ -278,6 +285,7 @@ impl Error {
             | Error::Connector { status, .. }
             | Error::Redirected { status, .. } => Some(*status),
             Error::Discovery { source, .. } => source.status(),
+            Error::CredentialRefresh { .. } => self.refresh_cause().and_then(Error::status),
             Error::Decode { status, .. } => *status,
             Error::NotFound { .. } => Some(StatusCode::NOT_FOUND),
             Error::DocumentTooLarge { .. } => Some(StatusCode::PAYLOAD_TOO_LARGE),
@@ -287,11 +295,27 @@ impl Error {
             | Error::ResponseTooLarge { .. }
             | Error::InvalidInput { .. }
             | Error::Credentials { .. }
-            | Error::CredentialRefresh { .. }
             | Error::WriteFailed { .. }
             | Error::ServiceNotFound { .. }
             | Error::Rejected { .. } => None,
         }
+    }
+
+    /// The crate error a credential refresh failed with, when the refresh's
+    /// error is one or holds one (e.g. the AppJWT request Sentinel refused,
+    /// inside [`Error::CredentialRefresh`]).
+    fn refresh_cause(&self) -> Option<&Error> {
+        let Error::CredentialRefresh { source } = self else {
+            return None;
+        };
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.get_ref());
+        while let Some(error) = cause {
+            if let Some(inner) = error.downcast_ref::<Error>() {
+                return Some(inner);
+            }
+            cause = error.source();
+        }
+        None
     }
 
     /// The body the service sent, for errors that came with one.
@@ -325,18 +349,25 @@ impl Error {
     pub fn connector_code(&self) -> Option<ConnectorErrorCode> {
         match self {
             Error::Connector { code, .. } => Some(*code),
+            Error::CredentialRefresh { .. } => self.refresh_cause()?.connector_code(),
             _ => None,
         }
     }
 
     /// Whether the credential was refused: a 401 or 403 answer
-    /// ([`Error::Unauthorized`], or [`Error::Connector`] with 401), or a messaging payload refused with the
-    /// code `401` or `403` ([`Error::Rejected`]).
+    /// ([`Error::Unauthorized`], or [`Error::Connector`] with 401), a
+    /// messaging payload refused with the code `401` or `403`
+    /// ([`Error::Rejected`]), or a credential refresh that failed with one of
+    /// these (e.g. Sentinel refusing a wrong client secret, inside
+    /// [`Error::CredentialRefresh`]).
     pub fn is_unauthorized(&self) -> bool {
         match self {
             Error::Unauthorized { .. } => true,
             Error::Connector { status, .. } => *status == StatusCode::UNAUTHORIZED,
             Error::Rejected { code, .. } => matches!(code.trim(), "401" | "403"),
+            Error::CredentialRefresh { .. } => {
+                self.refresh_cause().is_some_and(Error::is_unauthorized)
+            }
             _ => false,
         }
     }
@@ -350,6 +381,9 @@ impl Error {
         match self {
             Error::RateLimited { .. } | Error::Timeout { .. } => true,
             Error::Discovery { source, .. } => source.is_retryable(),
+            Error::CredentialRefresh { .. } => {
+                self.refresh_cause().is_some_and(Error::is_retryable)
+            }
             Error::Api { status, .. } => crate::client::retry::is_retryable_status(*status),
             Error::Transport { source, .. } => source
                 .downcast_ref::<reqwest::Error>()
@@ -366,6 +400,19 @@ impl Error {
         }
     }
 }
+
+/// ` (the service answered 401 Unauthorized)` when a refresh failed on an
+/// answer of the service; nothing otherwise.
+fn refresh_status(source: &crate::RefreshError) -> String {
+    let error = Error::CredentialRefresh {
+        source: source.clone(),
+    };
+    match error.status() {
+        Some(status) => format!(" (the service answered {status})"),
+        None => String::new(),
+    }
+}
+
 /// Whether a 404 is the service saying "this property (or document) does
 /// not exist", rather than a wrong base URL, a proxy or a gateway.
 ///

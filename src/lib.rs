@@ -39,6 +39,11 @@ pub use v1::V1Credentials;
 pub use v2::CcsV2Client;
 pub use v2::V2Credentials;
 
+/// The `http` crate's types the API uses ([`Error::status`] answers a
+/// `StatusCode`; the emulator's `Fault::method` takes a `Method`), so that
+/// matching on them needs no dependency of your own.
+pub use http::{Method, StatusCode};
+
 /// The clients progenitor generates from `openapi/*.yaml`, for anything the
 /// typed layer does not cover (reach them with `raw()` on each client).
 ///

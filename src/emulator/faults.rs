@@ -60,7 +60,7 @@ pub(super) enum Action {
 ///
 /// // The next two GETs under account le1 answer 429 with `Retry-After: 2`.
 /// let fault = Fault::status(429)
-///     .method(http::Method::GET)
+///     .method(liveperson_ccs::Method::GET)
 ///     .path("/v1/account/le1/*")
 ///     .retry_after(2)
 ///     .times(2);

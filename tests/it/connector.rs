@@ -104,6 +104,21 @@ async fn wrong_client_credentials_are_refused_without_leaking_the_secret() {
         .and_then(|s| s.downcast_ref::<Error>())
         .expect("the Sentinel error is kept as the source");
     assert_eq!(source.status().map(|s| s.as_u16()), Some(401));
+    // The helpers look through the failed refresh to Sentinel's refusal.
+    assert!(
+        matches!(error, Error::CredentialRefresh { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.status(),
+        Some(liveperson_ccs::StatusCode::UNAUTHORIZED)
+    );
+    assert!(error.is_unauthorized(), "{error}");
+    assert!(!error.is_retryable(), "{error}");
+    assert!(
+        error.to_string().contains("the service answered 401"),
+        "{error}"
+    );
     for shown in [
         format!("{error}"),
         format!("{error:#}"),
