@@ -437,7 +437,7 @@ async fn bad_files_are_refused_with_line_numbers_and_nothing_is_written() {
     )
     .await;
     assert_ok(&output);
-    assert!(text(&output.stderr).contains("would write 0 namespaces, 1 sessions, 1 properties"));
+    assert!(text(&output.stderr).contains("would write 0 namespaces, 1 session, 1 property"));
     assert!(client.list_namespaces().await.unwrap().is_empty());
 }
 
@@ -1104,7 +1104,7 @@ async fn import_reads_standard_input() {
     let output = run_with_input(ccs_at(&empty.base_url()), &["import", "-"], &bad).await;
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("standard input: 1 problems:"), "{stderr}");
+    assert!(stderr.contains("standard input: 1 problem:"), "{stderr}");
     assert!(
         stderr.contains("standard input was refused; nothing was written"),
         "{stderr}"
@@ -1206,7 +1206,7 @@ async fn hostile_names_stay_in_their_segment_through_the_cli() {
     .await;
     assert_ok(&output);
     assert!(
-        text(&output.stderr).contains("would write 1 namespaces, 4 sessions, 4 properties"),
+        text(&output.stderr).contains("would write 1 namespace, 4 sessions, 4 properties"),
         "{}",
         text(&output.stderr)
     );

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use crate::Failure;
 use crate::args::Conn;
 use crate::format::{self, Header, Line, NamespaceLine, SessionLine, Target};
-use crate::progress::{progress, rate};
+use crate::progress::{count, progress, rate};
 use crate::store::Store;
 
 pub const EXAMPLES: &str = "\
@@ -186,10 +186,10 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, Failure> {
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     eprintln!(
-        "exported {} namespaces, {} sessions, {} properties in {:.1} s ({} properties/s)",
-        counts.namespaces,
-        counts.sessions,
-        counts.properties,
+        "exported {}, {}, {} in {:.1} s ({} properties/s)",
+        count(counts.namespaces, "namespace", "namespaces"),
+        count(counts.sessions, "session", "sessions"),
+        count(counts.properties, "property", "properties"),
         elapsed.as_secs_f64(),
         rate(counts.properties, elapsed)
     );

@@ -17,7 +17,7 @@ use indicatif::ProgressBar;
 use crate::Failure;
 use crate::args::Conn;
 use crate::format::{self, Line, SessionLine, Target};
-use crate::progress::{progress, rate};
+use crate::progress::{count, progress, rate};
 use crate::store::{Store, V2_MAX_TTL_SECONDS};
 
 pub const EXAMPLES: &str = "\
@@ -241,7 +241,7 @@ pub async fn import_file(
         ));
     }
     if problem_count > 0 {
-        eprintln!("{name}: {problem_count} problems:");
+        eprintln!("{name}: {}:", count(problem_count, "problem", "problems"));
         for (line, problem) in &problems {
             eprintln!("  line {line}: {problem}");
         }
@@ -254,7 +254,10 @@ pub async fn import_file(
     }
     if options.dry_run {
         eprintln!(
-            "{name}: valid; would write {namespaces} namespaces, {sessions} sessions, {properties} properties through {} (nothing written: --dry-run)",
+            "{name}: valid; would write {}, {}, {} through {} (nothing written: --dry-run)",
+            count(namespaces, "namespace", "namespaces"),
+            count(sessions, "session", "sessions"),
+            count(properties, "property", "properties"),
             match options.api {
                 Api::V1 => "v1",
                 Api::V2 => "v2",
@@ -280,11 +283,11 @@ pub async fn import_file(
 /// Prints what was written and what failed; `true` when nothing failed.
 pub fn summarize(what: &str, report: &Report, elapsed: Duration) -> bool {
     eprintln!(
-        "{what}: {} namespaces, {} sessions and {} properties written, {} sessions skipped (nothing to write), {} failed, in {:.1} s ({} properties/s)",
-        report.namespaces,
-        report.sessions,
-        report.properties,
-        report.skipped,
+        "{what}: {}, {} and {} written, {} skipped (nothing to write), {} failed, in {:.1} s ({} properties/s)",
+        count(report.namespaces, "namespace", "namespaces"),
+        count(report.sessions, "session", "sessions"),
+        count(report.properties, "property", "properties"),
+        count(report.skipped, "session", "sessions"),
         report.failures.len(),
         elapsed.as_secs_f64(),
         rate(report.properties, elapsed)

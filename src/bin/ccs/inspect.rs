@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::Failure;
 use crate::args::{Conn, Output};
+use crate::progress::count;
 use crate::store::Store;
 
 #[derive(Subcommand, Debug)]
@@ -259,8 +260,8 @@ pub async fn run(command: Command) -> Result<ExitCode, Failure> {
             }
             store.set(&namespace, &session, &properties).await?;
             eprintln!(
-                "set {} properties of {namespace}/{session}",
-                properties.len()
+                "set {} of {namespace}/{session}",
+                count(properties.len(), "property", "properties")
             );
         }
         Command::Delete {
@@ -276,8 +277,8 @@ pub async fn run(command: Command) -> Result<ExitCode, Failure> {
                 eprintln!("deleted every property of {namespace}/{session}");
             } else {
                 eprintln!(
-                    "deleted {} properties of {namespace}/{session}",
-                    properties.len()
+                    "deleted {} of {namespace}/{session}",
+                    count(properties.len(), "property", "properties")
                 );
             }
         }
@@ -331,8 +332,8 @@ async fn doc(action: DocAction) -> Result<(), Failure> {
                 .doc_upsert(&namespace, &session, &payload, ttl)
                 .await?;
             eprintln!(
-                "upserted {} properties into {namespace}/{session}",
-                payload.len()
+                "upserted {} into {namespace}/{session}",
+                count(payload.len(), "property", "properties")
             );
         }
         DocAction::Delete {

@@ -1,4 +1,4 @@
-//! The progress bar and rate that export, import and copy print on stderr.
+//! The progress bar, rate and counts that the commands print on stderr.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -38,4 +38,26 @@ pub fn rate(count: u64, elapsed: Duration) -> String {
         return "-".into();
     }
     format!("{:.0}", count as f64 / seconds)
+}
+
+/// `n` and the noun that fits it: `1 session`, `2 sessions`, `0 sessions`.
+pub fn count(n: impl TryInto<u64> + Copy + std::fmt::Display, one: &str, many: &str) -> String {
+    let noun = if n.try_into().ok() == Some(1) {
+        one
+    } else {
+        many
+    };
+    format!("{n} {noun}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_take_the_noun_that_fits() {
+        assert_eq!(count(1_usize, "problem", "problems"), "1 problem");
+        assert_eq!(count(0_u64, "session", "sessions"), "0 sessions");
+        assert_eq!(count(2_u32, "property", "properties"), "2 properties");
+    }
 }
