@@ -13,6 +13,10 @@ use tokio::time::Instant;
 use crate::Error;
 use crate::client::secret::{Credential, CredentialFuture, CredentialProvider, Secret};
 
+/// The `tracing` target of this file's events: the module path it had before
+/// `src/client/`, kept so that filters written for it still match.
+const LOG_TARGET: &str = "liveperson_ccs::refresh";
+
 /// The error type a refresh closure may return: anything that converts into
 /// a boxed error (`std::io::Error`, `reqwest::Error`, `anyhow::Error`,
 /// `String`, ...).
@@ -289,7 +293,7 @@ impl RefreshingCredential {
         match (result, still_valid) {
             (Ok(fresh), _) => Ok(fresh.secret),
             (Err(error), Some(secret)) => {
-                tracing::warn!(error = %error, "credential refresh failed; the current token is still valid");
+                tracing::warn!(target: LOG_TARGET, error = %error, "credential refresh failed; the current token is still valid");
                 Ok(secret)
             }
             (Err(error), None) => Err(Error::CredentialRefresh { source: error }),

@@ -16,6 +16,10 @@ use crate::client::secret::{Credential, Secret, scrub};
 use crate::error::{BODY_CUT_MARK, Error};
 use crate::generated;
 
+/// The `tracing` target of this file's events: the module path it had before
+/// `src/client/`, kept so that filters written for it still match.
+const LOG_TARGET: &str = "liveperson_ccs::transport";
+
 /// The one operation that must never be repeated automatically: it is not
 /// idempotent (a retry could open a second conversation). SEND of a text
 /// message is not repeated either: the layer gives those calls a policy
@@ -269,6 +273,7 @@ impl Transport {
         operation: &'static str,
     ) -> reqwest::Result<Response> {
         let span = tracing::info_span!(
+            target: LOG_TARGET,
             "liveperson_ccs.call",
             operation,
             method = %request.method(),
@@ -277,16 +282,18 @@ impl Transport {
             let started = Instant::now();
             let (result, attempts) = self.attempts(http, request, operation, started).await;
             // The clock is read again only for a debug event that is wanted.
-            if tracing::enabled!(tracing::Level::DEBUG) {
+            if tracing::enabled!(target: LOG_TARGET, tracing::Level::DEBUG) {
                 let duration_ms = started.elapsed().as_millis() as u64;
                 match &result {
                     Ok(response) => tracing::debug!(
+                        target: LOG_TARGET,
                         status = response.status().as_u16(),
                         attempts,
                         duration_ms,
                         "call finished"
                     ),
                     Err(error) => tracing::debug!(
+                        target: LOG_TARGET,
                         error = %error,
                         attempts,
                         duration_ms,
@@ -391,12 +398,14 @@ impl Transport {
             }
             match &outcome {
                 Ok(response) => tracing::warn!(
+                    target: LOG_TARGET,
                     attempt,
                     status = response.status().as_u16(),
                     wait_ms = wait.as_millis() as u64,
                     "retrying"
                 ),
                 Err(error) => tracing::warn!(
+                    target: LOG_TARGET,
                     attempt,
                     error = %error,
                     wait_ms = wait.as_millis() as u64,
@@ -520,7 +529,7 @@ async fn read_success(mut response: Response, limit: u64) -> reqwest::Result<Res
         Response::from(rebuilt)
     };
     let refuse = || {
-        tracing::warn!(limit, "answer too large: refused");
+        tracing::warn!(target: LOG_TARGET, limit, "answer too large: refused");
         let failing = futures::stream::once(async move { Err::<Vec<u8>, _>(TooLarge { limit }) });
         reqwest::Body::wrap_stream(failing)
     };

@@ -20,6 +20,10 @@ use crate::names::AccountId;
 use super::request::ConversationRequest;
 use super::send::{self, Sent};
 
+/// The `tracing` target of this file's events: the module path it had before
+/// `src/messaging/`, kept so that filters written for it still match.
+const LOG_TARGET: &str = "liveperson_ccs::messaging";
+
 const OPERATION: &str = "create_conversation";
 
 /// Where a client's host comes from.
@@ -391,7 +395,7 @@ impl MessagingClient {
             if renewed || !renew {
                 return Err(error);
             }
-            tracing::debug!(code = ?error.connector_code(), "token refused; renewing it and repeating the call once");
+            tracing::debug!(target: LOG_TARGET, code = ?error.connector_code(), "token refused; renewing it and repeating the call once");
             renewed = true;
         }
     }

@@ -28,6 +28,7 @@ mod support;
 mod cli;
 mod connector;
 mod connector_shapes;
+mod docs;
 mod emulator_admin;
 mod emulator_http;
 mod errors;

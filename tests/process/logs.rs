@@ -176,6 +176,13 @@ async fn one_completion_event_per_call() {
         .filter(|line| line.contains("call finished"))
         .collect();
     assert_eq!(finished.len(), 2, "one per call:\n{logs}");
+    // The target README's example shows, the same since the layout change.
+    assert!(
+        finished
+            .iter()
+            .all(|line| line.contains(" liveperson_ccs::transport: call finished")),
+        "{finished:#?}"
+    );
     assert!(
         finished[0].contains(" DEBUG ")
             && finished[0].contains("operation=\"set_session_properties\"")
