@@ -294,7 +294,8 @@ impl Transport {
                     ),
                     Err(error) => tracing::debug!(
                         target: LOG_TARGET,
-                        error = %error,
+                        cause = failure_cause(error),
+                        error = %Causes(error),
                         attempts,
                         duration_ms,
                         "call finished"
@@ -400,6 +401,7 @@ impl Transport {
                 Ok(response) => tracing::warn!(
                     target: LOG_TARGET,
                     attempt,
+                    cause = "status",
                     status = response.status().as_u16(),
                     wait_ms = wait.as_millis() as u64,
                     "retrying"
@@ -407,7 +409,8 @@ impl Transport {
                 Err(error) => tracing::warn!(
                     target: LOG_TARGET,
                     attempt,
-                    error = %error,
+                    cause = failure_cause(error),
+                    error = %Causes(error),
                     wait_ms = wait.as_millis() as u64,
                     "retrying"
                 ),
@@ -866,6 +869,79 @@ fn location_host(value: &HeaderValue) -> String {
         // A path: not another host.
         Err(_) if !text.contains("://") => "the same host".to_owned(),
         Err(_) => "an unreadable location".to_owned(),
+    }
+}
+
+/// Why an attempt got no answer, for the `cause` field of the log events
+/// that report a failed attempt: one word of a closed set, so that logs can
+/// be filtered and counted.
+///
+/// | cause | what happened |
+/// | --- | --- |
+/// | `timeout` | the attempt's timeout (or the call's deadline) ran out |
+/// | `tls` | the TLS handshake failed (e.g. a certificate) |
+/// | `connect` | no connection: refused, unreachable, DNS |
+/// | `closed` | the connection closed or reset before the whole answer |
+/// | `body` | the answer's body could not be read (or was over the limit) |
+/// | `request` | the request could not be sent otherwise |
+/// | `other` | anything else |
+///
+/// (`status`, the one more value the `retrying` event uses, is an answer
+/// whose status is retried: 429, 502, 503, 504.)
+pub(crate) fn failure_cause(error: &reqwest::Error) -> &'static str {
+    let chain = || {
+        std::iter::successors(Some(error as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+    };
+    if error.is_timeout() {
+        return "timeout";
+    }
+    // hyper and rustls keep their error kinds private: their words are what
+    // tells a handshake or a closed connection apart.
+    let said = |words: &[&str]| {
+        chain().any(|e| {
+            let text = e.to_string().to_ascii_lowercase();
+            words.iter().any(|w| text.contains(w))
+        })
+    };
+    if error.is_connect() {
+        return if said(&["certificate", "tls", "handshake"]) {
+            "tls"
+        } else {
+            "connect"
+        };
+    }
+    if chain().any(|e| e.is::<TooLarge>()) || error.is_body() || error.is_decode() {
+        return "body";
+    }
+    if said(&[
+        "connection closed",
+        "connection reset",
+        "incomplete",
+        "broken pipe",
+    ]) {
+        return "closed";
+    }
+    if error.is_request() {
+        return "request";
+    }
+    "other"
+}
+
+/// An error and each of its causes, `: `-separated, for a log event: a
+/// reqwest error's own message ("error sending request") does not say why.
+pub(crate) struct Causes<'a>(pub(crate) &'a reqwest::Error);
+
+impl std::fmt::Display for Causes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(self.0);
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
     }
 }
 

@@ -209,3 +209,70 @@ async fn one_completion_event_per_call() {
     let retries = ours.iter().filter(|line| line.contains("retrying")).count();
     assert_eq!(retries, 2, "a WARN per retry:\n{logs}");
 }
+
+/// Every event that reports a failed attempt says why in a `cause` field
+/// (one word of a closed set) and gives the error with its causes: a
+/// timeout and a refused connection no longer read alike.
+#[tokio::test]
+async fn failed_attempts_name_their_cause() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // A server that answers too late for the attempt's timeout.
+    let emulator = Emulator::start(EmulatorConfig::new()).await.unwrap();
+    emulator
+        .inject_fault(liveperson_ccs::emulator::Fault::delay(Duration::from_secs(3)).times(2))
+        .unwrap();
+    let slow = CcsV1Client::builder()
+        .account("le12345678")
+        .base_url(emulator.base_url())
+        .api_key(API_KEY)
+        .attempt_timeout(Duration::from_millis(300))
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(2)
+                .with_initial_delay(Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap();
+    let error = slow.list_namespaces().await.expect_err("too slow");
+    assert!(
+        matches!(error, liveperson_ccs::Error::Timeout { .. }),
+        "{error:?}"
+    );
+    let base = emulator.base_url();
+    emulator.shutdown().await;
+    // Nothing listens there any more: refused.
+    let refused = CcsV1Client::builder()
+        .account("le12345678")
+        .base_url(&base)
+        .api_key(API_KEY)
+        .retry_policy(RetryPolicy::default().with_initial_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    assert!(refused.list_namespaces().await.is_err());
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let failed: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("retrying") || line.contains("call finished"))
+        .collect();
+    // Two calls: a retry and the end of each (timeout), two retries and the
+    // end (refused).
+    assert_eq!(failed.len(), 5, "{logs}");
+    for line in &failed[..2] {
+        assert!(line.contains("cause=\"timeout\""), "{line}");
+    }
+    for line in &failed[2..] {
+        assert!(line.contains("cause=\"connect\""), "{line}");
+        // The reason, not only reqwest's "error sending request".
+        assert!(line.to_ascii_lowercase().contains("refused"), "{line}");
+    }
+}
