@@ -372,6 +372,21 @@ impl Error {
         }
     }
 
+    /// Whether SEND refused the call because the conversation is closed
+    /// (409, `messaging.yaml`'s "The conversation is closed"): what
+    /// [`OpenConversation::send_text`](crate::messaging::OpenConversation::send_text),
+    /// [`chat_state`](crate::messaging::OpenConversation::chat_state) and
+    /// [`accept`](crate::messaging::OpenConversation::accept) answer after
+    /// the conversation was closed, by the consumer or by the agent. Nothing
+    /// can be published to it any more: open a new one.
+    pub fn is_conversation_closed(&self) -> bool {
+        matches!(
+            self,
+            Error::Api { operation: "send_to_conversation", status, .. }
+                if *status == StatusCode::CONFLICT
+        )
+    }
+
     /// Whether trying the same call again later may succeed, by the rule the
     /// clients' own retries follow (see [`RetryPolicy`](crate::RetryPolicy)):
     /// 429, 502, 503, 504, a connection that failed or was closed before the

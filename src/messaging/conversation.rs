@@ -70,6 +70,18 @@ impl MessagingClient {
 /// Every call, `send_text` included, is repeated once after the service
 /// refused a token as expired or invalid (`errorCode` 40102 or 40103) and the
 /// token was renewed: a refused call was not carried out.
+///
+/// What each call can be refused with (besides a failed connection or a
+/// timeout, [`Error::Transport`] and [`Error::Timeout`]):
+///
+/// | refusal | error | when |
+/// | --- | --- | --- |
+/// | conversation closed | [`Error::Api`] with 409; [`Error::is_conversation_closed`] | `send_text`, `chat_state`, `accept` after the conversation was closed (`close` on a closed conversation succeeds) |
+/// | not found | [`Error::NotFound`] | an id that is unknown, or not this consumer's |
+/// | token refused | [`Error::Connector`] (401, with its [`ConnectorErrorCode`](crate::connector::ConnectorErrorCode)); [`Error::is_unauthorized`] | the AppJWT or ConsumerJWS was still refused after one renewal, or could not be renewed |
+/// | payload refused | [`Error::Rejected`] | the service answered 200 with a code other than `OK` |
+/// | bad input | [`Error::InvalidInput`] | `accept` with no sequence number, or one too large; nothing was sent |
+/// | rate limited | [`Error::RateLimited`] | 429 after the retries the policy allows (never retried for `send_text`) |
 #[derive(Clone)]
 pub struct OpenConversation {
     pub(crate) client: MessagingClient,

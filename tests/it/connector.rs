@@ -74,6 +74,14 @@ async fn the_whole_flow_on_the_emulator() -> Result<(), Error> {
         .await
         .expect_err("closed");
     assert_eq!(error.status().map(|s| s.as_u16()), Some(409), "{error}");
+    assert!(error.is_conversation_closed(), "{error:?}");
+    for refused in [
+        conversation.chat_state(ChatState::Active).await,
+        conversation.accept(AcceptStatus::Read, &[1]).await,
+    ] {
+        let error = refused.expect_err("closed");
+        assert!(error.is_conversation_closed(), "{error:?}");
+    }
 
     // Another consumer cannot see it: 404, the same as an unknown id.
     let other = messaging.conversation(app_jwt.consumer("someone-else"), conversation.id());
@@ -82,6 +90,7 @@ async fn the_whole_flow_on_the_emulator() -> Result<(), Error> {
         .await
         .expect_err("not theirs");
     assert!(error.is_not_found(), "{error:?}");
+    assert!(!error.is_conversation_closed(), "{error:?}");
     let unknown = messaging.conversation(consumer.clone(), "no-such-conversation");
     assert!(unknown.close().await.expect_err("unknown").is_not_found());
     // Nothing a refused call says shows a token or the secret.
