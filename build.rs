@@ -176,17 +176,23 @@ fn fail(message: &str) -> ! {
 pub fn generate_file(path: &Path) -> Result<(String, String), String> {
     let name = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let title = serde_norway::from_str::<openapiv3::OpenAPI>(&text)
-        .map(|spec| spec.info.title)
-        .unwrap_or_default();
-    let source = generate_source(&text).map_err(|e| format!("{name}: {e}"))?;
+    let spec = parse_spec(&text).map_err(|e| format!("{name}: {e}"))?;
+    let title = spec.info.title.clone();
+    let source = generate_spec(spec).map_err(|e| format!("{name}: {e}"))?;
     Ok((source, title))
 }
 
 /// Generates formatted Rust source from the text of one spec.
 pub fn generate_source(spec_text: &str) -> Result<String, String> {
-    let mut spec: openapiv3::OpenAPI = serde_norway::from_str(spec_text)
-        .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+    generate_spec(parse_spec(spec_text)?)
+}
+
+fn parse_spec(spec_text: &str) -> Result<openapiv3::OpenAPI, String> {
+    serde_norway::from_str(spec_text).map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))
+}
+
+/// Adapts and generates one parsed spec into formatted Rust source.
+fn generate_spec(mut spec: openapiv3::OpenAPI) -> Result<String, String> {
     adapt_for_progenitor(&mut spec);
     let mut generator = progenitor::Generator::new(&settings());
     // progenitor panics on some invalid specs (duplicate operation ids, two

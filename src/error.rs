@@ -305,17 +305,10 @@ impl Error {
     /// error is one or holds one (e.g. the AppJWT request Sentinel refused,
     /// inside [`Error::CredentialRefresh`]).
     fn refresh_cause(&self) -> Option<&Error> {
-        let Error::CredentialRefresh { source } = self else {
-            return None;
-        };
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.get_ref());
-        while let Some(error) = cause {
-            if let Some(inner) = error.downcast_ref::<Error>() {
-                return Some(inner);
-            }
-            cause = error.source();
+        match self {
+            Error::CredentialRefresh { source } => crate_error_in(source),
+            _ => None,
         }
-        None
     }
 
     /// The body the service sent, for errors that came with one.
@@ -416,13 +409,22 @@ impl Error {
     }
 }
 
+/// The crate error in a refresh's error chain, if there is one.
+fn crate_error_in(source: &crate::RefreshError) -> Option<&Error> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.get_ref());
+    while let Some(error) = cause {
+        if let Some(inner) = error.downcast_ref::<Error>() {
+            return Some(inner);
+        }
+        cause = error.source();
+    }
+    None
+}
+
 /// ` (the service answered 401 Unauthorized)` when a refresh failed on an
 /// answer of the service; nothing otherwise.
 fn refresh_status(source: &crate::RefreshError) -> String {
-    let error = Error::CredentialRefresh {
-        source: source.clone(),
-    };
-    match error.status() {
+    match crate_error_in(source).and_then(Error::status) {
         Some(status) => format!(" (the service answered {status})"),
         None => String::new(),
     }

@@ -23,7 +23,7 @@ const LOG_TARGET: &str = "liveperson_ccs::transport";
 /// The one operation that must never be repeated automatically: it is not
 /// idempotent (a retry could open a second conversation). SEND of a text
 /// message is not repeated either: the layer gives those calls a policy
-/// without retries (see `crate::connector::send`).
+/// without retries (see `crate::messaging::OpenConversation`).
 const NOT_IDEMPOTENT: &[&str] = &["create_conversation"];
 
 /// How a request proves who sends it.

@@ -214,12 +214,7 @@ fn named_paths(source: &Source, children: &BTreeSet<String>) -> Vec<Vec<String>>
             child if children.contains(child) => {
                 let mut base = here.clone();
                 base.push(child.to_owned());
-                for tail in paths_at(&code, colons + 2) {
-                    let mut path = base.clone();
-                    path.extend(tail);
-                    out.push(path);
-                }
-                continue;
+                base
             }
             _ => continue,
         };

@@ -34,18 +34,37 @@ impl Write for Captured {
     }
 }
 
-#[tokio::test]
-async fn no_secret_reaches_the_logs() {
-    let _alone = crate::ONE_AT_A_TIME.lock().await;
+/// Captures every event up to `level` on this thread while the guard lives
+/// (the test runtime is single-threaded: the emulator's tasks log here too).
+fn capture(level: tracing::Level) -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
+        .with_max_level(level)
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+/// A v1 call to `base`, where nothing listens any more: three attempts, each
+/// refused, then the error.
+async fn call_refused(base: &str) {
+    let refused = CcsV1Client::builder()
+        .account("le12345678")
+        .base_url(base)
+        .api_key(API_KEY)
+        .retry_policy(RetryPolicy::default().with_initial_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    assert!(refused.list_namespaces().await.is_err());
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     // The test runtime is single-threaded: the emulator's tasks log here too.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture(tracing::Level::TRACE);
 
     let emulator = Emulator::start(EmulatorConfig::new().api_key(API_KEY).access_token(TOKEN))
         .await
@@ -135,14 +154,7 @@ async fn no_secret_reaches_the_logs() {
 #[tokio::test]
 async fn one_completion_event_per_call() {
     let _alone = crate::ONE_AT_A_TIME.lock().await;
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture(tracing::Level::DEBUG);
 
     let emulator = Emulator::start(EmulatorConfig::new()).await.unwrap();
     let v1 = CcsV1Client::builder()
@@ -156,14 +168,7 @@ async fn one_completion_event_per_call() {
     let base = emulator.base_url();
     emulator.shutdown().await;
     // Connection refused: three attempts, then the error.
-    let refused = CcsV1Client::builder()
-        .account("le12345678")
-        .base_url(&base)
-        .api_key(API_KEY)
-        .retry_policy(RetryPolicy::default().with_initial_delay(Duration::from_millis(1)))
-        .build()
-        .unwrap();
-    assert!(refused.list_namespaces().await.is_err());
+    call_refused(&base).await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let ours: Vec<&str> = logs
@@ -216,14 +221,7 @@ async fn one_completion_event_per_call() {
 #[tokio::test]
 async fn failed_attempts_name_their_cause() {
     let _alone = crate::ONE_AT_A_TIME.lock().await;
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture(tracing::Level::DEBUG);
 
     // A server that answers too late for the attempt's timeout.
     let emulator = Emulator::start(EmulatorConfig::new()).await.unwrap();
@@ -250,14 +248,7 @@ async fn failed_attempts_name_their_cause() {
     let base = emulator.base_url();
     emulator.shutdown().await;
     // Nothing listens there any more: refused.
-    let refused = CcsV1Client::builder()
-        .account("le12345678")
-        .base_url(&base)
-        .api_key(API_KEY)
-        .retry_policy(RetryPolicy::default().with_initial_delay(Duration::from_millis(1)))
-        .build()
-        .unwrap();
-    assert!(refused.list_namespaces().await.is_err());
+    call_refused(&base).await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let failed: Vec<&str> = logs
