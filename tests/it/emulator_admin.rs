@@ -3,7 +3,6 @@
 //! HTTP and through the methods of `Emulator`.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -1256,19 +1255,7 @@ async fn the_ccs_binary_serves_the_admin_routes_unless_told_not_to() {
             .stderr(Stdio::null())
             .spawn()
             .expect("ccs starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).map(|_| line)
-        })
-        .await
-        .expect("reader")
-        .expect("first line");
-        let base = line
-            .trim_end()
-            .strip_prefix("listening on ")
-            .expect("the address")
-            .to_owned();
+        let base = crate::support::listening_base_url(&mut child).await;
         let status = Client::new()
             .post(format!("{base}/__emulator/reset"))
             .send()

@@ -1,6 +1,5 @@
 //! The emulator over raw HTTP (reqwest directly, not the crate's clients).
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -1157,19 +1156,7 @@ async fn the_ccs_binary_serves_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("ccs starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .expect("reader")
-    .expect("first line");
-    let base = line
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let base = crate::support::listening_base_url(&mut child).await;
     assert!(
         base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"),
         "{base}"

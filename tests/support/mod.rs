@@ -464,3 +464,23 @@ async fn read_chunked(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::
         buffer.drain(..2);
     }
 }
+
+/// The base URL a `ccs serve` child announces on its first line of stdout
+/// (`listening on http://...`); its stdout must be piped, and is consumed.
+pub async fn listening_base_url(child: &mut std::process::Child) -> String {
+    use std::io::BufRead as _;
+    let stdout = child.stdout.take().expect("ccs serve's stdout is piped");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map(|_| line)
+    })
+    .await
+    .expect("reader")
+    .expect("first line");
+    line.trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned()
+}
