@@ -16,6 +16,7 @@ pub mod values;
 pub mod messaging;
 pub mod v1;
 pub mod v2;
+pub mod webhooks;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;
