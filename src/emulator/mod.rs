@@ -182,6 +182,7 @@ mod tokens;
 mod v1;
 mod v2;
 mod value;
+mod webhooks;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -196,10 +197,11 @@ use tokio::time::MissedTickBehavior;
 
 use context::Shared;
 
-pub use admin::{AdminError, RecordedRequest};
+pub use admin::{AdminError, RecordedRequest, WebhookAttempt};
 pub use config::{DEFAULT_BODY_READ_TIMEOUT, DEFAULT_TOKEN_TTL, EmulatorConfig};
 pub use faults::{Fault, FaultId};
 pub use journal::Outcome;
+pub use webhooks::{DEFAULT_WEBHOOK_CLIENT_ID, DEFAULT_WEBHOOK_CLIENT_SECRET, WebhookEvent};
 
 /// How long [`Emulator::shutdown`] waits for open requests before closing them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -208,8 +210,15 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 ///
 /// It spawns nothing: instead of a background sweeper, requests remove expired
 /// data from memory at most once per [`EmulatorConfig::sweep_interval`].
+///
+/// Webhook deliveries run on tasks spawned on the runtime of the request
+/// that caused them.
 pub fn router(config: EmulatorConfig) -> Router {
-    app(Arc::new(Shared::new(config, false)))
+    let registrations = config.registrations().unwrap_or_else(|error| {
+        tracing::error!(%error, "a webhook registration is invalid: none is registered");
+        Default::default()
+    });
+    app(Arc::new(Shared::new(config, false, registrations)))
 }
 
 fn app(shared: Arc<Shared>) -> Router {
@@ -235,6 +244,9 @@ impl Emulator {
 
     /// Starts an emulator on `addr` (port 0 picks a free port).
     pub async fn bind(addr: SocketAddr, config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let registrations = config
+            .registrations()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let timeouts = server::Timeouts {
@@ -242,7 +254,7 @@ impl Emulator {
             header_read: config.header_read_timeout,
             body_read: config.body_read_timeout,
         };
-        let shared = Arc::new(Shared::new(config, true));
+        let shared = Arc::new(Shared::new(config, true, registrations));
         let (stop, stopped) = oneshot::channel::<()>();
         // The server stops on `stop.send(())` and also when `stop` is dropped.
         let server = tokio::spawn(server::serve(
@@ -274,9 +286,10 @@ impl Emulator {
         self.addr
     }
 
-    /// Stops accepting connections, lets open requests finish (up to 5 s) and
-    /// stops the sweeper.
+    /// Stops accepting connections, lets open requests finish (up to 5 s),
+    /// stops the sweeper, and ends the pending webhook deliveries (not sent).
     pub async fn shutdown(mut self) {
+        self.shared.webhooks.close();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -435,6 +448,7 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        self.shared.webhooks.close();
         self.server.abort();
         self.sweeper.abort();
     }
