@@ -118,6 +118,44 @@
 //!   [`Emulator::inject_fault`], [`Emulator::advance_clock`]). TTLs, v2
 //!   `ttl` and the sweeper follow the emulator's clock: the real clock plus
 //!   every advance.
+//! * **Webhooks** (LivePerson's return channel): with endpoints registered
+//!   ([`EmulatorConfig::webhook`], [`EmulatorConfig::webhook_all`],
+//!   `ccs serve --webhook`, or `PUT /__emulator/webhooks` with the App
+//!   Installation manifest's `capabilities.webhooks` object), every consumer
+//!   SEND (a text `ContentEvent`, a `ChatStateEvent`, an `AcceptStatusEvent`)
+//!   is delivered as an `ms.MessagingEventNotification`, and every change of
+//!   a conversation (opened, an agent joined, a transfer, a close by the
+//!   consumer or the agent) as a `cqm.ExConversationChangeNotification`
+//!   `UPSERT`, with LivePerson's bodies and headers
+//!   (`x-liveperson-account-id`, `x-liveperson-client-id`,
+//!   `x-liveperson-signature`: `sha1=` and the Base64 HMAC of the raw body,
+//!   keyed with the app client secret, or
+//!   [`DEFAULT_WEBHOOK_CLIENT_SECRET`] without
+//!   [`EmulatorConfig::app_credentials`]; other forms by
+//!   [`EmulatorConfig::webhook_signature`]). Only 200 and 201 are success;
+//!   a delivery gets 5 s to connect and 5 s for each read; a failed one is
+//!   retried `max_retries` times (0 to 5), 30 s apart on the emulator's
+//!   clock, so [`Emulator::advance_clock`] makes a retry due at once.
+//!   Deliveries run on their own tasks, never in the request that caused
+//!   them; those to one endpoint for one conversation keep their order.
+//!   At most 10,000 deliveries are pending at once (queued, in flight or
+//!   waiting for a retry): past that a notification is not delivered, and
+//!   the journal says so (`queue full`). Every attempt is in the journal
+//!   ([`RecordedRequest::webhook`]), the signature `[redacted]`; a fault
+//!   whose path starts with `/__webhooks/` drops, delays, duplicates or
+//!   reorders deliveries ([`Fault::duplicate_delivery`],
+//!   [`Fault::reorder_delivery`]). A reset or [`Emulator::shutdown`] ends the
+//!   pending deliveries (not sent).
+//! * **The agent** (`openapi/emulator-admin.yaml`):
+//!   `POST /__emulator/conversations/{id}/agent/{action}` with `accept`,
+//!   `text`, `chat-state`, `read`, `transfer` or `close` does what a
+//!   LivePerson agent does, and `GET /__emulator/conversations/{id}` shows
+//!   the conversation: participants, state, skill, its most recent 1,000
+//!   events (older ones are counted in `events_forgotten`) and the last
+//!   1,000 deliveries with their attempts. [`EmulatorConfig::echo_agent`]
+//!   (`ccs serve --agent echo`) plays an agent that accepts each new
+//!   conversation and answers each consumer text with the same text, so a
+//!   connector's whole loop runs offline with nothing scripted.
 //! * **Errors** are JSON `{"message": ...}`: 400 bad input (nothing saved),
 //!   401 missing or wrong credentials (checked before anything else; a v1
 //!   `maven-api-key` that is present but wrong is 403), 404,
@@ -145,7 +183,8 @@
 // | | `names.rs` | names checked as 400s | `error` |
 // | | `journal.rs` | the journal of requests, redacted | `json` |
 // | | `body.rs` | reading a request body under its limit and deadline | `error`, `server` |
-// | | `messaging/state.rs` | the conversations | `error` |
+// | | `messaging/state.rs` | the conversations, their events; queues their notifications | `error`, `json`, `webhooks` |
+// | | `webhooks.rs` | webhook registrations and the outbox that delivers them | `clock`, `faults`, `journal`, `json` |
 // | leaves | `config.rs` | `EmulatorConfig` and its defaults | |
 // | | `tokens.rs` | the connector tokens issued, and their check | |
 // | | `faults.rs` | injected faults (`Fault`) | |
