@@ -38,7 +38,7 @@ What it checks, each failure printed as `problem: FILE#POINTER (line N): message
   name declared schemes; a media type or parameter does not carry both
   `example` and `examples`.
 * When the project specs are checked: their operations are exactly
-  EXPECTED_OPERATIONS (44), so a removed or renamed operation fails.
+  EXPECTED_OPERATIONS (49), so a removed or renamed operation fails.
 * Always: openapi/specs.txt is well formed, lists every openapi/*.yaml, and
   names the same specs as EXPECTED_OPERATIONS (a listed spec without its
   entry, or an entry for a spec not listed, fails before anything else).
@@ -133,10 +133,15 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "get_webhooks",
         "put_webhooks",
         "get_conversation",
-        "agent_action",
+        "agent_accept",
+        "agent_text",
+        "agent_chat_state",
+        "agent_read",
+        "agent_transfer",
+        "agent_close",
     ),
 }
-EXPECTED_TOTAL = 44
+EXPECTED_TOTAL = 49
 assert sum(len(v) for v in EXPECTED_OPERATIONS.values()) == EXPECTED_TOTAL
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

@@ -10,8 +10,9 @@
 //! webhook deliveries instead of requests: a delivery of event type `E` is
 //! matched as `POST /__webhooks/E` (so `/__webhooks/*` hits every
 //! delivery). Such a fault may `drop` the delivery (never sent), `delay` it,
-//! send it twice (`duplicate`) or send it after the next delivery of its
-//! lane (`reorder`); it may not answer a `status`.
+//! send it twice (`duplicate`), send it after the next delivery of its
+//! lane (`reorder`), or stand for the receiver's answer (`status`: the
+//! first attempt is not sent and counts as answered that status).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -254,11 +255,6 @@ impl Fault {
             } else {
                 Action::Reorder
             });
-        }
-        if delivery && self.status.is_some() {
-            return Err(format!(
-                "a fault on webhook deliveries (path {DELIVERY_PREFIX}...) takes drop, delay_ms, duplicate or reorder, not status"
-            ));
         }
         let action = match (self.status, self.delay_ms, self.drop) {
             (Some(status), None, false) => {

@@ -584,25 +584,29 @@ impl Outbox {
             let work = async {
                 match next {
                     Some(job) => match self.start(&job) {
-                        Start::Send { duplicate, delay } => {
+                        Start::Send {
+                            duplicate,
+                            delay,
+                            answered,
+                        } => {
                             if let Some(delay) = delay {
                                 tokio::time::sleep(delay).await;
                             }
-                            self.deliver(&job, duplicate).await;
+                            self.deliver(&job, duplicate, answered).await;
                             if let Some(held) = held.take() {
-                                self.deliver(&held, false).await;
+                                self.deliver(&held, false, None).await;
                             }
                         }
                         Start::Hold => {
                             if let Some(earlier) = held.replace(job) {
-                                self.deliver(&earlier, false).await;
+                                self.deliver(&earlier, false, None).await;
                             }
                         }
                         Start::Skip => {}
                     },
                     None => {
                         if let Some(held) = held.take() {
-                            self.deliver(&held, false).await;
+                            self.deliver(&held, false, None).await;
                         }
                     }
                 }
@@ -631,6 +635,7 @@ impl Outbox {
             return Start::Send {
                 duplicate: false,
                 delay: None,
+                answered: None,
             };
         };
         self.update(&job.conversation, job.id, |r| r.fault = Some(fault));
@@ -651,29 +656,36 @@ impl Outbox {
             Action::Duplicate => Start::Send {
                 duplicate: true,
                 delay: None,
+                answered: None,
             },
             Action::Reorder => Start::Hold,
             Action::Delay(delay) => Start::Send {
                 duplicate: false,
                 delay: Some(delay),
+                answered: None,
             },
-            // Refused for delivery faults when injected.
-            Action::Status { .. } => Start::Send {
+            Action::Status { status, .. } => Start::Send {
                 duplicate: false,
                 delay: None,
+                answered: Some(status),
             },
         }
     }
 
-    /// Sends a job (twice when `duplicate`), retrying on failure as its
+    /// Sends a job (twice when `duplicate`; the first attempt taken as
+    /// answered `answered` without sending, when set), retrying on failure as its
     /// registration allows, 30 s apart on the emulator's clock.
-    async fn deliver(&self, job: &Job, duplicate: bool) {
+    async fn deliver(&self, job: &Job, duplicate: bool, mut answered: Option<u16>) {
         let shown = shown_endpoint(&job.endpoint);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             let at = self.clock.now();
-            let result = self.send(job).await;
+            let result = match answered.take() {
+                // A `status` fault stands for the receiver's answer.
+                Some(status) => Ok(status),
+                None => self.send(job).await,
+            };
             // Before the attempt is recorded: whoever sees the record may
             // advance the clock past this.
             let due = self.clock.now() + TimeDelta::seconds(RETRY_INTERVAL_SECONDS);
@@ -794,10 +806,12 @@ impl Outbox {
 
 /// What a lane does with a job, after the faults.
 enum Start {
-    /// Send it, after `delay`, and once more when `duplicate`.
+    /// Send it, after `delay`, and once more when `duplicate`; its first
+    /// attempt not sent but taken as answered `answered`, when set.
     Send {
         duplicate: bool,
         delay: Option<Duration>,
+        answered: Option<u16>,
     },
     /// Hold it, to send after the next job of the lane.
     Hold,

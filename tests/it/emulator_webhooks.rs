@@ -904,9 +904,22 @@ async fn faults_drop_duplicate_and_reorder_deliveries() {
     .await;
     assert_eq!(delivery_states(&seen)[0], "dropped");
     assert!(seen["deliveries"][0]["fault"].is_string());
+    // status: the first attempt is not sent and counts as that answer; the
+    // retry (due 30 s later on the emulator's clock) is sent.
+    inject(json!({"path": "/__webhooks/*", "status": 503})).await;
+    connector.text(&conversation, "retried").await;
+    let seen = conversation_until(&connector, &conversation, |c| {
+        c["deliveries"][7]["attempts"].as_array().map(Vec::len) == Some(1)
+    })
+    .await;
+    assert_eq!(seen["deliveries"][7]["attempts"][0]["status"], 503);
+    connector.advance(30).await;
+    assert_eq!(
+        receiver.next().await.change()["event"]["message"],
+        "retried"
+    );
     // Bad delivery faults are refused.
     for bad in [
-        json!({"path": "/__webhooks/*", "status": 500}),
         json!({"path": "/v1/*", "duplicate": true}),
         json!({"path": "/__webhooks/*", "duplicate": true, "reorder": true}),
     ] {
