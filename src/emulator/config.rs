@@ -138,7 +138,9 @@ impl EmulatorConfig {
     /// new conversation at once (a conversation change with an
     /// `ASSIGNED_AGENT`) and answers each text the consumer sends with an
     /// agent text of the same message, so that a connector's whole loop
-    /// runs with nothing scripted. Off by default.
+    /// runs with nothing scripted. After a transfer (the agent leaves), it
+    /// answers again once an agent accepts
+    /// (`POST /__emulator/conversations/{id}/agent/accept`). Off by default.
     pub fn echo_agent(mut self, on: bool) -> Self {
         self.echo_agent = on;
         self

@@ -839,3 +839,82 @@ fn describe(error: reqwest::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(json: Value) -> Result<Registrations, String> {
+        match json {
+            Value::Object(map) => parse_manifest(&map),
+            _ => Err("not an object".into()),
+        }
+    }
+
+    #[test]
+    fn reads_the_manifest_and_refuses_what_it_does_not_allow() {
+        let read = manifest(json!({
+            "ms.MessagingEventNotification.ContentEvent": {"endpoint": "https://h/x", "max_retries": 5},
+            "cqm.ExConversationChangeNotification": {"endpoint": "http://127.0.0.1:9/c"},
+        }))
+        .expect("valid");
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[&WebhookEvent::ContentEvent].max_retries, 5);
+        assert_eq!(read[&WebhookEvent::ConversationChange].max_retries, 0);
+        assert_eq!(
+            manifest_json(&read)["cqm.ExConversationChangeNotification"],
+            json!({"endpoint": "http://127.0.0.1:9/c", "max_retries": 0})
+        );
+        for (bad, why) in [
+            (
+                json!({"ms.X": {"endpoint": "http://h/"}}),
+                "unknown event type",
+            ),
+            (
+                json!({"cqm.ExConversationChangeNotification": {"endpoint": "h/x"}}),
+                "endpoint",
+            ),
+            (
+                json!({"cqm.ExConversationChangeNotification": {"endpoint": "mailto:a@b"}}),
+                "http or https",
+            ),
+            (
+                json!({"cqm.ExConversationChangeNotification": {"endpoint": "http://h/", "max_retries": 6}}),
+                "max_retries",
+            ),
+            (
+                json!({"cqm.ExConversationChangeNotification": {"endpoint": "http://h/", "max_retries": 1.5}}),
+                "max_retries",
+            ),
+            (
+                json!({"cqm.ExConversationChangeNotification": {}}),
+                "required",
+            ),
+            (
+                json!({"cqm.ExConversationChangeNotification": {"endpoint": "http://h/", "retries": 1}}),
+                "unknown field",
+            ),
+            (
+                json!({"cqm.ExConversationChangeNotification": null}),
+                "must be an object",
+            ),
+        ] {
+            let error = manifest(bad.clone()).expect_err("refused");
+            assert!(error.contains(why), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn endpoints_are_shown_without_user_info_query_or_fragment() {
+        let url =
+            endpoint("https://user:pw@hooks.example.com:8443/in?token=s3cret#frag").expect("valid");
+        assert_eq!(shown_endpoint(&url), "https://hooks.example.com:8443/in");
+    }
+
+    #[test]
+    fn every_event_type_reads_back_from_its_key() {
+        for event in WebhookEvent::ALL {
+            assert_eq!(event.as_str().parse::<WebhookEvent>(), Ok(event));
+        }
+    }
+}
