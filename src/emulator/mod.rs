@@ -385,7 +385,8 @@ impl Emulator {
         self.shared.reset();
     }
 
-    /// The journal: the most recent requests to LivePerson's routes, oldest
+    /// The journal: the most recent requests to LivePerson's routes, and
+    /// attempts of webhook deliveries ([`RecordedRequest::webhook`]), oldest
     /// first ([`EmulatorConfig::journal_limit`]).
     ///
     /// ```

@@ -197,6 +197,9 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     let config = args.emulator_config();
     // Only whether app credentials are required is logged, never their values.
     let app_credentials_required = args.app_client_id.is_some();
+    // How many endpoints, not which (a URL's query may hold a secret).
+    let webhooks = args.webhook.len();
+    let echo_agent = args.agent.is_some();
     let ServeArgs {
         addr,
         api_key,
@@ -238,6 +241,8 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         access_token_required = access_token.is_some(),
         app_credentials_required = app_credentials_required,
         token_ttl_seconds = token_ttl,
+        webhooks,
+        echo_agent,
         "starting the CCS emulator"
     );
     let signals = ShutdownSignals::listen();
