@@ -20,8 +20,8 @@ Examples:
   ccs serve --addr 127.0.0.1:0 --api-key secret-for-tests
   ccs serve --import fixtures.jsonl --export-on-exit state.jsonl
   ccs serve --agent echo --webhook http://127.0.0.1:9000/webhooks
-  ccs serve --webhook cqm.ExConversationChangeNotification=http://127.0.0.1:9000/conv \
-            --webhook ms.MessagingEventNotification.ContentEvent=http://127.0.0.1:9000/text \
+  ccs serve --webhook cqm.ExConversationChangeNotification=http://127.0.0.1:9000/conv \\
+            --webhook ms.MessagingEventNotification.ContentEvent=http://127.0.0.1:9000/text \\
             --webhook-retries 2 --app-client-id my-id --app-client-secret my-secret
 
 Webhooks are signed with --app-client-secret and carry --app-client-id in
