@@ -68,6 +68,8 @@ pub enum WebhookEvent {
     /// `ms.MessagingEventNotification.ContentEvent`: text messages.
     ContentEvent,
     /// `ms.MessagingEventNotification.RichContentEvent`: structured content.
+    /// Accepted as a registration; the emulator sends none (its SEND takes
+    /// text only, and its agent sends text).
     RichContentEvent,
     /// `ms.MessagingEventNotification.AcceptStatusEvent`: accept and read receipts.
     AcceptStatusEvent,
