@@ -69,6 +69,14 @@ pub(super) enum Action {
 /// [`Fault::method`] and [`Fault::times`] say otherwise; it is checked when
 /// injected ([`Emulator::inject_fault`](super::Emulator::inject_fault)).
 ///
+/// A fault whose path starts with `/__webhooks/` hits webhook deliveries
+/// instead of requests: a delivery of event type `E` is matched as
+/// `POST /__webhooks/E` (so `/__webhooks/*` hits them all). On a delivery,
+/// [`Fault::drop_connection`] means it is never sent, [`Fault::delay`] that
+/// it is sent late, [`Fault::status`] that its first attempt is not sent
+/// and counts as answered that status, and [`Fault::duplicate_delivery`]
+/// and [`Fault::reorder_delivery`] send it twice or after the next one.
+///
 /// ```
 /// use liveperson_ccs::emulator::Fault;
 ///

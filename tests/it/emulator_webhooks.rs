@@ -797,6 +797,40 @@ async fn with_no_retries_a_failed_delivery_is_sent_once() {
 }
 
 #[tokio::test]
+async fn a_reset_ends_the_pending_retries() {
+    let mut receiver = Receiver::start(SECRET).await;
+    let (emulator, connector) = start(
+        EmulatorConfig::new()
+            .app_credentials(CLIENT_ID, SECRET)
+            .webhook(WebhookEvent::ContentEvent, receiver.url("/text"), 5),
+    )
+    .await;
+    let conversation = connector.open().await;
+    receiver.answer(&[Answer::Status(500)]);
+    connector.text(&conversation, "never retried").await;
+    assert_eq!(
+        receiver.next().await.change()["event"]["message"],
+        "never retried"
+    );
+    conversation_until(&connector, &conversation, |c| {
+        c["deliveries"][0]["attempts"].as_array().map(Vec::len) == Some(1)
+    })
+    .await;
+    emulator.reset();
+    // The retry would be due now; the reset ended it. The registration of
+    // the start is back, and the next delivery is the new conversation's.
+    connector.advance(60).await;
+    let connector = Connector::new(&emulator.base_url(), CLIENT_ID, SECRET).await;
+    let again = connector.open().await;
+    connector.text(&again, "after the reset").await;
+    let next = receiver.next().await;
+    assert_eq!(next.change()["event"]["message"], "after the reset");
+    assert_eq!(next.change()["dialogId"], again.as_str());
+    receiver.none_pending();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn only_200_and_201_are_success() {
     let mut receiver = Receiver::start(SECRET).await;
     let (emulator, connector) = start(
