@@ -179,10 +179,7 @@ async fn conversation_route(
         [id, "agent", action] if !id.is_empty() => match *method {
             Method::POST => {
                 if !AGENT_ACTIONS.contains(action) {
-                    return Err(ApiError::bad_request(format!(
-                        "unknown agent action {action:?}; expected one of {}",
-                        AGENT_ACTIONS.join(", ")
-                    )));
+                    return Err(unknown_action(action));
                 }
                 let body = super::body::read(request, &shared.bodies).await?;
                 let action = agent_action(action, &body)?;
@@ -197,8 +194,19 @@ async fn conversation_route(
     }
 }
 
-/// The agent's action from its path segment and body; 400 for a bad body.
-fn agent_action(action: &str, body: &[u8]) -> Result<AgentAction, ApiError> {
+fn unknown_action(action: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "unknown agent action {action:?}; expected one of {}",
+        AGENT_ACTIONS.join(", ")
+    ))
+}
+
+/// The agent's action from its path segment and body; 400 for a bad body
+/// or an unknown action.
+pub(super) fn agent_action(action: &str, body: &[u8]) -> Result<AgentAction, ApiError> {
+    if !AGENT_ACTIONS.contains(&action) {
+        return Err(unknown_action(action));
+    }
     let fields: Map<String, Value> = if body.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
@@ -286,8 +294,8 @@ fn agent_action(action: &str, body: &[u8]) -> Result<AgentAction, ApiError> {
             only(&["skill"])?;
             AgentAction::Transfer(text("skill")?)
         }
-        // Checked by the caller.
-        _ => return Err(ApiError::bad_request("unknown agent action")),
+        // Checked above.
+        _ => return Err(unknown_action(action)),
     })
 }
 
@@ -439,21 +447,40 @@ impl From<&Entry> for RecordedRequest {
 }
 
 /// Input the emulator's controls refused (nothing changed): the same
-/// message the admin routes answer with a 400.
+/// message the admin routes answer, with their status (400 for bad input;
+/// 404 and 409 for [`Emulator::agent`](super::Emulator::agent) on an
+/// unknown or closed conversation).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdminError {
     message: String,
+    status: u16,
 }
 
 impl AdminError {
-    /// The refusal of a control, with the admin routes' message.
+    /// The refusal of a control (a 400), with the admin routes' message.
     pub(super) fn new(message: String) -> AdminError {
-        AdminError { message }
+        AdminError {
+            message,
+            status: 400,
+        }
+    }
+
+    /// The refusal an admin route answers.
+    pub(super) fn from_api(error: &ApiError) -> AdminError {
+        AdminError {
+            message: error.message().to_owned(),
+            status: error.status().as_u16(),
+        }
     }
 
     /// What was wrong.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The status the admin route answers for it (400, 404 or 409).
+    pub fn status(&self) -> u16 {
+        self.status
     }
 }
 

@@ -484,6 +484,82 @@ impl Emulator {
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.shared.clock.now()
     }
+
+    /// The webhook registrations, as `GET /__emulator/webhooks` answers them
+    /// (the manifest's `capabilities.webhooks` object).
+    pub fn webhooks(&self) -> serde_json::Value {
+        webhooks::manifest_json(&self.shared.webhooks.registrations())
+    }
+
+    /// Replaces every webhook registration, as `PUT /__emulator/webhooks`:
+    /// `manifest` is the App Installation manifest's `capabilities.webhooks`
+    /// object (`{}` removes them all); refused, with nothing changed, as the
+    /// route refuses it.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+    ///
+    /// let emulator = Emulator::start(EmulatorConfig::new()).await?;
+    /// emulator.set_webhooks(&serde_json::json!({
+    ///     "cqm.ExConversationChangeNotification": {"endpoint": "http://127.0.0.1:9000/conv"},
+    /// }))?;
+    /// assert_eq!(
+    ///     emulator.webhooks()["cqm.ExConversationChangeNotification"]["max_retries"],
+    ///     0
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_webhooks(&self, manifest: &serde_json::Value) -> Result<(), AdminError> {
+        let serde_json::Value::Object(map) = manifest else {
+            return Err(AdminError::new(
+                "the request body must be a JSON object".to_owned(),
+            ));
+        };
+        let registrations = webhooks::parse_manifest(map).map_err(AdminError::new)?;
+        self.shared.webhooks.register(registrations);
+        Ok(())
+    }
+
+    /// The conversation `conversation_id` as
+    /// `GET /__emulator/conversations/{conversationId}` answers it
+    /// (participants, state, skill, events, deliveries); `None` for an
+    /// unknown one.
+    pub fn conversation(&self, conversation_id: &str) -> Option<serde_json::Value> {
+        self.shared.conversations.snapshot(conversation_id)
+    }
+
+    /// Acts as the agent in a conversation, as
+    /// `POST /__emulator/conversations/{conversationId}/agent/{action}`:
+    /// `action` is `accept`, `text`, `chat-state`, `read`, `transfer` or
+    /// `close`, and `body` its JSON body (`None` for none). Answers what the
+    /// route answers with its 200, or its refusal ([`AdminError::status`]
+    /// 400, 404 or 409; nothing changed).
+    ///
+    /// ```
+    /// # async fn demo(emulator: liveperson_ccs::emulator::Emulator, id: &str)
+    /// #     -> Result<(), liveperson_ccs::emulator::AdminError> {
+    /// emulator.agent(id, "accept", None)?;
+    /// let sent = emulator.agent(id, "text", Some(&serde_json::json!({"text": "Hi, how can I help?"})))?;
+    /// assert!(sent["sequence"].is_u64());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn agent(
+        &self,
+        conversation_id: &str,
+        action: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, AdminError> {
+        let body = body.map(serde_json::Value::to_string).unwrap_or_default();
+        let action =
+            admin::agent_action(action, body.as_bytes()).map_err(|e| AdminError::from_api(&e))?;
+        self.shared
+            .conversations
+            .agent(conversation_id, action, self.shared.clock.now())
+            .map_err(|e| AdminError::from_api(&e))
+    }
 }
 
 impl Drop for Emulator {

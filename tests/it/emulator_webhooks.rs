@@ -1148,3 +1148,60 @@ async fn ccs_serve_flags_register_sign_and_echo() {
         .expect("runs");
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn the_same_controls_are_methods_of_emulator() {
+    let mut receiver = Receiver::start(SECRET).await;
+    let (emulator, connector) =
+        start(EmulatorConfig::new().app_credentials(CLIENT_ID, SECRET)).await;
+    assert_eq!(emulator.webhooks(), json!({}));
+    let refused = emulator
+        .set_webhooks(&json!({"cqm.Nope": {"endpoint": "http://h/"}}))
+        .expect_err("unknown event type");
+    assert_eq!(refused.status(), 400);
+    emulator
+        .set_webhooks(&json!({
+            "ms.MessagingEventNotification.ContentEvent": {"endpoint": receiver.url("/text")},
+        }))
+        .expect("valid");
+    let conversation = connector.open().await;
+    assert_eq!(
+        emulator
+            .agent("nope", "accept", None)
+            .map_err(|e| e.status()),
+        Err(404)
+    );
+    assert_eq!(
+        emulator
+            .agent(&conversation, "dance", None)
+            .map_err(|e| e.status()),
+        Err(400)
+    );
+    let accepted = emulator
+        .agent(&conversation, "accept", None)
+        .expect("accepted");
+    assert!(accepted["agent_id"].is_string());
+    let sent = emulator
+        .agent(&conversation, "text", Some(&json!({"text": "from Rust"})))
+        .expect("sent");
+    assert_eq!(sent["sequence"], 0);
+    let text = receiver.next().await;
+    assert_eq!(text.change()["event"]["message"], "from Rust");
+    assert_eq!(text.change()["originatorId"], accepted["agent_id"]);
+    emulator
+        .agent(&conversation, "close", None)
+        .expect("closed");
+    let closed = emulator
+        .agent(&conversation, "close", None)
+        .expect_err("closed already");
+    assert_eq!(
+        (closed.status(), closed.message()),
+        (409, "conversation is closed")
+    );
+    let seen = emulator.conversation(&conversation).expect("kept");
+    assert_eq!(seen["state"], "CLOSE");
+    assert_eq!(seen["events"][0]["role"], "ASSIGNED_AGENT");
+    assert!(emulator.conversation("nope").is_none());
+    receiver.none_pending();
+    emulator.shutdown().await;
+}
