@@ -530,6 +530,8 @@ impl Outbox {
             signature,
             _permit: permit,
         };
+        // Subscribed before the lane exists: a stop from now on ends it.
+        let epoch = self.epoch.subscribe();
         let mut lanes = self.lanes();
         if let Some((_, lane)) = lanes.get(&key) {
             match lane.send(job) {
@@ -544,7 +546,6 @@ impl Outbox {
         let lane_id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         lanes.insert(key.clone(), (lane_id, lane));
         drop(lanes);
-        let epoch = self.epoch.subscribe();
         runtime.spawn(Arc::clone(self).run_lane(key, lane_id, queue, epoch));
     }
 
@@ -557,7 +558,6 @@ impl Outbox {
         mut queue: mpsc::UnboundedReceiver<Job>,
         mut epoch: watch::Receiver<u64>,
     ) {
-        epoch.mark_unchanged();
         let mut held: Option<Job> = None;
         loop {
             let next = if held.is_some() {
