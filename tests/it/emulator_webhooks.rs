@@ -876,6 +876,10 @@ async fn a_slow_endpoint_times_out_after_5_seconds() {
     receiver.answer(&[Answer::Slow(Duration::from_secs(30))]);
     connector.text(&conversation, "slow").await;
     receiver.next().await;
+    // The SEND was answered while its delivery waits on the receiver (which
+    // holds it for 30 s; the emulator gives up after 5).
+    let seen = connector.conversation(&conversation).await;
+    assert_eq!(delivery_states(&seen), ["pending"]);
     let seen = conversation_until(&connector, &conversation, |c| {
         delivery_states(c) == ["failed"]
     })
