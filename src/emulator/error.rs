@@ -88,6 +88,11 @@ impl ApiError {
         error
     }
 
+    /// The message this error answers.
+    pub(super) fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The status this error answers.
     pub(super) fn status(&self) -> StatusCode {
         self.status

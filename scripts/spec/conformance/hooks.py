@@ -16,6 +16,7 @@ import os
 import urllib.request
 
 import schemathesis
+from schemathesis.core.parameters import ParameterLocation
 
 HOOK = "scripts/spec/conformance/hooks.py"
 
@@ -169,6 +170,81 @@ def _connector_auth(raw_schema):
         node["minLength"] = 1
 
 
+# 8. emulator-admin: the conversation routes (GET a conversation, the agent's
+# actions) act on a conversation CONVERSATION opened; no operation of the spec
+# hands Schemathesis one, and `reset_emulator` (also under test) forgets
+# every conversation. Test data as in 5, made per call: before each call of
+# these routes whose path parameter is valid (a case whose path is the
+# negative part keeps its generated id, and gets the documented 404), the
+# active faults are cleared (a `drop` fault on `/*` would hit this setup) and
+# a conversation is opened on the admin emulator (CONFORMANCE_ADMIN_URL,
+# which takes any token) and readied for the action: an agent accepts it
+# first for `text`, `chat-state` and `read`, and sends a text for `read`,
+# whose `sequences` are narrowed to that text's sequence number, 0 (a read
+# receipt of an event never published is a 400, as the spec says). Its id
+# replaces the generated one.
+CONVERSATION_PATHS = "/__emulator/conversations/{conversationId}"
+AGENT_FIRST = {"text", "chat-state", "read"}
+
+
+def _admin_request(base, method, path, body=None, headers=None):
+    request = urllib.request.Request(
+        base + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        data = answer.read()
+        return json.loads(data) if data else None
+
+
+def _readied_conversation(action):
+    base = os.environ.get("CONFORMANCE_ADMIN_URL")
+    if not base:
+        raise RuntimeError(f"{HOOK}: CONFORMANCE_ADMIN_URL is not set")
+    _admin_request(base, "DELETE", "/__emulator/faults")
+    opened = _admin_request(
+        base, "POST",
+        "/api/account/le12345678/messaging/consumer/conversation?v=3",
+        [
+            {"kind": "req", "id": "1", "type": "userprofile.SetUserProfile", "body": {}},
+            {"kind": "req", "id": "2", "type": "cm.ConsumerRequestConversation",
+             "body": {"brandId": "le12345678"}},
+        ],
+        {"Authorization": "conformance", "X-LP-ON-BEHALF": "conformance"},
+    )
+    conversation = opened[1]["body"]["conversationId"]
+    agent = f"/__emulator/conversations/{conversation}/agent/"
+    if action in AGENT_FIRST:
+        _admin_request(base, "POST", agent + "accept", {})
+    if action == "read":
+        _admin_request(base, "POST", agent + "text", {"text": "to be read"})
+    return conversation
+
+
+def _emulator_admin(raw_schema):
+    paths = [p for p in raw_schema.get("paths", {}) if p.startswith(CONVERSATION_PATHS)]
+    if len(paths) != 7:
+        raise RuntimeError(f"{HOOK}: expected 7 conversation paths, found {len(paths)}; update the hook")
+    items = _at(raw_schema, "components", "schemas", "AgentReadBody", "properties", "sequences", "items")
+    if items.get("type") != "integer" or "enum" in items:
+        raise RuntimeError(f"{HOOK}: AgentReadBody.sequences items are no longer plain integers; update the hook")
+    items["enum"] = [0]
+
+
+@schemathesis.hook
+def before_call(context, case, **kwargs):
+    path = case.operation.path
+    if not path.startswith(CONVERSATION_PATHS):
+        return
+    meta = case.meta
+    if meta is not None and meta.is_negative_at(ParameterLocation.PATH):
+        return
+    action = path.rsplit("/agent/", 1)[1] if "/agent/" in path else None
+    case.path_parameters["conversationId"] = _readied_conversation(action)
+
+
 # Each spec is known by its set of security scheme names.
 RULES = {
     frozenset({"mavenApiKey"}): _ccs_v1,
@@ -181,11 +257,12 @@ RULES = {
 
 @schemathesis.hook
 def before_load_schema(context, raw_schema):
-    # openapi/emulator-admin.yaml (no credentials, no rule): the emulator's
-    # own routes, stated fully by the spec.
+    # openapi/emulator-admin.yaml (no credentials): the emulator's own
+    # routes, stated fully by the spec but for the test data of rule 8.
     if "/__emulator/reset" in raw_schema.get("paths", {}):
         if raw_schema.get("components", {}).get("securitySchemes"):
             raise RuntimeError(f"{HOOK}: emulator-admin.yaml has credentials now; update the hook")
+        _emulator_admin(raw_schema)
         return
     schemes = frozenset(raw_schema.get("components", {}).get("securitySchemes", {}))
     rule = RULES.get(schemes)
