@@ -5,8 +5,9 @@ from the specs, against a running `ccs serve`.
     smoke.py BASE_URL CLIENTS_DIR ECHO_URL
 
 CLIENTS_DIR holds the generated packages ccs_v1_client, ccs_v2_client,
-messaging_client, emulator_admin_client, domain_client and
-connector_auth_client (scripts/spec/spec-smoke generates them). The scenario uses
+messaging_client, emulator_admin_client, domain_client,
+connector_auth_client and connector_webhooks_client (its models only: the
+webhook bodies; scripts/spec/spec-smoke generates them). The scenario uses
 the emulator as a test double the way a test suite would: it resets it first,
 injects a 429 that the v1 read retries after its Retry-After, and asserts on
 the journal of what was sent. `connector_flow` then runs the whole connector
@@ -16,7 +17,8 @@ app credentials `smoke-client-id` / `smoke-client-secret`; a webhook receiver
 on the standard library (http.server in a thread) is registered there, a
 consumer text goes in through the connector flow, and the echo agent's reply
 comes back as a webhook whose signature is checked with hmac + hashlib +
-base64. Each step prints one line; any answer that differs from the one
+base64, and whose body is parsed with the models generated from
+openapi/connector-webhooks.yaml too. Each step prints one line; any answer that differs from the one
 expected is a `MISMATCH` line, and the exit code is 1.
 """
 
@@ -46,6 +48,7 @@ import ccs_v1_client
 import ccs_v2_client
 import emulator_admin_client
 import connector_auth_client
+import connector_webhooks_client
 import domain_client
 import messaging_client
 from ccs_v1_client.api.namespaces import create_namespace, list_namespaces
@@ -75,6 +78,8 @@ from connector_auth_client.models import (
     OAuthErrorError,
 )
 from connector_auth_client.models import ErrorMessage as AuthErrorMessage
+from connector_webhooks_client.models import ContentEvent as WebhookContentEvent
+from connector_webhooks_client.models import ExConversationChangeNotification, MessagingEventNotification
 from domain_client.api.domains import get_service_domain, list_service_domains
 from domain_client.models import ErrorMessage as DomainErrorMessage
 from domain_client.models import (
@@ -707,6 +712,24 @@ def signature_ok(client_secret: str, header: str | None, body: bytes) -> bool:
     return hmac.compare_digest(expected.encode(), (header or "").encode())
 
 
+def typed_notification(notification: Any) -> Any:
+    """The notification parsed by the models generated from
+    openapi/connector-webhooks.yaml (chosen by its `type`), or the error."""
+    models = {
+        "ms.MessagingEventNotification": MessagingEventNotification,
+        "cqm.ExConversationChangeNotification": ExConversationChangeNotification,
+    }
+    try:
+        return models[notification["type"]].from_dict(notification)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        return error
+
+
+def model_name(parsed: Any) -> str:
+    """The class a notification parsed to, or the parse error, as a check shows it."""
+    return f"{type(parsed).__name__}: {parsed}" if isinstance(parsed, Exception) else type(parsed).__name__
+
+
 def admin_json(method: str, url: str, body: Any = None) -> tuple[int, Any]:
     """An emulator admin call through urllib: the status and the JSON answer
     (None when there is no body)."""
@@ -850,6 +873,7 @@ def webhook_flow() -> None:
                     "kind": envelope.get("kind"),
                     "type": kind in ("ms.MessagingEventNotification", "cqm.ExConversationChangeNotification"),
                     "changes": isinstance(changes, list) and len(changes) > 0,
+                    "model": model_name(typed_notification(envelope)),
                     "endpoint": [f"/webhooks/{event}" for event in events] == [delivery.path],
                     "answered": delivery.answered,
                 },
@@ -861,6 +885,7 @@ def webhook_flow() -> None:
                     "kind": "notification",
                     "type": True,
                     "changes": True,
+                    "model": str(kind).split(".")[-1],
                     "endpoint": True,
                     "answered": 200,
                 },
@@ -875,6 +900,23 @@ def webhook_flow() -> None:
                     reply.get("dialogId"),
                 ),
                 (text, "text/plain", "ASSIGNED_AGENT", conversation),
+            )
+            # The same reply through the generated models.
+            parsed = typed_notification(received[-1][1])
+            typed_reply = next(
+                (
+                    c
+                    for c in (parsed.body.changes if isinstance(parsed, MessagingEventNotification) else [])
+                    if c.dialog_id == conversation
+                    and isinstance(c.event, WebhookContentEvent)
+                    and getattr(c.originator_metadata, "role", None) == "ASSIGNED_AGENT"
+                ),
+                None,
+            )
+            check(
+                "webhook agent reply, through connector_webhooks_client's models -> text and role",
+                (typed_reply.event.message, typed_reply.originator_metadata.role) if typed_reply else None,
+                (text, "ASSIGNED_AGENT"),
             )
             delivery = received[-1][0]
             # The check can fail: a wrong secret, or one byte more, and the

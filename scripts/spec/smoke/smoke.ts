@@ -13,7 +13,8 @@
 // `smoke-client-id` / `smoke-client-secret`; a webhook receiver on node:http is
 // registered there, a consumer text goes in through the connector flow, and
 // the echo agent's reply comes back as a webhook whose signature is checked
-// with node:crypto (createHmac, timingSafeEqual). Each step prints one line;
+// with node:crypto (createHmac, timingSafeEqual) and whose body is read
+// through the types generated from openapi/connector-webhooks.yaml. Each step prints one line;
 // any answer that differs from the one expected is a `MISMATCH` line, and the
 // exit code is 1.
 import * as v1 from './gen/ccs-v1';
@@ -28,6 +29,8 @@ import * as domain from './gen/domain';
 import { createClient as createDomainClient, createConfig as createDomainConfig } from './gen/domain/client';
 import * as auth from './gen/connector-auth';
 import { createClient as createAuthClient, createConfig as createAuthConfig } from './gen/connector-auth/client';
+// The webhook bodies' types (openapi/connector-webhooks.yaml), for the receiver.
+import type * as webhooks from './gen/connector-webhooks';
 
 // Node's globals and the two standard modules the webhook receiver uses,
 // typed as far as this file uses them (no @types/node is installed).
@@ -468,7 +471,7 @@ async function connectorFlow(): Promise<void> {
 // ---------------------------------------------------------------------------
 
 // The event types of the App Installation manifest's `capabilities.webhooks`.
-const webhookEvents = [
+const webhookEvents: (keyof webhooks.WebhooksCapability)[] = [
   'ms.MessagingEventNotification.ContentEvent',
   'ms.MessagingEventNotification.RichContentEvent',
   'ms.MessagingEventNotification.AcceptStatusEvent',
@@ -585,14 +588,16 @@ async function webhookFlow(): Promise<void> {
   await receiver.start();
   console.log(`typescript: webhook receiver at ${receiver.url}`);
   try {
-    const registration = Object.fromEntries(webhookEvents.map((e) => [e, { endpoint: `${receiver.url}/webhooks/${e}` }]));
+    const registration: webhooks.WebhooksCapability = Object.fromEntries(
+      webhookEvents.map((e) => [e, { endpoint: `${receiver.url}/webhooks/${e}` }]),
+    );
     const [putStatus] = await adminJson('PUT', `${echoUrl}/__emulator/webhooks`, registration);
     check('webhook PUT /__emulator/webhooks (fetch) -> status', putStatus, 200);
     const [getStatus, registered] = await adminJson('GET', `${echoUrl}/__emulator/webhooks`);
     check(
       'webhook GET /__emulator/webhooks -> the endpoints',
       [getStatus, webhookEvents.map((e) => registered?.[e]?.endpoint)],
-      [200, webhookEvents.map((e) => registration[e].endpoint)],
+      [200, webhookEvents.map((e) => registration[e]?.endpoint)],
     );
 
     // The connector flow, short: hosts, AppJWT (the app credentials the echo
@@ -708,6 +713,17 @@ async function webhookFlow(): Promise<void> {
         'webhook agent reply -> the echoed text, by the assigned agent',
         [reply.event?.message, reply.event?.contentType, reply.originatorMetadata?.role, reply.dialogId],
         [text, 'text/plain', 'ASSIGNED_AGENT', conversationId],
+      );
+      // The same reply through the types generated from the spec.
+      const typed = received[received.length - 1][1] as webhooks.Notification;
+      const typedReply =
+        typed.type === 'ms.MessagingEventNotification'
+          ? typed.body.changes.find((c) => c.dialogId === conversationId && c.originatorMetadata?.role === 'ASSIGNED_AGENT')
+          : undefined;
+      check(
+        "webhook agent reply, through connector-webhooks' types -> text and role",
+        typedReply?.event.type === 'ContentEvent' ? [typedReply.event.message, typedReply.originatorMetadata?.role] : undefined,
+        [text, 'ASSIGNED_AGENT'],
       );
       // The check can fail: a wrong secret, or one byte more, and the same
       // header no longer matches.
