@@ -18,6 +18,14 @@ use super::error::{ApiError, ApiResult, json, no_content};
 use super::faults::{Fault, FaultId};
 use super::journal::{self, Entry, Outcome};
 use super::json::timestamp;
+use super::messaging::state::{AgentAction, Published};
+use super::webhooks;
+
+/// The chat states the agent may send (LivePerson's `ChatStateEvent`).
+const CHAT_STATES: [&str; 5] = ["ACTIVE", "INACTIVE", "GONE", "COMPOSING", "PAUSE"];
+
+/// The agent's actions, in the path.
+const AGENT_ACTIONS: [&str; 6] = ["accept", "text", "chat-state", "read", "transfer", "close"];
 
 /// Every spec of `openapi/specs.txt`, byte for byte as built (build.rs
 /// writes the list).
@@ -99,11 +107,25 @@ async fn route(shared: &Arc<Shared>, request: Request) -> ApiResult {
             }
             _ => allow("GET, POST"),
         },
+        "/__emulator/webhooks" => match method {
+            Method::GET => webhooks_answer(shared),
+            Method::PUT => {
+                let body = object_body(request, shared).await?;
+                let registrations =
+                    webhooks::parse_manifest(&body).map_err(ApiError::bad_request)?;
+                shared.webhooks.register(registrations);
+                webhooks_answer(shared)
+            }
+            _ => allow("GET, PUT"),
+        },
         "/docs" => match method {
             Method::GET => Ok(typed(REFERENCE_HTML.as_bytes(), "text/html; charset=utf-8")),
             _ => allow("GET"),
         },
         _ => {
+            if let Some(rest) = path.strip_prefix("/__emulator/conversations/") {
+                return conversation_route(shared, rest, &method, request).await;
+            }
             if let Some(id) = path.strip_prefix("/__emulator/faults/") {
                 return match method {
                     Method::DELETE => {
@@ -129,6 +151,144 @@ async fn route(shared: &Arc<Shared>, request: Request) -> ApiResult {
             Err(ApiError::not_found(format!("no endpoint at {raw}")))
         }
     }
+}
+
+fn webhooks_answer(shared: &Shared) -> ApiResult {
+    let map = webhooks::manifest_json(&shared.webhooks.registrations());
+    Ok(json(StatusCode::OK, to_json(&map)?))
+}
+
+/// `GET /__emulator/conversations/{id}` and
+/// `POST /__emulator/conversations/{id}/agent/{action}`; `rest` is the path
+/// after `/__emulator/conversations/`.
+async fn conversation_route(
+    shared: &Arc<Shared>,
+    rest: &str,
+    method: &Method,
+    request: Request,
+) -> ApiResult {
+    let segments: Vec<&str> = rest.split('/').collect();
+    match segments.as_slice() {
+        [id] if !id.is_empty() => match *method {
+            Method::GET => match shared.conversations.snapshot(id) {
+                Some(conversation) => Ok(json(StatusCode::OK, to_json(&conversation)?)),
+                None => Err(ApiError::not_found("conversation not found")),
+            },
+            _ => Err(ApiError::method_not_allowed("GET".to_owned())),
+        },
+        [id, "agent", action] if !id.is_empty() => match *method {
+            Method::POST => {
+                if !AGENT_ACTIONS.contains(action) {
+                    return Err(ApiError::bad_request(format!(
+                        "unknown agent action {action:?}; expected one of {}",
+                        AGENT_ACTIONS.join(", ")
+                    )));
+                }
+                let body = super::body::read(request, &shared.bodies).await?;
+                let action = agent_action(action, &body)?;
+                let answer = shared.conversations.agent(id, action, shared.clock.now())?;
+                Ok(json(StatusCode::OK, to_json(&answer)?))
+            }
+            _ => Err(ApiError::method_not_allowed("POST".to_owned())),
+        },
+        _ => Err(ApiError::not_found(format!(
+            "no endpoint at /__emulator/conversations/{rest}"
+        ))),
+    }
+}
+
+/// The agent's action from its path segment and body; 400 for a bad body.
+fn agent_action(action: &str, body: &[u8]) -> Result<AgentAction, ApiError> {
+    let fields: Map<String, Value> = if body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => {
+                return Err(ApiError::bad_request(
+                    "the request body must be a JSON object",
+                ));
+            }
+            Err(error) => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid request body: {error}"
+                )));
+            }
+        }
+    };
+    let only = |allowed: &[&str]| match fields.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(other) => Err(ApiError::bad_request(format!("unknown field {other:?}"))),
+        None => Ok(()),
+    };
+    let text = |name: &str| -> Result<String, ApiError> {
+        match fields.get(name) {
+            Some(Value::String(text)) if !text.is_empty() => Ok(text.clone()),
+            Some(Value::String(_)) => {
+                Err(ApiError::bad_request(format!("{name}: must not be empty")))
+            }
+            Some(_) => Err(ApiError::bad_request(format!("{name}: must be a string"))),
+            None => Err(ApiError::bad_request(format!("{name}: required"))),
+        }
+    };
+    Ok(match action {
+        "accept" => {
+            only(&[])?;
+            AgentAction::Accept
+        }
+        "close" => {
+            only(&[])?;
+            AgentAction::Close
+        }
+        "text" => {
+            only(&["text"])?;
+            AgentAction::Publish(Published::Text(text("text")?))
+        }
+        "chat-state" => {
+            only(&["state"])?;
+            let state = text("state")?;
+            if !CHAT_STATES.contains(&state.as_str()) {
+                return Err(ApiError::bad_request(format!(
+                    "state: must be one of {}",
+                    CHAT_STATES.join(", ")
+                )));
+            }
+            AgentAction::Publish(Published::ChatState(state))
+        }
+        "read" => {
+            only(&["sequences"])?;
+            let sequences = match fields.get("sequences") {
+                Some(Value::Array(items)) if !items.is_empty() => items
+                    .iter()
+                    .map(|item| {
+                        item.as_u64().ok_or_else(|| {
+                            ApiError::bad_request("sequences: each must be an integer ≥ 0")
+                        })
+                    })
+                    .collect::<Result<Vec<u64>, ApiError>>()?,
+                Some(Value::Array(_)) => {
+                    return Err(ApiError::bad_request(
+                        "sequences: must name at least one message",
+                    ));
+                }
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "sequences: must be an array of integers",
+                    ));
+                }
+                None => return Err(ApiError::bad_request("sequences: required")),
+            };
+            AgentAction::Publish(Published::AcceptStatus {
+                status: "READ".to_owned(),
+                sequences,
+            })
+        }
+        "transfer" => {
+            only(&["skill"])?;
+            AgentAction::Transfer(text("skill")?)
+        }
+        // Checked by the caller.
+        _ => return Err(ApiError::bad_request("unknown agent action")),
+    })
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
@@ -216,6 +376,27 @@ pub struct RecordedRequest {
     pub fault: Option<FaultId>,
     /// Why there was no answer, if there was none.
     pub outcome: Option<Outcome>,
+    /// Set when this entry is an attempt of a webhook delivery (the
+    /// emulator's own `POST` to a registered endpoint; [`path`](Self::path)
+    /// is then the endpoint without user info or query, and the signature
+    /// header is `[redacted]`).
+    pub webhook: Option<WebhookAttempt>,
+}
+
+/// One attempt of a webhook delivery, as the journal records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebhookAttempt {
+    /// The manifest key, e.g. `ms.MessagingEventNotification.ContentEvent`.
+    pub event_type: String,
+    /// 1 for the first attempt, 2 for the first retry, ...; 0 for a
+    /// notification that was never sent (a `drop` fault, a full queue).
+    pub attempt: u32,
+    /// The conversation the notification is about.
+    pub conversation_id: String,
+    /// Why there was no answer (a timeout, a refused connection), or why
+    /// it was not sent; `None` when [`RecordedRequest::status`] is set.
+    pub error: Option<String>,
 }
 
 impl RecordedRequest {
@@ -247,6 +428,12 @@ impl From<&Entry> for RecordedRequest {
             body_truncated,
             fault: entry.fault.map(FaultId),
             outcome: entry.outcome,
+            webhook: entry.delivery.as_ref().map(|d| WebhookAttempt {
+                event_type: d.event.to_owned(),
+                attempt: d.attempt,
+                conversation_id: d.conversation.clone(),
+                error: d.error.clone(),
+            }),
         }
     }
 }

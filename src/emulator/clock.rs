@@ -47,6 +47,9 @@ impl std::fmt::Display for AdvanceError {
 #[derive(Debug, Default)]
 pub(super) struct Clock {
     advance: AtomicI64,
+    /// Woken on every advance and reset, so that waits for a time of this
+    /// clock (webhook retries) end at once when the clock passes it.
+    moved: tokio::sync::Notify,
 }
 
 impl Clock {
@@ -82,12 +85,34 @@ impl Clock {
                 })
             })
             .map_err(|_| AdvanceError::PastYear9999)?;
+        self.moved.notify_waiters();
         Ok(Clock::shifted(real, total + seconds))
     }
 
     /// Back to the real clock.
     pub(super) fn reset(&self) {
         self.advance.store(0, Ordering::Release);
+        self.moved.notify_waiters();
+    }
+
+    /// Waits until this clock reads `due` or later: in real time, or at once
+    /// when an advance passes it.
+    pub(super) async fn wait_until(&self, due: DateTime<Utc>) {
+        loop {
+            let moved = self.moved.notified();
+            tokio::pin!(moved);
+            // Registered before reading the clock: an advance in between wakes it.
+            moved.as_mut().enable();
+            let now = self.now();
+            if now >= due {
+                return;
+            }
+            let left = (due - now).to_std().unwrap_or_default();
+            tokio::select! {
+                () = tokio::time::sleep(left) => {}
+                () = moved => {}
+            }
+        }
     }
 }
 

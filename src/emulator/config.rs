@@ -3,6 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::webhooks::{self, Registration, Registrations, WebhookEvent};
+use crate::webhooks::{SignatureAlgorithm, SignatureEncoding};
+
 /// Shortest sweep interval (a zero interval would spin).
 const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(1);
 
@@ -29,6 +32,11 @@ pub struct EmulatorConfig {
     pub(super) token_ttl: Duration,
     pub(super) admin: bool,
     pub(super) journal_limit: usize,
+    /// Webhook registrations as given (checked when the emulator starts).
+    pub(super) webhooks: Vec<(WebhookEvent, String, u8)>,
+    pub(super) webhook_algorithm: SignatureAlgorithm,
+    pub(super) webhook_encoding: SignatureEncoding,
+    pub(super) echo_agent: bool,
 }
 
 /// How long the connector tokens the emulator issues live by default: one
@@ -56,7 +64,102 @@ impl EmulatorConfig {
             token_ttl: DEFAULT_TOKEN_TTL,
             admin: true,
             journal_limit: DEFAULT_JOURNAL_LIMIT,
+            webhooks: Vec::new(),
+            webhook_algorithm: SignatureAlgorithm::Sha1,
+            webhook_encoding: SignatureEncoding::Base64,
+            echo_agent: false,
         }
+    }
+
+    /// Registers `endpoint` (an absolute `http` or `https` URL) for one
+    /// event type, as the App Installation manifest's `capabilities.webhooks`
+    /// does, with LivePerson's `max_retries` (0 to 5): a failed delivery
+    /// (any answer but 200 or 201, no answer within 5 s of connecting or
+    /// between reads, or no connection within 5 s) is tried again up to that
+    /// many times, 30 s apart on the emulator's clock (so
+    /// [`Emulator::advance_clock`](super::Emulator::advance_clock) makes a
+    /// retry due at once). A later registration of the same event type
+    /// replaces an earlier one. A bad URL or `max_retries` makes
+    /// [`Emulator::start`](super::Emulator::start) fail with
+    /// [`std::io::ErrorKind::InvalidInput`] ([`router`](super::router) logs
+    /// it and leaves the event type unregistered). The admin route
+    /// `PUT /__emulator/webhooks` replaces them while running.
+    ///
+    /// Every notification is a `POST` of LivePerson's body, with the headers
+    /// `x-liveperson-account-id`, `x-liveperson-client-id` (the client id of
+    /// [`app_credentials`](Self::app_credentials), else
+    /// [`DEFAULT_WEBHOOK_CLIENT_ID`](super::DEFAULT_WEBHOOK_CLIENT_ID)) and
+    /// `x-liveperson-signature`, the HMAC of the body keyed with the client
+    /// secret of [`app_credentials`](Self::app_credentials), else
+    /// [`DEFAULT_WEBHOOK_CLIENT_SECRET`](super::DEFAULT_WEBHOOK_CLIENT_SECRET)
+    /// (see [`webhook_signature`](Self::webhook_signature)).
+    ///
+    /// ```
+    /// use liveperson_ccs::emulator::{EmulatorConfig, WebhookEvent};
+    ///
+    /// let config = EmulatorConfig::new()
+    ///     .app_credentials("my-client-id", "my-client-secret")
+    ///     .webhook(WebhookEvent::ContentEvent, "http://127.0.0.1:9000/content", 2)
+    ///     .webhook(WebhookEvent::ConversationChange, "http://127.0.0.1:9000/conversations", 0);
+    /// # let _ = config;
+    /// ```
+    pub fn webhook(
+        mut self,
+        event: WebhookEvent,
+        endpoint: impl Into<String>,
+        max_retries: u8,
+    ) -> Self {
+        self.webhooks.push((event, endpoint.into(), max_retries));
+        self
+    }
+
+    /// Registers `endpoint` for every event type (see [`webhook`](Self::webhook)).
+    pub fn webhook_all(mut self, endpoint: impl Into<String>, max_retries: u8) -> Self {
+        let endpoint = endpoint.into();
+        for event in WebhookEvent::ALL {
+            self = self.webhook(event, endpoint.clone(), max_retries);
+        }
+        self
+    }
+
+    /// How deliveries are signed: LivePerson's `sha1=` in Base64 by default;
+    /// `sha256=` and hex for receivers that accept those forms.
+    pub fn webhook_signature(
+        mut self,
+        algorithm: SignatureAlgorithm,
+        encoding: SignatureEncoding,
+    ) -> Self {
+        self.webhook_algorithm = algorithm;
+        self.webhook_encoding = encoding;
+        self
+    }
+
+    /// Plays an echo agent (`ccs serve --agent echo`): an agent accepts each
+    /// new conversation at once (a conversation change with an
+    /// `ASSIGNED_AGENT`) and answers each text the consumer sends with an
+    /// agent text of the same message, so that a connector's whole loop
+    /// runs with nothing scripted. Off by default.
+    pub fn echo_agent(mut self, on: bool) -> Self {
+        self.echo_agent = on;
+        self
+    }
+
+    /// The registrations, checked.
+    pub(super) fn registrations(&self) -> Result<Registrations, String> {
+        let mut out = Registrations::new();
+        for (event, endpoint, retries) in &self.webhooks {
+            let endpoint = webhooks::endpoint(endpoint).map_err(|e| format!("{event}: {e}"))?;
+            let max_retries =
+                webhooks::max_retries(u64::from(*retries)).map_err(|e| format!("{event}: {e}"))?;
+            out.insert(
+                *event,
+                Registration {
+                    endpoint,
+                    max_retries,
+                },
+            );
+        }
+        Ok(out)
     }
 
     /// Serves the admin routes of `openapi/emulator-admin.yaml` (under
@@ -176,6 +279,10 @@ impl fmt::Debug for EmulatorConfig {
             .field("token_ttl", &self.token_ttl)
             .field("admin", &self.admin)
             .field("journal_limit", &self.journal_limit)
+            .field("webhooks", &self.webhooks.len())
+            .field("webhook_algorithm", &self.webhook_algorithm)
+            .field("webhook_encoding", &self.webhook_encoding)
+            .field("echo_agent", &self.echo_agent)
             .finish()
     }
 }

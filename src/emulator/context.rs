@@ -4,6 +4,7 @@
 //! headers, body and time). The handlers of every API take a [`Call`] and
 //! import this file, never the router.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -25,6 +26,9 @@ use super::names::{self, DEFAULT_SESSION};
 use super::store::{Entry, Expiry, Store};
 use super::tokens::Tokens;
 use super::value;
+use super::webhooks::{
+    DEFAULT_WEBHOOK_CLIENT_ID, DEFAULT_WEBHOOK_CLIENT_SECRET, Outbox, Registrations, Signing,
+};
 
 /// State shared by every request.
 pub(super) struct Shared {
@@ -34,10 +38,13 @@ pub(super) struct Shared {
     pub(super) tokens: Tokens,
     /// The conversations CONVERSATION opened.
     pub(super) conversations: Conversations,
-    /// The one source of "now" (TTLs, `expiresAt`, the sweeper, the journal).
-    pub(super) clock: Clock,
-    pub(super) journal: Journal,
-    pub(super) faults: Faults,
+    /// The one source of "now" (TTLs, `expiresAt`, the sweeper, the journal,
+    /// webhook retries).
+    pub(super) clock: Arc<Clock>,
+    pub(super) journal: Arc<Journal>,
+    pub(super) faults: Arc<Faults>,
+    /// The webhook registrations and deliveries.
+    pub(super) webhooks: Arc<Outbox>,
     /// The memory held by request bodies being read.
     pub(super) bodies: BodyMemory,
     /// Set when no background sweeper runs ([`router`](super::router)): requests sweep instead.
@@ -53,19 +60,48 @@ struct InlineSweep {
 }
 
 impl Shared {
-    pub(super) fn new(config: EmulatorConfig, background_sweeper: bool) -> Shared {
+    /// The shared state of `config`, with these webhook registrations
+    /// (checked by the caller).
+    pub(super) fn new(
+        config: EmulatorConfig,
+        background_sweeper: bool,
+        registrations: Registrations,
+    ) -> Shared {
         let inline_sweep = (!background_sweeper).then(|| InlineSweep {
             started: Instant::now(),
             every_ms: u64::try_from(config.sweep_interval.as_millis()).unwrap_or(u64::MAX),
             last_ms: AtomicU64::new(0),
         });
+        let journal = Arc::new(Journal::new(config.journal_limit));
+        let clock = Arc::new(Clock::default());
+        let faults = Arc::new(Faults::default());
+        let signing = Signing {
+            client_id: config
+                .app_client_id
+                .clone()
+                .unwrap_or_else(|| DEFAULT_WEBHOOK_CLIENT_ID.to_owned()),
+            client_secret: config
+                .app_client_secret
+                .clone()
+                .unwrap_or_else(|| DEFAULT_WEBHOOK_CLIENT_SECRET.to_owned()),
+            algorithm: config.webhook_algorithm,
+            encoding: config.webhook_encoding,
+        };
+        let webhooks = Arc::new(Outbox::new(
+            registrations,
+            signing,
+            Arc::clone(&clock),
+            Arc::clone(&journal),
+            Arc::clone(&faults),
+        ));
         Shared {
-            journal: Journal::new(config.journal_limit),
+            journal,
             store: Store::default(),
             tokens: Tokens::new(config.app_client_id.is_some()),
-            conversations: Conversations::default(),
-            clock: Clock::default(),
-            faults: Faults::default(),
+            conversations: Conversations::new(Arc::clone(&webhooks), config.echo_agent),
+            webhooks,
+            clock,
+            faults,
             bodies: BodyMemory::default(),
             inline_sweep,
             config,
@@ -75,6 +111,7 @@ impl Shared {
     /// Forgets all data, faults and the journal, and sets the clock back.
     /// State added to `Shared` (e.g. issued tokens) must be forgotten here too.
     pub(super) fn reset(&self) {
+        self.webhooks.reset();
         self.faults.clear();
         self.store.clear();
         self.tokens.clear();

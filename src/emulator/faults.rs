@@ -5,6 +5,13 @@
 //! list under one lock, so that a fault of `times: N` hits exactly N requests
 //! however many arrive at once; with no fault active a request only reads
 //! one atomic counter.
+//!
+//! A fault whose path starts with [`DELIVERY_PREFIX`] (`/__webhooks/`) hits
+//! webhook deliveries instead of requests: a delivery of event type `E` is
+//! matched as `POST /__webhooks/E` (so `/__webhooks/*` hits every
+//! delivery). Such a fault may `drop` the delivery (never sent), `delay` it,
+//! send it twice (`duplicate`) or send it after the next delivery of its
+//! lane (`reorder`); it may not answer a `status`.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,6 +32,8 @@ const MAX_RETRY_AFTER: u64 = 86_400;
 /// The statuses a fault may answer. HTTP/1.1 has no final 1xx answer (hyper
 /// cannot send one), so informational statuses are refused.
 const STATUSES: std::ops::RangeInclusive<u64> = 200..=599;
+/// The path prefix of the faults that hit webhook deliveries.
+pub(super) const DELIVERY_PREFIX: &str = "/__webhooks/";
 /// The methods a fault may name.
 const METHODS: [Method; 5] = [
     Method::GET,
@@ -44,8 +53,12 @@ pub(super) enum Action {
     },
     /// Answer normally after this delay.
     Delay(Duration),
-    /// Close the connection without an answer.
+    /// Close the connection without an answer (a delivery: never sent).
     Drop,
+    /// A delivery only: sent twice.
+    Duplicate,
+    /// A delivery only: sent after the next delivery of its lane.
+    Reorder,
 }
 
 /// A fault to inject into a running emulator, built from one of
@@ -74,6 +87,8 @@ pub struct Fault {
     retry_after: Option<u64>,
     delay_ms: Option<u64>,
     drop: bool,
+    duplicate: bool,
+    reorder: bool,
     times: u64,
 }
 
@@ -86,6 +101,8 @@ impl Fault {
             retry_after: None,
             delay_ms: None,
             drop: false,
+            duplicate: false,
+            reorder: false,
             times: 1,
         }
     }
@@ -112,6 +129,28 @@ impl Fault {
     pub fn drop_connection() -> Fault {
         Fault {
             drop: true,
+            ..Fault::new()
+        }
+    }
+
+    /// Send a webhook delivery twice (a fault on deliveries: its
+    /// [`path`](Self::path) starts with `/__webhooks/`, e.g.
+    /// `/__webhooks/ms.MessagingEventNotification.ContentEvent`).
+    pub fn duplicate_delivery() -> Fault {
+        Fault {
+            duplicate: true,
+            path: "/__webhooks/*".to_owned(),
+            ..Fault::new()
+        }
+    }
+
+    /// Send a webhook delivery after the next delivery to the same endpoint
+    /// for the same conversation (waiting up to 5 s for it). Its path is
+    /// `/__webhooks/*` unless [`path`](Self::path) narrows it.
+    pub fn reorder_delivery() -> Fault {
+        Fault {
+            reorder: true,
+            path: "/__webhooks/*".to_owned(),
             ..Fault::new()
         }
     }
@@ -165,6 +204,14 @@ impl Fault {
                     Value::Bool(true) => fault.drop = true,
                     _ => return Err("drop: only true is accepted".into()),
                 },
+                "duplicate" => match value {
+                    Value::Bool(true) => fault.duplicate = true,
+                    _ => return Err("duplicate: only true is accepted".into()),
+                },
+                "reorder" => match value {
+                    Value::Bool(true) => fault.reorder = true,
+                    _ => return Err("reorder: only true is accepted".into()),
+                },
                 other => return Err(format!("unknown field {other:?}")),
             }
         }
@@ -184,6 +231,34 @@ impl Fault {
         }
         if !(1..=MAX_TIMES).contains(&self.times) {
             return Err(format!("times: must be from 1 to {MAX_TIMES}"));
+        }
+        let delivery = self.path.starts_with(DELIVERY_PREFIX);
+        if self.duplicate || self.reorder {
+            if !delivery {
+                return Err(format!(
+                    "duplicate and reorder hit webhook deliveries only: the path must start with {DELIVERY_PREFIX}"
+                ));
+            }
+            if self.status.is_some()
+                || self.delay_ms.is_some()
+                || self.drop
+                || self.retry_after.is_some()
+                || (self.duplicate && self.reorder)
+            {
+                return Err(
+                    "only one of status, delay_ms, drop, duplicate and reorder may be given".into(),
+                );
+            }
+            return Ok(if self.duplicate {
+                Action::Duplicate
+            } else {
+                Action::Reorder
+            });
+        }
+        if delivery && self.status.is_some() {
+            return Err(format!(
+                "a fault on webhook deliveries (path {DELIVERY_PREFIX}...) takes drop, delay_ms, duplicate or reorder, not status"
+            ));
         }
         let action = match (self.status, self.delay_ms, self.drop) {
             (Some(status), None, false) => {
@@ -212,10 +287,16 @@ impl Fault {
             }
             (None, None, true) if self.retry_after.is_none() => Action::Drop,
             (None, None, false) => {
-                return Err("one of status, delay_ms and drop is required".into());
+                return Err(
+                    "one of status, delay_ms, drop, duplicate and reorder is required".into(),
+                );
             }
             (None, _, _) => return Err("retry_after: only with status".into()),
-            _ => return Err("only one of status, delay_ms and drop may be given".into()),
+            _ => {
+                return Err(
+                    "only one of status, delay_ms, drop, duplicate and reorder may be given".into(),
+                );
+            }
         };
         Ok(action)
     }
@@ -293,6 +374,12 @@ impl Active {
             Action::Drop => {
                 out.insert("drop".into(), Value::Bool(true));
             }
+            Action::Duplicate => {
+                out.insert("duplicate".into(), Value::Bool(true));
+            }
+            Action::Reorder => {
+                out.insert("reorder".into(), Value::Bool(true));
+            }
         }
         out.insert("times".into(), Value::from(self.fault.times));
         out.insert("remaining".into(), Value::from(self.remaining));
@@ -343,7 +430,30 @@ impl Faults {
             return None;
         }
         let mut active = self.lock();
-        let index = active.iter().position(|f| f.hits(method, path))?;
+        let index = active
+            .iter()
+            .position(|f| !f.fault.path.starts_with(DELIVERY_PREFIX) && f.hits(method, path))?;
+        let fault = &mut active[index];
+        fault.remaining -= 1;
+        let hit = (fault.id, fault.action.clone());
+        if fault.remaining == 0 {
+            active.remove(index);
+            self.count.store(active.len(), Ordering::Release);
+        }
+        Some(hit)
+    }
+
+    /// The oldest active fault on deliveries that hits a delivery of this
+    /// event type (`POST /__webhooks/<event>`), counted.
+    pub(super) fn hit_delivery(&self, event: &str) -> Option<(u64, Action)> {
+        if self.count.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let path = format!("{DELIVERY_PREFIX}{event}");
+        let mut active = self.lock();
+        let index = active.iter().position(|f| {
+            f.fault.path.starts_with(DELIVERY_PREFIX) && f.hits(&Method::POST, &path)
+        })?;
         let fault = &mut active[index];
         fault.remaining -= 1;
         let hit = (fault.id, fault.action.clone());

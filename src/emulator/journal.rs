@@ -97,6 +97,80 @@ pub(super) struct Entry {
     pub(super) body: Option<Body>,
     pub(super) fault: Option<u64>,
     pub(super) outcome: Option<Outcome>,
+    /// Set on an attempt of a webhook delivery (the emulator's own request).
+    pub(super) delivery: Option<DeliveryInfo>,
+}
+
+/// What an entry of a webhook delivery adds: which delivery and attempt.
+#[derive(Clone, Debug)]
+pub(super) struct DeliveryInfo {
+    pub(super) event: &'static str,
+    /// 1 for the first attempt; 0 when it was never sent.
+    pub(super) attempt: u32,
+    pub(super) conversation: String,
+    /// Why there was no answer (or why it was not sent).
+    pub(super) error: Option<String>,
+}
+
+/// One attempt of a webhook delivery, to record.
+pub(super) struct Delivery {
+    /// Without user info, query or fragment.
+    pub(super) endpoint: String,
+    pub(super) at: DateTime<Utc>,
+    pub(super) status: Option<u16>,
+    pub(super) account: String,
+    pub(super) client_id: String,
+    pub(super) body: Bytes,
+    pub(super) event: &'static str,
+    pub(super) attempt: u32,
+    pub(super) conversation: String,
+    pub(super) error: Option<String>,
+    pub(super) fault: Option<u64>,
+}
+
+impl Delivery {
+    /// As the journal shows it: the signature header `[redacted]`.
+    fn entry(self) -> Entry {
+        let body = match std::str::from_utf8(&self.body)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Box<RawValue>>(text).ok())
+        {
+            Some(raw) => Body::Json(raw),
+            None => Body::Text {
+                text: String::from_utf8_lossy(&self.body).into_owned(),
+                truncated: false,
+            },
+        };
+        Entry {
+            method: "POST".to_owned(),
+            path: self.endpoint,
+            status: self.status,
+            at: self.at,
+            headers: vec![
+                ("content-type".to_owned(), "application/json".to_owned()),
+                ("x-liveperson-account-id".to_owned(), self.account),
+                ("x-liveperson-client-id".to_owned(), self.client_id),
+                ("x-liveperson-signature".to_owned(), REDACTED.to_owned()),
+            ],
+            body: Some(body),
+            fault: self.fault,
+            outcome: None,
+            delivery: Some(DeliveryInfo {
+                event: self.event,
+                attempt: self.attempt,
+                conversation: self.conversation,
+                error: self.error,
+            }),
+        }
+    }
+}
+
+/// What the journal holds: a request as received (redacted when read), or
+/// a delivery attempt (already as shown).
+#[derive(Clone)]
+enum Item {
+    Request(Recorded),
+    Delivery(Entry),
 }
 
 /// A body as shown (redacted).
@@ -234,6 +308,7 @@ impl Recorded {
             body: body.map(|body| body.shown(whole, &secrets)),
             fault: self.fault,
             outcome: self.outcome,
+            delivery: None,
         }
     }
 
@@ -767,7 +842,7 @@ fn cut(mut text: String, whole: bool, secrets: &[String]) -> Body {
 /// The bounded journal.
 pub(super) struct Journal {
     limit: usize,
-    entries: Mutex<VecDeque<Recorded>>,
+    entries: Mutex<VecDeque<Item>>,
 }
 
 impl Journal {
@@ -784,7 +859,7 @@ impl Journal {
         self.limit > 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Recorded>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Item>> {
         // An entry is pushed or popped whole: a panic elsewhere leaves no
         // half-made state.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
@@ -792,6 +867,17 @@ impl Journal {
 
     /// Adds an entry, dropping the oldest one when full.
     pub(super) fn push(&self, entry: Recorded) {
+        self.push_item(Item::Request(entry));
+    }
+
+    /// Adds an attempt of a webhook delivery, dropping the oldest entry when full.
+    pub(super) fn push_delivery(&self, delivery: Delivery) {
+        if self.limit > 0 {
+            self.push_item(Item::Delivery(delivery.entry()));
+        }
+    }
+
+    fn push_item(&self, item: Item) {
         if self.limit == 0 {
             return;
         }
@@ -799,14 +885,20 @@ impl Journal {
         while entries.len() >= self.limit {
             entries.pop_front();
         }
-        entries.push_back(entry);
+        entries.push_back(item);
     }
 
     /// The entries, oldest first, redacted (outside the lock: recording
     /// requests do not wait for it).
     pub(super) fn entries(&self) -> Vec<Entry> {
-        let recorded: Vec<Recorded> = self.lock().iter().cloned().collect();
-        recorded.iter().map(Recorded::redacted).collect()
+        let items: Vec<Item> = self.lock().iter().cloned().collect();
+        items
+            .iter()
+            .map(|item| match item {
+                Item::Request(recorded) => recorded.redacted(),
+                Item::Delivery(entry) => entry.clone(),
+            })
+            .collect()
     }
 
     /// Forgets every entry.
@@ -849,6 +941,19 @@ impl Serialize for Entry {
         }
         if let Some(outcome) = self.outcome {
             map.serialize_entry("outcome", outcome.as_str())?;
+        }
+        if let Some(delivery) = &self.delivery {
+            let mut info = serde_json::Map::new();
+            info.insert("event_type".into(), delivery.event.into());
+            info.insert("attempt".into(), delivery.attempt.into());
+            info.insert(
+                "conversation_id".into(),
+                delivery.conversation.clone().into(),
+            );
+            if let Some(error) = &delivery.error {
+                info.insert("error".into(), error.clone().into());
+            }
+            map.serialize_entry("webhook", &info)?;
         }
         map.end()
     }

@@ -118,6 +118,44 @@
 //!   [`Emulator::inject_fault`], [`Emulator::advance_clock`]). TTLs, v2
 //!   `ttl` and the sweeper follow the emulator's clock: the real clock plus
 //!   every advance.
+//! * **Webhooks** (LivePerson's return channel): with endpoints registered
+//!   ([`EmulatorConfig::webhook`], [`EmulatorConfig::webhook_all`],
+//!   `ccs serve --webhook`, or `PUT /__emulator/webhooks` with the App
+//!   Installation manifest's `capabilities.webhooks` object), every consumer
+//!   SEND (a text `ContentEvent`, a `ChatStateEvent`, an `AcceptStatusEvent`)
+//!   is delivered as an `ms.MessagingEventNotification`, and every change of
+//!   a conversation (opened, an agent joined, a transfer, a close by the
+//!   consumer or the agent) as a `cqm.ExConversationChangeNotification`
+//!   `UPSERT`, with LivePerson's bodies and headers
+//!   (`x-liveperson-account-id`, `x-liveperson-client-id`,
+//!   `x-liveperson-signature`: `sha1=` and the Base64 HMAC of the raw body,
+//!   keyed with the app client secret, or
+//!   [`DEFAULT_WEBHOOK_CLIENT_SECRET`] without
+//!   [`EmulatorConfig::app_credentials`]; other forms by
+//!   [`EmulatorConfig::webhook_signature`]). Only 200 and 201 are success;
+//!   a delivery gets 5 s to connect and 5 s for each read; a failed one is
+//!   retried `max_retries` times (0 to 5), 30 s apart on the emulator's
+//!   clock, so [`Emulator::advance_clock`] makes a retry due at once.
+//!   Deliveries run on their own tasks, never in the request that caused
+//!   them; those to one endpoint for one conversation keep their order.
+//!   At most 10,000 deliveries are pending at once (queued, in flight or
+//!   waiting for a retry): past that a notification is not delivered, and
+//!   the journal says so (`queue full`). Every attempt is in the journal
+//!   ([`RecordedRequest::webhook`]), the signature `[redacted]`; a fault
+//!   whose path starts with `/__webhooks/` drops, delays, duplicates or
+//!   reorders deliveries ([`Fault::duplicate_delivery`],
+//!   [`Fault::reorder_delivery`]). A reset or [`Emulator::shutdown`] ends the
+//!   pending deliveries (not sent).
+//! * **The agent** (`openapi/emulator-admin.yaml`):
+//!   `POST /__emulator/conversations/{id}/agent/{action}` with `accept`,
+//!   `text`, `chat-state`, `read`, `transfer` or `close` does what a
+//!   LivePerson agent does, and `GET /__emulator/conversations/{id}` shows
+//!   the conversation: participants, state, skill, its most recent 1,000
+//!   events (older ones are counted in `events_forgotten`) and the last
+//!   1,000 deliveries with their attempts. [`EmulatorConfig::echo_agent`]
+//!   (`ccs serve --agent echo`) plays an agent that accepts each new
+//!   conversation and answers each consumer text with the same text, so a
+//!   connector's whole loop runs offline with nothing scripted.
 //! * **Errors** are JSON `{"message": ...}`: 400 bad input (nothing saved),
 //!   401 missing or wrong credentials (checked before anything else; a v1
 //!   `maven-api-key` that is present but wrong is 403), 404,
@@ -145,7 +183,8 @@
 // | | `names.rs` | names checked as 400s | `error` |
 // | | `journal.rs` | the journal of requests, redacted | `json` |
 // | | `body.rs` | reading a request body under its limit and deadline | `error`, `server` |
-// | | `messaging/state.rs` | the conversations | `error` |
+// | | `messaging/state.rs` | the conversations, their events; queues their notifications | `error`, `json`, `webhooks` |
+// | | `webhooks.rs` | webhook registrations and the outbox that delivers them | `clock`, `faults`, `journal`, `json` |
 // | leaves | `config.rs` | `EmulatorConfig` and its defaults | |
 // | | `tokens.rs` | the connector tokens issued, and their check | |
 // | | `faults.rs` | injected faults (`Fault`) | |
@@ -182,6 +221,7 @@ mod tokens;
 mod v1;
 mod v2;
 mod value;
+mod webhooks;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -196,10 +236,11 @@ use tokio::time::MissedTickBehavior;
 
 use context::Shared;
 
-pub use admin::{AdminError, RecordedRequest};
+pub use admin::{AdminError, RecordedRequest, WebhookAttempt};
 pub use config::{DEFAULT_BODY_READ_TIMEOUT, DEFAULT_TOKEN_TTL, EmulatorConfig};
 pub use faults::{Fault, FaultId};
 pub use journal::Outcome;
+pub use webhooks::{DEFAULT_WEBHOOK_CLIENT_ID, DEFAULT_WEBHOOK_CLIENT_SECRET, WebhookEvent};
 
 /// How long [`Emulator::shutdown`] waits for open requests before closing them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -208,8 +249,15 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 ///
 /// It spawns nothing: instead of a background sweeper, requests remove expired
 /// data from memory at most once per [`EmulatorConfig::sweep_interval`].
+///
+/// Webhook deliveries run on tasks spawned on the runtime of the request
+/// that caused them.
 pub fn router(config: EmulatorConfig) -> Router {
-    app(Arc::new(Shared::new(config, false)))
+    let registrations = config.registrations().unwrap_or_else(|error| {
+        tracing::error!(%error, "a webhook registration is invalid: none is registered");
+        Default::default()
+    });
+    app(Arc::new(Shared::new(config, false, registrations)))
 }
 
 fn app(shared: Arc<Shared>) -> Router {
@@ -235,6 +283,9 @@ impl Emulator {
 
     /// Starts an emulator on `addr` (port 0 picks a free port).
     pub async fn bind(addr: SocketAddr, config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let registrations = config
+            .registrations()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let timeouts = server::Timeouts {
@@ -242,7 +293,7 @@ impl Emulator {
             header_read: config.header_read_timeout,
             body_read: config.body_read_timeout,
         };
-        let shared = Arc::new(Shared::new(config, true));
+        let shared = Arc::new(Shared::new(config, true, registrations));
         let (stop, stopped) = oneshot::channel::<()>();
         // The server stops on `stop.send(())` and also when `stop` is dropped.
         let server = tokio::spawn(server::serve(
@@ -274,9 +325,10 @@ impl Emulator {
         self.addr
     }
 
-    /// Stops accepting connections, lets open requests finish (up to 5 s) and
-    /// stops the sweeper.
+    /// Stops accepting connections, lets open requests finish (up to 5 s),
+    /// stops the sweeper, and ends the pending webhook deliveries (not sent).
     pub async fn shutdown(mut self) {
+        self.shared.webhooks.close();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -435,6 +487,7 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        self.shared.webhooks.close();
         self.server.abort();
         self.sweeper.abort();
     }

@@ -427,7 +427,7 @@ fn fault_response(id: u64, action: &Action) -> Response {
             }
             response
         }
-        Action::Drop | Action::Delay(_) => {
+        Action::Drop | Action::Delay(_) | Action::Duplicate | Action::Reorder => {
             let failing = futures::stream::once(async {
                 Err::<Bytes, _>(std::io::Error::new(
                     std::io::ErrorKind::ConnectionAborted,
@@ -698,7 +698,11 @@ mod tests {
     /// small one is even looked at.
     #[tokio::test(flavor = "current_thread")]
     async fn a_large_request_does_not_stall_a_small_one() {
-        let shared = Arc::new(Shared::new(EmulatorConfig::new(), false));
+        let shared = Arc::new(Shared::new(
+            EmulatorConfig::new(),
+            false,
+            Default::default(),
+        ));
         let filter: Vec<String> = (0..150_000)
             .map(|i| format!("ns.p{}", i % 100_000))
             .collect();

@@ -13,6 +13,7 @@
 //! | `round_trip` | the clients against the in-process emulator |
 //! | `emulator_http` | the emulator over HTTP, as other-language clients meet it |
 //! | `emulator_admin` | the emulator's test-double routes: reset, journal, faults, clock |
+//! | `emulator_webhooks` | webhook deliveries, the agent's routes, the echo agent, retries |
 //! | `cli` | the `ccs` binary, run as a process |
 //! | `generated_api` | snapshots of the API progenitor generates from each spec |
 //! | `schema_match` | the layer's types against their spec schemas (feature `schemars`) |
@@ -31,6 +32,7 @@ mod connector_shapes;
 mod docs;
 mod emulator_admin;
 mod emulator_http;
+mod emulator_webhooks;
 mod errors;
 mod generated_api;
 mod hostile_server;

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Args;
-use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+use clap::{Args, ValueEnum};
+use liveperson_ccs::emulator::{Emulator, EmulatorConfig, WebhookEvent};
+use liveperson_ccs::webhooks::{SignatureAlgorithm, SignatureEncoding};
 
 use crate::store::{Settings, Store};
 use crate::{export, import};
@@ -18,6 +19,14 @@ Examples:
   ccs serve --addr 127.0.0.1:8080
   ccs serve --addr 127.0.0.1:0 --api-key secret-for-tests
   ccs serve --import fixtures.jsonl --export-on-exit state.jsonl
+  ccs serve --agent echo --webhook http://127.0.0.1:9000/webhooks
+  ccs serve --webhook cqm.ExConversationChangeNotification=http://127.0.0.1:9000/conv \
+            --webhook ms.MessagingEventNotification.ContentEvent=http://127.0.0.1:9000/text \
+            --webhook-retries 2 --app-client-id my-id --app-client-secret my-secret
+
+Webhooks are signed with --app-client-secret and carry --app-client-id in
+x-liveperson-client-id; without them, with the client id ccs-serve-client and
+the secret ccs-serve-webhook-secret (so a receiver under test can verify).
 
 --import and --export-on-exit work on one account: --account, LP_ACCOUNT_ID,
 or (for --import) the account in the file's header.";
@@ -77,6 +86,64 @@ pub struct ServeArgs {
     /// The account for --import and --export-on-exit [env: LP_ACCOUNT_ID]
     #[arg(long, value_name = "ID")]
     account: Option<String>,
+    /// Deliver webhooks: `URL` for every event type, or `EVENT=URL` for one
+    /// (EVENT a key of the manifest's capabilities.webhooks, e.g.
+    /// ms.MessagingEventNotification.ContentEvent or
+    /// cqm.ExConversationChangeNotification); repeatable, a later one for
+    /// the same event type wins. Signed with --app-client-secret (default
+    /// ccs-serve-webhook-secret), carrying --app-client-id (default
+    /// ccs-serve-client).
+    #[arg(long, value_name = "[EVENT=]URL", value_parser = webhook)]
+    webhook: Vec<(Option<WebhookEvent>, String)>,
+    /// LivePerson's max_retries for every --webhook: a failed delivery is
+    /// tried again up to N times, 30 s apart on the emulator's clock.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=5))]
+    webhook_retries: u8,
+    /// How deliveries are signed (x-liveperson-signature).
+    #[arg(long, value_enum, value_name = "FORM", default_value = "sha1-base64")]
+    webhook_signature: SignatureForm,
+    /// Play an agent: `echo` accepts each new conversation and answers
+    /// each consumer text with the same text.
+    #[arg(long, value_enum, value_name = "AGENT")]
+    agent: Option<Agent>,
+}
+
+/// The forms of `--webhook-signature`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SignatureForm {
+    /// `sha1=` and Base64: what LivePerson sends.
+    Sha1Base64,
+    /// `sha1=` and lowercase hex.
+    Sha1Hex,
+    /// `sha256=` and Base64.
+    Sha256Base64,
+    /// `sha256=` and lowercase hex.
+    Sha256Hex,
+}
+
+/// The agents of `--agent`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Agent {
+    /// Accepts each new conversation; echoes each consumer text.
+    Echo,
+}
+
+/// `URL` (every event type) or `EVENT=URL` (one), the URL checked as the
+/// emulator checks it.
+fn webhook(text: &str) -> Result<(Option<WebhookEvent>, String), String> {
+    let (event, url) = match text.split_once('=') {
+        // `EVENT=` before anything URL-like: an event type.
+        Some((event, url)) if !event.contains([':', '/']) => {
+            (Some(event.parse::<WebhookEvent>()?), url)
+        }
+        _ => (None, text),
+    };
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not an absolute URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("'{url}' is not an http or https URL with a host"));
+    }
+    Ok((event, url.to_owned()))
 }
 
 impl ServeArgs {
@@ -99,7 +166,21 @@ impl ServeArgs {
         if let Some(token) = &self.access_token {
             config = config.access_token(token.clone());
         }
+        for (event, url) in &self.webhook {
+            config = match event {
+                Some(event) => config.webhook(*event, url.clone(), self.webhook_retries),
+                None => config.webhook_all(url.clone(), self.webhook_retries),
+            };
+        }
+        let (algorithm, encoding) = match self.webhook_signature {
+            SignatureForm::Sha1Base64 => (SignatureAlgorithm::Sha1, SignatureEncoding::Base64),
+            SignatureForm::Sha1Hex => (SignatureAlgorithm::Sha1, SignatureEncoding::Hex),
+            SignatureForm::Sha256Base64 => (SignatureAlgorithm::Sha256, SignatureEncoding::Base64),
+            SignatureForm::Sha256Hex => (SignatureAlgorithm::Sha256, SignatureEncoding::Hex),
+        };
         config
+            .webhook_signature(algorithm, encoding)
+            .echo_agent(matches!(self.agent, Some(Agent::Echo)))
     }
 }
 
@@ -302,6 +383,24 @@ impl ShutdownSignals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_flags_name_an_event_type_or_none() {
+        assert_eq!(
+            webhook("http://127.0.0.1:9/a?x=1"),
+            Ok((None, "http://127.0.0.1:9/a?x=1".to_owned()))
+        );
+        assert_eq!(
+            webhook("cqm.ExConversationChangeNotification=http://h/c"),
+            Ok((
+                Some(WebhookEvent::ConversationChange),
+                "http://h/c".to_owned()
+            ))
+        );
+        for bad in ["nope=http://h/", "ftp://h/", "/relative", "http://"] {
+            assert!(webhook(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn timeouts_are_positive_seconds() {

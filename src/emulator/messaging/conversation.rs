@@ -40,6 +40,8 @@ pub(crate) fn create_conversation(c: &Call<'_>) -> ApiResult {
         )));
     };
     let profile: shape::Request<shape::ProfileBody> = request(profile, SET_USER_PROFILE)?;
+    let skill = conversation["body"]["skillId"].as_str().map(str::to_owned);
+    let ttr = conversation["body"]["ttrDefName"].as_str();
     let conversation: shape::Request<shape::ConversationBody> =
         request(conversation, REQUEST_CONVERSATION)?;
     let answers = json!([
@@ -50,7 +52,9 @@ pub(crate) fn create_conversation(c: &Call<'_>) -> ApiResult {
         },
         {
             "code": "OK",
-            "body": { "conversationId": c.shared.conversations.open(account, consumer) },
+            "body": {
+                "conversationId": c.shared.conversations.open(account, consumer, skill, ttr, c.now),
+            },
             "reqId": conversation.id,
         },
     ]);

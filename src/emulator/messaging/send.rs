@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::consumer;
+use super::state::Published;
 use crate::emulator::context::Call;
 use crate::emulator::error::{ApiError, ApiResult, json as json_response};
 
@@ -158,14 +159,35 @@ pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
     };
     let conversations = &c.shared.conversations;
     let body = if event {
-        let sequence = conversations.publish(&conversation_id, account, &consumer)?;
+        let published = published(&payload["body"]["event"])?;
+        let sequence =
+            conversations.publish(&conversation_id, account, &consumer, &published, c.now)?;
         json!({ "sequence": sequence })
     } else {
-        conversations.close(conversation_id, account, &consumer)?;
+        conversations.close(conversation_id, account, &consumer, c.now)?;
         json!({})
     };
     Ok(json_response(
         StatusCode::OK,
         json!({"reqId": id, "code": "OK", "body": body}).to_string(),
     ))
+}
+
+/// The event of a publish payload already checked against its shape.
+fn published(event: &Value) -> Result<Published, ApiError> {
+    let text = |name: &str| event[name].as_str().map(str::to_owned);
+    let published = match event["type"].as_str() {
+        Some("ContentEvent") => text("message").map(Published::Text),
+        Some("ChatStateEvent") => text("chatState").map(Published::ChatState),
+        Some("AcceptStatusEvent") => text("status").map(|status| Published::AcceptStatus {
+            status,
+            sequences: event["sequenceList"]
+                .as_array()
+                .map(|list| list.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    // The shape was checked: every member read above is there.
+    published.ok_or_else(|| ApiError::bad_request("the event is not one SEND publishes"))
 }

@@ -1,15 +1,98 @@
-//! The conversations CONVERSATION opened, as SEND finds them: who opened
-//! each, whether it is open, and its next sequence number.
+//! The conversations CONVERSATION opened, as SEND and the agent routes find
+//! them: who opened each, its participants, skill and state, and its events
+//! (the most recent [`EVENTS_KEPT`]). Every change is also a webhook
+//! notification, queued to the outbox in the order it happened.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::body::Bytes;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
 
 use crate::emulator::error::ApiError;
+use crate::emulator::json::timestamp;
+use crate::emulator::webhooks::{Notification, Outbox, WebhookEvent};
 
 /// How many closed conversations are remembered (a SEND to one answers 409,
 /// closing it again succeeds); past this, the longest closed is forgotten
 /// and answers 404 like an unknown one. Open conversations are all kept.
 const CLOSED_KEPT: usize = 10_000;
+
+/// How many events each conversation keeps (for
+/// `GET /__emulator/conversations/{id}`); past it the oldest are forgotten
+/// (and counted), while numbering goes on.
+pub(crate) const EVENTS_KEPT: usize = 1_000;
+
+/// Who sent an event or takes part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Consumer,
+    AssignedAgent,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Consumer => "CONSUMER",
+            Role::AssignedAgent => "ASSIGNED_AGENT",
+        }
+    }
+}
+
+/// An event published into a conversation (by the consumer through SEND,
+/// or by the agent through the admin routes).
+#[derive(Clone, Debug)]
+pub(crate) enum Published {
+    /// A `ContentEvent` of `text/plain`.
+    Text(String),
+    /// A `ChatStateEvent`.
+    ChatState(String),
+    /// An `AcceptStatusEvent`.
+    AcceptStatus { status: String, sequences: Vec<u64> },
+}
+
+impl Published {
+    fn event(&self) -> Value {
+        match self {
+            Published::Text(text) => {
+                json!({"type": "ContentEvent", "message": text, "contentType": "text/plain"})
+            }
+            Published::ChatState(state) => json!({"type": "ChatStateEvent", "chatState": state}),
+            Published::AcceptStatus { status, sequences } => {
+                json!({"type": "AcceptStatusEvent", "status": status, "sequenceList": sequences})
+            }
+        }
+    }
+
+    fn webhook(&self) -> WebhookEvent {
+        match self {
+            Published::Text(_) => WebhookEvent::ContentEvent,
+            Published::ChatState(_) => WebhookEvent::ChatStateEvent,
+            Published::AcceptStatus { .. } => WebhookEvent::AcceptStatusEvent,
+        }
+    }
+}
+
+/// What the agent does (`POST /__emulator/conversations/{id}/agent/{action}`).
+#[derive(Clone, Debug)]
+pub(crate) enum AgentAction {
+    Accept,
+    Publish(Published),
+    Transfer(String),
+    Close,
+}
+
+/// One event as kept.
+struct Event {
+    /// `None` for an agent's chat state, which LivePerson does not number.
+    sequence: Option<u64>,
+    role: Role,
+    originator: String,
+    at: DateTime<Utc>,
+    event: Value,
+}
 
 /// A conversation CONVERSATION opened.
 struct Conversation {
@@ -17,15 +100,139 @@ struct Conversation {
     /// Who opened it: `ext:<ext_consumer_id>` for an emulator-issued
     /// ConsumerJWS (so a renewed one keeps it), else `jws:<token>`.
     consumer: String,
+    /// The consumer's participant id (never the token).
+    consumer_id: String,
+    /// The assigned agent's participant id.
+    agent: Option<String>,
     open: bool,
-    /// The sequence number of the next published event (the count so far;
-    /// the events themselves are not kept).
+    close_reason: Option<&'static str>,
+    skill: String,
+    ttr_type: &'static str,
+    started: DateTime<Utc>,
+    ended: Option<DateTime<Utc>>,
+    updated: DateTime<Utc>,
+    /// The sequence number of the next numbered event.
     next_sequence: u64,
+    events: VecDeque<Event>,
+    /// Events no longer kept (past [`EVENTS_KEPT`]).
+    forgotten: u64,
+}
+
+impl Conversation {
+    fn ttr_seconds(&self) -> i64 {
+        match self.ttr_type {
+            "URGENT" => 300,
+            "PRIORITIZED" => 600,
+            _ => 3600,
+        }
+    }
+
+    fn participants(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        if let Some(agent) = &self.agent {
+            out.push(json!({"id": agent, "role": Role::AssignedAgent.as_str()}));
+        }
+        out.push(json!({"id": self.consumer_id, "role": Role::Consumer.as_str()}));
+        out
+    }
+
+    fn state(&self) -> &'static str {
+        if self.open { "OPEN" } else { "CLOSE" }
+    }
+
+    /// The `cqm.ExConversationChangeNotification` body of its current state.
+    fn change_body(&self, id: &str) -> Bytes {
+        let ms = |t: DateTime<Utc>| t.timestamp_millis();
+        let mut details = Map::new();
+        details.insert("skillId".into(), Value::from(self.skill.clone()));
+        details.insert("participants".into(), Value::from(self.participants()));
+        details.insert(
+            "dialogs".into(),
+            json!([{
+                "dialogId": id,
+                "dialogType": "MAIN",
+                "channelType": "MESSAGING",
+                "state": self.state(),
+                "creationTs": ms(self.started),
+            }]),
+        );
+        details.insert("brandId".into(), Value::from(self.account.clone()));
+        details.insert("state".into(), Value::from(self.state()));
+        details.insert("stage".into(), Value::from(self.state()));
+        if let Some(reason) = self.close_reason {
+            details.insert("closeReason".into(), Value::from(reason));
+        }
+        details.insert("startTs".into(), Value::from(ms(self.started)));
+        if let Some(ended) = self.ended {
+            details.insert("endTs".into(), Value::from(ms(ended)));
+        }
+        details.insert("metaDataLastUpdateTs".into(), Value::from(ms(self.updated)));
+        details.insert(
+            "ttr".into(),
+            json!({"ttrType": self.ttr_type, "value": self.ttr_seconds()}),
+        );
+        let body = json!({
+            "kind": "notification",
+            "type": "cqm.ExConversationChangeNotification",
+            "body": {"changes": [{
+                "type": "UPSERT",
+                "result": {
+                    "convId": id,
+                    "effectiveTTR": ms(self.started) + self.ttr_seconds() * 1000,
+                    "conversationDetails": details,
+                },
+            }]},
+        });
+        Bytes::from(body.to_string())
+    }
+
+    /// Keeps an event, forgetting the oldest past [`EVENTS_KEPT`].
+    fn keep(&mut self, event: Event) {
+        while self.events.len() >= EVENTS_KEPT {
+            self.events.pop_front();
+            self.forgotten += 1;
+        }
+        self.events.push_back(event);
+    }
+}
+
+/// The `ms.MessagingEventNotification` body of one event.
+fn message_body(id: &str, event: &Event) -> Bytes {
+    let mut change = Map::new();
+    // LivePerson's examples number neither a chat state nor time it.
+    let chat_state = event.event["type"] == "ChatStateEvent";
+    if let (Some(sequence), false) = (event.sequence, chat_state) {
+        change.insert("sequence".into(), Value::from(sequence));
+    }
+    change.insert("originatorId".into(), Value::from(event.originator.clone()));
+    change.insert(
+        "originatorMetadata".into(),
+        json!({"id": event.originator, "role": event.role.as_str()}),
+    );
+    if !chat_state {
+        change.insert(
+            "serverTimestamp".into(),
+            Value::from(event.at.timestamp_millis()),
+        );
+    }
+    change.insert("event".into(), event.event.clone());
+    change.insert("conversationId".into(), Value::from(id));
+    change.insert("dialogId".into(), Value::from(id));
+    let body = json!({
+        "kind": "notification",
+        "type": "ms.MessagingEventNotification",
+        "body": {"changes": [change]},
+    });
+    Bytes::from(body.to_string())
 }
 
 /// The conversations, shared by every request.
-#[derive(Default)]
-pub(crate) struct Conversations(Mutex<Held>);
+pub(crate) struct Conversations {
+    held: Mutex<Held>,
+    outbox: Arc<Outbox>,
+    /// The echo agent: accepts each new conversation, echoes each text.
+    echo: bool,
+}
 
 /// The conversations, and the closed ones' ids, longest closed first.
 #[derive(Default)]
@@ -36,15 +243,20 @@ struct Held {
 
 impl Held {
     /// Notes that `id` was just closed; keeps at most `keep` closed ones,
-    /// forgetting the longest closed.
-    fn closed(&mut self, id: String, keep: usize) {
+    /// forgetting the longest closed; returns the ids forgotten.
+    fn closed(&mut self, id: String, keep: usize) -> Vec<String> {
+        let mut forgotten = Vec::new();
         self.closed.push_back(id);
         while self.closed.len() > keep {
             match self.closed.pop_front() {
-                Some(oldest) => self.by_id.remove(&oldest),
+                Some(oldest) => {
+                    self.by_id.remove(&oldest);
+                    forgotten.push(oldest);
+                }
                 None => break,
             };
         }
+        forgotten
     }
 
     /// The conversation `id` of this account and consumer; 404 for an
@@ -62,49 +274,290 @@ impl Held {
     }
 }
 
+/// A participant id for a consumer: for an emulator-issued ConsumerJWS, the
+/// `lp_consumer_id` its claims carry; never the token itself.
+fn consumer_id(account: &str, consumer: &str) -> String {
+    let mut hasher = std::hash::DefaultHasher::new();
+    match consumer.strip_prefix("ext:") {
+        Some(ext) => (account, ext).hash(&mut hasher),
+        None => consumer.hash(&mut hasher),
+    }
+    format!("{:016x}", hasher.finish())
+}
+
 impl Conversations {
-    fn lock(&self) -> MutexGuard<'_, Held> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn new(outbox: Arc<Outbox>, echo: bool) -> Conversations {
+        Conversations {
+            held: Mutex::new(Held::default()),
+            outbox,
+            echo,
+        }
     }
 
-    /// Keeps a conversation CONVERSATION just opened; returns its id.
-    pub(crate) fn open(&self, account: &str, consumer: String) -> String {
+    fn lock(&self) -> MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues the conversation-change notification of `conv` as it is now.
+    fn notify_change(&self, id: &str, conv: &Conversation) {
+        if self.outbox.wants(WebhookEvent::ConversationChange) {
+            self.outbox.notify(Notification {
+                event: WebhookEvent::ConversationChange,
+                account: conv.account.clone(),
+                conversation: id.to_owned(),
+                body: conv.change_body(id),
+            });
+        }
+    }
+
+    /// Keeps an event of `conv` and queues its notification.
+    fn publish_event(
+        &self,
+        id: &str,
+        conv: &mut Conversation,
+        role: Role,
+        published: &Published,
+        now: DateTime<Utc>,
+    ) -> Option<u64> {
+        let numbered = role == Role::Consumer || !matches!(published, Published::ChatState(_));
+        let sequence = numbered.then(|| {
+            let sequence = conv.next_sequence;
+            conv.next_sequence += 1;
+            sequence
+        });
+        let originator = match role {
+            Role::Consumer => conv.consumer_id.clone(),
+            Role::AssignedAgent => conv.agent.clone().unwrap_or_default(),
+        };
+        let event = Event {
+            sequence,
+            role,
+            originator,
+            at: now,
+            event: published.event(),
+        };
+        if self.outbox.wants(published.webhook()) {
+            self.outbox.notify(Notification {
+                event: published.webhook(),
+                account: conv.account.clone(),
+                conversation: id.to_owned(),
+                body: message_body(id, &event),
+            });
+        }
+        conv.keep(event);
+        sequence
+    }
+
+    /// An agent joins `conv` as ASSIGNED_AGENT.
+    fn accept(&self, id: &str, conv: &mut Conversation, now: DateTime<Utc>) {
+        conv.agent = Some(uuid::Uuid::new_v4().to_string());
+        conv.updated = now;
+        self.notify_change(id, conv);
+    }
+
+    /// Keeps a conversation CONVERSATION just opened (`skill` and `ttr`
+    /// as requested, if they were); returns its id.
+    pub(crate) fn open(
+        &self,
+        account: &str,
+        consumer: String,
+        skill: Option<String>,
+        ttr: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> String {
         let id = uuid::Uuid::new_v4().to_string();
-        self.lock().by_id.insert(
-            id.clone(),
-            Conversation {
-                account: account.to_owned(),
-                consumer,
-                open: true,
-                next_sequence: 0,
+        let mut conv = Conversation {
+            account: account.to_owned(),
+            consumer_id: consumer_id(account, &consumer),
+            consumer,
+            agent: None,
+            open: true,
+            close_reason: None,
+            skill: skill.unwrap_or_else(|| "-1".to_owned()),
+            ttr_type: match ttr {
+                Some("URGENT") => "URGENT",
+                Some("PRIORITIZED") => "PRIORITIZED",
+                _ => "NORMAL",
             },
-        );
+            started: now,
+            ended: None,
+            updated: now,
+            next_sequence: 0,
+            events: VecDeque::new(),
+            forgotten: 0,
+        };
+        let mut held = self.lock();
+        self.notify_change(&id, &conv);
+        if self.echo {
+            self.accept(&id, &mut conv, now);
+        }
+        held.by_id.insert(id.clone(), conv);
         id
     }
 
-    /// Publishes an event into conversation `id`: its sequence number (from
-    /// 0). 404 if it is not the consumer's, 409 if it is closed.
-    pub(crate) fn publish(&self, id: &str, account: &str, consumer: &str) -> Result<u64, ApiError> {
+    /// Publishes an event of the consumer into conversation `id`: its
+    /// sequence number (from 0). 404 if it is not the consumer's, 409 if it
+    /// is closed. With the echo agent, a text is answered with itself.
+    pub(crate) fn publish(
+        &self,
+        id: &str,
+        account: &str,
+        consumer: &str,
+        published: &Published,
+        now: DateTime<Utc>,
+    ) -> Result<u64, ApiError> {
         let mut held = self.lock();
-        let conversation = held.find(id, account, consumer)?;
-        if !conversation.open {
+        let conv = held.find(id, account, consumer)?;
+        if !conv.open {
             return Err(ApiError::conflict("conversation is closed"));
         }
-        let sequence = conversation.next_sequence;
-        conversation.next_sequence += 1;
+        let sequence = self
+            .publish_event(id, conv, Role::Consumer, published, now)
+            .unwrap_or_default();
+        if self.echo
+            && conv.agent.is_some()
+            && let Published::Text(text) = published
+        {
+            let echo = Published::Text(text.clone());
+            self.publish_event(id, conv, Role::AssignedAgent, &echo, now);
+        }
         Ok(sequence)
     }
 
     /// Closes conversation `id` (again: nothing changes). 404 if it is not
     /// the consumer's.
-    pub(crate) fn close(&self, id: String, account: &str, consumer: &str) -> Result<(), ApiError> {
+    pub(crate) fn close(
+        &self,
+        id: String,
+        account: &str,
+        consumer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
         let mut held = self.lock();
-        let conversation = held.find(&id, account, consumer)?;
-        if conversation.open {
-            conversation.open = false;
-            held.closed(id, CLOSED_KEPT);
+        let conv = held.find(&id, account, consumer)?;
+        if conv.open {
+            Self::end(conv, "CONSUMER", now);
+            self.notify_change(&id, conv);
+            self.forget(held.closed(id, CLOSED_KEPT));
         }
         Ok(())
+    }
+
+    fn end(conv: &mut Conversation, reason: &'static str, now: DateTime<Utc>) {
+        conv.open = false;
+        conv.close_reason = Some(reason);
+        conv.ended = Some(now);
+        conv.updated = now;
+    }
+
+    fn forget(&self, ids: Vec<String>) {
+        for id in ids {
+            self.outbox.forget(&id);
+        }
+    }
+
+    /// What the agent does in conversation `id` (any account or consumer):
+    /// 404 for an unknown conversation, 409 when it is closed or the action
+    /// needs an agent and none is assigned (or one is, for `accept`), 400
+    /// for a read receipt of a sequence not yet published. Answers what
+    /// the action made (a sequence number, the agent id).
+    pub(crate) fn agent(
+        &self,
+        id: &str,
+        action: AgentAction,
+        now: DateTime<Utc>,
+    ) -> Result<Value, ApiError> {
+        let mut held = self.lock();
+        let conv = held
+            .by_id
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("conversation not found"))?;
+        if !conv.open {
+            return Err(ApiError::conflict("conversation is closed"));
+        }
+        let answer = match action {
+            AgentAction::Accept => {
+                if conv.agent.is_some() {
+                    return Err(ApiError::conflict("an agent is already assigned"));
+                }
+                self.accept(id, conv, now);
+                json!({"agent_id": conv.agent})
+            }
+            AgentAction::Publish(published) => {
+                if conv.agent.is_none() {
+                    return Err(ApiError::conflict(
+                        "no agent is assigned: accept the conversation first",
+                    ));
+                }
+                if let Published::AcceptStatus { sequences, .. } = &published
+                    && let Some(unknown) = sequences.iter().find(|s| **s >= conv.next_sequence)
+                {
+                    return Err(ApiError::bad_request(format!(
+                        "sequences: no event {unknown} was published in this conversation"
+                    )));
+                }
+                let sequence = self.publish_event(id, conv, Role::AssignedAgent, &published, now);
+                match sequence {
+                    Some(sequence) => json!({"sequence": sequence}),
+                    None => json!({}),
+                }
+            }
+            AgentAction::Transfer(skill) => {
+                conv.skill = skill;
+                conv.agent = None;
+                conv.updated = now;
+                self.notify_change(id, conv);
+                json!({"skill_id": conv.skill})
+            }
+            AgentAction::Close => {
+                Self::end(conv, "AGENT", now);
+                self.notify_change(id, conv);
+                let forgotten = held.closed(id.to_owned(), CLOSED_KEPT);
+                self.forget(forgotten);
+                json!({})
+            }
+        };
+        Ok(answer)
+    }
+
+    /// The conversation as `GET /__emulator/conversations/{id}` shows it.
+    pub(crate) fn snapshot(&self, id: &str) -> Option<Value> {
+        let held = self.lock();
+        let conv = held.by_id.get(id)?;
+        let events: Vec<Value> = conv
+            .events
+            .iter()
+            .map(|e| {
+                json!({
+                    "sequence": e.sequence,
+                    "type": e.event["type"],
+                    "role": e.role.as_str(),
+                    "originator_id": e.originator,
+                    "at": timestamp(e.at),
+                    "event": e.event,
+                })
+            })
+            .collect();
+        let mut out = json!({
+            "conversation_id": id,
+            "account_id": conv.account,
+            "state": conv.state(),
+            "skill_id": conv.skill,
+            "started_at": timestamp(conv.started),
+            "participants": conv.participants(),
+            "events": events,
+            "events_forgotten": conv.forgotten,
+            "deliveries": self.outbox.deliveries(id),
+        });
+        if let Value::Object(map) = &mut out {
+            if let Some(reason) = conv.close_reason {
+                map.insert("close_reason".into(), Value::from(reason));
+            }
+            if let Some(ended) = conv.ended {
+                map.insert("ended_at".into(), Value::from(timestamp(ended)));
+            }
+        }
+        Some(out)
     }
 
     /// Forgets every conversation (`/__emulator/reset`).
@@ -118,15 +571,27 @@ impl Conversations {
 #[cfg(test)]
 mod tests {
     use super::{Conversation, Held};
+    use chrono::Utc;
 
     fn open(conversations: &mut Held, id: &str) {
+        let now = Utc::now();
         conversations.by_id.insert(
             id.to_owned(),
             Conversation {
                 account: "le1".into(),
                 consumer: "ext:c".into(),
+                consumer_id: "c".into(),
+                agent: None,
                 open: true,
+                close_reason: None,
+                skill: "-1".into(),
+                ttr_type: "NORMAL",
+                started: now,
+                ended: None,
+                updated: now,
                 next_sequence: 0,
+                events: Default::default(),
+                forgotten: 0,
             },
         );
     }
@@ -147,7 +612,7 @@ mod tests {
         held.sort_unstable();
         assert_eq!(held, ["b", "c", "d", "open"]);
         conversations.by_id.get_mut("d").unwrap().open = false;
-        conversations.closed("d".to_owned(), 2);
+        assert_eq!(conversations.closed("d".to_owned(), 2), ["b"]);
         let mut held: Vec<&str> = conversations.by_id.keys().map(String::as_str).collect();
         held.sort_unstable();
         assert_eq!(held, ["c", "d", "open"]);
