@@ -928,6 +928,53 @@ def webhook_flow() -> None:
                 (False, False),
             )
 
+        # The emulator's record of the same deliveries: each to this receiver,
+        # delivered at its first attempt, which the receiver answered 200. A
+        # delivery whose answer the emulator has not recorded yet is
+        # `pending`: wait for it (as above, only a bound on a broken run).
+        deadline = time.monotonic() + WEBHOOK_WAIT_SECONDS
+        while True:
+            status, held = admin_json("GET", f"{ECHO_URL}/__emulator/conversations/{conversation}")
+            recorded = (held.get("deliveries") or []) if isinstance(held, dict) else []
+            if all(d.get("state") != "pending" for d in recorded) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        check(
+            "webhook GET /__emulator/conversations/{id} -> each delivery to this receiver, answered 200 at once",
+            (
+                status,
+                len(recorded) >= len(received),
+                sorted(
+                    {
+                        (d.get("state"), tuple(a.get("status") for a in d.get("attempts", [])), d.get("endpoint", "").startswith(receiver.url))
+                        for d in recorded
+                    }
+                ),
+            ),
+            (200, True, [("delivered", (200,), True)]),
+        )
+        print(f"python: webhook event types delivered: {sorted(d.get('event_type') for d in recorded)}")
+        # The journal records each attempt, its signature `[redacted]`: no
+        # signature received, nor the client secret, appears in it.
+        status, journal = admin_json("GET", f"{ECHO_URL}/__emulator/requests")
+        attempts = [
+            e
+            for e in (journal if isinstance(journal, list) else [])
+            if isinstance(e, dict) and (e.get("webhook") or {}).get("conversation_id") == conversation
+        ]
+        shown = json.dumps(journal)
+        check(
+            "webhook journal -> every attempt, signature redacted, no signature and no client secret in it",
+            (
+                status,
+                len(attempts) >= len(received),
+                {(e.get("headers") or {}).get("x-liveperson-signature") for e in attempts},
+                [d.headers.get("x-liveperson-signature", "")[5:] in shown for d, _ in received],
+                client_secret in shown,
+            ),
+            (200, True, {"[redacted]"}, [False] * len(received), False),
+        )
+
         # Unregister before the receiver stops.
         status, _ = admin_json("PUT", f"{ECHO_URL}/__emulator/webhooks", {})
         check("webhook PUT /__emulator/webhooks {} -> status", status, 200)

@@ -739,6 +739,45 @@ async function webhookFlow(): Promise<void> {
       );
     }
 
+    // The emulator's record of the same deliveries: each to this receiver,
+    // delivered at its first attempt, which the receiver answered 200. A
+    // delivery whose answer the emulator has not recorded yet is `pending`:
+    // wait for it (as above, only a bound on a broken run).
+    type Recorded = { state?: string; endpoint?: string; event_type?: string; attempts?: { status?: number }[] };
+    let heldStatus = 0;
+    let recorded: Recorded[] = [];
+    for (const until = Date.now() + webhookWaitMs; ; await sleep(100)) {
+      const [status, held] = await adminJson('GET', `${echoUrl}/__emulator/conversations/${conversationId}`);
+      heldStatus = status;
+      recorded = Array.isArray(held?.deliveries) ? held.deliveries : [];
+      if (recorded.every((d) => d.state !== 'pending') || Date.now() > until) break;
+    }
+    const outcomes = [...new Set(recorded.map((d) => JSON.stringify([d.state, (d.attempts ?? []).map((a) => a.status), (d.endpoint ?? '').startsWith(receiver.url)])))];
+    check(
+      'webhook GET /__emulator/conversations/{id} -> each delivery to this receiver, answered 200 at once',
+      [heldStatus, recorded.length >= received.length, outcomes.sort()],
+      [200, true, [JSON.stringify(['delivered', [200], true])]],
+    );
+    console.log(`typescript: webhook event types delivered: ${JSON.stringify(recorded.map((d) => d.event_type).sort())}`);
+    // The journal records each attempt, its signature `[redacted]`: no
+    // signature received, nor the client secret, appears in it.
+    const [journalStatus, journal] = await adminJson('GET', `${echoUrl}/__emulator/requests`);
+    const attempts: { headers?: Record<string, unknown> }[] = (Array.isArray(journal) ? journal : []).filter(
+      (e: any) => e?.webhook?.conversation_id === conversationId,
+    );
+    const shown = JSON.stringify(journal);
+    check(
+      'webhook journal -> every attempt, signature redacted, no signature and no client secret in it',
+      [
+        journalStatus,
+        attempts.length >= received.length,
+        [...new Set(attempts.map((e) => e.headers?.['x-liveperson-signature']))],
+        received.map(([d]) => shown.includes(String(d.headers['x-liveperson-signature'] ?? '').slice(5))),
+        shown.includes(clientSecret),
+      ],
+      [200, true, ['[redacted]'], received.map(() => false), false],
+    );
+
     // Unregister before the receiver stops.
     const [clearStatus] = await adminJson('PUT', `${echoUrl}/__emulator/webhooks`, {});
     check('webhook PUT /__emulator/webhooks {} -> status', clearStatus, 200);
