@@ -48,7 +48,6 @@ import ccs_v1_client
 import ccs_v2_client
 import emulator_admin_client
 import connector_auth_client
-import connector_webhooks_client
 import domain_client
 import messaging_client
 from ccs_v1_client.api.namespaces import create_namespace, list_namespaces
@@ -866,7 +865,9 @@ def webhook_flow() -> None:
             check(
                 f"webhook delivery {number} ({name}) -> signature, headers, envelope, endpoint, answered",
                 {
-                    "signature": signature_ok(client_secret, delivery.headers.get("x-liveperson-signature"), delivery.body),
+                    "signature": signature_ok(
+                        client_secret, delivery.headers.get("x-liveperson-signature"), delivery.body
+                    ),
                     "account": delivery.headers.get("x-liveperson-account-id"),
                     "client": delivery.headers.get("x-liveperson-client-id"),
                     "content-type": delivery.headers.get("content-type", "").split(";")[0].strip(),
@@ -924,7 +925,10 @@ def webhook_flow() -> None:
             header = delivery.headers.get("x-liveperson-signature")
             check(
                 "webhook agent reply -> signature with a wrong secret, and over a tampered body, refused",
-                (signature_ok("not-the-secret", header, delivery.body), signature_ok(client_secret, header, delivery.body + b" ")),
+                (
+                    signature_ok("not-the-secret", header, delivery.body),
+                    signature_ok(client_secret, header, delivery.body + b" "),
+                ),
                 (False, False),
             )
 
@@ -946,7 +950,11 @@ def webhook_flow() -> None:
                 len(recorded) >= len(received),
                 sorted(
                     {
-                        (d.get("state"), tuple(a.get("status") for a in d.get("attempts", [])), d.get("endpoint", "").startswith(receiver.url))
+                        (
+                            d.get("state"),
+                            tuple(a.get("status") for a in d.get("attempts", [])),
+                            d.get("endpoint", "").startswith(receiver.url),
+                        )
                         for d in recorded
                     }
                 ),
