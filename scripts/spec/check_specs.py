@@ -38,7 +38,7 @@ What it checks, each failure printed as `problem: FILE#POINTER (line N): message
   name declared schemes; a media type or parameter does not carry both
   `example` and `examples`.
 * When the project specs are checked: their operations are exactly
-  EXPECTED_OPERATIONS (45), so a removed or renamed operation fails.
+  EXPECTED_OPERATIONS (49), so a removed or renamed operation fails.
 * Always: openapi/specs.txt is well formed (`FILE MODULE [types]`), lists every openapi/*.yaml, and
   names the same specs as EXPECTED_OPERATIONS (a listed spec without its
   entry, or an entry for a spec not listed, fails before anything else).
@@ -134,6 +134,10 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "advance_clock",
         "get_spec",
         "get_docs",
+        "get_webhooks",
+        "put_webhooks",
+        "get_conversation",
+        "agent_action",
     ),
     # The connector's own endpoint, as LivePerson's webhooks call it (Rust
     # types only).
@@ -145,7 +149,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "receive_conversation_change",
     ),
 }
-EXPECTED_TOTAL = 45
+EXPECTED_TOTAL = 49
 assert sum(len(v) for v in EXPECTED_OPERATIONS.values()) == EXPECTED_TOTAL
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
