@@ -32,8 +32,6 @@ import queue
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from datetime import UTC, datetime
@@ -61,9 +59,11 @@ from ccs_v1_client.models import CreateNamespaceRequest, ErrorMessage, Propertie
 from ccs_v2_client.api.documents import get_document_properties, get_session_document, upsert_document
 from ccs_v2_client.models import GetPropertiesRequest, Payload, UpsertDocumentRequest
 from emulator_admin_client.api.faults import inject_fault, list_faults
+from emulator_admin_client.api.agent import get_conversation
 from emulator_admin_client.api.journal import list_requests
+from emulator_admin_client.api.webhooks import get_webhooks, put_webhooks
 from emulator_admin_client.api.reset import reset_emulator
-from emulator_admin_client.models import FaultMethod, StatusFault
+from emulator_admin_client.models import Conversation, FaultMethod, StatusFault, WebhookRegistrations
 from connector_auth_client.api.tokens import get_app_jwt, get_consumer_jws
 from connector_auth_client.models import (
     AppJwtRequest,
@@ -729,19 +729,6 @@ def model_name(parsed: Any) -> str:
     return f"{type(parsed).__name__}: {parsed}" if isinstance(parsed, Exception) else type(parsed).__name__
 
 
-def admin_json(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    """An emulator admin call through urllib: the status and the JSON answer
-    (None when there is no body)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            status, raw = answer.status, answer.read()
-    except urllib.error.HTTPError as refused:
-        status, raw = refused.code, refused.read()
-    return status, json.loads(raw) if raw else None
-
-
 def webhook_flow() -> None:
     account = ACCOUNT
     # The app credentials the echo emulator was started with
@@ -756,14 +743,21 @@ def webhook_flow() -> None:
     receiver = WebhookReceiver()
     print(f"python: webhook receiver at {receiver.url}")
     try:
+        # Every event type to its own path of the receiver, as the App
+        # Installation manifest's `capabilities.webhooks` would register it.
         registration = {event: {"endpoint": f"{receiver.url}/webhooks/{event}"} for event in WEBHOOK_EVENTS}
-        status, answer = admin_json("PUT", f"{ECHO_URL}/__emulator/webhooks", registration)
-        check("webhook PUT /__emulator/webhooks (urllib) -> status", status, 200)
-        status, answer = admin_json("GET", f"{ECHO_URL}/__emulator/webhooks")
+        registered = {event: {**value, "max_retries": 0} for event, value in registration.items()}
+        r = put_webhooks.sync_detailed(client=admin_echo, body=WebhookRegistrations.from_dict(registration))
         check(
-            "webhook GET /__emulator/webhooks -> the endpoints",
-            (status, {event: (answer or {}).get(event, {}).get("endpoint") for event in WEBHOOK_EVENTS}),
-            (200, {event: value["endpoint"] for event, value in registration.items()}),
+            "webhook admin put_webhooks -> the registrations (max_retries 0 by default)",
+            (r.status_code, r.parsed.to_dict() if isinstance(r.parsed, WebhookRegistrations) else r.content),
+            (200, registered),
+        )
+        r = get_webhooks.sync_detailed(client=admin_echo)
+        check(
+            "webhook admin get_webhooks -> the same",
+            (r.status_code, r.parsed.to_dict() if isinstance(r.parsed, WebhookRegistrations) else r.content),
+            (200, registered),
         )
 
         # The connector flow, short: hosts, AppJWT (the app credentials the
@@ -938,45 +932,41 @@ def webhook_flow() -> None:
         # `pending`: wait for it (as above, only a bound on a broken run).
         deadline = time.monotonic() + WEBHOOK_WAIT_SECONDS
         while True:
-            status, held = admin_json("GET", f"{ECHO_URL}/__emulator/conversations/{conversation}")
-            recorded = (held.get("deliveries") or []) if isinstance(held, dict) else []
-            if all(d.get("state") != "pending" for d in recorded) or time.monotonic() > deadline:
+            r = get_conversation.sync_detailed(conversation, client=admin_echo)
+            recorded = r.parsed.deliveries if isinstance(r.parsed, Conversation) else []
+            if all(d.state.value != "pending" for d in recorded) or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
         check(
-            "webhook GET /__emulator/conversations/{id} -> each delivery to this receiver, answered 200 at once",
+            "webhook admin get_conversation -> each delivery to this receiver, answered 200 at once",
             (
-                status,
+                r.status_code,
                 len(recorded) >= len(received),
                 sorted(
                     {
-                        (
-                            d.get("state"),
-                            tuple(a.get("status") for a in d.get("attempts", [])),
-                            d.get("endpoint", "").startswith(receiver.url),
-                        )
+                        (d.state.value, tuple(a.status for a in d.attempts), d.endpoint.startswith(receiver.url))
                         for d in recorded
                     }
                 ),
             ),
             (200, True, [("delivered", (200,), True)]),
         )
-        print(f"python: webhook event types delivered: {sorted(d.get('event_type') for d in recorded)}")
+        print(f"python: webhook event types delivered: {sorted(d.event_type for d in recorded)}")
         # The journal records each attempt, its signature `[redacted]`: no
         # signature received, nor the client secret, appears in it.
-        status, journal = admin_json("GET", f"{ECHO_URL}/__emulator/requests")
+        r = list_requests.sync_detailed(client=admin_echo)
         attempts = [
             e
-            for e in (journal if isinstance(journal, list) else [])
-            if isinstance(e, dict) and (e.get("webhook") or {}).get("conversation_id") == conversation
+            for e in (r.parsed if isinstance(r.parsed, list) else [])
+            if getattr(e.webhook, "conversation_id", None) == conversation
         ]
-        shown = json.dumps(journal)
+        shown = r.content.decode()
         check(
-            "webhook journal -> every attempt, signature redacted, no signature and no client secret in it",
+            "webhook admin list_requests -> every attempt, signature redacted, no signature and no client secret",
             (
-                status,
+                r.status_code,
                 len(attempts) >= len(received),
-                {(e.get("headers") or {}).get("x-liveperson-signature") for e in attempts},
+                {e.headers.additional_properties.get("x-liveperson-signature") for e in attempts},
                 [d.headers.get("x-liveperson-signature", "")[5:] in shown for d, _ in received],
                 client_secret in shown,
             ),
@@ -984,8 +974,12 @@ def webhook_flow() -> None:
         )
 
         # Unregister before the receiver stops.
-        status, _ = admin_json("PUT", f"{ECHO_URL}/__emulator/webhooks", {})
-        check("webhook PUT /__emulator/webhooks {} -> status", status, 200)
+        r = put_webhooks.sync_detailed(client=admin_echo, body=WebhookRegistrations())
+        check(
+            "webhook admin put_webhooks {} -> none left",
+            (r.status_code, r.parsed.to_dict() if r.parsed else None),
+            (200, {}),
+        )
     finally:
         receiver.stop()
 

@@ -560,18 +560,6 @@ const signatureOk = (clientSecret: string, header: unknown, body: Uint8Array): b
   return got.length === expected.length && crypto.timingSafeEqual(got, expected);
 };
 
-// An emulator admin call through fetch: the status and the JSON answer
-// (undefined when there is no body).
-const adminJson = async (method: string, url: string, body?: unknown): Promise<[number, any]> => {
-  const answer = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const raw = await answer.text();
-  return [answer.status, raw === '' ? undefined : JSON.parse(raw)];
-};
-
 type Change = { dialogId?: unknown; event?: { type?: unknown; message?: unknown; contentType?: unknown }; originatorMetadata?: { role?: unknown } };
 
 async function webhookFlow(): Promise<void> {
@@ -588,17 +576,16 @@ async function webhookFlow(): Promise<void> {
   await receiver.start();
   console.log(`typescript: webhook receiver at ${receiver.url}`);
   try {
+    // Every event type to its own path of the receiver, as the App
+    // Installation manifest's `capabilities.webhooks` would register it.
     const registration: webhooks.WebhooksCapability = Object.fromEntries(
       webhookEvents.map((e) => [e, { endpoint: `${receiver.url}/webhooks/${e}` }]),
     );
-    const [putStatus] = await adminJson('PUT', `${echoUrl}/__emulator/webhooks`, registration);
-    check('webhook PUT /__emulator/webhooks (fetch) -> status', putStatus, 200);
-    const [getStatus, registered] = await adminJson('GET', `${echoUrl}/__emulator/webhooks`);
-    check(
-      'webhook GET /__emulator/webhooks -> the endpoints',
-      [getStatus, webhookEvents.map((e) => registered?.[e]?.endpoint)],
-      [200, webhookEvents.map((e) => registration[e]?.endpoint)],
-    );
+    const registered = sorted(Object.fromEntries(webhookEvents.map((e) => [e, { endpoint: registration[e]?.endpoint, max_retries: 0 }])));
+    const put = await admin.putWebhooks({ client: adminEcho, body: registration });
+    check('webhook admin putWebhooks -> the registrations (max_retries 0 by default)', [put.response.status, sorted(put.data)], [200, registered]);
+    const got = await admin.getWebhooks({ client: adminEcho });
+    check('webhook admin getWebhooks -> the same', [got.response.status, sorted(got.data)], [200, registered]);
 
     // The connector flow, short: hosts, AppJWT (the app credentials the echo
     // emulator requires), ConsumerJWS, CONVERSATION, one SEND.
@@ -743,35 +730,31 @@ async function webhookFlow(): Promise<void> {
     // delivered at its first attempt, which the receiver answered 200. A
     // delivery whose answer the emulator has not recorded yet is `pending`:
     // wait for it (as above, only a bound on a broken run).
-    type Recorded = { state?: string; endpoint?: string; event_type?: string; attempts?: { status?: number }[] };
-    let heldStatus = 0;
-    let recorded: Recorded[] = [];
-    for (const until = Date.now() + webhookWaitMs; ; await sleep(100)) {
-      const [status, held] = await adminJson('GET', `${echoUrl}/__emulator/conversations/${conversationId}`);
-      heldStatus = status;
-      recorded = Array.isArray(held?.deliveries) ? held.deliveries : [];
-      if (recorded.every((d) => d.state !== 'pending') || Date.now() > until) break;
+    const until = Date.now() + webhookWaitMs;
+    let held = await admin.getConversation({ client: adminEcho, path: { conversationId } });
+    while ((held.data?.deliveries ?? []).some((d) => d.state === 'pending') && Date.now() < until) {
+      await sleep(100);
+      held = await admin.getConversation({ client: adminEcho, path: { conversationId } });
     }
-    const outcomes = [...new Set(recorded.map((d) => JSON.stringify([d.state, (d.attempts ?? []).map((a) => a.status), (d.endpoint ?? '').startsWith(receiver.url)])))];
+    const recorded = held.data?.deliveries ?? [];
+    const outcomes = [...new Set(recorded.map((d) => JSON.stringify([d.state, d.attempts.map((a) => a.status), d.endpoint.startsWith(receiver.url)])))];
     check(
-      'webhook GET /__emulator/conversations/{id} -> each delivery to this receiver, answered 200 at once',
-      [heldStatus, recorded.length >= received.length, outcomes.sort()],
+      'webhook admin getConversation -> each delivery to this receiver, answered 200 at once',
+      [held.response.status, recorded.length >= received.length, outcomes.sort()],
       [200, true, [JSON.stringify(['delivered', [200], true])]],
     );
     console.log(`typescript: webhook event types delivered: ${JSON.stringify(recorded.map((d) => d.event_type).sort())}`);
     // The journal records each attempt, its signature `[redacted]`: no
     // signature received, nor the client secret, appears in it.
-    const [journalStatus, journal] = await adminJson('GET', `${echoUrl}/__emulator/requests`);
-    const attempts: { headers?: Record<string, unknown> }[] = (Array.isArray(journal) ? journal : []).filter(
-      (e: any) => e?.webhook?.conversation_id === conversationId,
-    );
-    const shown = JSON.stringify(journal);
+    const journal = await admin.listRequests({ client: adminEcho });
+    const attempts = (journal.data ?? []).filter((e) => e.webhook?.conversation_id === conversationId);
+    const shown = JSON.stringify(journal.data);
     check(
-      'webhook journal -> every attempt, signature redacted, no signature and no client secret in it',
+      'webhook admin listRequests -> every attempt, signature redacted, no signature and no client secret',
       [
-        journalStatus,
+        journal.response.status,
         attempts.length >= received.length,
-        [...new Set(attempts.map((e) => e.headers?.['x-liveperson-signature']))],
+        [...new Set(attempts.map((e) => e.headers['x-liveperson-signature']))],
         received.map(([d]) => shown.includes(String(d.headers['x-liveperson-signature'] ?? '').slice(5))),
         shown.includes(clientSecret),
       ],
@@ -779,8 +762,8 @@ async function webhookFlow(): Promise<void> {
     );
 
     // Unregister before the receiver stops.
-    const [clearStatus] = await adminJson('PUT', `${echoUrl}/__emulator/webhooks`, {});
-    check('webhook PUT /__emulator/webhooks {} -> status', clearStatus, 200);
+    const cleared = await admin.putWebhooks({ client: adminEcho, body: {} });
+    check('webhook admin putWebhooks {} -> none left', [cleared.response.status, cleared.data], [200, {}]);
   } finally {
     await receiver.stop();
   }
