@@ -14,9 +14,9 @@
 // registered there, a consumer text goes in through the connector flow, and
 // the echo agent's reply comes back as a webhook whose signature is checked
 // with node:crypto (createHmac, timingSafeEqual) and whose body is read
-// through the types generated from openapi/connector-webhooks.yaml. Each step prints one line;
-// any answer that differs from the one expected is a `MISMATCH` line, and the
-// exit code is 1.
+// through the types generated from openapi/connector-webhooks.yaml. Each step
+// prints one line; any answer that differs from the one expected is a
+// `MISMATCH` line, and the exit code is 1.
 import * as v1 from './gen/ccs-v1';
 import { createClient as createV1Client, createConfig as createV1Config } from './gen/ccs-v1/client';
 import * as v2 from './gen/ccs-v2';
