@@ -2,30 +2,43 @@
 """The smoke scenario, through the Python clients openapi-python-client made
 from the specs, against a running `ccs serve`.
 
-    smoke.py BASE_URL CLIENTS_DIR
+    smoke.py BASE_URL CLIENTS_DIR ECHO_URL
 
 CLIENTS_DIR holds the generated packages ccs_v1_client, ccs_v2_client,
-messaging_client, emulator_admin_client, domain_client and
-connector_auth_client (scripts/spec/spec-smoke generates them). The scenario uses
+messaging_client, emulator_admin_client, domain_client,
+connector_auth_client and connector_webhooks_client (its models only: the
+webhook bodies; scripts/spec/spec-smoke generates them). The scenario uses
 the emulator as a test double the way a test suite would: it resets it first,
 injects a 429 that the v1 read retries after its Retry-After, and asserts on
 the journal of what was sent. `connector_flow` then runs the whole connector
-flow with the hosts the Domain API names. Each step prints one line; any
-answer that differs from the one expected is a `MISMATCH` line, and the exit
-code is 1.
+flow with the hosts the Domain API names. `webhook_flow` last hears the
+answer: ECHO_URL is a second `ccs serve`, started with `--agent echo` and the
+app credentials `smoke-client-id` / `smoke-client-secret`; a webhook receiver
+on the standard library (http.server in a thread) is registered there, a
+consumer text goes in through the connector flow, and the echo agent's reply
+comes back as a webhook whose signature is checked with hmac + hashlib +
+base64, and whose body is parsed with the models generated from
+openapi/connector-webhooks.yaml too. Each step prints one line; any answer that differs from the one
+expected is a `MISMATCH` line, and the exit code is 1.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import queue
 import sys
+import threading
 import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-BASE_URL, CLIENTS_DIR = sys.argv[1], sys.argv[2]
+BASE_URL, CLIENTS_DIR, ECHO_URL = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path.insert(0, CLIENTS_DIR)
 
 # The clients are importable only once CLIENTS_DIR is on the path.
@@ -46,9 +59,11 @@ from ccs_v1_client.models import CreateNamespaceRequest, ErrorMessage, Propertie
 from ccs_v2_client.api.documents import get_document_properties, get_session_document, upsert_document
 from ccs_v2_client.models import GetPropertiesRequest, Payload, UpsertDocumentRequest
 from emulator_admin_client.api.faults import inject_fault, list_faults
+from emulator_admin_client.api.agent import get_conversation
 from emulator_admin_client.api.journal import list_requests
+from emulator_admin_client.api.webhooks import get_webhooks, put_webhooks
 from emulator_admin_client.api.reset import reset_emulator
-from emulator_admin_client.models import FaultMethod, StatusFault
+from emulator_admin_client.models import Conversation, FaultMethod, StatusFault, WebhookRegistrations
 from connector_auth_client.api.tokens import get_app_jwt, get_consumer_jws
 from connector_auth_client.models import (
     AppJwtRequest,
@@ -62,6 +77,8 @@ from connector_auth_client.models import (
     OAuthErrorError,
 )
 from connector_auth_client.models import ErrorMessage as AuthErrorMessage
+from connector_webhooks_client.models import ContentEvent as WebhookContentEvent
+from connector_webhooks_client.models import ExConversationChangeNotification, MessagingEventNotification
 from domain_client.api.domains import get_service_domain, list_service_domains
 from domain_client.models import ErrorMessage as DomainErrorMessage
 from domain_client.models import (
@@ -611,7 +628,364 @@ def connector_flow() -> None:
     check("connector SEND close again (idempotent) -> status", send(close).status_code, 200)
 
 
+# ---------------------------------------------------------------------------
+# The return channel (issue 24): what LivePerson sends back arrives as signed
+# webhooks. A receiver on the standard library only, registered with the
+# `ccs serve --agent echo` at ECHO_URL, hears the echo agent's reply to a
+# consumer text sent through the connector flow.
+# ---------------------------------------------------------------------------
+
+# The event types of the App Installation manifest's `capabilities.webhooks`.
+WEBHOOK_EVENTS = (
+    "ms.MessagingEventNotification.ContentEvent",
+    "ms.MessagingEventNotification.RichContentEvent",
+    "ms.MessagingEventNotification.AcceptStatusEvent",
+    "ms.MessagingEventNotification.ChatStateEvent",
+    "cqm.ExConversationChangeNotification",
+)
+# How long to wait for the agent's reply: no timing is asserted, this only
+# bounds a run in which nothing arrives.
+WEBHOOK_WAIT_SECONDS = 30.0
+
+
+@dataclass
+class Delivery:
+    """One POST the receiver got: its path, headers (lower-case names), the
+    raw body bytes as received, and the status the receiver answered."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    answered: int
+
+
+class WebhookReceiver:
+    """A webhook endpoint on http.server, served by a thread on a free port of
+    127.0.0.1. It keeps each POST as it came and answers 200 at once (the
+    checks run in the main thread, from `deliveries`)."""
+
+    def __init__(self) -> None:
+        self.deliveries: queue.Queue[Delivery] = queue.Queue()
+        deliveries = self.deliveries
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self._body()
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                deliveries.put(Delivery(self.path, headers, body, 200))
+
+            def _body(self) -> bytes:
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    body = b""
+                    while size := int(self.rfile.readline().split(b";")[0], 16):
+                        body += self.rfile.read(size)
+                        self.rfile.readline()
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return body
+                return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # the checks print what matters
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def signature_ok(client_secret: str, header: str | None, body: bytes) -> bool:
+    """LivePerson's `x-liveperson-signature`: `sha1=` and the Base64 of the
+    HMAC-SHA1 of the raw body bytes, keyed with the app's client secret;
+    compared in constant time."""
+    digest = hmac.new(client_secret.encode(), body, hashlib.sha1).digest()
+    expected = "sha1=" + base64.b64encode(digest).decode("ascii")
+    return hmac.compare_digest(expected.encode(), (header or "").encode())
+
+
+def typed_notification(notification: Any) -> Any:
+    """The notification parsed by the models generated from
+    openapi/connector-webhooks.yaml (chosen by its `type`), or the error."""
+    models = {
+        "ms.MessagingEventNotification": MessagingEventNotification,
+        "cqm.ExConversationChangeNotification": ExConversationChangeNotification,
+    }
+    try:
+        return models[notification["type"]].from_dict(notification)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        return error
+
+
+def model_name(parsed: Any) -> str:
+    """The class a notification parsed to, or the parse error, as a check shows it."""
+    return f"{type(parsed).__name__}: {parsed}" if isinstance(parsed, Exception) else type(parsed).__name__
+
+
+def webhook_flow() -> None:
+    account = ACCOUNT
+    # The app credentials the echo emulator was started with
+    # (scripts/spec/spec-smoke): they sign the webhooks.
+    client_id, client_secret = "smoke-client-id", "smoke-client-secret"
+    text = "Hello 👋, ça va? Ünïcode in the signed body"
+
+    admin_echo = emulator_admin_client.Client(base_url=ECHO_URL)
+    r = reset_emulator.sync_detailed(client=admin_echo)
+    check("webhook echo emulator reset_emulator -> status", r.status_code, 204)
+
+    receiver = WebhookReceiver()
+    print(f"python: webhook receiver at {receiver.url}")
+    try:
+        # Every event type to its own path of the receiver, as the App
+        # Installation manifest's `capabilities.webhooks` would register it.
+        registration = {event: {"endpoint": f"{receiver.url}/webhooks/{event}"} for event in WEBHOOK_EVENTS}
+        registered = {event: {**value, "max_retries": 0} for event, value in registration.items()}
+        r = put_webhooks.sync_detailed(client=admin_echo, body=WebhookRegistrations.from_dict(registration))
+        check(
+            "webhook admin put_webhooks -> the registrations (max_retries 0 by default)",
+            (r.status_code, r.parsed.to_dict() if isinstance(r.parsed, WebhookRegistrations) else r.content),
+            (200, registered),
+        )
+        r = get_webhooks.sync_detailed(client=admin_echo)
+        check(
+            "webhook admin get_webhooks -> the same",
+            (r.status_code, r.parsed.to_dict() if isinstance(r.parsed, WebhookRegistrations) else r.content),
+            (200, registered),
+        )
+
+        # The connector flow, short: hosts, AppJWT (the app credentials the
+        # echo emulator requires), ConsumerJWS, CONVERSATION, one SEND.
+        scheme = urlsplit(ECHO_URL).scheme
+        r = list_service_domains.sync_detailed(
+            account, client=domain_client.Client(base_url=ECHO_URL), version=ListServiceDomainsVersion.VALUE_0
+        )
+        hosts = {d.service: d.base_uri for d in r.parsed.base_ur_is} if isinstance(r.parsed, ServiceDomainList) else {}
+        check("webhook list_service_domains -> status", r.status_code, 200)
+
+        def url(service: str) -> str:
+            return f"{scheme}://{hosts.get(service, 'missing-' + service)}"
+
+        r = get_app_jwt.sync_detailed(
+            account,
+            client=connector_auth_client.Client(base_url=url("sentinel")),
+            body=AppJwtRequest(client_id=client_id, client_secret=client_secret),
+            v=GetAppJwtV.VALUE_0,
+            grant_type=GetAppJwtGrantType.CLIENT_CREDENTIALS,
+        )
+        check("webhook get_app_jwt -> status", r.status_code, 200)
+        app_jwt = r.parsed.access_token if isinstance(r.parsed, AppJwtResponse) else ""
+        r = get_consumer_jws.sync_detailed(
+            account,
+            client=connector_auth_client.AuthenticatedClient(
+                base_url=url("idp"), token=app_jwt, prefix="", auth_header_name="Authorization"
+            ),
+            body=ConsumerJwsRequest(ext_consumer_id="smoke_python_webhooks"),
+            v=GetConsumerJwsV.VALUE_0,
+        )
+        check("webhook get_consumer_jws -> status", r.status_code, 201)
+        consumer_jws = r.parsed.token if isinstance(r.parsed, ConsumerJwsResponse) else ""
+        conn = messaging_client.Client(
+            base_url=url("asyncMessagingEnt"), headers={"Authorization": app_jwt, "X-LP-ON-BEHALF": consumer_jws}
+        )
+        r = create_conversation.sync_detailed(account, client=conn, body=batch, v=CreateConversationV.VALUE_3)
+        check("webhook create_conversation -> status", r.status_code, 200)
+        results = r.parsed if isinstance(r.parsed, list) else []
+        conversation = results[1].body.conversation_id if len(results) == 2 else ""
+        print(f"python: webhook conversation {conversation}")
+        r = send_to_conversation.sync_detailed(
+            account,
+            client=conn,
+            body=PublishEventRequest(
+                kind=RequestKind.REQ,
+                id="1",
+                type_=PublishEventRequestType.MS_PUBLISHEVENT,
+                body=PublishEventBody(
+                    dialog_id=conversation,
+                    event=ContentEvent(
+                        type_=ContentEventType.CONTENTEVENT,
+                        content_type=ContentEventContentType.TEXTPLAIN,
+                        message=text,
+                    ),
+                ),
+            ),
+            v=SendToConversationV.VALUE_3,
+        )
+        check("webhook SEND text -> status", r.status_code, 200)
+
+        # Every delivery until the agent's ContentEvent in this conversation.
+        def agent_reply(change: dict[str, Any]) -> bool:
+            return (
+                change.get("dialogId") == conversation
+                and (change.get("event") or {}).get("type") == "ContentEvent"
+                and (change.get("originatorMetadata") or {}).get("role") == "ASSIGNED_AGENT"
+            )
+
+        received: list[tuple[Delivery, Any]] = []
+        reply = None
+        deadline = time.monotonic() + WEBHOOK_WAIT_SECONDS
+        while reply is None and (left := deadline - time.monotonic()) > 0:
+            try:
+                delivery = receiver.deliveries.get(timeout=left)
+            except queue.Empty:
+                break
+            try:
+                notification = json.loads(delivery.body)
+            except ValueError:
+                notification = None
+            received.append((delivery, notification))
+            changes = ((notification or {}).get("body") or {}).get("changes") or []
+            reply = next((c for c in changes if isinstance(c, dict) and agent_reply(c)), None)
+        check(f"webhook -> the echo agent's reply arrived within {WEBHOOK_WAIT_SECONDS:.0f} s", reply is not None, True)
+
+        # Each delivery: signed with the client secret over the raw bytes, the
+        # account and client id headers, LivePerson's envelope, and sent to
+        # the endpoint registered for its event type.
+        for number, (delivery, notification) in enumerate(received, 1):
+            envelope = notification if isinstance(notification, dict) else {}
+            changes = (envelope.get("body") or {}).get("changes")
+            kind = envelope.get("type")
+            if kind == "ms.MessagingEventNotification" and isinstance(changes, list):
+                events = {f"{kind}.{(c.get('event') or {}).get('type')}" for c in changes if isinstance(c, dict)}
+            else:
+                events = {kind}
+            name = "/".join(sorted(map(str, events)))
+            check(
+                f"webhook delivery {number} ({name}) -> signature, headers, envelope, endpoint, answered",
+                {
+                    "signature": signature_ok(
+                        client_secret, delivery.headers.get("x-liveperson-signature"), delivery.body
+                    ),
+                    "account": delivery.headers.get("x-liveperson-account-id"),
+                    "client": delivery.headers.get("x-liveperson-client-id"),
+                    "content-type": delivery.headers.get("content-type", "").split(";")[0].strip(),
+                    "kind": envelope.get("kind"),
+                    "type": kind in ("ms.MessagingEventNotification", "cqm.ExConversationChangeNotification"),
+                    "changes": isinstance(changes, list) and len(changes) > 0,
+                    "model": model_name(typed_notification(envelope)),
+                    "endpoint": [f"/webhooks/{event}" for event in events] == [delivery.path],
+                    "answered": delivery.answered,
+                },
+                {
+                    "signature": True,
+                    "account": account,
+                    "client": client_id,
+                    "content-type": "application/json",
+                    "kind": "notification",
+                    "type": True,
+                    "changes": True,
+                    "model": str(kind).split(".")[-1],
+                    "endpoint": True,
+                    "answered": 200,
+                },
+            )
+        if reply is not None:
+            check(
+                "webhook agent reply -> the echoed text, by the assigned agent",
+                (
+                    reply["event"].get("message"),
+                    reply["event"].get("contentType"),
+                    reply["originatorMetadata"].get("role"),
+                    reply.get("dialogId"),
+                ),
+                (text, "text/plain", "ASSIGNED_AGENT", conversation),
+            )
+            # The same reply through the generated models.
+            parsed = typed_notification(received[-1][1])
+            typed_reply = next(
+                (
+                    c
+                    for c in (parsed.body.changes if isinstance(parsed, MessagingEventNotification) else [])
+                    if c.dialog_id == conversation
+                    and isinstance(c.event, WebhookContentEvent)
+                    and getattr(c.originator_metadata, "role", None) == "ASSIGNED_AGENT"
+                ),
+                None,
+            )
+            check(
+                "webhook agent reply, through connector_webhooks_client's models -> text and role",
+                (typed_reply.event.message, typed_reply.originator_metadata.role) if typed_reply else None,
+                (text, "ASSIGNED_AGENT"),
+            )
+            delivery = received[-1][0]
+            # The check can fail: a wrong secret, or one byte more, and the
+            # same header no longer matches.
+            header = delivery.headers.get("x-liveperson-signature")
+            check(
+                "webhook agent reply -> signature with a wrong secret, and over a tampered body, refused",
+                (
+                    signature_ok("not-the-secret", header, delivery.body),
+                    signature_ok(client_secret, header, delivery.body + b" "),
+                ),
+                (False, False),
+            )
+
+        # The emulator's record of the same deliveries: each to this receiver,
+        # delivered at its first attempt, which the receiver answered 200. A
+        # delivery whose answer the emulator has not recorded yet is
+        # `pending`: wait for it (as above, only a bound on a broken run).
+        deadline = time.monotonic() + WEBHOOK_WAIT_SECONDS
+        while True:
+            r = get_conversation.sync_detailed(conversation, client=admin_echo)
+            recorded = r.parsed.deliveries if isinstance(r.parsed, Conversation) else []
+            if all(d.state.value != "pending" for d in recorded) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        check(
+            "webhook admin get_conversation -> each delivery to this receiver, answered 200 at once",
+            (
+                r.status_code,
+                len(recorded) >= len(received),
+                sorted(
+                    {
+                        (d.state.value, tuple(a.status for a in d.attempts), d.endpoint.startswith(receiver.url))
+                        for d in recorded
+                    }
+                ),
+            ),
+            (200, True, [("delivered", (200,), True)]),
+        )
+        print(f"python: webhook event types delivered: {sorted(d.event_type for d in recorded)}")
+        # The journal records each attempt, its signature `[redacted]`: no
+        # signature received, nor the client secret, appears in it.
+        r = list_requests.sync_detailed(client=admin_echo)
+        attempts = [
+            e
+            for e in (r.parsed if isinstance(r.parsed, list) else [])
+            if getattr(e.webhook, "conversation_id", None) == conversation
+        ]
+        shown = r.content.decode()
+        check(
+            "webhook admin list_requests -> every attempt, signature redacted, no signature and no client secret",
+            (
+                r.status_code,
+                len(attempts) >= len(received),
+                {e.headers.additional_properties.get("x-liveperson-signature") for e in attempts},
+                [d.headers.get("x-liveperson-signature", "")[5:] in shown for d, _ in received],
+                client_secret in shown,
+            ),
+            (200, True, {"[redacted]"}, [False] * len(received), False),
+        )
+
+        # Unregister before the receiver stops.
+        r = put_webhooks.sync_detailed(client=admin_echo, body=WebhookRegistrations())
+        check(
+            "webhook admin put_webhooks {} -> none left",
+            (r.status_code, r.parsed.to_dict() if r.parsed else None),
+            (200, {}),
+        )
+    finally:
+        receiver.stop()
+
+
 connector_flow()
+webhook_flow()
 
 print(f"python: {'all answers as expected' if mismatches == 0 else f'{mismatches} mismatches'}")
 sys.exit(1 if mismatches else 0)

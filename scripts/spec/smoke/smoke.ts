@@ -1,15 +1,22 @@
 // The smoke scenario, through the TypeScript clients @hey-api/openapi-ts made
 // from the specs, against a running `ccs serve`.
 //
-//   node smoke.js BASE_URL
+//   node smoke.js BASE_URL ECHO_URL
 //
 // scripts/spec/spec-smoke copies this file beside the generated clients (gen/NAME)
 // and compiles it with tsc. The scenario uses the emulator as a test double
 // the way a test suite would: it resets it first, injects a 429 that the v1
 // read retries after its Retry-After, and asserts on the journal of what was
 // sent. `connectorFlow` then runs the whole connector flow with the hosts the
-// Domain API names. Each step prints one line; any answer that differs from
-// the one expected is a `MISMATCH` line, and the exit code is 1.
+// Domain API names. `webhookFlow` last hears the answer: ECHO_URL is a second
+// `ccs serve`, started with `--agent echo` and the app credentials
+// `smoke-client-id` / `smoke-client-secret`; a webhook receiver on node:http is
+// registered there, a consumer text goes in through the connector flow, and
+// the echo agent's reply comes back as a webhook whose signature is checked
+// with node:crypto (createHmac, timingSafeEqual) and whose body is read
+// through the types generated from openapi/connector-webhooks.yaml. Each step
+// prints one line; any answer that differs from the one expected is a
+// `MISMATCH` line, and the exit code is 1.
 import * as v1 from './gen/ccs-v1';
 import { createClient as createV1Client, createConfig as createV1Config } from './gen/ccs-v1/client';
 import * as v2 from './gen/ccs-v2';
@@ -22,11 +29,41 @@ import * as domain from './gen/domain';
 import { createClient as createDomainClient, createConfig as createDomainConfig } from './gen/domain/client';
 import * as auth from './gen/connector-auth';
 import { createClient as createAuthClient, createConfig as createAuthConfig } from './gen/connector-auth/client';
+// The webhook bodies' types (openapi/connector-webhooks.yaml), for the receiver.
+import type * as webhooks from './gen/connector-webhooks';
 
-// Node's globals, without @types/node.
+// Node's globals and the two standard modules the webhook receiver uses,
+// typed as far as this file uses them (no @types/node is installed).
 declare const process: { argv: string[]; exitCode?: number };
+declare const Buffer: { concat(chunks: Uint8Array[]): Uint8Array };
+interface IncomingMessage {
+  url?: string;
+  headers: Record<string, string | string[] | undefined>;
+  on(event: 'data', listener: (chunk: Uint8Array) => void): void;
+  on(event: 'end', listener: () => void): void;
+}
+interface ServerResponse {
+  writeHead(status: number, headers: Record<string, string>): void;
+  end(): void;
+}
+interface HttpServer {
+  listen(port: number, host: string, listening: () => void): void;
+  address(): { port: number };
+  close(closed: () => void): void;
+  closeAllConnections(): void;
+}
+declare function require(module: 'node:http'): {
+  createServer(handler: (request: IncomingMessage, response: ServerResponse) => void): HttpServer;
+};
+declare function require(module: 'node:crypto'): {
+  createHmac(algorithm: string, key: string): { update(data: Uint8Array): { digest(encoding: 'base64'): string } };
+  timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
+};
+const http = require('node:http');
+const crypto = require('node:crypto');
 
 const baseUrl = process.argv[2];
+const echoUrl = process.argv[3];
 const accountId = 'le12345678';
 const nameSpace = 'smoke_typescript';
 const sessionId = 'conversation 42/é'; // percent-encoded on the wire
@@ -426,7 +463,313 @@ async function connectorFlow(): Promise<void> {
   check('connector SEND close again (idempotent) -> status', (await send(close)).response.status, 200);
 }
 
-main().then(connectorFlow).then(
+// ---------------------------------------------------------------------------
+// The return channel (issue 24): what LivePerson sends back arrives as signed
+// webhooks. A receiver on Node's standard library only (`http`), registered
+// with the `ccs serve --agent echo` at echoUrl, hears the echo agent's reply
+// to a consumer text sent through the connector flow.
+// ---------------------------------------------------------------------------
+
+// The event types of the App Installation manifest's `capabilities.webhooks`.
+const webhookEvents: (keyof webhooks.WebhooksCapability)[] = [
+  'ms.MessagingEventNotification.ContentEvent',
+  'ms.MessagingEventNotification.RichContentEvent',
+  'ms.MessagingEventNotification.AcceptStatusEvent',
+  'ms.MessagingEventNotification.ChatStateEvent',
+  'cqm.ExConversationChangeNotification',
+];
+// How long to wait for the agent's reply: no timing is asserted, this only
+// bounds a run in which nothing arrives.
+const webhookWaitMs = 30_000;
+
+// One POST the receiver got: its path, headers (lower-case names, as Node
+// gives them), the raw body bytes as received, and the status it answered.
+interface Delivery {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Uint8Array;
+  answered: number;
+}
+
+// A webhook endpoint on node:http, on a free port of 127.0.0.1. It keeps each
+// POST as it came and answers 200 at once; `next` waits for the next one.
+class WebhookReceiver {
+  private readonly queue: Delivery[] = [];
+  private waiting: ((d: Delivery) => void) | undefined;
+  private readonly server: HttpServer;
+  url = '';
+
+  constructor() {
+    this.server = http.createServer((request, response) => {
+      const chunks: Uint8Array[] = [];
+      request.on('data', (chunk: Uint8Array) => chunks.push(chunk));
+      request.on('end', () => {
+        response.writeHead(200, { 'content-length': '0' });
+        response.end();
+        this.push({ path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks), answered: 200 });
+      });
+    });
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve) =>
+      this.server.listen(0, '127.0.0.1', () => {
+        this.url = `http://127.0.0.1:${this.server.address().port}`;
+        resolve();
+      }),
+    );
+  }
+
+  private push(delivery: Delivery): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (waiting) waiting(delivery);
+    else this.queue.push(delivery);
+  }
+
+  // The next delivery, or undefined when none comes within `ms`.
+  next(ms: number): Promise<Delivery | undefined> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = undefined;
+        resolve(undefined);
+      }, Math.max(ms, 0));
+      this.waiting = (d) => {
+        clearTimeout(timer);
+        resolve(d);
+      };
+    });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+// LivePerson's `x-liveperson-signature`: `sha1=` and the Base64 of the
+// HMAC-SHA1 of the raw body bytes, keyed with the app's client secret;
+// compared in constant time.
+const signatureOk = (clientSecret: string, header: unknown, body: Uint8Array): boolean => {
+  const expected = new TextEncoder().encode(`sha1=${crypto.createHmac('sha1', clientSecret).update(body).digest('base64')}`);
+  const got = new TextEncoder().encode(typeof header === 'string' ? header : '');
+  return got.length === expected.length && crypto.timingSafeEqual(got, expected);
+};
+
+type Change = { dialogId?: unknown; event?: { type?: unknown; message?: unknown; contentType?: unknown }; originatorMetadata?: { role?: unknown } };
+
+async function webhookFlow(): Promise<void> {
+  // The app credentials the echo emulator was started with
+  // (scripts/spec/spec-smoke): they sign the webhooks.
+  const clientId = 'smoke-client-id';
+  const clientSecret = 'smoke-client-secret';
+  const text = 'Hello 👋, ça va? Ünïcode in the signed body';
+
+  const adminEcho = createAdminClient(createAdminConfig<admin.ClientOptions>({ baseUrl: echoUrl }));
+  check('webhook echo emulator resetEmulator -> status', (await admin.resetEmulator({ client: adminEcho })).response.status, 204);
+
+  const receiver = new WebhookReceiver();
+  await receiver.start();
+  console.log(`typescript: webhook receiver at ${receiver.url}`);
+  try {
+    // Every event type to its own path of the receiver, as the App
+    // Installation manifest's `capabilities.webhooks` would register it.
+    const registration: webhooks.WebhooksCapability = Object.fromEntries(
+      webhookEvents.map((e) => [e, { endpoint: `${receiver.url}/webhooks/${e}` }]),
+    );
+    const registered = sorted(Object.fromEntries(webhookEvents.map((e) => [e, { endpoint: registration[e]?.endpoint, max_retries: 0 }])));
+    const put = await admin.putWebhooks({ client: adminEcho, body: registration });
+    check('webhook admin putWebhooks -> the registrations (max_retries 0 by default)', [put.response.status, sorted(put.data)], [200, registered]);
+    const got = await admin.getWebhooks({ client: adminEcho });
+    check('webhook admin getWebhooks -> the same', [got.response.status, sorted(got.data)], [200, registered]);
+
+    // The connector flow, short: hosts, AppJWT (the app credentials the echo
+    // emulator requires), ConsumerJWS, CONVERSATION, one SEND.
+    const { protocol } = new URL(echoUrl);
+    const all = await domain.listServiceDomains({
+      client: createDomainClient(createDomainConfig<domain.ClientOptions>({ baseUrl: echoUrl })),
+      path: { accountId },
+      query: { version: '1.0' },
+    });
+    check('webhook listServiceDomains -> status', all.response.status, 200);
+    const hosts = new Map((all.data?.baseURIs ?? []).map((d) => [d.service, d.baseURI]));
+    const url = (service: string): string => `${protocol}//${hosts.get(service) ?? `missing-${service}`}`;
+    const token = await auth.getAppJwt({
+      client: createAuthClient(createAuthConfig<auth.ClientOptions>({ baseUrl: url('sentinel') })),
+      path: { accountId },
+      query: { v: '1.0', grant_type: 'client_credentials' },
+      body: { client_id: clientId, client_secret: clientSecret },
+    });
+    check('webhook getAppJwt -> status', token.response.status, 200);
+    const appJwt = token.data?.access_token ?? '';
+    const jws = await auth.getConsumerJws({
+      client: createAuthClient(createAuthConfig<auth.ClientOptions>({ baseUrl: url('idp'), auth: () => appJwt })),
+      path: { accountId },
+      query: { v: '1.0' },
+      body: { ext_consumer_id: 'smoke_typescript_webhooks' },
+    });
+    check('webhook getConsumerJws -> status', jws.response.status, 201);
+    const tokens: Record<string, string> = { Authorization: appJwt, 'X-LP-ON-BEHALF': jws.data?.token ?? '' };
+    const conn = createMessagingClient(
+      createMessagingConfig<messaging.ClientOptions>({ baseUrl: url('asyncMessagingEnt'), auth: (a) => tokens[a.name ?? ''] }),
+    );
+    const conv = await messaging.createConversation({
+      client: conn,
+      path: { accountId },
+      query: { v: 3 },
+      body: [
+        { kind: 'req', id: '1,', type: 'userprofile.SetUserProfile', body: { authenticatedData: { lp_sdes: [{ type: 'ctmrinfo', info: { socialId: '1234567890', ctype: 'vip' } }] } } },
+        { kind: 'req', id: '2,', type: 'cm.ConsumerRequestConversation', body: { brandId: accountId } },
+      ],
+    });
+    check('webhook createConversation -> status', conv.response.status, 200);
+    const conversationId = conv.data?.[1]?.body.conversationId ?? '';
+    console.log(`typescript: webhook conversation ${conversationId}`);
+    const sent = await messaging.sendToConversation({
+      client: conn,
+      path: { accountId },
+      query: { v: 3 },
+      body: { kind: 'req', id: '1', type: 'ms.PublishEvent', body: { dialogId: conversationId, event: { type: 'ContentEvent', contentType: 'text/plain', message: text } } },
+    });
+    check('webhook SEND text -> status', sent.response.status, 200);
+
+    // Every delivery until the agent's ContentEvent in this conversation.
+    const isReply = (c: Change): boolean =>
+      c.dialogId === conversationId && c.event?.type === 'ContentEvent' && c.originatorMetadata?.role === 'ASSIGNED_AGENT';
+    const received: [Delivery, any][] = [];
+    let reply: Change | undefined;
+    const deadline = Date.now() + webhookWaitMs;
+    while (reply === undefined) {
+      const delivery = await receiver.next(deadline - Date.now());
+      if (delivery === undefined) break;
+      let notification: any;
+      try {
+        notification = JSON.parse(new TextDecoder().decode(delivery.body));
+      } catch {
+        notification = undefined;
+      }
+      received.push([delivery, notification]);
+      const changes: unknown = notification?.body?.changes;
+      reply = Array.isArray(changes) ? changes.find((c: Change) => c !== null && typeof c === 'object' && isReply(c)) : undefined;
+    }
+    check(`webhook -> the echo agent's reply arrived within ${webhookWaitMs / 1000} s`, reply !== undefined, true);
+
+    // Each delivery: signed with the client secret over the raw bytes, the
+    // account and client id headers, LivePerson's envelope, and sent to the
+    // endpoint registered for its event type.
+    received.forEach(([delivery, notification], i) => {
+      const envelope = notification !== null && typeof notification === 'object' ? notification : {};
+      const changes: unknown = envelope.body?.changes;
+      const kind: unknown = envelope.type;
+      const events =
+        kind === 'ms.MessagingEventNotification' && Array.isArray(changes)
+          ? [...new Set(changes.map((c: Change) => `${kind}.${String(c?.event?.type)}`))]
+          : [String(kind)];
+      check(
+        `webhook delivery ${i + 1} (${events.sort().join('/')}) -> signature, headers, envelope, endpoint, answered`,
+        {
+          signature: signatureOk(clientSecret, delivery.headers['x-liveperson-signature'], delivery.body),
+          account: delivery.headers['x-liveperson-account-id'],
+          client: delivery.headers['x-liveperson-client-id'],
+          contentType: String(delivery.headers['content-type'] ?? '').split(';')[0].trim(),
+          kind: envelope.kind,
+          type: kind === 'ms.MessagingEventNotification' || kind === 'cqm.ExConversationChangeNotification',
+          changes: Array.isArray(changes) && changes.length > 0,
+          endpoint: events.length === 1 && delivery.path === `/webhooks/${events[0]}`,
+          answered: delivery.answered,
+        },
+        {
+          signature: true,
+          account: accountId,
+          client: clientId,
+          contentType: 'application/json',
+          kind: 'notification',
+          type: true,
+          changes: true,
+          endpoint: true,
+          answered: 200,
+        },
+      );
+    });
+    if (reply !== undefined) {
+      check(
+        'webhook agent reply -> the echoed text, by the assigned agent',
+        [reply.event?.message, reply.event?.contentType, reply.originatorMetadata?.role, reply.dialogId],
+        [text, 'text/plain', 'ASSIGNED_AGENT', conversationId],
+      );
+      // The same reply through the types generated from the spec.
+      const typed = received[received.length - 1][1] as webhooks.Notification;
+      const typedReply =
+        typed.type === 'ms.MessagingEventNotification'
+          ? typed.body.changes.find((c) => c.dialogId === conversationId && c.originatorMetadata?.role === 'ASSIGNED_AGENT')
+          : undefined;
+      check(
+        "webhook agent reply, through connector-webhooks' types -> text and role",
+        typedReply?.event.type === 'ContentEvent' ? [typedReply.event.message, typedReply.originatorMetadata?.role] : undefined,
+        [text, 'ASSIGNED_AGENT'],
+      );
+      // The check can fail: a wrong secret, or one byte more, and the same
+      // header no longer matches.
+      const [delivery] = received[received.length - 1];
+      const header = delivery.headers['x-liveperson-signature'];
+      const tampered = new Uint8Array(delivery.body.length + 1);
+      tampered.set(delivery.body);
+      tampered[delivery.body.length] = 0x20;
+      check(
+        'webhook agent reply -> signature with a wrong secret, and over a tampered body, refused',
+        [signatureOk('not-the-secret', header, delivery.body), signatureOk(clientSecret, header, tampered)],
+        [false, false],
+      );
+    }
+
+    // The emulator's record of the same deliveries: each to this receiver,
+    // delivered at its first attempt, which the receiver answered 200. A
+    // delivery whose answer the emulator has not recorded yet is `pending`:
+    // wait for it (as above, only a bound on a broken run).
+    const until = Date.now() + webhookWaitMs;
+    let held = await admin.getConversation({ client: adminEcho, path: { conversationId } });
+    while ((held.data?.deliveries ?? []).some((d) => d.state === 'pending') && Date.now() < until) {
+      await sleep(100);
+      held = await admin.getConversation({ client: adminEcho, path: { conversationId } });
+    }
+    const recorded = held.data?.deliveries ?? [];
+    const outcomes = [...new Set(recorded.map((d) => JSON.stringify([d.state, d.attempts.map((a) => a.status), d.endpoint.startsWith(receiver.url)])))];
+    check(
+      'webhook admin getConversation -> each delivery to this receiver, answered 200 at once',
+      [held.response.status, recorded.length >= received.length, outcomes.sort()],
+      [200, true, [JSON.stringify(['delivered', [200], true])]],
+    );
+    console.log(`typescript: webhook event types delivered: ${JSON.stringify(recorded.map((d) => d.event_type).sort())}`);
+    // The journal records each attempt, its signature `[redacted]`: no
+    // signature received, nor the client secret, appears in it.
+    const journal = await admin.listRequests({ client: adminEcho });
+    const attempts = (journal.data ?? []).filter((e) => e.webhook?.conversation_id === conversationId);
+    const shown = JSON.stringify(journal.data);
+    check(
+      'webhook admin listRequests -> every attempt, signature redacted, no signature and no client secret',
+      [
+        journal.response.status,
+        attempts.length >= received.length,
+        [...new Set(attempts.map((e) => e.headers['x-liveperson-signature']))],
+        received.map(([d]) => shown.includes(String(d.headers['x-liveperson-signature'] ?? '').slice(5))),
+        shown.includes(clientSecret),
+      ],
+      [200, true, ['[redacted]'], received.map(() => false), false],
+    );
+
+    // Unregister before the receiver stops.
+    const cleared = await admin.putWebhooks({ client: adminEcho, body: {} });
+    check('webhook admin putWebhooks {} -> none left', [cleared.response.status, cleared.data], [200, {}]);
+  } finally {
+    await receiver.stop();
+  }
+}
+
+main().then(connectorFlow).then(webhookFlow).then(
   () => {
     console.log(`typescript: ${mismatches === 0 ? 'all answers as expected' : `${mismatches} mismatches`}`);
     process.exitCode = mismatches === 0 ? 0 : 1;
