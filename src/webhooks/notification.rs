@@ -580,15 +580,26 @@ fn parse_message(index: usize, text: &str) -> Result<Notification, BodyError> {
             ));
         }
     };
+    // An event type this crate does not know is kept whatever it holds.
+    if let Some(event_type) = wire.event.as_ref().and_then(|e| e.type_.as_deref())
+        && !KNOWN_EVENTS.contains(&event_type)
+    {
+        return unknown(
+            MESSAGING_EVENT_NOTIFICATION,
+            Some(event_type.to_owned()),
+            index,
+            text,
+        );
+    }
+    let dialog_id = wire
+        .dialog_id
+        .ok_or_else(|| BodyError::new(at("dialogId"), "missing"))?;
     let event = wire
         .event
         .ok_or_else(|| BodyError::new(at("event"), "missing"))?;
     let event_type = event
         .type_
         .ok_or_else(|| BodyError::new(at("event.type"), "missing"))?;
-    let dialog_id = wire
-        .dialog_id
-        .ok_or_else(|| BodyError::new(at("dialogId"), "missing"))?;
     let originator = match wire.originator_metadata {
         Some(meta) => Some(Participant {
             id: meta

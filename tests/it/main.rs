@@ -16,6 +16,7 @@
 //! | `cli` | the `ccs` binary, run as a process |
 //! | `generated_api` | snapshots of the API progenitor generates from each spec |
 //! | `schema_match` | the layer's types against their spec schemas (feature `schemars`) |
+//! | `webhooks` | webhook notifications typed, signatures, the receiver, its axum route |
 //!
 //! `tests/process/` is the other binary: the tests that change process-wide
 //! state (the environment, the tracing dispatcher).
@@ -40,3 +41,4 @@ mod raw_values;
 mod request_shapes;
 mod round_trip;
 mod schema_match;
+mod webhooks;
