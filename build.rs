@@ -16,13 +16,17 @@ mod reference;
 pub const SPEC_LIST: &str = "openapi/specs.txt";
 
 /// One line of [`SPEC_LIST`]: a spec file in `openapi/` and the Rust module
-/// generated from it, if the crate has a client for it.
+/// generated from it, if the crate has one for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spec {
     /// The file name, e.g. `ccs-v1.yaml`.
     pub file: String,
     /// The module, e.g. `v1` (`liveperson_ccs::raw::v1`); `None` for `-`.
     pub module: Option<String>,
+    /// `types` in the third column: a spec of calls the crate receives (the
+    /// connector's webhook endpoint), of which only the schemas are
+    /// generated ([`generate_types_file`]), with no client.
+    pub types_only: bool,
 }
 
 impl Spec {
@@ -40,7 +44,8 @@ pub fn read_specs(manifest_dir: &Path) -> Result<Vec<Spec>, String> {
     parse_specs(&text).map_err(|e| format!("{SPEC_LIST}: {e}"))
 }
 
-/// Parses the text of [`SPEC_LIST`]: `FILE MODULE` a line, `#` comments.
+/// Parses the text of [`SPEC_LIST`]: `FILE MODULE [types]` a line, `#`
+/// comments.
 pub fn parse_specs(text: &str) -> Result<Vec<Spec>, String> {
     let mut specs: Vec<Spec> = Vec::new();
     for (number, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())) {
@@ -48,10 +53,14 @@ pub fn parse_specs(text: &str) -> Result<Vec<Spec>, String> {
             continue;
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let [file, module] = fields[..] else {
-            return Err(format!(
-                "line {number}: expected `FILE MODULE`, found {line:?}"
-            ));
+        let (file, module, types_only) = match fields[..] {
+            [file, module] => (file, module, false),
+            [file, module, "types"] if module != "-" => (file, module, true),
+            _ => {
+                return Err(format!(
+                    "line {number}: expected `FILE MODULE` or `FILE MODULE types`, found {line:?}"
+                ));
+            }
         };
         let plain_file = file.ends_with(".yaml")
             && file
@@ -86,6 +95,7 @@ pub fn parse_specs(text: &str) -> Result<Vec<Spec>, String> {
         specs.push(Spec {
             file: file.to_owned(),
             module,
+            types_only,
         });
     }
     if specs.is_empty() {
@@ -113,19 +123,29 @@ fn main() {
         let Some(module) = &spec.module else {
             continue;
         };
-        let (source, title) = match generate_file(&path) {
-            Ok(generated) => generated,
-            Err(message) => fail(&message),
+        let generated = if spec.types_only {
+            generate_types_file(&path)
+        } else {
+            generate_file(&path)
         };
+        let (source, title) = generated.unwrap_or_else(|message| fail(&message));
         write(&out_dir, &format!("{module}.rs"), &source);
+        let what = if spec.types_only {
+            "its schemas only, in `types` (no client: the crate receives these calls)"
+        } else {
+            "the client and its `types`"
+        };
         modules.push_str(&format!(
-            "/// {title}, from `openapi/{file}`.\n\
+            "/// {title}, from `openapi/{file}`: {what}.\n\
              #[allow(missing_docs, unused_imports, clippy::all, clippy::pedantic, dead_code)]\n\
              pub mod {module} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/{module}.rs\"));\n}}\n\n",
             title = title.replace('\n', " "),
             file = spec.file,
         ));
-        clients.push(format!("$m!({module});"));
+        // Only a client has the transport's hooks and `OPERATION_PATHS`.
+        if !spec.types_only {
+            clients.push(format!("$m!({module});"));
+        }
     }
     modules.push_str(&format!(
         "/// Calls `$m!(module)` for each generated module (the transport's hooks).\n\
@@ -180,6 +200,127 @@ pub fn generate_file(path: &Path) -> Result<(String, String), String> {
     let title = spec.info.title.clone();
     let source = generate_spec(spec).map_err(|e| format!("{name}: {e}"))?;
     Ok((source, title))
+}
+
+/// Reads one `types` spec of [`SPEC_LIST`] and generates its schemas into
+/// formatted Rust source (`pub mod types { ... }`, nothing else); also
+/// returns the spec's `info.title`.
+///
+/// Why progenitor and not typify alone: progenitor already turns the
+/// spec's components into typify's input with the crate's settings (the
+/// same replacements, derives and naming as every other module), and its
+/// `types` module is self-contained. Generating with the paths removed
+/// gives a `Client` without methods, which is dropped here with everything
+/// else that is not `types`; typify alone would need the OpenAPI-to-JSON-
+/// Schema conversion progenitor does internally, written again here. The
+/// generation of this spec takes a few milliseconds either way.
+pub fn generate_types_file(path: &Path) -> Result<(String, String), String> {
+    let name = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let spec = parse_spec(&text).map_err(|e| format!("{name}: {e}"))?;
+    let title = spec.info.title.clone();
+    let source = generate_types(spec).map_err(|e| format!("{name}: {e}"))?;
+    Ok((source, title))
+}
+
+/// Generates formatted Rust source, the `types` module only, from the text
+/// of one `types` spec.
+pub fn generate_types_source(spec_text: &str) -> Result<String, String> {
+    generate_types(parse_spec(spec_text)?)
+}
+
+fn generate_types(mut spec: openapiv3::OpenAPI) -> Result<String, String> {
+    // No operations: nothing of a client is wanted, and the request bodies'
+    // schemas are components anyway.
+    spec.paths.paths.clear();
+    add_unknown_variants(&mut spec)?;
+    let mut generator = progenitor::Generator::new(&settings());
+    let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        generator.generate_tokens(&spec)
+    }))
+    .map_err(|_| "progenitor cannot generate this spec: the generator panicked".to_string())?
+    .map_err(|e| format!("progenitor cannot generate this spec: {e}"))?;
+    let mut file: syn::File = syn::parse2(tokens)
+        .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
+    file.items
+        .retain(|item| matches!(item, syn::Item::Mod(m) if m.ident == "types"));
+    if file.items.len() != 1 {
+        return Err("progenitor's generated code has no `mod types`".into());
+    }
+    Ok(prettyplease::unparse(&file))
+}
+
+/// The prefix of the fallback variant [`add_unknown_variants`] adds.
+pub const UNKNOWN_PREFIX: &str = "Unknown";
+
+/// Gives every discriminated `oneOf` of a `types` spec a last branch for a
+/// discriminator value its mapping does not list: a component
+/// `Unknown{Name}`, an object whose discriminator property is any string
+/// but the mapped ones, keeping all its other properties.
+///
+/// These specs describe what LivePerson sends, which grows: a notification
+/// or an event of a new `type` must not make the whole body fail to parse.
+/// typify turns a `oneOf` of `$ref`s into an untagged enum tried in order
+/// (it ignores `discriminator`), so the added branch, last, catches exactly
+/// the values not mapped, and a malformed body of a mapped `type` still
+/// fails. The YAML keeps the plain discriminated `oneOf`: a fallback branch
+/// there would match the known types too for generators that ignore `not`
+/// (openapi-generator's oneOf then reports two matches and refuses the
+/// body); the spec says in prose that receivers keep unknown types.
+pub fn add_unknown_variants(spec: &mut openapiv3::OpenAPI) -> Result<(), String> {
+    let Some(components) = spec.components.as_mut() else {
+        return Ok(());
+    };
+    let mut added = Vec::new();
+    for (name, schema) in components.schemas.iter_mut() {
+        let openapiv3::ReferenceOr::Item(schema) = schema else {
+            continue;
+        };
+        let openapiv3::SchemaKind::OneOf { one_of } = &mut schema.schema_kind else {
+            continue;
+        };
+        let Some(discriminator) = &schema.schema_data.discriminator else {
+            continue;
+        };
+        if discriminator.mapping.is_empty() {
+            return Err(format!(
+                "schema {name}: a discriminator needs a `mapping` (the known values)"
+            ));
+        }
+        let unknown = format!("{UNKNOWN_PREFIX}{name}");
+        let property = &discriminator.property_name;
+        let known: Vec<String> = discriminator
+            .mapping
+            .keys()
+            .map(|value| format!("{value:?}"))
+            .collect();
+        // JSON is YAML: the generated component, written out.
+        let text = format!(
+            "{{\"type\": \"object\", \"required\": [{property:?}], \
+             \"description\": \"A {name} whose `{property}` is none of the documented ones \
+             (generated for the Rust types only, by build.rs): kept whole, never refused.\", \
+             \"properties\": {{{property:?}: {{\"type\": \"string\", \"not\": {{\"enum\": [{known}]}}}}}}, \
+             \"additionalProperties\": {{}}}}",
+            known = known.join(", "),
+        );
+        let fallback: openapiv3::Schema = serde_norway::from_str(&text)
+            .map_err(|e| format!("schema {unknown}: cannot be built: {e}"))?;
+        one_of.push(openapiv3::ReferenceOr::ref_(&format!(
+            "#/components/schemas/{unknown}"
+        )));
+        added.push((unknown, fallback));
+    }
+    for (name, schema) in added {
+        if components.schemas.contains_key(&name) {
+            return Err(format!(
+                "schema {name} exists: build.rs adds it as the fallback of a discriminated oneOf"
+            ));
+        }
+        components
+            .schemas
+            .insert(name, openapiv3::ReferenceOr::Item(schema));
+    }
+    Ok(())
 }
 
 /// Generates formatted Rust source from the text of one spec.

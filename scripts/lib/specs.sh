@@ -1,15 +1,18 @@
 # shellcheck shell=bash
 # Sourced (not run), from the repository root, by the scripts that act on
 # each spec. `specs_read` reads openapi/specs.txt, the one list of specs
-# (its header gives the format: `FILE MODULE` a line), into three arrays in
-# the list's order:
+# (its header gives the format: `FILE MODULE [types]` a line), into four
+# arrays in the list's order:
 #
 #   SPEC_NAMES    ccs-v1 ccs-v2 ...               (FILE without .yaml)
 #   SPEC_FILES    openapi/ccs-v1.yaml ...
-#   SPEC_MODULES  v1 v2 ... (- for a spec with no Rust client)
+#   SPEC_MODULES  v1 v2 ... (- for a spec with no Rust code)
+#   SPEC_KINDS    client, types (a spec of calls the crate receives, e.g.
+#                 the connector's webhook endpoint: Rust types only, not an
+#                 API of the emulator) or - (no Rust code)
 #
 # It fails (status 1), each problem on stderr, when a line is not
-# `FILE.yaml MODULE`, when a file is listed twice or does not exist, and
+# `FILE.yaml MODULE [types]`, when a file is listed twice or does not exist, and
 # when an openapi/*.yaml is not listed: the scripts that take every
 # openapi/*.yaml (spec-diff, spec-version-gate, publish-spec) then act on
 # the same set as those that read the list.
@@ -22,18 +25,20 @@ specs_read() {
     SPEC_NAMES=()
     SPEC_FILES=()
     SPEC_MODULES=()
+    SPEC_KINDS=()
     if [[ ! -f $SPECS_LIST ]]; then
         echo "$SPECS_LIST: not found (the list of specs; run from the repository root)" >&2
         return 1
     fi
-    local line file module rest number=0 status=0
+    local line file module kind rest number=0 status=0
     while IFS= read -r line || [[ -n $line ]]; do
         number=$((number + 1))
         [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
-        file="" module="" rest=""
-        read -r file module rest <<<"$line"
-        if [[ -z $module || -n $rest || ! $file =~ ^[^/]+\.yaml$ || ! $module =~ ^([A-Za-z_][A-Za-z0-9_]*|-)$ ]]; then
-            echo "$SPECS_LIST:$number: not 'FILE.yaml MODULE' (MODULE: a Rust module name, or -): $line" >&2
+        file="" module="" kind="" rest=""
+        read -r file module kind rest <<<"$line"
+        if [[ -z $module || -n $rest || ! $file =~ ^[^/]+\.yaml$ || ! $module =~ ^([A-Za-z_][A-Za-z0-9_]*|-)$ ||
+            ! ($kind == "" || ($kind == types && $module != -)) ]]; then
+            echo "$SPECS_LIST:$number: not 'FILE.yaml MODULE [types]' (MODULE: a Rust module name, or -; types needs a module): $line" >&2
             status=1
             continue
         fi
@@ -49,6 +54,13 @@ specs_read() {
         SPEC_NAMES+=("${file%.yaml}")
         SPEC_FILES+=("openapi/$file")
         SPEC_MODULES+=("$module")
+        if [[ $kind == types ]]; then
+            SPEC_KINDS+=(types)
+        elif [[ $module == - ]]; then
+            SPEC_KINDS+=(-)
+        else
+            SPEC_KINDS+=(client)
+        fi
     done <"$SPECS_LIST"
     local spec
     for spec in openapi/*.yaml; do

@@ -38,8 +38,8 @@ What it checks, each failure printed as `problem: FILE#POINTER (line N): message
   name declared schemes; a media type or parameter does not carry both
   `example` and `examples`.
 * When the project specs are checked: their operations are exactly
-  EXPECTED_OPERATIONS (40), so a removed or renamed operation fails.
-* Always: openapi/specs.txt is well formed, lists every openapi/*.yaml, and
+  EXPECTED_OPERATIONS (45), so a removed or renamed operation fails.
+* Always: openapi/specs.txt is well formed (`FILE MODULE [types]`), lists every openapi/*.yaml, and
   names the same specs as EXPECTED_OPERATIONS (a listed spec without its
   entry, or an entry for a spec not listed, fails before anything else).
 
@@ -81,7 +81,11 @@ except ImportError as exc:  # pragma: no cover - environment problem
 REPO = Path(__file__).resolve().parents[2]
 # The one list of the project's specs (`FILE MODULE` a line; see its header).
 SPECS_LIST = "openapi/specs.txt"
-SPECS_LIST_LINE_RE = re.compile(r"^(?P<file>[^/\s]+\.yaml)\s+(?:[A-Za-z_][A-Za-z0-9_]*|-)$")
+# `FILE MODULE [types]`: `types` (Rust types only, no client) needs a module.
+SPECS_LIST_LINE_RE = re.compile(
+    r"^(?P<file>[^/\s]+\.yaml)\s+(?:[A-Za-z_][A-Za-z0-9_]*|-)$"
+    r"|^(?P<typesfile>[^/\s]+\.yaml)\s+[A-Za-z_][A-Za-z0-9_]*\s+types$"
+)
 
 # The operations of each spec of openapi/specs.txt, by file name. Keep in
 # step with the specs and the crate: a removed or renamed operation must fail
@@ -131,8 +135,17 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "get_spec",
         "get_docs",
     ),
+    # The connector's own endpoint, as LivePerson's webhooks call it (Rust
+    # types only).
+    "connector-webhooks.yaml": (
+        "receive_content_event",
+        "receive_rich_content_event",
+        "receive_accept_status_event",
+        "receive_chat_state_event",
+        "receive_conversation_change",
+    ),
 }
-EXPECTED_TOTAL = 40
+EXPECTED_TOTAL = 45
 assert sum(len(v) for v in EXPECTED_OPERATIONS.values()) == EXPECTED_TOTAL
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -1455,11 +1468,11 @@ def read_spec_list() -> tuple[list[str], list[str]]:
         m = SPECS_LIST_LINE_RE.match(line)
         if not m:
             problems.append(
-                f"{SPECS_LIST}:{number}: not 'FILE.yaml MODULE' "
-                f"(MODULE: a Rust module name, or -): {line}"
+                f"{SPECS_LIST}:{number}: not 'FILE.yaml MODULE [types]' "
+                f"(MODULE: a Rust module name, or -; types needs a module): {line}"
             )
             continue
-        name = m["file"]
+        name = m["file"] or m["typesfile"]
         if name in names:
             problems.append(f"{SPECS_LIST}:{number}: {name} is listed twice")
             continue
