@@ -173,8 +173,9 @@ mod signature;
 pub use error::{BodyError, WebhookError};
 pub use notification::{
     AcceptStatusEvent, CONVERSATION_CHANGE_NOTIFICATION, ChangeType, ChatStateEvent, ContentEvent,
-    ConversationChange, ConversationDetails, ConversationState, MESSAGING_EVENT_NOTIFICATION,
-    Message, Notification, Participant, RichContentEvent, Role, Ttr, UnknownChange, parse,
+    ConversationChange, ConversationDetails, ConversationState, HostedFile,
+    MESSAGING_EVENT_NOTIFICATION, Message, Notification, Participant, RichContentEvent, Role, Ttr,
+    UnknownChange, parse,
 };
 pub use receiver::{
     ACCOUNT_ID_HEADER, CLIENT_ID_HEADER, CONVERSATION_BUFFER, Checked, ConversationEvents,

@@ -190,15 +190,33 @@ impl<E> Message<E> {
     }
 }
 
-/// A text message (`ContentEvent`).
+/// A message (`ContentEvent`): a text, or a file the consumer shared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ContentEvent {
-    /// `message`: the text.
+    /// `message`: the text; for a file, its caption (empty when none).
     pub message: String,
-    /// `contentType`: `text/plain` (also when absent), `text/html`,
-    /// `hosted/file`, ...
+    /// `contentType`: `text/plain` (also when absent), `hosted/file`, ...
     pub content_type: String,
+    /// The file, when `message` is a file's description (`hosted/file`).
+    pub file: Option<HostedFile>,
+}
+
+/// A file the consumer shared, stored by LivePerson (a `ContentEvent`'s
+/// `message` with `contentType` `hosted/file`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct HostedFile {
+    /// `caption`: the caption the consumer gave.
+    pub caption: Option<String>,
+    /// `relativePath`: where LivePerson stores it (the Messaging API's
+    /// `GenerateURLForDownloadFile` gives a URL for it).
+    pub relative_path: String,
+    /// `fileType`: `JPG`, `PNG`, `PDF`, ... as sent.
+    pub file_type: String,
+    /// `preview`: a small preview of an image, as a Base64 data URL.
+    pub preview: Option<String>,
 }
 
 /// Structured content (`RichContentEvent`).
@@ -206,7 +224,9 @@ pub struct ContentEvent {
 #[non_exhaustive]
 pub struct RichContentEvent {
     /// `content`: the structured content, as sent (LivePerson's
-    /// "Structured Content" templates).
+    /// "Structured Content" templates). LivePerson's JSON schema names it
+    /// `message` while its pages show `content`: either is read (`content`
+    /// first); `null` when neither is there.
     pub content: Value,
 }
 
@@ -629,12 +649,32 @@ fn parse_message(index: usize, text: &str) -> Result<Notification, BodyError> {
     }
     let missing = |field: &str| BodyError::new(at(&format!("event.{field}")), "missing");
     Ok(match event_type.as_str() {
-        "ContentEvent" => Notification::Content(message!(ContentEvent {
-            message: event.message.ok_or_else(|| missing("message"))?,
-            content_type: event.content_type.unwrap_or_else(|| "text/plain".into()),
-        })),
+        "ContentEvent" => {
+            let (message, file) = match event.message.ok_or_else(|| missing("message"))? {
+                Value::String(text) => (text, None),
+                file @ Value::Object(_) => {
+                    let file: HostedFile = serde_json::from_value(file)
+                        .map_err(|err| BodyError::new(at("event.message"), serde_message(&err)))?;
+                    (file.caption.clone().unwrap_or_default(), Some(file))
+                }
+                other => {
+                    return Err(BodyError::new(
+                        at("event.message"),
+                        format!(
+                            "expected a string or an object (a file), found {}",
+                            describe(&other)
+                        ),
+                    ));
+                }
+            };
+            Notification::Content(message!(ContentEvent {
+                message,
+                content_type: event.content_type.unwrap_or_else(|| "text/plain".into()),
+                file,
+            }))
+        }
         "RichContentEvent" => Notification::RichContent(message!(RichContentEvent {
-            content: event.content.ok_or_else(|| missing("content"))?,
+            content: event.content.or(event.message).unwrap_or(Value::Null),
         })),
         "AcceptStatusEvent" => Notification::AcceptStatus(message!(AcceptStatusEvent {
             status_text: event.status.ok_or_else(|| missing("status"))?,
@@ -790,7 +830,7 @@ impl Kind {
 const PARTICIPANT_FIELDS: &[(&str, Kind)] = &[("id", Kind::Str), ("role", Kind::Str)];
 const EVENT_FIELDS: &[(&str, Kind)] = &[
     ("type", Kind::Str),
-    ("message", Kind::Str),
+    ("message", Kind::Any),
     ("contentType", Kind::Str),
     ("content", Kind::Any),
     ("status", Kind::Str),
@@ -946,7 +986,8 @@ struct WireMessage {
 struct WireEvent {
     #[serde(rename = "type")]
     type_: Option<String>,
-    message: Option<String>,
+    /// A text, a file (an object), or (rich content) the content.
+    message: Option<Value>,
     content_type: Option<String>,
     content: Option<Value>,
     status: Option<String>,

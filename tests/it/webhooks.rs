@@ -391,7 +391,7 @@ fn malformed_bodies_name_the_problem() {
                 json!({"dialogId": "c", "event": {"type": "ContentEvent", "message": 42}}),
             ),
             "body.changes[1].event.message",
-            "expected a string, found the number 42",
+            "expected a string or an object (a file), found the number 42",
         ),
         (
             message_body(
@@ -1115,4 +1115,226 @@ async fn a_panicking_handler_does_not_stop_the_next() {
         assert_eq!(post(&url, headers_for(&body), body).await.0, 200);
     }
     assert_eq!(seen_reader.recv().await.unwrap(), "after");
+}
+
+// ---------------------------------------------------------------------------
+// The spec's examples (openapi/connector-webhooks.yaml, components.examples)
+
+/// Every field the layer reads, held to the example's JSON.
+fn assert_typed_as_json(note: &Notification, change: &Value, name: &str) {
+    let str_at = |pointer: &str| change.pointer(pointer).and_then(Value::as_str);
+    let int_at = |pointer: &str| change.pointer(pointer).and_then(Value::as_i64);
+    let check_message = |dialog: &str,
+                         conv: Option<&String>,
+                         seq: Option<u64>,
+                         originator: Option<&String>,
+                         who: Option<&liveperson_ccs::webhooks::Participant>,
+                         ts: Option<i64>| {
+        assert_eq!(Some(dialog), str_at("/dialogId"), "{name}");
+        assert_eq!(
+            conv.map(String::as_str),
+            str_at("/conversationId"),
+            "{name}"
+        );
+        assert_eq!(
+            seq,
+            change.pointer("/sequence").and_then(Value::as_u64),
+            "{name}"
+        );
+        assert_eq!(
+            originator.map(String::as_str),
+            str_at("/originatorId"),
+            "{name}"
+        );
+        assert_eq!(
+            who.map(|p| p.id.as_str()),
+            str_at("/originatorMetadata/id"),
+            "{name}"
+        );
+        assert_eq!(
+            who.map(|p| p.role.as_str()),
+            str_at("/originatorMetadata/role"),
+            "{name}"
+        );
+        assert_eq!(ts, int_at("/serverTimestamp"), "{name}");
+    };
+    macro_rules! message {
+        ($m:expr) => {
+            check_message(
+                &$m.dialog_id,
+                $m.conversation_id.as_ref(),
+                $m.sequence,
+                $m.originator_id.as_ref(),
+                $m.originator.as_ref(),
+                $m.server_timestamp,
+            )
+        };
+    }
+    match note {
+        Notification::Content(m) => {
+            message!(m);
+            assert_eq!(
+                Some(m.event.content_type.as_str()),
+                str_at("/event/contentType"),
+                "{name}"
+            );
+            match &m.event.file {
+                None => assert_eq!(
+                    Some(m.event.message.as_str()),
+                    str_at("/event/message"),
+                    "{name}"
+                ),
+                Some(file) => {
+                    assert_eq!(
+                        Some(file.relative_path.as_str()),
+                        str_at("/event/message/relativePath"),
+                        "{name}"
+                    );
+                    assert_eq!(
+                        Some(file.file_type.as_str()),
+                        str_at("/event/message/fileType"),
+                        "{name}"
+                    );
+                    assert_eq!(
+                        file.caption.as_deref(),
+                        str_at("/event/message/caption"),
+                        "{name}"
+                    );
+                    assert_eq!(m.event.message, file.caption.clone().unwrap_or_default());
+                }
+            }
+        }
+        Notification::RichContent(m) => {
+            message!(m);
+            assert_eq!(
+                Some(&m.event.content),
+                change.pointer("/event/content"),
+                "{name}"
+            );
+        }
+        Notification::AcceptStatus(m) => {
+            message!(m);
+            assert_eq!(
+                Some(m.event.status_text.as_str()),
+                str_at("/event/status"),
+                "{name}"
+            );
+            assert!(m.event.status().is_some(), "{name}");
+            assert_eq!(
+                json!(m.event.sequence_list),
+                change["event"]["sequenceList"],
+                "{name}"
+            );
+        }
+        Notification::ChatState(m) => {
+            message!(m);
+            assert_eq!(
+                Some(m.event.chat_state_text.as_str()),
+                str_at("/event/chatState"),
+                "{name}"
+            );
+            assert!(m.event.state().is_some(), "{name}");
+        }
+        Notification::Conversation(c) => {
+            let d = &c.details;
+            let details =
+                |field: &str| change.pointer(&format!("/result/conversationDetails/{field}"));
+            let text = |field: &str| details(field).and_then(Value::as_str);
+            let int = |field: &str| details(field).and_then(Value::as_i64);
+            assert_eq!(Some(c.change_type.as_str()), str_at("/type"), "{name}");
+            assert_eq!(
+                Some(c.conversation_id.as_str()),
+                str_at("/result/convId"),
+                "{name}"
+            );
+            assert_eq!(c.effective_ttr, int_at("/result/effectiveTTR"), "{name}");
+            assert_eq!(d.skill_id.as_deref(), text("skillId"), "{name}");
+            assert_eq!(d.brand_id.as_deref(), text("brandId"), "{name}");
+            assert_eq!(
+                d.state.as_ref().map(ConversationState::as_str),
+                text("state"),
+                "{name}"
+            );
+            assert_eq!(
+                d.stage.as_ref().map(ConversationState::as_str),
+                text("stage"),
+                "{name}"
+            );
+            assert_eq!(d.close_reason.as_deref(), text("closeReason"), "{name}");
+            assert_eq!(d.start_ts, int("startTs"), "{name}");
+            assert_eq!(d.end_ts, int("endTs"), "{name}");
+            assert_eq!(
+                d.meta_data_last_update_ts,
+                int("metaDataLastUpdateTs"),
+                "{name}"
+            );
+            assert_eq!(
+                d.ttr.as_ref().and_then(|t| t.ttr_type.as_deref()),
+                text("ttr/ttrType"),
+                "{name}"
+            );
+            assert_eq!(
+                d.ttr.as_ref().and_then(|t| t.value),
+                int("ttr/value"),
+                "{name}"
+            );
+            let participants: Vec<Value> = d
+                .participants
+                .iter()
+                .map(|p| json!({"id": p.id, "role": p.role.as_str()}))
+                .collect();
+            assert_eq!(
+                json!(participants),
+                details("participants").cloned().unwrap_or(json!([])),
+                "{name}"
+            );
+            assert_eq!(
+                json!(d.dialogs),
+                details("dialogs").cloned().unwrap_or(json!([])),
+                "{name}"
+            );
+        }
+        other => panic!("{name}: a documented example is typed, not {other:?}"),
+    }
+}
+
+#[test]
+fn every_example_of_the_spec_parses_to_its_typed_form() {
+    let spec: Value = serde_norway::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/openapi/connector-webhooks.yaml"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let examples = spec["components"]["examples"].as_object().unwrap();
+    let mut notifications = 0;
+    for (name, example) in examples {
+        let value = &example["value"];
+        if value.get("kind") != Some(&json!("notification")) {
+            continue; // not a notification (a registration, ...)
+        }
+        let body = serde_json::to_vec(value).unwrap();
+        let notes = parse(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let changes = value["body"]["changes"].as_array().unwrap();
+        assert_eq!(notes.len(), changes.len(), "{name}");
+        for (note, change) in notes.iter().zip(changes) {
+            assert_eq!(note.notification_type(), value["type"], "{name}");
+            assert_typed_as_json(note, change, name);
+            notifications += 1;
+        }
+        // The spec's own generated types read it too.
+        serde_json::from_slice::<liveperson_ccs::raw::webhooks::types::Notification>(&body)
+            .unwrap_or_else(|e| panic!("{name}: the generated types refuse it: {e}"));
+    }
+    assert!(notifications >= 13, "{notifications}");
+}
+
+#[test]
+fn the_page_examples_hold_to_the_same_field_check() {
+    for (heading, body) in documented_examples() {
+        let note = one(&body);
+        assert_typed_as_json(&note, &body["body"]["changes"][0], heading);
+    }
 }
