@@ -31,7 +31,7 @@ struct Endpoint {
 impl Receiver {
     /// A `POST` route for a connector's webhook endpoint, and the bounded
     /// queue (`capacity` notifications, at least 1) its new notifications go
-    /// to.
+    /// to. The route fits a `Router` of any state `S`.
     ///
     /// Each call is answered at once, whatever the reader of the queue is
     /// doing:
@@ -66,7 +66,13 @@ impl Receiver {
     /// axum::serve(listener, app).await
     /// # }
     /// ```
-    pub fn axum_channel(&self, capacity: usize) -> (MethodRouter, mpsc::Receiver<Notification>) {
+    pub fn axum_channel<S>(
+        &self,
+        capacity: usize,
+    ) -> (MethodRouter<S>, mpsc::Receiver<Notification>)
+    where
+        S: Clone + Send + Sync + 'static,
+    {
         let (queue, reader) = mpsc::channel(capacity.max(1));
         let endpoint = Endpoint {
             receiver: self.clone(),
@@ -100,8 +106,9 @@ impl Receiver {
     /// axum::serve(listener, app).await
     /// # }
     /// ```
-    pub fn axum_handler<F, Fut>(&self, capacity: usize, handler: F) -> MethodRouter
+    pub fn axum_handler<S, F, Fut>(&self, capacity: usize, handler: F) -> MethodRouter<S>
     where
+        S: Clone + Send + Sync + 'static,
         F: Fn(Notification) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
@@ -126,7 +133,7 @@ impl Receiver {
     }
 }
 
-fn route(endpoint: Endpoint) -> MethodRouter {
+fn route<S: Clone + Send + Sync + 'static>(endpoint: Endpoint) -> MethodRouter<S> {
     post(handle).with_state(Arc::new(endpoint))
 }
 

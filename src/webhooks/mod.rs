@@ -171,6 +171,10 @@ mod receiver;
 mod signature;
 
 pub use error::{BodyError, WebhookError};
+/// The `http` crate's header map [`Receiver::receive`] takes (axum's
+/// `axum::http::HeaderMap` is the same type), so that building one needs
+/// no dependency of your own.
+pub use http::{HeaderMap, HeaderValue};
 pub use notification::{
     AcceptStatusEvent, CONVERSATION_CHANGE_NOTIFICATION, ChangeType, ChatStateEvent, ContentEvent,
     ConversationChange, ConversationDetails, ConversationState, HostedFile,
