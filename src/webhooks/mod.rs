@@ -158,9 +158,9 @@
 // | file | holds | uses |
 // | --- | --- | --- |
 // | `signature.rs` | `sign`, `verify_signature` | (hmac, sha1, sha2) |
-// | `notification.rs` | `Notification` and its types, `parse` | `error` |
+// | `notification.rs` | `Notification` and its types, `parse` | `error`, `crate::messaging::send` (its `ChatState`, `AcceptStatus`) |
 // | `error.rs` | `WebhookError`, `BodyError` | `signature` |
-// | `receiver.rs` | `Receiver`, `Delivery`, redeliveries, `ConversationEvents` | all the above |
+// | `receiver.rs` | `Receiver`, `Delivery`, redeliveries, `ConversationEvents` | all the above (`messaging/conversation.rs` uses it: `OpenConversation::events`) |
 // | `axum.rs` | the axum route (feature `webhooks-axum`) | `receiver` |
 
 #[cfg(feature = "webhooks-axum")]

@@ -18,7 +18,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::error::BodyError;
-use crate::messaging::{AcceptStatus, ChatState};
+use crate::messaging::send::{AcceptStatus, ChatState};
 
 /// The envelope `type` of message changes (text, rich content, accept
 /// statuses, chat states).
