@@ -58,7 +58,18 @@ pub use http::{Method, StatusCode};
 /// [`connector_auth`](raw::connector_auth) (Sentinel's AppJWT, the IDP's
 /// ConsumerJWS) are the connector flow's specs; their types are here, and
 /// their clients are reached through the layer that uses them.
+///
+/// [`webhooks`](raw::webhooks) has types only, no client: it is generated
+/// from `openapi/connector-webhooks.yaml`, the calls LivePerson makes to the
+/// connector, not calls the crate makes. `raw::webhooks::types::Notification`
+/// is one webhook body: an enum of `MessagingEventNotification` and
+/// `ExConversationChangeNotification`, and `UnknownNotification` for a
+/// `type` the spec does not list; each change's `event` is a
+/// `MessagingEvent`, with `UnknownMessagingEvent` likewise. Unknown fields
+/// are kept in each struct's `extra`, and roles, chat states and the like
+/// are strings, so what LivePerson adds never makes a body fail to parse.
 pub mod raw {
-    // One module for each spec of `openapi/specs.txt` that names one.
+    // One module for each spec of `openapi/specs.txt` that names one (for a
+    // `types` spec, its `types` module only).
     pub use crate::generated::*;
 }

@@ -92,7 +92,16 @@ fn ok_type(ty: &Type) -> String {
 fn listing(source: &str) -> String {
     let file: File = syn::parse_str(source).expect("generated code parses");
     let mut out = String::from("## operations\n");
-    let builders = module(&file, "builder");
+    out.push_str(&operations(&file));
+    out.push_str("\n## types\n");
+    out.push_str(&types(&file));
+    out
+}
+
+/// Each operation of a generated client: its request and parameters.
+fn operations(file: &File) -> String {
+    let mut out = String::new();
+    let builders = module(file, "builder");
     for item in builders {
         let Item::Struct(ItemStruct { ident, fields, .. }) = item else {
             continue;
@@ -132,8 +141,13 @@ fn listing(source: &str) -> String {
         }
         out.push_str(&format!("  -> {returns}\n"));
     }
-    out.push_str("\n## types\n");
-    for item in module(&file, "types") {
+    out
+}
+
+/// Every generated type, with its fields or variants.
+fn types(file: &File) -> String {
+    let mut out = String::new();
+    for item in module(file, "types") {
         match item {
             Item::Struct(s) => {
                 let fields = match &s.fields {
@@ -196,9 +210,94 @@ fn client_specs() -> Vec<String> {
     build_script::read_specs(root())
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
-        .filter(|spec| spec.module.is_some())
+        .filter(|spec| spec.module.is_some() && !spec.types_only)
         .map(|spec| spec.path())
         .collect()
+}
+
+/// The specs of `openapi/specs.txt` of which only the types are generated.
+fn types_specs() -> Vec<String> {
+    build_script::read_specs(root())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|spec| spec.types_only)
+        .map(|spec| spec.path())
+        .collect()
+}
+
+/// Every types-only module: one snapshot of its types each, and nothing but
+/// `mod types` generated (no `Client`, no builders, no `OPERATION_PATHS`).
+#[test]
+fn every_generated_types_module_has_its_snapshot() {
+    let specs = types_specs();
+    assert_eq!(specs, ["openapi/connector-webhooks.yaml"]);
+    for spec in &specs {
+        let (source, _title) =
+            build_script::generate_types_file(&root().join(spec)).unwrap_or_else(|e| panic!("{e}"));
+        let file: File = syn::parse_str(&source).expect("generated code parses");
+        let names: Vec<String> = file
+            .items
+            .iter()
+            .map(|item| match item {
+                Item::Mod(m) => m.ident.to_string(),
+                other => tidy(other),
+            })
+            .collect();
+        assert_eq!(names, ["types"], "{spec}");
+        assert!(!source.contains("OPERATION_PATHS"), "{spec}");
+        let name = Path::new(spec)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(spec);
+        insta::assert_snapshot!(
+            format!("generated_api_{name}"),
+            format!("## types only\n{}", types(&file))
+        );
+    }
+}
+
+/// A discriminated `oneOf` of a types-only spec gets a last fallback branch
+/// `Unknown{Name}` for the values its mapping does not list; the others are
+/// left alone, and a name clash or a mapping-less discriminator is an error.
+#[test]
+fn discriminated_unions_of_types_specs_get_a_fallback() {
+    let spec = |extra: &str| {
+        format!(
+            "openapi: 3.0.3\ninfo: {{title: x, version: '1'}}\npaths: {{}}\ncomponents:\n  schemas:\n    \
+             A: {{type: object, required: [k], properties: {{k: {{type: string, enum: [a]}}}}}}\n    \
+             B: {{type: object, required: [k], properties: {{k: {{type: string, enum: [b]}}}}}}\n    \
+             U:\n      oneOf: [{{$ref: '#/components/schemas/A'}}, {{$ref: '#/components/schemas/B'}}]\n      \
+             discriminator: {{propertyName: k, mapping: {{a: '#/components/schemas/A', b: '#/components/schemas/B'}}}}\n{extra}"
+        )
+    };
+    let source = build_script::generate_types_source(&spec("")).unwrap_or_else(|e| panic!("{e}"));
+    let file: File = syn::parse_str(&source).expect("generated code parses");
+    let listed = types(&file);
+    assert!(
+        listed.contains("enum U { A(A) | B(B) | UnknownU(UnknownU) }"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(
+            "struct UnknownU { k: UnknownUK, extra: serde_json::Map<String, serde_json::Value> }"
+        ),
+        "{listed}"
+    );
+    let compact: String = source.split_whitespace().collect();
+    assert!(
+        compact.contains(r#"["a".to_string(),"b".to_string()].contains(&value)"#),
+        "{source}"
+    );
+
+    let err = build_script::generate_types_source(&spec("    UnknownU: {type: object}\n"))
+        .expect_err("a clash");
+    assert!(err.contains("UnknownU exists"), "{err}");
+    let err = build_script::generate_types_source(&spec("").replace(
+        ", mapping: {a: '#/components/schemas/A', b: '#/components/schemas/B'}",
+        "",
+    ))
+    .expect_err("no mapping");
+    assert!(err.contains("needs a `mapping`"), "{err}");
 }
 
 /// Every generated client's API, one snapshot each: a new spec in the list
@@ -246,15 +345,20 @@ fn the_spec_list_names_every_spec_file() {
 /// named with its line.
 #[test]
 fn the_spec_list_is_parsed_strictly() {
-    let specs = build_script::parse_specs("# c\n\n a.yaml  m_1 \nb.yaml -\n")
+    let specs = build_script::parse_specs("# c\n\n a.yaml  m_1 \nb.yaml -\nc.yaml  t  types\n")
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(specs.len(), 2);
+    assert_eq!(specs.len(), 3);
     assert_eq!(specs[0].module.as_deref(), Some("m_1"));
+    assert!(!specs[0].types_only);
     assert_eq!(specs[1].module, None);
     assert_eq!(specs[1].path(), "openapi/b.yaml");
+    assert_eq!(specs[2].module.as_deref(), Some("t"));
+    assert!(specs[2].types_only);
     for (text, says) in [
         ("a.yaml\n", "line 1: expected `FILE MODULE`"),
         ("a.yaml m x\n", "line 1: expected `FILE MODULE`"),
+        ("a.yaml - types\n", "line 1: expected `FILE MODULE`"),
+        ("a.yaml m types x\n", "line 1: expected `FILE MODULE`"),
         ("a.json m\n", "not a .yaml file name"),
         ("../a.yaml m\n", "not a .yaml file name"),
         ("a.yaml M\n", "not a module name"),
