@@ -15,7 +15,9 @@
 //!    - `bare_hmac_then_generated`: the same HMAC, then
 //!      `serde_json::from_slice` into the spec's generated `Notification`;
 //!    - `receiver_receive`: `Receiver::receive` (check, then redelivery
-//!      suppression: after the first call each call is a redelivery).
+//!      suppression: after the first call each call is a redelivery);
+//!    - `part_*`: the parts alone: the HMAC check, the layer's `parse`,
+//!      `serde_json::Value`.
 //! 2. **Paired ratios**: batches of the layer (`Receiver::check`) and of the
 //!    bare HMAC + `Value` interleaved over `CCS_BENCH_ROUNDS` rounds (default
 //!    31; `0` skips), the order swapped every round; prints the median time
@@ -48,7 +50,8 @@ fn body() -> Vec<u8> {
         If anything looks wrong, reply here and an agent will pick it up. 📦🚚 \
         Also: our returns window is 30 days from delivery, and exchanges are free \
         for sizes. Anything else I can help you with today? Merci et à bientôt! \
-        Reference for this chat: 5491244f-e462-4c63-bf4e-faf4b2d3e7b5.";
+        Reference for this chat: 5491244f-e462-4c63-bf4e-faf4b2d3e7b5. \
+        Opening hours: Monday to Friday, 8:00–20:00; Saturday 9:00–13:00.";
     let body = serde_json::json!({
         "kind": "notification",
         "body": {"changes": [{
@@ -168,6 +171,30 @@ fn bare_hmac_then_generated(bencher: Bencher) {
             )
             .expect("the generated types read it"),
         )
+    });
+}
+
+/// The parts: the HMAC alone, the layer's parse alone, `Value` alone.
+#[divan::bench]
+fn part_hmac_only(bencher: Bencher) {
+    let f = fixture();
+    bencher.bench_local(|| {
+        verify_signature(SECRET, black_box(&f.header), black_box(&f.body))
+            .expect("the bench's body is signed")
+    });
+}
+
+#[divan::bench]
+fn part_layer_parse_only(bencher: Bencher) {
+    let f = fixture();
+    bencher.bench_local(|| black_box(parse(black_box(&f.body)).expect("the body parses")));
+}
+
+#[divan::bench]
+fn part_value_only(bencher: Bencher) {
+    let f = fixture();
+    bencher.bench_local(|| {
+        black_box(serde_json::from_slice::<serde_json::Value>(black_box(&f.body)).expect("JSON"))
     });
 }
 

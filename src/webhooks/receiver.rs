@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::error::WebhookError;
 use super::notification::{ContentEvent, Message, Notification, parse};
-use super::signature::{SIGNATURE_HEADER, verify_signature};
+use super::signature::{KeyedVerifier, SIGNATURE_HEADER};
 use crate::Secret;
 
 /// The header naming the account a call is for.
@@ -47,7 +47,7 @@ pub const CONVERSATION_BUFFER: usize = 256;
 /// 1. `x-liveperson-client-id` is the client id;
 /// 2. `x-liveperson-account-id` is one of the accounts;
 /// 3. `x-liveperson-signature` is the HMAC of the raw body with the client
-///    secret ([`verify_signature`]);
+///    secret ([`verify_signature`](super::verify_signature));
 /// 4. the body is a notification ([`parse`]).
 ///
 /// # Redeliveries
@@ -111,6 +111,8 @@ pub struct Receiver {
 struct Inner {
     client_id: String,
     client_secret: Secret,
+    /// The HMACs keyed with `client_secret`, set up once.
+    verifier: KeyedVerifier,
     accounts: HashSet<String>,
     seen: Mutex<Seen>,
     watchers: Mutex<HashMap<String, Vec<Watcher>>>,
@@ -144,10 +146,12 @@ impl Receiver {
         client_secret: impl Into<Secret>,
         account_id: impl Into<String>,
     ) -> Self {
+        let client_secret: Secret = client_secret.into();
         Receiver {
             inner: Arc::new(Inner {
                 client_id: client_id.into(),
-                client_secret: client_secret.into(),
+                verifier: KeyedVerifier::new(client_secret.expose().as_bytes()),
+                client_secret,
                 accounts: HashSet::from([account_id.into()]),
                 seen: Mutex::new(Seen::new(DEFAULT_REMEMBERED)),
                 watchers: Mutex::default(),
@@ -178,6 +182,7 @@ impl Receiver {
         let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
             client_id: shared.client_id.clone(),
             client_secret: shared.client_secret.clone(),
+            verifier: shared.verifier.clone(),
             accounts: shared.accounts.clone(),
             seen: Mutex::new(Seen::new(lock(&shared.seen).capacity)),
             watchers: Mutex::default(),
@@ -225,11 +230,9 @@ impl Receiver {
                 });
             }
         };
-        verify_signature(
-            inner.client_secret.expose(),
-            header(headers, SIGNATURE_HEADER).unwrap_or(""),
-            body,
-        )?;
+        inner
+            .verifier
+            .verify(header(headers, SIGNATURE_HEADER).unwrap_or(""), body)?;
         Ok(Checked {
             account_id: account_id.to_owned(),
             notifications: parse(body)?,
