@@ -1338,3 +1338,50 @@ fn the_page_examples_hold_to_the_same_field_check() {
         assert_typed_as_json(&note, &body["body"]["changes"][0], heading);
     }
 }
+
+/// `OpenConversation::events`: a conversation opened on the emulator, its
+/// agent's reply delivered (signed, over HTTP) to the axum route, awaited.
+/// (The emulator of this branch does not deliver webhooks itself: the reply
+/// is posted as LivePerson would post it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_a_text_then_await_the_agents_reply() -> Result<(), Box<dyn std::error::Error>> {
+    use liveperson_ccs::MessagingClient;
+    use liveperson_ccs::connector::{AppJwtProvider, Discovery};
+    use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+    use liveperson_ccs::messaging::ConversationRequest;
+
+    let emulator =
+        Emulator::start(EmulatorConfig::new().app_credentials(CLIENT_ID, SECRET)).await?;
+    let discovery = Discovery::builder()
+        .account(ACCOUNT)
+        .domain_api(emulator.base_url())
+        .build()?;
+    let app_jwt = AppJwtProvider::new(&discovery, CLIENT_ID, SECRET);
+    let messaging = MessagingClient::builder()
+        .discovery(&discovery)
+        .app_jwt(app_jwt.clone())
+        .build()?;
+    let conversation = messaging
+        .open(app_jwt.consumer("consumer-1"), &ConversationRequest::new())
+        .await?;
+
+    let receiver = receiver();
+    let (route, _queue) = receiver.axum_channel(16);
+    let url = serve(route).await;
+
+    let mut events = conversation.events(&receiver);
+    conversation.send_text("Where is my order?").await?;
+    let reply = json!({"kind": "notification", "type": "ms.MessagingEventNotification", "body": {"changes": [{
+        "sequence": 1, "originatorId": AGENT, "originatorMetadata": {"id": AGENT, "role": "ASSIGNED_AGENT"},
+        "serverTimestamp": 1528371199686_i64, "dialogId": conversation.id(),
+        "event": {"type": "ContentEvent", "message": "It ships today 📦", "contentType": "text/plain"}}]}})
+    .to_string()
+    .into_bytes();
+    assert_eq!(post(&url, headers_for(&reply), reply).await.0, 200);
+
+    let answer = events.next_agent_text(Duration::from_secs(60)).await?;
+    assert_eq!(answer.event.message, "It ships today 📦");
+    assert_eq!(answer.conversation(), conversation.id());
+    emulator.shutdown().await;
+    Ok(())
+}
