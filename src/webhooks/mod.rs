@@ -158,13 +158,15 @@
 // | file | holds | uses |
 // | --- | --- | --- |
 // | `signature.rs` | `sign`, `verify_signature` | (hmac, sha1, sha2) |
-// | `notification.rs` | `Notification` and its types, `parse` | `error`, `crate::messaging::send` (its `ChatState`, `AcceptStatus`) |
+// | `notification.rs` | `Notification` and its types, `parse` | `error`, `diagnose`, `crate::messaging::send` (its `ChatState`, `AcceptStatus`) |
+// | `diagnose.rs` | naming the field of a refused body (the cold path) | `error` |
 // | `error.rs` | `WebhookError`, `BodyError` | `signature` |
 // | `receiver.rs` | `Receiver`, `Delivery`, redeliveries, `ConversationEvents` | all the above (`messaging/conversation.rs` uses it: `OpenConversation::events`) |
 // | `axum.rs` | the axum route (feature `webhooks-axum`) | `receiver` |
 
 #[cfg(feature = "webhooks-axum")]
 mod axum;
+mod diagnose;
 mod error;
 mod notification;
 mod receiver;
