@@ -298,6 +298,7 @@ fn every_schema_example_parses_as_its_type() {
         Dialog,
         DialogParticipant,
         ConversationState,
+        ConversationStage,
         CloseReason,
         Ttr,
         Delay,
@@ -326,7 +327,8 @@ fn unknown_fields_and_event_types_are_kept() {
                     "serverTimestamp": 1528371161893u64,
                     "event": {"type": "ContentEvent", "message": "Hello 👋", "contentType": "text/plain", "quotedMessage": {"sequence": 1}},
                     "dialogId": "5491244f",
-                    "metadata": [{"type": "ExternalId", "id": "x-1"}]
+                    "metadata": [{"type": "ExternalId", "id": "x-1"}],
+                    "sentTs": 1528371161890u64
                 },
                 {
                     "sequence": 1,
@@ -347,7 +349,11 @@ fn unknown_fields_and_event_types_are_kept() {
     assert_eq!(n.extra["traceId"], "a1b2");
     assert_eq!(n.body.extra["page"], 1);
     let first = &n.body.changes[0];
-    assert_eq!(first.extra["metadata"][0]["type"], "ExternalId");
+    assert_eq!(first.extra["sentTs"], 1528371161890u64);
+    assert_eq!(
+        first.metadata.as_ref().map(|m| &m[0]["type"]),
+        Some(&json!("ExternalId"))
+    );
     let metadata = first.originator_metadata.as_ref().expect("metadata");
     assert_eq!(
         metadata.extra["clientProperties"]["type"],
