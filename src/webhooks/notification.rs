@@ -191,6 +191,16 @@ impl<E> Message<E> {
     pub fn is_from_consumer(&self) -> bool {
         self.role() == Some(&Role::Consumer)
     }
+
+    /// The change as the spec's generated type
+    /// ([`raw::webhooks::types::MessagingEventChange`](crate::raw::webhooks::types::MessagingEventChange)),
+    /// read from its text: every field `openapi/connector-webhooks.yaml`
+    /// describes, typed. An error when the change does not follow the
+    /// spec where this layer is lenient (e.g. no `originatorId`).
+    pub fn to_raw(&self) -> Result<crate::raw::webhooks::types::MessagingEventChange, BodyError> {
+        serde_json::from_str(&self.raw)
+            .map_err(|err| BodyError::new("(change)", serde_message(&err)))
+    }
 }
 
 /// A message (`ContentEvent`): a text, or a file the consumer shared.
@@ -448,6 +458,17 @@ impl ConversationChange {
     /// `state` is `CLOSE`.
     pub fn is_closed(&self) -> bool {
         self.details.state == Some(ConversationState::Close)
+    }
+
+    /// The change as the spec's generated type
+    /// ([`raw::webhooks::types::ConversationChange`](crate::raw::webhooks::types::ConversationChange)),
+    /// read from its text: every field `openapi/connector-webhooks.yaml`
+    /// describes (the dialogs and their participants, delays, ...), typed.
+    /// An error when the change does not follow the spec where this layer
+    /// is lenient (e.g. no `conversationDetails`).
+    pub fn to_raw(&self) -> Result<crate::raw::webhooks::types::ConversationChange, BodyError> {
+        serde_json::from_str(&self.raw)
+            .map_err(|err| BodyError::new("(change)", serde_message(&err)))
     }
 
     /// The id of the participant whose role is `ASSIGNED_AGENT`, if any.

@@ -1324,9 +1324,26 @@ fn every_example_of_the_spec_parses_to_its_typed_form() {
             assert_typed_as_json(note, change, name);
             notifications += 1;
         }
-        // The spec's own generated types read it too.
+        // The spec's own generated types read it too, whole and change by change.
         serde_json::from_slice::<liveperson_ccs::raw::webhooks::types::Notification>(&body)
             .unwrap_or_else(|e| panic!("{name}: the generated types refuse it: {e}"));
+        for note in &notes {
+            let (layer, spec) = match note {
+                Notification::Conversation(c) => {
+                    (&c.conversation_id, c.to_raw().map(|r| r.result.conv_id))
+                }
+                Notification::Content(m) => (&m.dialog_id, m.to_raw().map(|r| r.dialog_id)),
+                Notification::RichContent(m) => (&m.dialog_id, m.to_raw().map(|r| r.dialog_id)),
+                Notification::AcceptStatus(m) => (&m.dialog_id, m.to_raw().map(|r| r.dialog_id)),
+                Notification::ChatState(m) => (&m.dialog_id, m.to_raw().map(|r| r.dialog_id)),
+                other => panic!("{name}: {other:?}"),
+            };
+            assert_eq!(
+                &spec.unwrap_or_else(|e| panic!("{name}: {e}")),
+                layer,
+                "{name}"
+            );
+        }
     }
     assert!(notifications >= 13, "{notifications}");
 }
