@@ -43,6 +43,13 @@
 //! - [`Notification`]: the enum to `match` on, one variant per kind of
 //!   change; unknown types and fields are kept, never refused.
 //! - [`parse`], [`verify_signature`], [`sign`]: the steps on their own.
+//! - The spec's own types, generated from `openapi/connector-webhooks.yaml`
+//!   ([`raw::webhooks::types`](crate::raw::webhooks::types)): a change is one
+//!   [`Message::to_raw`] or [`ConversationChange::to_raw`] away, with every
+//!   field the spec describes. The layer does not parse with them: it reads
+//!   each change once into lenient structs (an unknown role or state is kept,
+//!   a missing optional field is no error) that cost no more than a
+//!   `serde_json::Value` (see BENCHMARKS.md), and keeps the change's text.
 //!
 //! LivePerson may deliver out of order (a retry comes after later
 //! changes): order messages by [`Message::sequence`] and conversation
