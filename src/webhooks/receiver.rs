@@ -60,7 +60,7 @@ pub const CONVERSATION_BUFFER: usize = 256;
 /// | --- | --- |
 /// | a message with a `sequence` (text, rich content, accept status) | `dialogId` + `sequence` |
 /// | a chat state | passed on when it differs from the last one passed on for the same originator in the same dialog (state and `serverTimestamp`): a state repeated is no news |
-/// | a conversation change with `metaDataLastUpdateTs` | `convId` + `type` + `metaDataLastUpdateTs` |
+/// | a conversation change with `metaDataLastUpdateTs` | `convId` + `type` + `metaDataLastUpdateTs`, and what can change within one millisecond: `state`, `stage`, `closeReason`, `skillId`, `endTs`, the participants |
 /// | anything else (no sequence, no timestamp, unknown types) | the change's exact text |
 ///
 /// It remembers the last [`DEFAULT_REMEMBERED`] identities (a 64-bit hash
@@ -588,11 +588,28 @@ fn identity(notification: &Notification) -> Identity {
             value: hash((&m.event.chat_state_text, m.server_timestamp)),
         }),
         Notification::Conversation(c) => c.details.meta_data_last_update_ts.map(|ts| {
+            let d = &c.details;
+            // Two changes within one millisecond (a conversation opened and
+            // an agent assigned at once) differ in what changed: that is in
+            // the key too.
+            let participants: Vec<(&str, &str)> = d
+                .participants
+                .iter()
+                .map(|p| (p.id.as_str(), p.role.as_str()))
+                .collect();
             Identity::Key(hash((
                 "conversation",
                 &c.conversation_id,
                 c.change_type.as_str(),
                 ts,
+                (
+                    d.state.as_ref().map(|s| s.as_str()),
+                    d.stage.as_ref().map(|s| s.as_str()),
+                    &d.close_reason,
+                    &d.skill_id,
+                    d.end_ts,
+                    participants,
+                ),
             )))
         }),
         Notification::Unknown(_) => None,

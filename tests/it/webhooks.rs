@@ -825,6 +825,15 @@ fn each_change_reaches_the_user_once() {
     );
     assert_eq!(deliver(&typing).notifications().len(), 1);
     assert!(deliver(&typing).is_empty());
+    // Two conversation changes within one millisecond: the agent joined.
+    let opened = conversation_change(json!([{"id": CONSUMER, "role": "CONSUMER"}]), 1528371888888);
+    let joined = conversation_change(
+        json!([{"id": AGENT, "role": "ASSIGNED_AGENT"}, {"id": CONSUMER, "role": "CONSUMER"}]),
+        1528371888888,
+    );
+    assert_eq!(deliver(&opened).notifications().len(), 1);
+    assert_eq!(deliver(&joined).notifications().len(), 1);
+    assert!(deliver(&joined).is_empty());
     // A conversation change with a new metaDataLastUpdateTs is news.
     assert_eq!(
         deliver(&conversation_change(json!([]), 1528371999999))
