@@ -57,6 +57,9 @@
 //!
 //! # A connector service with axum
 //!
+//! With the feature `webhooks-axum` (`liveperson-ccs = { version = "0.1",
+//! features = ["webhooks-axum"] }`; it adds axum and its few own dependencies):
+//!
 //! ```no_run
 //! use std::time::Duration;
 //!
