@@ -107,6 +107,27 @@ impl OpenConversation {
         &self.id
     }
 
+    /// This conversation's webhook notifications, as `receiver` gets them
+    /// (the same as [`receiver.conversation(self.id())`](crate::webhooks::Receiver::conversation)).
+    /// Ask for it before sending what the agent answers:
+    ///
+    /// ```no_run
+    /// # async fn demo(
+    /// #     receiver: liveperson_ccs::webhooks::Receiver,
+    /// #     conversation: liveperson_ccs::messaging::OpenConversation,
+    /// # ) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut events = conversation.events(&receiver);
+    /// conversation.send_text("Hello").await?;
+    /// let reply = events.next_agent_text(std::time::Duration::from_secs(30)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn events(
+        &self,
+        receiver: &crate::webhooks::Receiver,
+    ) -> crate::webhooks::ConversationEvents {
+        receiver.conversation(self.id.clone())
+    }
+
     /// What the service said of the profile, e.g. `OK User Profile set successfully`.
     pub fn profile_message(&self) -> Option<&str> {
         self.profile_message.as_deref()

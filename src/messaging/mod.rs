@@ -17,7 +17,7 @@
 mod client;
 mod conversation;
 mod request;
-mod send;
+pub(crate) mod send; // webhooks reads its ChatState and AcceptStatus
 
 pub use client::{Conversation, MessagingClient, MessagingCredentials};
 pub use conversation::OpenConversation;

@@ -163,16 +163,7 @@ pub fn verify_signature(
     signature_header: &str,
     raw_body: &[u8],
 ) -> Result<(), SignatureError> {
-    let value = signature_header.trim();
-    if value.is_empty() {
-        return Err(SignatureError::Missing);
-    }
-    let (name, written) = value.split_once('=').ok_or(SignatureError::Malformed {
-        reason: "expected ALGORITHM=DIGEST, such as sha1=...",
-    })?;
-    let algorithm =
-        SignatureAlgorithm::from_name(name.trim()).ok_or(SignatureError::UnsupportedAlgorithm)?;
-    let digest = decode_digest(written.trim(), algorithm.digest_len())?;
+    let (algorithm, digest) = read_header(signature_header)?;
     let matches = match algorithm {
         SignatureAlgorithm::Sha1 => hmac_sha1(client_secret.as_ref(), raw_body)
             .verify_slice(&digest)
@@ -185,6 +176,65 @@ pub fn verify_signature(
         Ok(())
     } else {
         Err(SignatureError::Mismatch { algorithm })
+    }
+}
+
+/// The algorithm a header names and the digest it holds.
+fn read_header(signature_header: &str) -> Result<(SignatureAlgorithm, Vec<u8>), SignatureError> {
+    let value = signature_header.trim();
+    if value.is_empty() {
+        return Err(SignatureError::Missing);
+    }
+    let (name, written) = value.split_once('=').ok_or(SignatureError::Malformed {
+        reason: "expected ALGORITHM=DIGEST, such as sha1=...",
+    })?;
+    let algorithm =
+        SignatureAlgorithm::from_name(name.trim()).ok_or(SignatureError::UnsupportedAlgorithm)?;
+    let digest = decode_digest(written.trim(), algorithm.digest_len())?;
+    Ok((algorithm, digest))
+}
+
+/// [`verify_signature`] with the key already set up: a
+/// [`Receiver`](super::Receiver) keys both HMACs once, not on every call.
+/// Holds key material: no `Debug`.
+#[derive(Clone)]
+pub(crate) struct KeyedVerifier {
+    sha1: Hmac<sha1::Sha1>,
+    sha256: Hmac<sha2::Sha256>,
+}
+
+impl KeyedVerifier {
+    pub(crate) fn new(client_secret: &[u8]) -> Self {
+        KeyedVerifier {
+            sha1: hmac_sha1(client_secret, b""),
+            sha256: hmac_sha256(client_secret, b""),
+        }
+    }
+
+    /// The same answer as [`verify_signature`] with this key.
+    pub(crate) fn verify(
+        &self,
+        signature_header: &str,
+        raw_body: &[u8],
+    ) -> Result<(), SignatureError> {
+        let (algorithm, digest) = read_header(signature_header)?;
+        let matches = match algorithm {
+            SignatureAlgorithm::Sha1 => {
+                let mut mac = self.sha1.clone();
+                mac.update(raw_body);
+                mac.verify_slice(&digest).is_ok()
+            }
+            SignatureAlgorithm::Sha256 => {
+                let mut mac = self.sha256.clone();
+                mac.update(raw_body);
+                mac.verify_slice(&digest).is_ok()
+            }
+        };
+        if matches {
+            Ok(())
+        } else {
+            Err(SignatureError::Mismatch { algorithm })
+        }
     }
 }
 
@@ -308,6 +358,29 @@ mod tests {
         );
         let unpadded = format!(" {} ", b64.trim_end_matches('='));
         assert_eq!(verify_signature("Jefe", &unpadded, DATA), Ok(()));
+    }
+
+    #[test]
+    fn the_keyed_verifier_answers_as_verify_signature() {
+        let keyed = KeyedVerifier::new(b"Jefe");
+        for algorithm in [SignatureAlgorithm::Sha1, SignatureAlgorithm::Sha256] {
+            for encoding in [SignatureEncoding::Base64, SignatureEncoding::Hex] {
+                let header = sign("Jefe", DATA, algorithm, encoding);
+                assert_eq!(keyed.verify(&header, DATA), Ok(()));
+                // Twice: the keyed state is not used up.
+                assert_eq!(keyed.verify(&header, DATA), Ok(()));
+                assert_eq!(
+                    keyed.verify(&header, b"other"),
+                    Err(SignatureError::Mismatch { algorithm })
+                );
+            }
+        }
+        for header in ["", "sha1", "md5=abcd", "sha1=***"] {
+            assert_eq!(
+                keyed.verify(header, DATA),
+                verify_signature("Jefe", header, DATA)
+            );
+        }
     }
 
     #[test]

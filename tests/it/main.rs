@@ -17,6 +17,7 @@
 //! | `cli` | the `ccs` binary, run as a process |
 //! | `generated_api` | snapshots of the API progenitor generates from each spec |
 //! | `schema_match` | the layer's types against their spec schemas (feature `schemars`) |
+//! | `webhooks` | webhook notifications typed, signatures, the receiver, its axum route |
 //! | `webhooks_spec` | `connector-webhooks.yaml`'s examples against its generated types |
 //!
 //! `tests/process/` is the other binary: the tests that change process-wide
@@ -43,4 +44,5 @@ mod raw_values;
 mod request_shapes;
 mod round_trip;
 mod schema_match;
+mod webhooks;
 mod webhooks_spec;
