@@ -3,13 +3,19 @@
 //! documents, and then the connector flow: find the account's hosts with the
 //! Domain API, get the AppJWT and the consumer's ConsumerJWS, open a
 //! messaging conversation with the customer's SDEs, show typing, send a
-//! text, and close it.
+//! text, receive the agent's reply through a verified webhook, and close it.
 //!
-//! `cargo run --example quickstart` runs it on an in-process emulator. With
+//! `cargo run --example quickstart` runs it on an in-process emulator, whose
+//! echo agent answers the text (the quickstart mounts the webhook route on a
+//! loopback port and registers it with the emulator). With
 //! `LP_ACCOUNT_ID` and credentials in the environment (see README.md) it runs
 //! against LivePerson instead, and skips the parts whose credentials are not
 //! set: the connector flow needs `LP_APP_CLIENT_ID` and `LP_APP_CLIENT_SECRET`
-//! (`LP_DOMAIN_API` names another Domain API host).
+//! (`LP_DOMAIN_API` names another Domain API host). To receive LivePerson's
+//! webhooks too, set `LP_WEBHOOK_LISTEN` (an address such as `0.0.0.0:8080`)
+//! and register that host's public HTTPS URL, path `/liveperson/webhooks`, in
+//! the App Installation's `capabilities.webhooks`; without it the quickstart
+//! does not wait for an answer.
 
 use std::time::Duration;
 
@@ -18,7 +24,8 @@ use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
 use liveperson_ccs::messaging::{
     ChatState, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
 };
-use liveperson_ccs::{CcsV1Client, CcsV2Client, Credential, Error, MessagingClient};
+use liveperson_ccs::webhooks::Receiver;
+use liveperson_ccs::{CcsV1Client, CcsV2Client, Credential, MessagingClient};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -34,7 +41,22 @@ struct Clients {
     v1: CcsV1Client,
     v2: Option<CcsV2Client>,
     connector: Option<Connector>,
+    /// Where LivePerson's webhooks arrive, checked and typed.
+    webhooks: Option<Receiver>,
     emulator: Option<Emulator>,
+}
+
+/// The path the webhook route is mounted at.
+const WEBHOOK_PATH: &str = "/liveperson/webhooks";
+
+/// Serves the webhook route of `receiver` on `listener` in the background.
+/// The route answers each call at once; the quickstart reads what came
+/// through [`Receiver::conversation`], so the queue's own copy is dropped.
+fn serve_webhooks(receiver: &Receiver, listener: tokio::net::TcpListener) {
+    let (route, mut queue) = receiver.axum_channel(256);
+    tokio::spawn(async move { while queue.recv().await.is_some() {} });
+    let app = axum::Router::new().route(WEBHOOK_PATH, route);
+    tokio::spawn(async move { axum::serve(listener, app).await });
 }
 
 /// The connector's side.
@@ -65,11 +87,20 @@ async fn clients() -> Result<Clients, Box<dyn std::error::Error>> {
         let v2 = std::env::var_os("LP_CCS_ACCESS_TOKEN")
             .map(|_| CcsV2Client::from_env())
             .transpose()?;
+        let mut webhooks = None;
         let connector = match (
             std::env::var("LP_APP_CLIENT_ID"),
             std::env::var("LP_APP_CLIENT_SECRET"),
         ) {
             (Ok(id), Ok(secret)) => {
+                if let Ok(address) = std::env::var("LP_WEBHOOK_LISTEN") {
+                    let account = std::env::var("LP_ACCOUNT_ID")?;
+                    let receiver = Receiver::new(id.as_str(), secret.as_str(), account);
+                    let listener = tokio::net::TcpListener::bind(&address).await?;
+                    serve_webhooks(&receiver, listener);
+                    println!("   receiving webhooks at {address}{WEBHOOK_PATH}");
+                    webhooks = Some(receiver);
+                }
                 // LP_ACCOUNT_ID, and LP_DOMAIN_API if set.
                 let discovery = Discovery::builder().with_env()?.build()?;
                 Some(Connector::new(discovery, &id, secret))
@@ -97,13 +128,28 @@ async fn clients() -> Result<Clients, Box<dyn std::error::Error>> {
             v1,
             v2,
             connector,
+            webhooks,
             emulator: None,
         });
     }
-    let emulator = Emulator::start(EmulatorConfig::new()).await?;
+    let account = "le12345678";
+    let (client_id, client_secret) = ("demo-client-id", "demo-client-secret");
+    // The connector's webhook route, on a loopback port of its own; the
+    // emulator delivers every event type there, signed with the app's
+    // secret, and its echo agent answers each consumer text.
+    let receiver = Receiver::new(client_id, client_secret, account);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let webhook_url = format!("http://{}{WEBHOOK_PATH}", listener.local_addr()?);
+    serve_webhooks(&receiver, listener);
+    let emulator = Emulator::start(
+        EmulatorConfig::new()
+            .app_credentials(client_id, client_secret)
+            .webhook_all(&webhook_url, 0)
+            .echo_agent(true),
+    )
+    .await?;
     let base = emulator.base_url();
     println!("running on an in-process emulator at {base} (set LP_ACCOUNT_ID to use LivePerson)");
-    let account = "le12345678";
     Ok(Clients {
         v1: CcsV1Client::builder()
             .account(account)
@@ -123,14 +169,15 @@ async fn clients() -> Result<Clients, Box<dyn std::error::Error>> {
                 .account(account)
                 .domain_api(&base)
                 .build()?,
-            "demo-client-id",
-            "demo-client-secret".to_owned(),
+            client_id,
+            client_secret.to_owned(),
         )),
+        webhooks: Some(receiver),
         emulator: Some(emulator),
     })
 }
 
-async fn story(c: &Clients, namespace: &str) -> Result<(), Error> {
+async fn story(c: &Clients, namespace: &str) -> Result<(), Box<dyn std::error::Error>> {
     let conversation = "conv-8602832d";
 
     // 1. The concierge bot prepares a namespace whose data lives one hour,
@@ -262,6 +309,8 @@ async fn story(c: &Clients, namespace: &str) -> Result<(), Error> {
             "7. messaging: opened conversation {} with the customer's SDEs",
             conversation.id()
         );
+        // Listen before sending, so that no answer is missed.
+        let mut events = c.webhooks.as_ref().map(|r| conversation.events(r));
         conversation.chat_state(ChatState::Composing).await?;
         let sent = conversation
             .send_text("Hi, I have a question about my last bill")
@@ -271,11 +320,23 @@ async fn story(c: &Clients, namespace: &str) -> Result<(), Error> {
             "8. messaging: showed typing, sent a text (sequence {})",
             sent.sequence.unwrap_or_default()
         );
+        match &mut events {
+            Some(events) => {
+                let reply = events.next_agent_text(Duration::from_secs(30)).await?;
+                println!(
+                    "9. webhooks: the agent answered {:?} (signature, client and account checked)",
+                    reply.event.message
+                );
+            }
+            None => {
+                println!("9. webhooks: not waiting for an answer (LP_WEBHOOK_LISTEN is not set)")
+            }
+        }
         conversation.close().await?;
-        println!("9. messaging: conversation closed");
+        println!("10. messaging: conversation closed");
     } else {
         println!(
-            "6-9. connector flow: skipped (LP_APP_CLIENT_ID and LP_APP_CLIENT_SECRET, or LP_APP_JWT, LP_CONSUMER_JWS and LP_MESSAGING_DOMAIN, are not set)"
+            "6-10. connector flow: skipped (LP_APP_CLIENT_ID and LP_APP_CLIENT_SECRET, or LP_APP_JWT, LP_CONSUMER_JWS and LP_MESSAGING_DOMAIN, are not set)"
         );
     }
 
@@ -297,6 +358,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     outcome?;
     cleanup?;
-    println!("10. done: namespace {namespace} deleted");
+    println!("11. done: namespace {namespace} deleted");
     Ok(())
 }

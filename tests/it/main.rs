@@ -45,4 +45,5 @@ mod request_shapes;
 mod round_trip;
 mod schema_match;
 mod webhooks;
+mod webhooks_loop;
 mod webhooks_spec;

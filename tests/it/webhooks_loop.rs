@@ -1,0 +1,197 @@
+//! The whole return channel in Rust, as a connector service runs it: the
+//! emulator delivers signed webhooks, the layer's axum route checks and types
+//! them, and the connector awaits the agent through
+//! `OpenConversation::events`. Nothing here is scripted on the test's side:
+//! the emulator's echo agent answers.
+
+use std::time::Duration;
+
+use liveperson_ccs::MessagingClient;
+use liveperson_ccs::connector::{AppJwtProvider, Discovery};
+use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault};
+use liveperson_ccs::messaging::{ConversationRequest, OpenConversation};
+use liveperson_ccs::webhooks::{Notification, Receiver};
+use tokio::sync::mpsc;
+
+const ACC: &str = "le12345678";
+const CLIENT_ID: &str = "loop-client";
+const SECRET: &str = "loop-secret-🔑-0123456789";
+/// Generous: a delivery normally arrives in milliseconds.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A connector service: the webhook route on a loopback port, an emulator
+/// delivering there with its echo agent on, and a conversation opened
+/// through the whole connector flow.
+struct Loop {
+    receiver: Receiver,
+    queue: mpsc::Receiver<Notification>,
+    emulator: Emulator,
+    conversation: OpenConversation,
+}
+
+async fn start(faults: &[Fault]) -> Loop {
+    let receiver = Receiver::new(CLIENT_ID, SECRET, ACC);
+    let (route, queue) = receiver.axum_channel(1024);
+    let app = axum::Router::new().route("/lp/webhooks", route);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/lp/webhooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let emulator = Emulator::start(
+        EmulatorConfig::new()
+            .app_credentials(CLIENT_ID, SECRET)
+            .webhook_all(&url, 0)
+            .echo_agent(true),
+    )
+    .await
+    .unwrap();
+    for fault in faults {
+        emulator.inject_fault(fault.clone()).unwrap();
+    }
+    let discovery = Discovery::builder()
+        .account(ACC)
+        .domain_api(emulator.base_url())
+        .build()
+        .unwrap();
+    let app_jwt = AppJwtProvider::new(&discovery, CLIENT_ID, SECRET);
+    let messaging = MessagingClient::builder()
+        .discovery(&discovery)
+        .app_jwt(app_jwt.clone())
+        .build()
+        .unwrap();
+    let conversation = messaging
+        .open(
+            app_jwt.consumer("loop-consumer"),
+            &ConversationRequest::new(),
+        )
+        .await
+        .unwrap();
+    Loop {
+        receiver,
+        queue,
+        emulator,
+        conversation,
+    }
+}
+
+/// Everything the route queued until `done` says the story is complete.
+async fn collect(
+    queue: &mut mpsc::Receiver<Notification>,
+    mut done: impl FnMut(&[Notification]) -> bool,
+) -> Vec<Notification> {
+    let mut seen = Vec::new();
+    while !done(&seen) {
+        match tokio::time::timeout(WAIT, queue.recv()).await {
+            Ok(Some(n)) => seen.push(n),
+            other => panic!("the route queued nothing more ({other:?}); so far: {seen:#?}"),
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn send_a_text_and_await_the_echo_agents_reply() {
+    let mut lp = start(&[]).await;
+    let id = lp.conversation.id().to_owned();
+    let mut events = lp.conversation.events(&lp.receiver);
+    let text = "Héllo 👋 — where is my order? «ﬁ» \u{1F600}";
+    lp.conversation.send_text(text).await.unwrap();
+
+    let reply = events.next_agent_text(WAIT).await.unwrap();
+    assert_eq!(reply.event.message, text);
+    assert_eq!(reply.conversation(), id);
+    assert!(reply.is_from_agent());
+    assert!(reply.sequence.is_some());
+
+    // The route queued the same story: the conversation opened, the agent
+    // joined, the consumer's own text, the agent's echo.
+    let seen = collect(&mut lp.queue, |seen| {
+        seen.iter()
+            .any(|n| matches!(n, Notification::Content(m) if m.is_from_agent()))
+            && seen
+                .iter()
+                .any(|n| matches!(n, Notification::Conversation(c) if c.assigned_agent().is_some()))
+            && seen
+                .iter()
+                .any(|n| matches!(n, Notification::Content(m) if m.is_from_consumer()))
+    })
+    .await;
+    assert!(
+        seen.iter()
+            .all(|n| n.conversation_id() == Some(id.as_str())),
+        "{seen:#?}"
+    );
+    let consumer_text = seen
+        .iter()
+        .find_map(|n| match n {
+            Notification::Content(m) if m.is_from_consumer() => Some(m),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(consumer_text.event.message, text);
+
+    // Closing is a conversation change the connector hears too.
+    lp.conversation.close().await.unwrap();
+    let closed = events
+        .wait_for(WAIT, |n| match n {
+            Notification::Conversation(c) if c.is_closed() => Some(c),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(closed.conversation_id, id);
+    lp.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_delivery_sent_twice_reaches_the_connector_once() {
+    // Every delivery is sent twice, as LivePerson does when an answer comes
+    // late: the route answers both, the layer passes each change on once.
+    let mut lp = start(&[Fault::duplicate_delivery().times(10_000)]).await;
+    let texts = ["one", "two", "three"];
+    for text in texts {
+        lp.conversation.send_text(text).await.unwrap();
+    }
+    let seen = collect(&mut lp.queue, |seen| {
+        seen.iter()
+            .filter(|n| matches!(n, Notification::Content(m) if m.is_from_agent()))
+            .count()
+            == texts.len()
+    })
+    .await;
+    // Give any stray second copy the time to arrive, then look at all.
+    let mut rest = Vec::new();
+    while let Ok(Some(n)) = tokio::time::timeout(Duration::from_millis(300), lp.queue.recv()).await
+    {
+        rest.push(n);
+    }
+    let all: Vec<_> = seen.into_iter().chain(rest).collect();
+    for from_agent in [false, true] {
+        let mut sequences: Vec<u64> = all
+            .iter()
+            .filter_map(|n| match n {
+                Notification::Content(m) if m.is_from_agent() == from_agent => m.sequence,
+                _ => None,
+            })
+            .collect();
+        let count = sequences.len();
+        sequences.dedup();
+        assert_eq!(sequences.len(), count, "a change passed on twice: {all:#?}");
+        assert_eq!(count, texts.len(), "{all:#?}");
+    }
+    // And the emulator did send each delivery twice.
+    let attempts = lp
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.webhook
+                .as_ref()
+                .is_some_and(|w| w.event_type == "ms.MessagingEventNotification.ContentEvent")
+        })
+        .count();
+    assert!(
+        attempts >= 2 * 2 * texts.len(),
+        "{attempts} ContentEvent deliveries journaled"
+    );
+    lp.emulator.shutdown().await;
+}
