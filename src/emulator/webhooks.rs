@@ -1,7 +1,9 @@
 //! Webhooks: the registrations (the App Installation manifest's
 //! `capabilities.webhooks`) and the outbox that delivers each notification
 //! to its endpoint, signed as LivePerson signs, with LivePerson's timeouts
-//! and retry schedule on the emulator's clock.
+//! (5 s to connect, 5 s for each read, and the whole exchange cut at 10 s
+//! however slowly the receiver trickles its answer) and retry schedule on
+//! the emulator's clock.
 //!
 //! Deliveries run on tasks of their own (one "lane" per endpoint and
 //! conversation, so that the deliveries of a lane keep their order), never
@@ -50,6 +52,13 @@ const REORDER_WAIT: Duration = Duration::from_secs(5);
 /// The timeouts of a delivery: 5 s to connect, 5 s for each read.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The whole exchange (connect, send, the answer's head and body) ends
+/// within this, however the receiver trickles its answer: a receiver that
+/// keeps each read under [`READ_TIMEOUT`] cannot hold a delivery longer.
+const EXCHANGE_DEADLINE: Duration = Duration::from_secs(10);
+/// At most this much of an answer's body is read (it is not used; reading
+/// lets the connection be reused); past it the connection is dropped.
+const ANSWER_BODY_READ: usize = 64 * 1024;
 
 /// The client id the deliveries carry when no app credentials are
 /// configured (`ccs serve` without `--app-client-id`).
@@ -739,8 +748,20 @@ impl Outbox {
 
     /// One POST: the status answered, or why there was none.
     async fn send(&self, job: &Job) -> Result<u16, String> {
+        tokio::time::timeout(EXCHANGE_DEADLINE, self.exchange(job))
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "timed out: no whole answer within {} s",
+                    EXCHANGE_DEADLINE.as_secs()
+                ))
+            })
+    }
+
+    /// The POST and its answer, without the overall deadline.
+    async fn exchange(&self, job: &Job) -> Result<u16, String> {
         let http = self.http.as_ref().map_err(Clone::clone)?;
-        let answer = http
+        let mut answer = http
             .post(job.endpoint.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("x-liveperson-account-id", &job.account)
@@ -751,9 +772,16 @@ impl Outbox {
             .await
             .map_err(describe)?;
         let status = answer.status().as_u16();
-        // Read the answer to its end (under the read timeout) so the
-        // connection can be reused; its content does not matter.
-        let _ = answer.bytes().await;
+        // Read the answer to its end (under the read timeout, and at most
+        // ANSWER_BODY_READ bytes) so the connection can be reused; its
+        // content does not matter.
+        let mut read = 0usize;
+        while let Ok(Some(chunk)) = answer.chunk().await {
+            read = read.saturating_add(chunk.len());
+            if read > ANSWER_BODY_READ {
+                break;
+            }
+        }
         Ok(status)
     }
 

@@ -892,6 +892,51 @@ async fn a_slow_endpoint_times_out_after_5_seconds() {
 }
 
 #[tokio::test]
+async fn a_receiver_that_trickles_its_answer_cannot_hold_a_delivery() {
+    // Answers its head at once, then one byte of a chunked body every
+    // second: each read is within the 5 s read timeout, but the whole
+    // exchange is cut at 10 s and counts as a failure.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/trickle", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 8192];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if socket.write_all(b"1\r\nx\r\n").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let (emulator, connector) = start(
+        EmulatorConfig::new()
+            .app_credentials(CLIENT_ID, SECRET)
+            .webhook(WebhookEvent::ContentEvent, url, 0),
+    )
+    .await;
+    let conversation = connector.open().await;
+    connector.text(&conversation, "trickle").await;
+    let seen = conversation_until(&connector, &conversation, |c| {
+        delivery_states(c) == ["failed"]
+    })
+    .await;
+    let error = seen["deliveries"][0]["attempts"][0]["error"]
+        .as_str()
+        .expect("an error");
+    assert!(error.contains("timed out"), "{error}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn faults_drop_duplicate_and_reorder_deliveries() {
     let mut receiver = Receiver::start(SECRET).await;
     let (emulator, connector) = start(
