@@ -129,7 +129,8 @@
 //! let receiver = Receiver::new("my-client-id", "my-client-secret", "64467156");
 //! let body = br#"{"kind":"notification","type":"cqm.ExConversationChangeNotification",
 //!   "body":{"changes":[{"type":"UPSERT","result":{"convId":"c1",
-//!   "conversationDetails":{"state":"CLOSE","closeReason":"AGENT","metaDataLastUpdateTs":1}}}]}}"#;
+//!   "conversationDetails":{"participants":[],"state":"CLOSE","closeReason":"AGENT",
+//!   "startTs":1,"metaDataLastUpdateTs":1}}}]}}"#;
 //! let mut headers = HeaderMap::new();
 //! headers.insert("x-liveperson-client-id", "my-client-id".parse()?);
 //! headers.insert("x-liveperson-account-id", "64467156".parse()?);

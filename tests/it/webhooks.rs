@@ -256,7 +256,8 @@ fn rich_content_and_conversation_close_and_delete() {
                 "skillId": "-1", "participants": [], "dialogs": [{"dialogId": CONV, "state": "CLOSE"}],
                 "brandId": ACCOUNT, "state": "CLOSE", "stage": "CLOSE", "closeReason": "AGENT",
                 "startTs": 1, "endTs": 9, "metaDataLastUpdateTs": 9}}},
-            {"type": "DELETE", "result": {"convId": CONV}}]}});
+            {"type": "DELETE", "result": {"convId": CONV, "conversationDetails": {
+                "participants": [], "state": "CLOSE", "startTs": 1}}}]}});
     let notes = parse(closed.to_string().as_bytes()).unwrap();
     let Notification::Conversation(close) = &notes[0] else {
         panic!("a conversation change")
@@ -279,7 +280,7 @@ fn rich_content_and_conversation_close_and_delete() {
 fn unknown_types_and_fields_are_kept() {
     // A field LivePerson adds, an unknown role, an unknown chat state.
     let body = json!({"kind": "notification", "type": "ms.MessagingEventNotification", "newTop": 1,
-        "body": {"changes": [{"sequence": 5, "dialogId": CONV, "conversationId": "main-conv", "metadata": [{"k": "v"}],
+        "body": {"changes": [{"sequence": 5, "dialogId": CONV, "originatorId": "b", "conversationId": "main-conv", "metadata": [{"k": "v"}],
             "originatorMetadata": {"id": "b", "role": "BOT_OVERSEER", "clientProperties": {"x": 1}},
             "event": {"type": "ChatStateEvent", "chatState": "DREAMING", "extra": true}},
           {"sequence": 6, "dialogId": CONV, "event": {"type": "ConversationMetadataEvent", "message": {"an": "object"}}},
@@ -447,7 +448,8 @@ fn malformed_bodies_name_the_problem() {
 
 /// A message notification whose second change is `change` (the first is fine).
 fn message_body(change: Value) -> Vec<u8> {
-    let good = json!({"dialogId": "c", "event": {"type": "ContentEvent", "message": "ok"}});
+    let good = json!({"dialogId": "c", "originatorId": "a",
+        "event": {"type": "ContentEvent", "message": "ok", "contentType": "text/plain"}});
     json!({"kind": "notification", "type": "ms.MessagingEventNotification", "body": {"changes": [good, change]}})
         .to_string()
         .into_bytes()
@@ -800,7 +802,7 @@ fn each_change_reaches_the_user_once() {
     }
     // The same sequence in the same dialog, even written differently: a redelivery.
     let reordered = json!({"type": "ms.MessagingEventNotification", "kind": "notification", "body": {"changes": [
-        {"dialogId": CONV, "sequence": 2, "event": {"contentType": "text/plain", "message": "Hello from the Agent\n", "type": "ContentEvent"}}]}});
+        {"dialogId": CONV, "sequence": 2, "originatorId": AGENT, "event": {"contentType": "text/plain", "message": "Hello from the Agent\n", "type": "ContentEvent"}}]}});
     assert!(deliver(&reordered).is_empty());
     // A new sequence is news.
     assert_eq!(
@@ -843,8 +845,8 @@ fn each_change_reaches_the_user_once() {
     );
     // Two changes in one call, one of them seen: only the other passes.
     let mixed = json!({"type": "ms.MessagingEventNotification", "body": {"changes": [
-        {"dialogId": CONV, "sequence": 9, "event": text("more")},
-        {"dialogId": CONV, "sequence": 10, "event": text("new")}]}});
+        {"dialogId": CONV, "sequence": 9, "originatorId": AGENT, "event": text("more")},
+        {"dialogId": CONV, "sequence": 10, "originatorId": AGENT, "event": text("new")}]}});
     let delivery = deliver(&mixed);
     assert_eq!(
         (delivery.notifications().len(), delivery.duplicates()),
