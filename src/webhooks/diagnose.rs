@@ -287,3 +287,109 @@ pub(super) fn serde_message(err: &serde_json::Error) -> String {
         _ => text,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The tables against `openapi/connector-webhooks.yaml`: the same
+    //! fields, the same required ones, the same kinds.
+
+    use super::*;
+
+    fn spec() -> Value {
+        let text = include_str!("../../openapi/connector-webhooks.yaml");
+        serde_norway::from_str(text).expect("the spec is YAML")
+    }
+
+    /// The kind a property's schema asks for.
+    fn kind_of(spec: &Value, schema: &Value) -> &'static str {
+        if let Some(reference) = schema["$ref"].as_str() {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            return match name {
+                "MessagingEvent" => "event",
+                "ContentMessage" => "text-or-file",
+                _ => kind_of(spec, &spec["components"]["schemas"][name]),
+            };
+        }
+        match schema["type"].as_str() {
+            Some("string") => "string",
+            Some("integer") if schema["minimum"] == 0 => "unsigned",
+            Some("integer") => "integer",
+            Some("object") => "object",
+            Some("array") => "array",
+            _ => "any",
+        }
+    }
+
+    fn kind_name(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Str => "string",
+            Kind::Unsigned => "unsigned",
+            Kind::Integer => "integer",
+            Kind::Object(_) => "object",
+            Kind::Array(_) => "array",
+            Kind::TextOrFile => "text-or-file",
+            Kind::Event => "event",
+            Kind::Any => "any",
+        }
+    }
+
+    #[test]
+    fn the_tables_follow_the_spec() {
+        let spec = spec();
+        let tables: &[(&str, &[Field])] = &[
+            ("MessagingEventChange", MESSAGE),
+            ("OriginatorMetadata", PARTICIPANT),
+            ("Participant", PARTICIPANT),
+            ("HostedFile", HOSTED_FILE),
+            ("ContentEvent", CONTENT_EVENT),
+            ("RichContentEvent", RICH_CONTENT_EVENT),
+            ("AcceptStatusEvent", ACCEPT_STATUS_EVENT),
+            ("ChatStateEvent", CHAT_STATE_EVENT),
+            ("ConversationChange", CONVERSATION),
+            ("ConversationChangeResult", RESULT),
+            ("ConversationDetails", DETAILS),
+            ("Ttr", TTR),
+            ("Delay", DELAY),
+            ("Dialog", DIALOG),
+            ("DialogParticipant", DIALOG_PARTICIPANT),
+        ];
+        for (name, fields) in tables {
+            let schema = &spec["components"]["schemas"][name];
+            let properties = schema["properties"].as_object().expect(name);
+            let required: Vec<&str> = schema["required"]
+                .as_array()
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut declared: Vec<&str> = properties.keys().map(String::as_str).collect();
+            let mut listed: Vec<&str> = fields.iter().map(|f| f.name).collect();
+            declared.sort_unstable();
+            listed.sort_unstable();
+            assert_eq!(listed, declared, "{name}: the fields");
+            for field in *fields {
+                assert_eq!(
+                    field.required,
+                    required.contains(&field.name),
+                    "{name}.{}: required",
+                    field.name
+                );
+                let expected = kind_of(&spec, &properties[field.name]);
+                assert_eq!(
+                    kind_name(field.kind),
+                    expected,
+                    "{name}.{}: kind",
+                    field.name
+                );
+                if let (Kind::Array(item), Some(items)) =
+                    (field.kind, properties[field.name].get("items"))
+                {
+                    assert_eq!(
+                        kind_name(*item),
+                        kind_of(&spec, items),
+                        "{name}.{}[]: kind",
+                        field.name
+                    );
+                }
+            }
+        }
+    }
+}
