@@ -488,9 +488,18 @@ pub struct ConversationChange {
 }
 
 impl ConversationChange {
-    /// `state` is `CLOSE`.
+    /// The conversation is over: `stage` is `CLOSE`, or, when there is no
+    /// `stage`, `state` is `CLOSE`.
+    ///
+    /// `stage` covers the whole conversation, `state` only its main
+    /// dialog: with a post-conversation survey, closing the main dialog
+    /// gives `state` `CLOSE` while `stage` stays `OPEN` until the survey
+    /// ends (LivePerson's "Post Conversation Survey" tutorial; the spec's
+    /// Note on `ConversationDetails`). LivePerson's Webhooks Examples show
+    /// `state` only, hence the fallback.
     pub fn is_closed(&self) -> bool {
-        self.details.state == Some(ConversationState::Close)
+        let details = &self.details;
+        details.stage.as_ref().or(details.state.as_ref()) == Some(&ConversationState::Close)
     }
 
     /// The change as the spec's generated type
