@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue};
 use liveperson_ccs::StatusCode;
 use liveperson_ccs::messaging::{AcceptStatus, ChatState};
+use liveperson_ccs::raw::webhooks::types as webhooks_types;
 use liveperson_ccs::webhooks::{
     self, ChangeType, ConversationState, Notification, Receiver, Role, SignatureAlgorithm,
     SignatureEncoding, SignatureError, WaitError, WebhookError, parse, sign, verify_signature,
@@ -459,6 +460,212 @@ fn conversation_body(change: Value) -> Vec<u8> {
     json!({"kind": "notification", "type": "cqm.ExConversationChangeNotification", "body": {"changes": [change]}})
         .to_string()
         .into_bytes()
+}
+
+// ---------------------------------------------------------------------------
+// Read with the spec's generated types: what the spec declares is reachable,
+// what it requires is required (LivePerson's JSON schemas decide), what it
+// leaves open stays open.
+
+#[test]
+fn fields_the_spec_declares_are_reachable_through_to_raw() {
+    // `metadata` and a ContentEvent's `quickReplies`: declared by the spec,
+    // not read into the layer's own fields.
+    let body = json!({"kind": "notification", "type": "ms.MessagingEventNotification",
+        "region": "eu", "body": {"changes": [{"sequence": 3, "originatorId": AGENT, "dialogId": CONV,
+        "metadata": [{"type": "ExternalId", "id": "order-4711"}],
+        "event": {"type": "ContentEvent", "message": "Yes or no?", "contentType": "text/plain",
+            "quickReplies": {"type": "quickReplies", "itemsPerRow": 8, "replies": []}}}]}});
+    let note = one(&body);
+    let Notification::Content(asked) = &note else {
+        panic!("a text")
+    };
+    let raw = asked
+        .to_raw()
+        .expect("a change parse gave follows the spec");
+    assert_eq!(raw.metadata.unwrap()[0]["id"], "order-4711");
+    let webhooks_types::MessagingEvent::ContentEvent(event) = raw.event else {
+        panic!("a ContentEvent")
+    };
+    assert_eq!(event.quick_replies.unwrap()["itemsPerRow"], 8);
+    // A field at the envelope's top level is kept too.
+    assert_eq!(note.envelope_extra().unwrap()["region"], "eu");
+
+    // `delay`, `manualETTR` and a dialog's `participantsDetails`.
+    let body = json!({"kind": "notification", "type": "cqm.ExConversationChangeNotification",
+        "body": {"changes": [{"type": "UPSERT", "result": {"convId": CONV, "conversationDetails": {
+            "participants": [{"id": CONSUMER, "role": "CONSUMER"}], "state": "OPEN", "startTs": 1,
+            "delay": {"type": "NIGHT", "tillWhen": 1528380000000_i64}, "manualETTR": 1528375800000_i64,
+            "dialogs": [{"dialogId": CONV, "dialogType": "MAIN",
+                "participantsDetails": [{"id": CONSUMER, "role": "CONSUMER", "state": "ACTIVE"}]}]}}}]}});
+    let note = one(&body);
+    assert_eq!(note.envelope_extra(), None);
+    let Notification::Conversation(change) = note else {
+        panic!("a conversation change")
+    };
+    assert_eq!(
+        change.details.dialogs[0]["participantsDetails"][0]["state"],
+        "ACTIVE"
+    );
+    let details = change.to_raw().unwrap().result.conversation_details;
+    assert_eq!(details.delay.unwrap().till_when, 1528380000000);
+    assert_eq!(details.manual_ettr, Some(1528375800000));
+    assert_eq!(
+        details.dialogs[0].participants_details[0].role.as_str(),
+        "CONSUMER"
+    );
+}
+
+#[test]
+fn is_closed_reads_stage_before_state() {
+    let change = |details: Value| {
+        let mut details_with = json!({"participants": [], "startTs": 1});
+        details_with
+            .as_object_mut()
+            .unwrap()
+            .extend(details.as_object().unwrap().clone());
+        let Notification::Conversation(change) = one(&json!({"kind": "notification",
+            "type": "cqm.ExConversationChangeNotification", "body": {"changes": [{"type": "UPSERT",
+            "result": {"convId": CONV, "conversationDetails": details_with}}]}}))
+        else {
+            panic!("a conversation change")
+        };
+        change
+    };
+    // A post-conversation survey: the main dialog closed, the conversation not.
+    assert!(!change(json!({"state": "CLOSE", "stage": "OPEN"})).is_closed());
+    assert!(change(json!({"state": "CLOSE", "stage": "CLOSE"})).is_closed());
+    // No stage (the Webhooks Examples): state decides.
+    assert!(change(json!({"state": "CLOSE"})).is_closed());
+    assert!(!change(json!({"state": "OPEN"})).is_closed());
+}
+
+/// The error `parse` gives for a body whose only change is `change`.
+fn refused(notification_type: &str, change: Value) -> (String, String) {
+    let body =
+        json!({"kind": "notification", "type": notification_type, "body": {"changes": [change]}});
+    let err = parse(body.to_string().as_bytes()).expect_err(&body.to_string());
+    (err.path().to_owned(), err.problem().to_owned())
+}
+
+#[test]
+fn originator_id_is_required_as_livepersons_schema_requires_it() {
+    // ms/messagingEventNotification.json requires it, and every example of
+    // the Webhooks Examples page has it, chat states included.
+    let change = json!({"dialogId": CONV, "sequence": 0,
+        "event": {"type": "ContentEvent", "message": "hi", "contentType": "text/plain"}});
+    assert_eq!(
+        refused("ms.MessagingEventNotification", change),
+        ("body.changes[0].originatorId".into(), "missing".into())
+    );
+}
+
+#[test]
+fn content_type_is_required_as_livepersons_schema_requires_it() {
+    // ms/TextValue.json requires `contentType` beside `message`.
+    let change = json!({"dialogId": CONV, "originatorId": AGENT,
+        "event": {"type": "ContentEvent", "message": "hi"}});
+    assert_eq!(
+        refused("ms.MessagingEventNotification", change),
+        ("body.changes[0].event.contentType".into(), "missing".into())
+    );
+}
+
+#[test]
+fn conversation_details_are_required_in_a_delete_too() {
+    // aam/subscribeExConversationsNotification.json requires `convId` and
+    // `conversationDetails` in every change, UPSERT or DELETE, and in the
+    // details `participants`, `state` and `startTs`.
+    let cqm = "cqm.ExConversationChangeNotification";
+    assert_eq!(
+        refused(cqm, json!({"type": "DELETE", "result": {"convId": CONV}})),
+        (
+            "body.changes[0].result.conversationDetails".into(),
+            "missing".into()
+        )
+    );
+    for (missing, details) in [
+        ("participants", json!({"state": "CLOSE", "startTs": 1})),
+        ("state", json!({"participants": [], "startTs": 1})),
+        ("startTs", json!({"participants": [], "state": "CLOSE"})),
+    ] {
+        let change =
+            json!({"type": "DELETE", "result": {"convId": CONV, "conversationDetails": details}});
+        assert_eq!(
+            refused(cqm, change),
+            (
+                format!("body.changes[0].result.conversationDetails.{missing}"),
+                "missing".into()
+            )
+        );
+    }
+    // The same schema requires both fields of a `ttr`.
+    let change = json!({"type": "UPSERT", "result": {"convId": CONV, "conversationDetails": {
+        "participants": [], "state": "OPEN", "startTs": 1, "ttr": {"ttrType": "NORMAL"}}}});
+    assert_eq!(
+        refused(cqm, change),
+        (
+            "body.changes[0].result.conversationDetails.ttr.value".into(),
+            "missing".into()
+        )
+    );
+}
+
+#[test]
+fn ids_are_strings_as_livepersons_examples_write_them() {
+    // `skillId` "-1", `brandId` "64467156": strings on every page; a number
+    // is refused with a clear message rather than guessed at.
+    let change = json!({"type": "UPSERT", "result": {"convId": CONV, "conversationDetails": {
+        "participants": [], "state": "OPEN", "startTs": 1, "skillId": -1}}});
+    assert_eq!(
+        refused("cqm.ExConversationChangeNotification", change),
+        (
+            "body.changes[0].result.conversationDetails.skillId".into(),
+            "expected a string, found the number -1".into()
+        )
+    );
+    // The spec's `minimum: 0` on sequence numbers holds too.
+    let change = json!({"dialogId": CONV, "originatorId": AGENT, "sequence": -2,
+        "event": {"type": "ChatStateEvent", "chatState": "ACTIVE"}});
+    assert_eq!(
+        refused("ms.MessagingEventNotification", change),
+        (
+            "body.changes[0].sequence".into(),
+            "expected a non-negative integer, found the number -2".into()
+        )
+    );
+}
+
+#[test]
+fn open_values_and_unknown_fields_stay_open_in_the_generated_types() {
+    // Roles, states, statuses, close reasons and TTR types are strings in
+    // the generated types: any value is kept, and so is any field.
+    let body = json!({"kind": "notification", "type": "cqm.ExConversationChangeNotification",
+        "body": {"subscriptionId": "s1", "changes": [{"type": "ARCHIVE", "novel": 1, "result": {"convId": CONV,
+            "conversationDetails": {"participants": [{"id": "x", "role": "OBSERVER", "since": 3}],
+            "state": "PAUSED", "stage": "SURVEY", "startTs": 1, "closeReason": "ROBOT",
+            "ttr": {"ttrType": "GLACIAL", "value": 1}, "csat": {"score": 5}}}}]}});
+    let Notification::Conversation(change) = one(&body) else {
+        panic!("a conversation change")
+    };
+    assert_eq!(change.change_type, ChangeType::Other("ARCHIVE".into()));
+    assert_eq!(
+        change.details.participants[0].role,
+        Role::Other("OBSERVER".into())
+    );
+    assert_eq!(
+        change.details.state,
+        Some(ConversationState::Other("PAUSED".into()))
+    );
+    assert_eq!(change.details.close_reason.as_deref(), Some("ROBOT"));
+    assert!(!change.is_closed());
+    let raw = change.to_raw().unwrap();
+    assert_eq!(raw.extra["novel"], 1);
+    assert_eq!(raw.result.conversation_details.extra["csat"]["score"], 5);
+    assert_eq!(
+        raw.result.conversation_details.participants[0].extra["since"],
+        3
+    );
 }
 
 // ---------------------------------------------------------------------------
