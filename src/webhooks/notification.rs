@@ -666,7 +666,7 @@ fn parse_message(index: usize, text: &str) -> Result<Notification, BodyError> {
     let raw: Arc<str> = Arc::from(text);
     // The only refusal left: a negative sequence number, which the
     // generated `i64`s take and the layer's `u64`s do not.
-    Notification::from_generated(change, raw).ok_or_else(|| refused(None))
+    Notification::from_message(change, raw).ok_or_else(|| refused(None))
 }
 
 /// The change's `event.type`, when it is a type this crate does not know.
@@ -732,7 +732,7 @@ const KNOWN_EVENTS: &[&str] = &[
 impl Notification {
     /// A message change, typed by its event; `None` when a sequence number
     /// is negative.
-    fn from_generated(change: t::MessagingEventChange, raw: Arc<str>) -> Option<Notification> {
+    fn from_message(change: t::MessagingEventChange, raw: Arc<str>) -> Option<Notification> {
         let t::MessagingEventChange {
             conversation_id,
             dialog_id,
