@@ -44,12 +44,19 @@
 //!   change; unknown types and fields are kept, never refused.
 //! - [`parse`], [`verify_signature`], [`sign`]: the steps on their own.
 //! - The spec's own types, generated from `openapi/connector-webhooks.yaml`
-//!   ([`raw::webhooks::types`](crate::raw::webhooks::types)): a change is one
-//!   [`Message::to_raw`] or [`ConversationChange::to_raw`] away, with every
-//!   field the spec describes. The layer does not parse with them: it reads
-//!   each change once into lenient structs (an unknown role or state is kept,
-//!   a missing optional field is no error) that cost no more than a
-//!   `serde_json::Value` (see BENCHMARKS.md), and keeps the change's text.
+//!   ([`raw::webhooks::types`](crate::raw::webhooks::types)), are what
+//!   [`parse`] reads each change with: the envelope's `type` picks
+//!   `MessagingEventChange` or `ConversationChange`, and the layer's structs
+//!   are built from the result by moving its fields. So the spec is the one
+//!   reading of the wire: what it requires is required (e.g. `originatorId`,
+//!   as LivePerson's JSON schemas require it), while roles, states and other
+//!   open values are any string and unknown fields are kept (`extra`), so
+//!   nothing LivePerson adds is refused. A refused change is a [`BodyError`]
+//!   naming the field. Every field the spec describes, typed, is one
+//!   [`Message::to_raw`] or [`ConversationChange::to_raw`] away; the change's
+//!   text is kept ([`Notification::raw_json`]), and so are fields added to
+//!   the envelope ([`Notification::envelope_extra`]). This costs about what a
+//!   `serde_json::Value` of the body costs (see BENCHMARKS.md).
 //!
 //! LivePerson may deliver out of order (a retry comes after later
 //! changes): order messages by [`Message::sequence`] and conversation
@@ -129,7 +136,8 @@
 //! let receiver = Receiver::new("my-client-id", "my-client-secret", "64467156");
 //! let body = br#"{"kind":"notification","type":"cqm.ExConversationChangeNotification",
 //!   "body":{"changes":[{"type":"UPSERT","result":{"convId":"c1",
-//!   "conversationDetails":{"state":"CLOSE","closeReason":"AGENT","metaDataLastUpdateTs":1}}}]}}"#;
+//!   "conversationDetails":{"participants":[],"state":"CLOSE","closeReason":"AGENT",
+//!   "startTs":1,"metaDataLastUpdateTs":1}}}]}}"#;
 //! let mut headers = HeaderMap::new();
 //! headers.insert("x-liveperson-client-id", "my-client-id".parse()?);
 //! headers.insert("x-liveperson-account-id", "64467156".parse()?);
@@ -168,8 +176,8 @@
 // | file | holds | uses |
 // | --- | --- | --- |
 // | `signature.rs` | `sign`, `verify_signature` | (hmac, sha1, sha2) |
-// | `notification.rs` | `Notification` and its types, `parse` | `error`, `diagnose`, `crate::messaging::send` (its `ChatState`, `AcceptStatus`) |
-// | `diagnose.rs` | naming the field of a refused body (the cold path) | `error` |
+// | `notification.rs` | `Notification` and its types, `parse` (with the generated types) | `error`, `diagnose`, `crate::raw::webhooks::types`, `crate::messaging::send` (its `ChatState`, `AcceptStatus`) |
+// | `diagnose.rs` | naming the field of a refused body (the cold path; its tables tested against the spec) | `error` |
 // | `error.rs` | `WebhookError`, `BodyError` | `signature` |
 // | `receiver.rs` | `Receiver`, `Delivery`, redeliveries, `ConversationEvents` | all the above (`messaging/conversation.rs` uses it: `OpenConversation::events`) |
 // | `axum.rs` | the axum route (feature `webhooks-axum`) | `receiver` |

@@ -1,27 +1,28 @@
 //! The typed notifications: [`Notification`], one per change of a webhook
 //! body, and [`parse`], which reads them from the raw bytes.
 //!
-//! DESIGN: one pass of serde over the body. The envelope is read with each
-//! change borrowed as `&RawValue` (no copy, no tree); each change is then
-//! read into a flat private struct of optional fields, which never refuses an
-//! unknown field nor an unknown value of an open enum (role, state, chat
-//! state). Only when that fails (a field of the wrong type) is the change
-//! read again as a `serde_json::Value`, to name the field: the cost of a
-//! good message is paid by bad bodies only. The change's own JSON text is
-//! kept (`Notification::raw_json`), so fields LivePerson adds later are
-//! still there for whoever wants them.
+//! DESIGN: the spec is the one reading of the wire. The envelope is read
+//! with each change borrowed as `&RawValue` (no copy, no tree) and its
+//! `type` chooses the change's generated type
+//! (`raw::webhooks::types::MessagingEventChange` or `ConversationChange`,
+//! from `openapi/connector-webhooks.yaml`); the change's text is read into
+//! it once, and the layer's structs are built from it by moving fields.
+//! The generated types keep unknown fields (`extra`) and take any string
+//! for a role, state, chat state, ... (the spec's open enums), so nothing
+//! new is refused; what the spec requires is required. Only when serde
+//! refuses a change is it read again as a `serde_json::Value`, to name the
+//! field (`diagnose.rs`): the cost of a good message is paid by bad bodies
+//! only. The change's own JSON text is kept (`Notification::raw_json`).
 
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
-use super::diagnose::{
-    CONVERSATION_FIELDS, MESSAGE_FIELDS, describe, diagnose, diagnose_envelope, serde_message,
-};
+use super::diagnose::{CONVERSATION, MESSAGE, diagnose, diagnose_envelope, serde_message};
 use super::error::BodyError;
 use crate::messaging::send::{AcceptStatus, ChatState};
+use crate::raw::webhooks::types as t;
 
 /// The envelope `type` of message changes (text, rich content, accept
 /// statuses, chat states).
@@ -118,7 +119,7 @@ impl Notification {
     ///
     /// ```
     /// let body = br#"{"kind":"notification","type":"ms.MessagingEventNotification",
-    ///   "body":{"changes":[{"dialogId":"c1","sequence":0,"newField":{"x":1},
+    ///   "body":{"changes":[{"dialogId":"c1","originatorId":"u1","sequence":0,"newField":{"x":1},
     ///   "event":{"type":"ContentEvent","message":"hi","contentType":"text/plain"}}]}}"#;
     /// let notes = liveperson_ccs::webhooks::parse(body)?;
     /// assert_eq!(notes[0].pointer("/newField/x"), Some(serde_json::json!(1)));
@@ -141,14 +142,41 @@ impl Notification {
             Notification::Unknown(u) => &u.notification_type,
         }
     }
+
+    /// The fields of the envelope (the body's top level) other than
+    /// `kind`, `type` and `body`, when LivePerson sent any: a field it
+    /// added after this crate was written. Each change of the body shares
+    /// them.
+    ///
+    /// ```
+    /// let body = br#"{"kind":"notification","type":"cqm.ExConversationChangeNotification",
+    ///   "region":"eu","body":{"changes":[{"type":"DELETE","result":{"convId":"c1",
+    ///   "conversationDetails":{"participants":[],"state":"CLOSE","startTs":1}}}]}}"#;
+    /// let notes = liveperson_ccs::webhooks::parse(body)?;
+    /// let extra = notes[0].envelope_extra().expect("a field beside kind, type, body");
+    /// assert_eq!(extra["region"], "eu");
+    /// # Ok::<(), liveperson_ccs::webhooks::BodyError>(())
+    /// ```
+    pub fn envelope_extra(&self) -> Option<&Map<String, Value>> {
+        match self {
+            Notification::Content(m) => m.envelope.as_deref(),
+            Notification::RichContent(m) => m.envelope.as_deref(),
+            Notification::AcceptStatus(m) => m.envelope.as_deref(),
+            Notification::ChatState(m) => m.envelope.as_deref(),
+            Notification::Conversation(c) => c.envelope.as_deref(),
+            Notification::Unknown(u) => u.envelope.as_deref(),
+        }
+    }
 }
 
 /// A message change (`ms.MessagingEventNotification`): who did what, when,
 /// in which conversation; `E` is the event ([`ContentEvent`], ...).
 ///
-/// `sequence` and `server_timestamp` are absent from chat states in
-/// LivePerson's examples; everything but `dialog_id` and the event is
-/// optional.
+/// Read with the spec's generated type: `dialogId`, `originatorId` and the
+/// event are required (`originator_id` is always `Some`); `sequence` and
+/// `serverTimestamp` are absent from chat states in LivePerson's examples.
+/// Every field the spec describes, typed, is one [`to_raw`](Self::to_raw)
+/// away.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Message<E> {
@@ -169,6 +197,7 @@ pub struct Message<E> {
     /// The event itself.
     pub event: E,
     pub(crate) raw: Arc<str>,
+    pub(crate) envelope: Option<Arc<Map<String, Value>>>,
 }
 
 impl<E> Message<E> {
@@ -194,9 +223,11 @@ impl<E> Message<E> {
 
     /// The change as the spec's generated type
     /// ([`raw::webhooks::types::MessagingEventChange`](crate::raw::webhooks::types::MessagingEventChange)),
-    /// read from its text: every field `openapi/connector-webhooks.yaml`
-    /// describes, typed. An error when the change does not follow the
-    /// spec where this layer is lenient (e.g. no `originatorId`).
+    /// the type [`parse`] read it with, read again from its text: every
+    /// field `openapi/connector-webhooks.yaml` describes, typed (`metadata`,
+    /// a `ContentEvent`'s `quickReplies`, ...), and the fields it does not
+    /// in each struct's `extra`. Never an error for a change [`parse`]
+    /// gave; the `Result` is there for a change the spec would refuse.
     pub fn to_raw(&self) -> Result<crate::raw::webhooks::types::MessagingEventChange, BodyError> {
         serde_json::from_str(&self.raw)
             .map_err(|err| BodyError::new("(change)", serde_message(&err)))
@@ -217,8 +248,7 @@ pub struct ContentEvent {
 
 /// A file the consumer shared, stored by LivePerson (a `ContentEvent`'s
 /// `message` with `contentType` `hosted/file`).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HostedFile {
     /// `caption`: the caption the consumer gave.
@@ -238,8 +268,9 @@ pub struct HostedFile {
 pub struct RichContentEvent {
     /// `content`: the structured content, as sent (LivePerson's
     /// "Structured Content" templates). LivePerson's JSON schema names it
-    /// `message` while its pages show `content`: either is read (`content`
-    /// first); `null` when neither is there.
+    /// `message` while its pages show `content`: either is taken
+    /// (`content` first; the spec declares `content`, and keeps `message`
+    /// as an unknown field); `null` when neither is there.
     pub content: Value,
 }
 
@@ -449,23 +480,36 @@ pub struct ConversationChange {
     /// `result.effectiveTTR`: when the conversation is due an answer
     /// (milliseconds since the Unix epoch; `-1` when none).
     pub effective_ttr: Option<i64>,
-    /// `result.conversationDetails` (empty when absent, e.g. in a `DELETE`).
+    /// `result.conversationDetails` (required by the spec, `DELETE`
+    /// included, as LivePerson's JSON schema requires it).
     pub details: ConversationDetails,
     pub(crate) raw: Arc<str>,
+    pub(crate) envelope: Option<Arc<Map<String, Value>>>,
 }
 
 impl ConversationChange {
-    /// `state` is `CLOSE`.
+    /// The conversation is over: `stage` is `CLOSE`, or, when there is no
+    /// `stage`, `state` is `CLOSE`.
+    ///
+    /// `stage` covers the whole conversation, `state` only its main
+    /// dialog: with a post-conversation survey, closing the main dialog
+    /// gives `state` `CLOSE` while `stage` stays `OPEN` until the survey
+    /// ends (LivePerson's "Post Conversation Survey" tutorial; the spec's
+    /// Note on `ConversationDetails`). LivePerson's Webhooks Examples show
+    /// `state` only, hence the fallback.
     pub fn is_closed(&self) -> bool {
-        self.details.state == Some(ConversationState::Close)
+        let details = &self.details;
+        details.stage.as_ref().or(details.state.as_ref()) == Some(&ConversationState::Close)
     }
 
     /// The change as the spec's generated type
     /// ([`raw::webhooks::types::ConversationChange`](crate::raw::webhooks::types::ConversationChange)),
-    /// read from its text: every field `openapi/connector-webhooks.yaml`
-    /// describes (the dialogs and their participants, delays, ...), typed.
-    /// An error when the change does not follow the spec where this layer
-    /// is lenient (e.g. no `conversationDetails`).
+    /// the type [`parse`] read it with, read again from its text: every
+    /// field `openapi/connector-webhooks.yaml` describes (the dialogs and
+    /// their participants, `delay`, `manualETTR`, ...), typed, and the
+    /// fields it does not in each struct's `extra`. Never an error for a
+    /// change [`parse`] gave; the `Result` is there for a change the spec
+    /// would refuse.
     pub fn to_raw(&self) -> Result<crate::raw::webhooks::types::ConversationChange, BodyError> {
         serde_json::from_str(&self.raw)
             .map_err(|err| BodyError::new("(change)", serde_message(&err)))
@@ -489,17 +533,21 @@ pub struct ConversationDetails {
     pub skill_id: Option<String>,
     /// `participants`.
     pub participants: Vec<Participant>,
-    /// `dialogs`, as sent.
+    /// `dialogs`, each as JSON (as the spec's `Dialog` reads and writes
+    /// it; typed: [`ConversationChange::to_raw`]).
     pub dialogs: Vec<Value>,
     /// `brandId`: the account id.
     pub brand_id: Option<String>,
-    /// `state`.
+    /// `state`: whether the main dialog is open (required by the spec,
+    /// so always `Some` from [`parse`]).
     pub state: Option<ConversationState>,
-    /// `stage`.
+    /// `stage`: whether the whole conversation is open, when sent (see
+    /// [`ConversationChange::is_closed`]).
     pub stage: Option<ConversationState>,
     /// `closeReason`: `CONSUMER`, `AGENT`, `SYSTEM`, ... as sent.
     pub close_reason: Option<String>,
-    /// `startTs`, in milliseconds since the Unix epoch.
+    /// `startTs`, in milliseconds since the Unix epoch (required by the
+    /// spec, so always `Some` from [`parse`]).
     pub start_ts: Option<i64>,
     /// `endTs`, in milliseconds since the Unix epoch.
     pub end_ts: Option<i64>,
@@ -531,6 +579,7 @@ pub struct UnknownChange {
     /// The change, as JSON.
     pub change: Value,
     pub(crate) raw: Arc<str>,
+    pub(crate) envelope: Option<Arc<Map<String, Value>>>,
 }
 
 impl UnknownChange {
@@ -550,14 +599,18 @@ impl UnknownChange {
 /// change, in the body's order.
 ///
 /// Read the bytes as received (after [`verify_signature`](super::verify_signature)).
-/// An unknown envelope type or event type is a [`Notification::Unknown`],
-/// never an error; a body that is not the documented envelope, or a change
-/// whose known fields have the wrong type, is a [`BodyError`] naming the
-/// field, e.g. `body.changes[1].dialogId: missing`.
+/// Each change is read with the types generated from
+/// `openapi/connector-webhooks.yaml` (what the spec requires is required
+/// here). An unknown envelope type or event type is a
+/// [`Notification::Unknown`], never an error; an unknown field or an unknown
+/// value of a role, state, ... is kept. A body that is not the documented
+/// envelope, or a change that does not follow the spec, is a [`BodyError`]
+/// naming the field, e.g. `body.changes[1].dialogId: missing`.
 ///
 /// ```
 /// let err = liveperson_ccs::webhooks::parse(
-///     br#"{"type":"ms.MessagingEventNotification","body":{"changes":[{"event":{"type":"ContentEvent","message":"hi"}}]}}"#,
+///     br#"{"type":"ms.MessagingEventNotification","body":{"changes":[{"originatorId":"a",
+///     "event":{"type":"ContentEvent","message":"hi","contentType":"text/plain"}}]}}"#,
 /// ).unwrap_err();
 /// assert_eq!(err.path(), "body.changes[0].dialogId");
 /// assert_eq!(err.to_string(), "webhook body: body.changes[0].dialogId: missing");
@@ -575,217 +628,79 @@ pub fn parse(body: &[u8]) -> Result<Vec<Notification>, BodyError> {
         .ok_or_else(|| BodyError::new("body", "missing"))?
         .changes
         .ok_or_else(|| BodyError::new("body.changes", "missing"))?;
+    let extra = envelope.extra.map(Arc::new);
     changes
         .into_iter()
         .enumerate()
-        .map(|(index, change)| parse_change(&notification_type, index, change))
+        .map(|(index, change)| {
+            let text = change.get();
+            let mut note = match notification_type.as_str() {
+                MESSAGING_EVENT_NOTIFICATION => parse_message(index, text),
+                CONVERSATION_CHANGE_NOTIFICATION => parse_conversation(index, text),
+                other => unknown(other, None, index, text),
+            }?;
+            if let Some(extra) = &extra {
+                note.set_envelope_extra(extra.clone());
+            }
+            Ok(note)
+        })
         .collect()
 }
 
-fn parse_change(
-    notification_type: &str,
-    index: usize,
-    change: &RawValue,
-) -> Result<Notification, BodyError> {
-    let text = change.get();
-    match notification_type {
-        MESSAGING_EVENT_NOTIFICATION => parse_message(index, text),
-        CONVERSATION_CHANGE_NOTIFICATION => parse_conversation(index, text),
-        other => unknown(other, None, index, text),
-    }
-}
-
 fn parse_message(index: usize, text: &str) -> Result<Notification, BodyError> {
-    let at = |field: &str| format!("body.changes[{index}].{field}");
-    let wire: WireMessage = match serde_json::from_str(text) {
-        Ok(wire) => wire,
-        Err(err) => {
-            // An event type this crate does not know may use a known field
-            // name for something else: kept, not refused.
-            let value: Option<Value> = serde_json::from_str(text).ok();
-            if let Some(event_type) = value
-                .as_ref()
-                .and_then(|v| v.pointer("/event/type"))
-                .and_then(Value::as_str)
-                && !KNOWN_EVENTS.contains(&event_type)
-            {
-                return unknown(
-                    MESSAGING_EVENT_NOTIFICATION,
-                    Some(event_type.to_owned()),
-                    index,
-                    text,
-                );
-            }
-            return Err(diagnose(
-                &format!("body.changes[{index}]"),
-                value.as_ref(),
-                MESSAGE_FIELDS,
-                &err,
-            ));
-        }
+    let refused = |err: Option<&serde_json::Error>| {
+        diagnose(&format!("body.changes[{index}]"), text, MESSAGE, err)
     };
-    // An event type this crate does not know is kept whatever it holds.
-    if let Some(event_type) = wire.event.as_ref().and_then(|e| e.type_.as_deref())
-        && !KNOWN_EVENTS.contains(&event_type)
-    {
-        return unknown(
-            MESSAGING_EVENT_NOTIFICATION,
-            Some(event_type.to_owned()),
-            index,
-            text,
-        );
-    }
-    let dialog_id = wire
-        .dialog_id
-        .ok_or_else(|| BodyError::new(at("dialogId"), "missing"))?;
-    let event = wire
-        .event
-        .ok_or_else(|| BodyError::new(at("event"), "missing"))?;
-    let event_type = event
-        .type_
-        .ok_or_else(|| BodyError::new(at("event.type"), "missing"))?;
-    let originator = match wire.originator_metadata {
-        Some(meta) => Some(Participant {
-            id: meta
-                .id
-                .ok_or_else(|| BodyError::new(at("originatorMetadata.id"), "missing"))?,
-            role: Role::from_text(
-                meta.role
-                    .ok_or_else(|| BodyError::new(at("originatorMetadata.role"), "missing"))?,
-            ),
-        }),
-        None => None,
+    let change: t::MessagingEventChange = match serde_json::from_str(text) {
+        Ok(change) => change,
+        Err(err) => {
+            // An event type this crate does not know is kept whatever the
+            // change holds (it may use a known field name for something
+            // else, or lack what the known events have).
+            if let Some(event_type) = unknown_event_type(text) {
+                return unknown(MESSAGING_EVENT_NOTIFICATION, Some(event_type), index, text);
+            }
+            return Err(refused(Some(&err)));
+        }
     };
     let raw: Arc<str> = Arc::from(text);
-    macro_rules! message {
-        ($event:expr) => {
-            Message {
-                dialog_id,
-                conversation_id: wire.conversation_id,
-                sequence: wire.sequence,
-                originator_id: wire.originator_id,
-                originator,
-                server_timestamp: wire.server_timestamp,
-                event: $event,
-                raw,
-            }
-        };
+    // The only refusal left: a negative sequence number, which the
+    // generated `i64`s take and the layer's `u64`s do not.
+    Notification::from_message(change, raw).ok_or_else(|| refused(None))
+}
+
+/// The change's `event.type`, when it is a type this crate does not know.
+fn unknown_event_type(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Change {
+        event: Option<Event>,
     }
-    let missing = |field: &str| BodyError::new(at(&format!("event.{field}")), "missing");
-    Ok(match event_type.as_str() {
-        "ContentEvent" => {
-            let (message, file) = match event.message.ok_or_else(|| missing("message"))? {
-                Value::String(text) => (text, None),
-                file @ Value::Object(_) => {
-                    let file: HostedFile = serde_json::from_value(file)
-                        .map_err(|err| BodyError::new(at("event.message"), serde_message(&err)))?;
-                    (file.caption.clone().unwrap_or_default(), Some(file))
-                }
-                other => {
-                    return Err(BodyError::new(
-                        at("event.message"),
-                        format!(
-                            "expected a string or an object (a file), found {}",
-                            describe(&other)
-                        ),
-                    ));
-                }
-            };
-            Notification::Content(message!(ContentEvent {
-                message,
-                content_type: event.content_type.unwrap_or_else(|| "text/plain".into()),
-                file,
-            }))
+    #[derive(serde::Deserialize)]
+    struct Event {
+        #[serde(rename = "type")]
+        type_: Option<serde_json::Value>,
+    }
+    let change: Change = serde_json::from_str(text).ok()?;
+    match change.event?.type_? {
+        Value::String(event_type) if !KNOWN_EVENTS.contains(&event_type.as_str()) => {
+            Some(event_type)
         }
-        "RichContentEvent" => Notification::RichContent(message!(RichContentEvent {
-            content: event.content.or(event.message).unwrap_or(Value::Null),
-        })),
-        "AcceptStatusEvent" => Notification::AcceptStatus(message!(AcceptStatusEvent {
-            status_text: event.status.ok_or_else(|| missing("status"))?,
-            sequence_list: event.sequence_list.ok_or_else(|| missing("sequenceList"))?,
-        })),
-        "ChatStateEvent" => Notification::ChatState(message!(ChatStateEvent {
-            chat_state_text: event.chat_state.ok_or_else(|| missing("chatState"))?,
-        })),
-        other => {
-            return unknown(
-                MESSAGING_EVENT_NOTIFICATION,
-                Some(other.to_owned()),
-                index,
-                text,
-            );
-        }
-    })
+        _ => None,
+    }
 }
 
 fn parse_conversation(index: usize, text: &str) -> Result<Notification, BodyError> {
-    let at = |field: &str| format!("body.changes[{index}].{field}");
-    let wire: WireConversationChange = match serde_json::from_str(text) {
-        Ok(wire) => wire,
-        Err(err) => {
-            let value: Option<Value> = serde_json::from_str(text).ok();
-            return Err(diagnose(
-                &format!("body.changes[{index}]"),
-                value.as_ref(),
-                CONVERSATION_FIELDS,
-                &err,
-            ));
-        }
-    };
-    let change_type = wire
-        .type_
-        .ok_or_else(|| BodyError::new(at("type"), "missing"))?;
-    let result = wire
-        .result
-        .ok_or_else(|| BodyError::new(at("result"), "missing"))?;
-    let conversation_id = result
-        .conv_id
-        .ok_or_else(|| BodyError::new(at("result.convId"), "missing"))?;
-    let details = match result.conversation_details {
-        None => ConversationDetails::default(),
-        Some(d) => ConversationDetails {
-            skill_id: d.skill_id.map(|s| s.0),
-            participants: d
-                .participants
-                .unwrap_or_default()
-                .into_iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let at = |field: &str| {
-                        at(&format!(
-                            "result.conversationDetails.participants[{i}].{field}"
-                        ))
-                    };
-                    Ok(Participant {
-                        id: p.id.ok_or_else(|| BodyError::new(at("id"), "missing"))?,
-                        role: Role::from_text(
-                            p.role
-                                .ok_or_else(|| BodyError::new(at("role"), "missing"))?,
-                        ),
-                    })
-                })
-                .collect::<Result<_, BodyError>>()?,
-            dialogs: d.dialogs.unwrap_or_default(),
-            brand_id: d.brand_id.map(|s| s.0),
-            state: d.state.map(ConversationState::from_text),
-            stage: d.stage.map(ConversationState::from_text),
-            close_reason: d.close_reason,
-            start_ts: d.start_ts,
-            end_ts: d.end_ts,
-            meta_data_last_update_ts: d.meta_data_last_update_ts,
-            ttr: d.ttr.map(|t| Ttr {
-                ttr_type: t.ttr_type,
-                value: t.value,
-            }),
-        },
-    };
-    Ok(Notification::Conversation(ConversationChange {
-        change_type: ChangeType::from_text(change_type),
-        conversation_id,
-        effective_ttr: result.effective_ttr,
-        details,
-        raw: Arc::from(text),
-    }))
+    match serde_json::from_str::<t::ConversationChange>(text) {
+        Ok(change) => Ok(Notification::Conversation(
+            ConversationChange::from_generated(change, Arc::from(text)),
+        )),
+        Err(err) => Err(diagnose(
+            &format!("body.changes[{index}]"),
+            text,
+            CONVERSATION,
+            Some(&err),
+        )),
+    }
 }
 
 fn unknown(
@@ -801,6 +716,7 @@ fn unknown(
         event_type,
         change,
         raw: Arc::from(text),
+        envelope: None,
     }))
 }
 
@@ -811,108 +727,241 @@ const KNOWN_EVENTS: &[&str] = &[
     "ChatStateEvent",
 ];
 
-// The wire: flat structs of optional fields (unknown ones ignored; the
-// change's text keeps them).
+// From the generated types to the layer's: fields moved, nothing read again.
 
-#[derive(Deserialize)]
-struct WireEnvelope<'a> {
-    #[serde(rename = "type")]
-    type_: Option<String>,
-    #[serde(borrow)]
-    body: Option<WireBody<'a>>,
+impl Notification {
+    /// A message change, typed by its event; `None` when a sequence number
+    /// is negative.
+    fn from_message(change: t::MessagingEventChange, raw: Arc<str>) -> Option<Notification> {
+        let t::MessagingEventChange {
+            conversation_id,
+            dialog_id,
+            event,
+            originator_id,
+            originator_metadata,
+            sequence,
+            server_timestamp,
+            metadata: _,
+            extra: _,
+        } = change;
+        let sequence = match sequence {
+            Some(n) => Some(u64::try_from(n).ok()?),
+            None => None,
+        };
+        macro_rules! message {
+            ($event:expr) => {
+                Message {
+                    dialog_id,
+                    conversation_id,
+                    sequence,
+                    originator_id: Some(originator_id),
+                    originator: originator_metadata.map(|o| Participant {
+                        id: o.id,
+                        role: Role::from_text(o.role.0),
+                    }),
+                    server_timestamp,
+                    event: $event,
+                    raw,
+                    envelope: None,
+                }
+            };
+        }
+        Some(match event {
+            t::MessagingEvent::ContentEvent(event) => {
+                let (message, file) = match event.message {
+                    t::ContentMessage::TextMessage(text) => (text.0, None),
+                    t::ContentMessage::HostedFile(file) => (
+                        file.caption.clone().unwrap_or_default(),
+                        Some(HostedFile {
+                            caption: file.caption,
+                            relative_path: file.relative_path,
+                            file_type: file.file_type,
+                            preview: file.preview,
+                        }),
+                    ),
+                };
+                Notification::Content(message!(ContentEvent {
+                    message,
+                    content_type: event.content_type,
+                    file,
+                }))
+            }
+            t::MessagingEvent::RichContentEvent(mut event) => {
+                // LivePerson's JSON schema names the content `message`.
+                let content = event
+                    .content
+                    .or_else(|| event.extra.remove("message"))
+                    .unwrap_or(Value::Null);
+                Notification::RichContent(message!(RichContentEvent { content }))
+            }
+            t::MessagingEvent::AcceptStatusEvent(event) => {
+                let sequence_list = event
+                    .sequence_list
+                    .into_iter()
+                    .map(|n| u64::try_from(n).ok())
+                    .collect::<Option<_>>()?;
+                Notification::AcceptStatus(message!(AcceptStatusEvent {
+                    status_text: event.status.0,
+                    sequence_list,
+                }))
+            }
+            t::MessagingEvent::ChatStateEvent(event) => {
+                Notification::ChatState(message!(ChatStateEvent {
+                    chat_state_text: event.chat_state.0,
+                }))
+            }
+            t::MessagingEvent::UnknownMessagingEvent(event) => {
+                // Only the change's text holds it whole (fields a known
+                // event would have are in the generated struct's fields).
+                let change = serde_json::from_str(&raw).ok()?;
+                Notification::Unknown(UnknownChange {
+                    notification_type: MESSAGING_EVENT_NOTIFICATION.to_owned(),
+                    event_type: Some(String::from(event.type_)),
+                    change,
+                    raw,
+                    envelope: None,
+                })
+            }
+        })
+    }
+
+    fn set_envelope_extra(&mut self, extra: Arc<Map<String, Value>>) {
+        let slot = match self {
+            Notification::Content(m) => &mut m.envelope,
+            Notification::RichContent(m) => &mut m.envelope,
+            Notification::AcceptStatus(m) => &mut m.envelope,
+            Notification::ChatState(m) => &mut m.envelope,
+            Notification::Conversation(c) => &mut c.envelope,
+            Notification::Unknown(u) => &mut u.envelope,
+        };
+        *slot = Some(extra);
+    }
 }
 
-#[derive(Deserialize)]
+impl ConversationChange {
+    fn from_generated(change: t::ConversationChange, raw: Arc<str>) -> ConversationChange {
+        let t::ConversationChange { result, type_, .. } = change;
+        let d = result.conversation_details;
+        ConversationChange {
+            change_type: ChangeType::from_text(type_.0),
+            conversation_id: result.conv_id,
+            effective_ttr: result.effective_ttr,
+            details: ConversationDetails {
+                skill_id: d.skill_id,
+                participants: d
+                    .participants
+                    .into_iter()
+                    .map(|p| Participant {
+                        id: p.id,
+                        role: Role::from_text(p.role.0),
+                    })
+                    .collect(),
+                // The layer's dialogs are JSON (the typed ones:
+                // `to_raw`); a generated struct always serializes.
+                dialogs: d
+                    .dialogs
+                    .iter()
+                    .map(|dialog| serde_json::to_value(dialog).unwrap_or(Value::Null))
+                    .collect(),
+                brand_id: d.brand_id,
+                state: Some(ConversationState::from_text(d.state.0)),
+                stage: d.stage.map(|s| ConversationState::from_text(s.0)),
+                close_reason: d.close_reason.map(String::from),
+                start_ts: Some(d.start_ts),
+                end_ts: d.end_ts,
+                meta_data_last_update_ts: d.meta_data_last_update_ts,
+                ttr: d.ttr.map(|ttr| Ttr {
+                    ttr_type: Some(ttr.ttr_type),
+                    value: Some(ttr.value),
+                }),
+            },
+            raw,
+            envelope: None,
+        }
+    }
+}
+
+// The envelope: `type` and `body.changes` read, each change borrowed as its
+// text (validated, not built), any other top-level field kept.
+
+struct WireEnvelope<'a> {
+    type_: Option<String>,
+    body: Option<WireBody<'a>>,
+    /// Top-level fields other than `kind`, `type` and `body`, if any.
+    extra: Option<Map<String, Value>>,
+}
+
+#[derive(serde::Deserialize)]
 struct WireBody<'a> {
     #[serde(borrow)]
     changes: Option<Vec<&'a RawValue>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireMessage {
-    sequence: Option<u64>,
-    originator_id: Option<String>,
-    originator_metadata: Option<WireParticipant>,
-    server_timestamp: Option<i64>,
-    dialog_id: Option<String>,
-    conversation_id: Option<String>,
-    event: Option<WireEvent>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireEvent {
-    #[serde(rename = "type")]
-    type_: Option<String>,
-    /// A text, a file (an object), or (rich content) the content.
-    message: Option<Value>,
-    content_type: Option<String>,
-    content: Option<Value>,
-    status: Option<String>,
-    sequence_list: Option<Vec<u64>>,
-    chat_state: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireParticipant {
-    id: Option<String>,
-    role: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireConversationChange {
-    #[serde(rename = "type")]
-    type_: Option<String>,
-    result: Option<WireResult>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireResult {
-    conv_id: Option<String>,
-    #[serde(rename = "effectiveTTR")]
-    effective_ttr: Option<i64>,
-    conversation_details: Option<WireDetails>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireDetails {
-    skill_id: Option<IdText>,
-    participants: Option<Vec<WireParticipant>>,
-    dialogs: Option<Vec<Value>>,
-    brand_id: Option<IdText>,
-    state: Option<String>,
-    stage: Option<String>,
-    close_reason: Option<String>,
-    start_ts: Option<i64>,
-    end_ts: Option<i64>,
-    meta_data_last_update_ts: Option<i64>,
-    ttr: Option<WireTtr>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireTtr {
-    ttr_type: Option<String>,
-    value: Option<i64>,
-}
-
-/// An id LivePerson writes as a string (`"skillId": "-1"`) or a number.
-struct IdText(String);
-
-impl<'de> Deserialize<'de> for IdText {
+impl<'de: 'a, 'a> serde::Deserialize<'de> for WireEnvelope<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Either {
-            Text(String),
-            Number(serde_json::Number),
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = WireEnvelope<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a notification object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut envelope = WireEnvelope {
+                    type_: None,
+                    body: None,
+                    extra: None,
+                };
+                while let Some(key) = map.next_key::<EnvelopeKey>()? {
+                    match key {
+                        EnvelopeKey::Type => envelope.type_ = map.next_value()?,
+                        EnvelopeKey::Body => envelope.body = map.next_value()?,
+                        EnvelopeKey::Kind => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                        EnvelopeKey::Other(name) => {
+                            let value: Value = map.next_value()?;
+                            envelope
+                                .extra
+                                .get_or_insert_with(Map::new)
+                                .insert(name, value);
+                        }
+                    }
+                }
+                Ok(envelope)
+            }
         }
-        Ok(IdText(match Either::deserialize(deserializer)? {
-            Either::Text(text) => text,
-            Either::Number(number) => number.to_string(),
-        }))
+        deserializer.deserialize_map(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// A key of the envelope; only an unknown one is copied.
+enum EnvelopeKey {
+    Type,
+    Body,
+    Kind,
+    Other(String),
+}
+
+impl<'de> serde::Deserialize<'de> for EnvelopeKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = EnvelopeKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<EnvelopeKey, E> {
+                Ok(match key {
+                    "type" => EnvelopeKey::Type,
+                    "body" => EnvelopeKey::Body,
+                    "kind" => EnvelopeKey::Kind,
+                    other => EnvelopeKey::Other(other.to_owned()),
+                })
+            }
+        }
+        deserializer.deserialize_identifier(Visitor)
     }
 }

@@ -93,7 +93,7 @@ pub const CONVERSATION_BUFFER: usize = 256;
 ///
 /// let body = br#"{"kind":"notification","type":"ms.MessagingEventNotification",
 ///   "body":{"changes":[{"sequence":0,"dialogId":"c1","serverTimestamp":1528371161893,
-///   "originatorMetadata":{"id":"u1","role":"CONSUMER"},
+///   "originatorId":"u1","originatorMetadata":{"id":"u1","role":"CONSUMER"},
 ///   "event":{"type":"ContentEvent","message":"Hello","contentType":"text/plain"}}]}}"#;
 /// let mut headers = HeaderMap::new();
 /// headers.insert("x-liveperson-client-id", "my-client-id".parse()?);

@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue};
 use liveperson_ccs::StatusCode;
 use liveperson_ccs::messaging::{AcceptStatus, ChatState};
+use liveperson_ccs::raw::webhooks::types as webhooks_types;
 use liveperson_ccs::webhooks::{
     self, ChangeType, ConversationState, Notification, Receiver, Role, SignatureAlgorithm,
     SignatureEncoding, SignatureError, WaitError, WebhookError, parse, sign, verify_signature,
@@ -256,7 +257,8 @@ fn rich_content_and_conversation_close_and_delete() {
                 "skillId": "-1", "participants": [], "dialogs": [{"dialogId": CONV, "state": "CLOSE"}],
                 "brandId": ACCOUNT, "state": "CLOSE", "stage": "CLOSE", "closeReason": "AGENT",
                 "startTs": 1, "endTs": 9, "metaDataLastUpdateTs": 9}}},
-            {"type": "DELETE", "result": {"convId": CONV}}]}});
+            {"type": "DELETE", "result": {"convId": CONV, "conversationDetails": {
+                "participants": [], "state": "CLOSE", "startTs": 1}}}]}});
     let notes = parse(closed.to_string().as_bytes()).unwrap();
     let Notification::Conversation(close) = &notes[0] else {
         panic!("a conversation change")
@@ -279,7 +281,7 @@ fn rich_content_and_conversation_close_and_delete() {
 fn unknown_types_and_fields_are_kept() {
     // A field LivePerson adds, an unknown role, an unknown chat state.
     let body = json!({"kind": "notification", "type": "ms.MessagingEventNotification", "newTop": 1,
-        "body": {"changes": [{"sequence": 5, "dialogId": CONV, "conversationId": "main-conv", "metadata": [{"k": "v"}],
+        "body": {"changes": [{"sequence": 5, "dialogId": CONV, "originatorId": "b", "conversationId": "main-conv", "metadata": [{"k": "v"}],
             "originatorMetadata": {"id": "b", "role": "BOT_OVERSEER", "clientProperties": {"x": 1}},
             "event": {"type": "ChatStateEvent", "chatState": "DREAMING", "extra": true}},
           {"sequence": 6, "dialogId": CONV, "event": {"type": "ConversationMetadataEvent", "message": {"an": "object"}}},
@@ -447,7 +449,8 @@ fn malformed_bodies_name_the_problem() {
 
 /// A message notification whose second change is `change` (the first is fine).
 fn message_body(change: Value) -> Vec<u8> {
-    let good = json!({"dialogId": "c", "event": {"type": "ContentEvent", "message": "ok"}});
+    let good = json!({"dialogId": "c", "originatorId": "a",
+        "event": {"type": "ContentEvent", "message": "ok", "contentType": "text/plain"}});
     json!({"kind": "notification", "type": "ms.MessagingEventNotification", "body": {"changes": [good, change]}})
         .to_string()
         .into_bytes()
@@ -457,6 +460,212 @@ fn conversation_body(change: Value) -> Vec<u8> {
     json!({"kind": "notification", "type": "cqm.ExConversationChangeNotification", "body": {"changes": [change]}})
         .to_string()
         .into_bytes()
+}
+
+// ---------------------------------------------------------------------------
+// Read with the spec's generated types: what the spec declares is reachable,
+// what it requires is required (LivePerson's JSON schemas decide), what it
+// leaves open stays open.
+
+#[test]
+fn fields_the_spec_declares_are_reachable_through_to_raw() {
+    // `metadata` and a ContentEvent's `quickReplies`: declared by the spec,
+    // not read into the layer's own fields.
+    let body = json!({"kind": "notification", "type": "ms.MessagingEventNotification",
+        "region": "eu", "body": {"changes": [{"sequence": 3, "originatorId": AGENT, "dialogId": CONV,
+        "metadata": [{"type": "ExternalId", "id": "order-4711"}],
+        "event": {"type": "ContentEvent", "message": "Yes or no?", "contentType": "text/plain",
+            "quickReplies": {"type": "quickReplies", "itemsPerRow": 8, "replies": []}}}]}});
+    let note = one(&body);
+    let Notification::Content(asked) = &note else {
+        panic!("a text")
+    };
+    let raw = asked
+        .to_raw()
+        .expect("a change parse gave follows the spec");
+    assert_eq!(raw.metadata.unwrap()[0]["id"], "order-4711");
+    let webhooks_types::MessagingEvent::ContentEvent(event) = raw.event else {
+        panic!("a ContentEvent")
+    };
+    assert_eq!(event.quick_replies.unwrap()["itemsPerRow"], 8);
+    // A field at the envelope's top level is kept too.
+    assert_eq!(note.envelope_extra().unwrap()["region"], "eu");
+
+    // `delay`, `manualETTR` and a dialog's `participantsDetails`.
+    let body = json!({"kind": "notification", "type": "cqm.ExConversationChangeNotification",
+        "body": {"changes": [{"type": "UPSERT", "result": {"convId": CONV, "conversationDetails": {
+            "participants": [{"id": CONSUMER, "role": "CONSUMER"}], "state": "OPEN", "startTs": 1,
+            "delay": {"type": "NIGHT", "tillWhen": 1528380000000_i64}, "manualETTR": 1528375800000_i64,
+            "dialogs": [{"dialogId": CONV, "dialogType": "MAIN",
+                "participantsDetails": [{"id": CONSUMER, "role": "CONSUMER", "state": "ACTIVE"}]}]}}}]}});
+    let note = one(&body);
+    assert_eq!(note.envelope_extra(), None);
+    let Notification::Conversation(change) = note else {
+        panic!("a conversation change")
+    };
+    assert_eq!(
+        change.details.dialogs[0]["participantsDetails"][0]["state"],
+        "ACTIVE"
+    );
+    let details = change.to_raw().unwrap().result.conversation_details;
+    assert_eq!(details.delay.unwrap().till_when, 1528380000000);
+    assert_eq!(details.manual_ettr, Some(1528375800000));
+    assert_eq!(
+        details.dialogs[0].participants_details[0].role.as_str(),
+        "CONSUMER"
+    );
+}
+
+#[test]
+fn is_closed_reads_stage_before_state() {
+    let change = |details: Value| {
+        let mut details_with = json!({"participants": [], "startTs": 1});
+        details_with
+            .as_object_mut()
+            .unwrap()
+            .extend(details.as_object().unwrap().clone());
+        let Notification::Conversation(change) = one(&json!({"kind": "notification",
+            "type": "cqm.ExConversationChangeNotification", "body": {"changes": [{"type": "UPSERT",
+            "result": {"convId": CONV, "conversationDetails": details_with}}]}}))
+        else {
+            panic!("a conversation change")
+        };
+        change
+    };
+    // A post-conversation survey: the main dialog closed, the conversation not.
+    assert!(!change(json!({"state": "CLOSE", "stage": "OPEN"})).is_closed());
+    assert!(change(json!({"state": "CLOSE", "stage": "CLOSE"})).is_closed());
+    // No stage (the Webhooks Examples): state decides.
+    assert!(change(json!({"state": "CLOSE"})).is_closed());
+    assert!(!change(json!({"state": "OPEN"})).is_closed());
+}
+
+/// The error `parse` gives for a body whose only change is `change`.
+fn refused(notification_type: &str, change: Value) -> (String, String) {
+    let body =
+        json!({"kind": "notification", "type": notification_type, "body": {"changes": [change]}});
+    let err = parse(body.to_string().as_bytes()).expect_err(&body.to_string());
+    (err.path().to_owned(), err.problem().to_owned())
+}
+
+#[test]
+fn originator_id_is_required_as_livepersons_schema_requires_it() {
+    // ms/messagingEventNotification.json requires it, and every example of
+    // the Webhooks Examples page has it, chat states included.
+    let change = json!({"dialogId": CONV, "sequence": 0,
+        "event": {"type": "ContentEvent", "message": "hi", "contentType": "text/plain"}});
+    assert_eq!(
+        refused("ms.MessagingEventNotification", change),
+        ("body.changes[0].originatorId".into(), "missing".into())
+    );
+}
+
+#[test]
+fn content_type_is_required_as_livepersons_schema_requires_it() {
+    // ms/TextValue.json requires `contentType` beside `message`.
+    let change = json!({"dialogId": CONV, "originatorId": AGENT,
+        "event": {"type": "ContentEvent", "message": "hi"}});
+    assert_eq!(
+        refused("ms.MessagingEventNotification", change),
+        ("body.changes[0].event.contentType".into(), "missing".into())
+    );
+}
+
+#[test]
+fn conversation_details_are_required_in_a_delete_too() {
+    // aam/subscribeExConversationsNotification.json requires `convId` and
+    // `conversationDetails` in every change, UPSERT or DELETE, and in the
+    // details `participants`, `state` and `startTs`.
+    let cqm = "cqm.ExConversationChangeNotification";
+    assert_eq!(
+        refused(cqm, json!({"type": "DELETE", "result": {"convId": CONV}})),
+        (
+            "body.changes[0].result.conversationDetails".into(),
+            "missing".into()
+        )
+    );
+    for (missing, details) in [
+        ("participants", json!({"state": "CLOSE", "startTs": 1})),
+        ("state", json!({"participants": [], "startTs": 1})),
+        ("startTs", json!({"participants": [], "state": "CLOSE"})),
+    ] {
+        let change =
+            json!({"type": "DELETE", "result": {"convId": CONV, "conversationDetails": details}});
+        assert_eq!(
+            refused(cqm, change),
+            (
+                format!("body.changes[0].result.conversationDetails.{missing}"),
+                "missing".into()
+            )
+        );
+    }
+    // The same schema requires both fields of a `ttr`.
+    let change = json!({"type": "UPSERT", "result": {"convId": CONV, "conversationDetails": {
+        "participants": [], "state": "OPEN", "startTs": 1, "ttr": {"ttrType": "NORMAL"}}}});
+    assert_eq!(
+        refused(cqm, change),
+        (
+            "body.changes[0].result.conversationDetails.ttr.value".into(),
+            "missing".into()
+        )
+    );
+}
+
+#[test]
+fn ids_are_strings_as_livepersons_examples_write_them() {
+    // `skillId` "-1", `brandId` "64467156": strings on every page; a number
+    // is refused with a clear message rather than guessed at.
+    let change = json!({"type": "UPSERT", "result": {"convId": CONV, "conversationDetails": {
+        "participants": [], "state": "OPEN", "startTs": 1, "skillId": -1}}});
+    assert_eq!(
+        refused("cqm.ExConversationChangeNotification", change),
+        (
+            "body.changes[0].result.conversationDetails.skillId".into(),
+            "expected a string, found the number -1".into()
+        )
+    );
+    // The spec's `minimum: 0` on sequence numbers holds too.
+    let change = json!({"dialogId": CONV, "originatorId": AGENT, "sequence": -2,
+        "event": {"type": "ChatStateEvent", "chatState": "ACTIVE"}});
+    assert_eq!(
+        refused("ms.MessagingEventNotification", change),
+        (
+            "body.changes[0].sequence".into(),
+            "expected a non-negative integer, found the number -2".into()
+        )
+    );
+}
+
+#[test]
+fn open_values_and_unknown_fields_stay_open_in_the_generated_types() {
+    // Roles, states, statuses, close reasons and TTR types are strings in
+    // the generated types: any value is kept, and so is any field.
+    let body = json!({"kind": "notification", "type": "cqm.ExConversationChangeNotification",
+        "body": {"subscriptionId": "s1", "changes": [{"type": "ARCHIVE", "novel": 1, "result": {"convId": CONV,
+            "conversationDetails": {"participants": [{"id": "x", "role": "OBSERVER", "since": 3}],
+            "state": "PAUSED", "stage": "SURVEY", "startTs": 1, "closeReason": "ROBOT",
+            "ttr": {"ttrType": "GLACIAL", "value": 1}, "csat": {"score": 5}}}}]}});
+    let Notification::Conversation(change) = one(&body) else {
+        panic!("a conversation change")
+    };
+    assert_eq!(change.change_type, ChangeType::Other("ARCHIVE".into()));
+    assert_eq!(
+        change.details.participants[0].role,
+        Role::Other("OBSERVER".into())
+    );
+    assert_eq!(
+        change.details.state,
+        Some(ConversationState::Other("PAUSED".into()))
+    );
+    assert_eq!(change.details.close_reason.as_deref(), Some("ROBOT"));
+    assert!(!change.is_closed());
+    let raw = change.to_raw().unwrap();
+    assert_eq!(raw.extra["novel"], 1);
+    assert_eq!(raw.result.conversation_details.extra["csat"]["score"], 5);
+    assert_eq!(
+        raw.result.conversation_details.participants[0].extra["since"],
+        3
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -800,7 +1009,7 @@ fn each_change_reaches_the_user_once() {
     }
     // The same sequence in the same dialog, even written differently: a redelivery.
     let reordered = json!({"type": "ms.MessagingEventNotification", "kind": "notification", "body": {"changes": [
-        {"dialogId": CONV, "sequence": 2, "event": {"contentType": "text/plain", "message": "Hello from the Agent\n", "type": "ContentEvent"}}]}});
+        {"dialogId": CONV, "sequence": 2, "originatorId": AGENT, "event": {"contentType": "text/plain", "message": "Hello from the Agent\n", "type": "ContentEvent"}}]}});
     assert!(deliver(&reordered).is_empty());
     // A new sequence is news.
     assert_eq!(
@@ -843,8 +1052,8 @@ fn each_change_reaches_the_user_once() {
     );
     // Two changes in one call, one of them seen: only the other passes.
     let mixed = json!({"type": "ms.MessagingEventNotification", "body": {"changes": [
-        {"dialogId": CONV, "sequence": 9, "event": text("more")},
-        {"dialogId": CONV, "sequence": 10, "event": text("new")}]}});
+        {"dialogId": CONV, "sequence": 9, "originatorId": AGENT, "event": text("more")},
+        {"dialogId": CONV, "sequence": 10, "originatorId": AGENT, "event": text("new")}]}});
     let delivery = deliver(&mixed);
     assert_eq!(
         (delivery.notifications().len(), delivery.duplicates()),
