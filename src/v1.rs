@@ -183,7 +183,8 @@ pub struct SessionEntry {
 
 impl SessionEntry {
     /// The properties as a type of yours (a struct with the property names
-    /// as fields, say), as [`Session::get_as`] reads them.
+    /// as fields, say), as [`Session::get_as`] reads them; properties that do
+    /// not fit `T` are [`Error::TypeMismatch`].
     ///
     /// ```
     /// # fn demo(entry: liveperson_ccs::v1::SessionEntry) -> Result<(), liveperson_ccs::Error> {
@@ -197,12 +198,11 @@ impl SessionEntry {
     /// # Ok(()) }
     /// ```
     pub fn properties_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        T::deserialize(&Value::Object(self.properties.clone())).map_err(|e| Error::Decode {
-            operation: "list_session_properties",
-            status: None,
-            reason: format!("the properties do not fit the requested type: {e}"),
-            body: Value::Object(self.properties.clone()).to_string(),
-        })
+        from_value(
+            "list_session_properties",
+            None,
+            Value::Object(self.properties.clone()),
+        )
     }
 }
 
@@ -640,13 +640,19 @@ impl Session {
     /// `{"message": "property ... not found"}`) is `None`: any other 404, from
     /// a wrong base URL or a proxy, is [`Error::NotFound`]. The documents
     /// show a string value answered without JSON quotes (`myValue1`); such an
-    /// answer is read as that string.
+    /// answer is read as that string. A value that does not fit `T` is
+    /// [`Error::TypeMismatch`], naming the property.
     pub async fn get_property<T: DeserializeOwned>(
         &self,
         name: impl IntoName<PropertyName>,
     ) -> Result<Option<T>, Error> {
-        match self.get_property_value(name).await? {
-            Some(value) => Ok(Some(from_value(self.get_operation(), value)?)),
+        let name = name.into_name()?;
+        match self.get_property_value(&name).await? {
+            Some(value) => Ok(Some(from_value(
+                self.get_operation(),
+                Some(name.as_str()),
+                value,
+            )?)),
             None => Ok(None),
         }
     }
@@ -716,10 +722,11 @@ impl Session {
     }
 
     /// Reads the whole session into a type of yours (a struct with the
-    /// property names as fields, say).
+    /// property names as fields, say). Properties that do not fit `T` are
+    /// [`Error::TypeMismatch`], naming the property where it can.
     pub async fn get_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
         let map = self.read(None).await?;
-        from_value(self.read_operation(), Value::Object(map))
+        from_value(self.read_operation(), None, Value::Object(map))
     }
 
     /// Reads the named properties only (`?include=a,b`); those that do not

@@ -146,9 +146,14 @@ pub struct ContextDocument {
 }
 
 impl ContextDocument {
-    /// The payload as a type of yours.
+    /// The payload as a type of yours; properties that do not fit `T` are
+    /// [`Error::TypeMismatch`], naming the property where it can.
     pub fn payload_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        from_value("get_session_document", Value::Object(self.payload.clone()))
+        from_value(
+            "get_session_document",
+            None,
+            Value::Object(self.payload.clone()),
+        )
     }
 }
 
@@ -481,7 +486,8 @@ impl Document {
             .collect())
     }
 
-    /// Reads one property as `T`; `None` if it does not exist.
+    /// Reads one property as `T`; `None` if it does not exist. A value that
+    /// does not fit `T` is [`Error::TypeMismatch`], naming the property.
     pub async fn get_property<T: DeserializeOwned>(
         &self,
         name: impl IntoName<PropertyName>,
@@ -489,7 +495,11 @@ impl Document {
         let name = name.into_name()?;
         let mut found = self.get_properties([&name]).await?;
         match found.remove(name.as_str()) {
-            Some(value) => Ok(Some(from_value("get_document_properties", value)?)),
+            Some(value) => Ok(Some(from_value(
+                "get_document_properties",
+                Some(name.as_str()),
+                value,
+            )?)),
             None => Ok(None),
         }
     }
