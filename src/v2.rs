@@ -23,6 +23,9 @@ use crate::values::{from_value, raw_object};
 /// exist; nothing is written).
 pub const CHECK_NAMESPACE: &str = "liveperson_ccs_check";
 
+/// The property of [`CHECK_NAMESPACE`]'s document that [`CcsV2Client::check`] reads.
+const CHECK_PROPERTY: &str = "check";
+
 /// The longest TTL v2 accepts: "13 months", read as 396 days (365 + 31) so
 /// that no TTL the service takes is refused here.
 pub const MAX_TTL: Duration = Duration::from_secs(396 * 24 * 60 * 60);
@@ -256,9 +259,13 @@ impl CcsV2Client {
     }
 
     /// Checks this client's configuration against the service with one cheap
-    /// read that needs no data: it reads the namespace document of
-    /// [`CHECK_NAMESPACE`] and discards it (a document or the service's "document not
-    /// found" both mean success).
+    /// read that needs no data: it reads one property of the namespace
+    /// document of [`CHECK_NAMESPACE`] (`POST /v2/context/document/properties`
+    /// with `filter: ["liveperson_ccs_check.check"]`, answered 200 with the
+    /// property or `{}`) and discards it. Nothing is written. The spec's
+    /// answer to a missing property is a 200, so a well configured client
+    /// logs no 404; the service's own "document not found" would mean
+    /// success too.
     ///
     /// `Ok(())` means the base URL reaches CCS v2 and the access token is
     /// accepted for the account. A wrong base URL or path prefix fails with
@@ -266,10 +273,12 @@ impl CcsV2Client {
     /// wrong token with [`Error::Unauthorized`]. Call it once at start-up:
     /// without it, a wrong base URL shows only at the first call.
     pub async fn check(&self) -> Result<(), Error> {
-        self.namespace_document(CHECK_NAMESPACE)?
-            .get()
-            .await
-            .map(drop)
+        let document = self.namespace_document(CHECK_NAMESPACE)?;
+        match document.get_properties([CHECK_PROPERTY]).await {
+            Ok(_) => Ok(()),
+            Err(missing) if is_missing(&missing, "document") => Ok(()),
+            Err(other) => Err(other),
+        }
     }
 
     /// The namespace-level document of a namespace.
