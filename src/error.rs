@@ -171,7 +171,9 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
-    /// A success answer whose body was not what the API describes.
+    /// A success answer whose body was not what the API describes. (A valid
+    /// answer whose value does not fit the type you asked for is
+    /// [`Error::TypeMismatch`].)
     #[error("{operation}: cannot decode the answer: {reason}")]
     Decode {
         /// The operation id.
@@ -182,6 +184,33 @@ pub enum Error {
         reason: String,
         /// The body the service sent.
         body: String,
+    },
+    /// A typed read (`get_property::<T>`, `get_as`, `properties_as`,
+    /// `payload_as`) got a valid answer whose value does not fit the Rust
+    /// type asked for, e.g. an object read as `u32`. The answer itself was
+    /// fine (a genuinely undecodable answer is [`Error::Decode`]): read the
+    /// value as JSON (`get_property_value`, `get`) or ask for a type that
+    /// fits.
+    ///
+    /// The message names the property, the type and what was found, e.g.
+    /// `get_session_property: property `intent` does not fit u32: invalid
+    /// type: map, expected u32`.
+    #[error("{operation}: {} fit {expected}: {reason}", mismatch_subject(property))]
+    TypeMismatch {
+        /// The operation id of the read.
+        operation: &'static str,
+        /// The property whose value does not fit, where one can be named
+        /// (`None` when the properties as a whole do not fit, e.g. a missing
+        /// field of a struct).
+        property: Option<String>,
+        /// The Rust type asked for, without module paths (`u32`,
+        /// `Option<String>`, `Handoff`).
+        expected: String,
+        /// What did not fit (serde's message, after the path inside the
+        /// property where there is one).
+        reason: String,
+        /// The value read, as JSON text.
+        value: String,
     },
     /// A connector API (CONVERSATION, SEND) refused the call with its
     /// documented error body `{kind, code, body: {title, details, errorCode}, type}`.
@@ -249,6 +278,13 @@ fn detail(body: &str) -> String {
     }
 }
 
+fn mismatch_subject(property: &Option<String>) -> String {
+    match property {
+        Some(name) => format!("property `{name}` does not"),
+        None => "the properties do not".to_owned(),
+    }
+}
+
 fn retry_hint(retry_after: &Option<Duration>) -> String {
     match retry_after {
         Some(wait) => format!(" (retry after {} s)", wait.as_secs_f64()),
@@ -297,6 +333,7 @@ impl Error {
             | Error::Credentials { .. }
             | Error::WriteFailed { .. }
             | Error::ServiceNotFound { .. }
+            | Error::TypeMismatch { .. }
             | Error::Rejected { .. } => None,
         }
     }

@@ -1,5 +1,13 @@
 //! The CCS v1 client: namespaces, namespace and session properties, TTLs,
 //! and the session listings as streams.
+//!
+//! Each method's docs name the request it sends (`Sends ...`) and what a
+//! success answers. Any other answer is an [`Error`]: 401 or 403
+//! [`Error::Unauthorized`], 404 [`Error::NotFound`] (but a single-property
+//! read's `None` for the service's own "property not found"), 413
+//! [`Error::DocumentTooLarge`], 429 [`Error::RateLimited`] once the retries
+//! are spent, 3xx [`Error::Redirected`], anything else [`Error::Api`]. A
+//! write or delete takes any 2xx as success (a 200 where the spec says 204).
 
 use std::fmt;
 use std::sync::Arc;
@@ -183,7 +191,8 @@ pub struct SessionEntry {
 
 impl SessionEntry {
     /// The properties as a type of yours (a struct with the property names
-    /// as fields, say), as [`Session::get_as`] reads them.
+    /// as fields, say), as [`Session::get_as`] reads them; properties that do
+    /// not fit `T` are [`Error::TypeMismatch`].
     ///
     /// ```
     /// # fn demo(entry: liveperson_ccs::v1::SessionEntry) -> Result<(), liveperson_ccs::Error> {
@@ -197,12 +206,11 @@ impl SessionEntry {
     /// # Ok(()) }
     /// ```
     pub fn properties_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        T::deserialize(&Value::Object(self.properties.clone())).map_err(|e| Error::Decode {
-            operation: "list_session_properties",
-            status: None,
-            reason: format!("the properties do not fit the requested type: {e}"),
-            body: Value::Object(self.properties.clone()).to_string(),
-        })
+        from_value(
+            "list_session_properties",
+            None,
+            Value::Object(self.properties.clone()),
+        )
     }
 }
 
@@ -292,6 +300,8 @@ impl CcsV1Client {
     /// [`Error::NotFound`] (or [`Error::Transport`] when nothing answers), a
     /// wrong key with [`Error::Unauthorized`]. Call it once at start-up:
     /// without it, a wrong base URL shows only at the first call.
+    ///
+    /// Sends `GET /v1/account/{accountId}`; 200 → `Ok(())`.
     pub async fn check(&self) -> Result<(), Error> {
         self.list_namespaces().await.map(drop)
     }
@@ -306,6 +316,8 @@ impl CcsV1Client {
 
     /// Creates a namespace (`POST /v1/account/{accountId}`). Writing to a
     /// namespace that does not exist creates it too.
+    ///
+    /// Sends `POST /v1/account/{accountId}` with `{"name"}`; 204 → `Ok(())`.
     pub async fn create_namespace(&self, namespace: impl IntoName<Namespace>) -> Result<(), Error> {
         self.post_namespace(namespace.into_name()?, None).await
     }
@@ -313,6 +325,9 @@ impl CcsV1Client {
     /// Sets the TTL of a namespace (creating it if needed): properties written
     /// from now on at namespace level expire after `ttl`. [`Duration::ZERO`]
     /// means no expiry; a fraction of a second rounds up.
+    ///
+    /// Sends `POST /v1/account/{accountId}?ttlSecond=` with `{"name"}`; 204 →
+    /// `Ok(())`.
     pub async fn set_namespace_ttl(
         &self,
         namespace: impl IntoName<Namespace>,
@@ -337,6 +352,8 @@ impl CcsV1Client {
     }
 
     /// Lists the namespaces of the account, with their TTLs where set.
+    ///
+    /// Sends `GET /v1/account/{accountId}`; 200 → the list.
     pub async fn list_namespaces(&self) -> Result<Vec<NamespaceInfo>, Error> {
         let list = self
             .t()
@@ -362,6 +379,8 @@ impl CcsV1Client {
     }
 
     /// Deletes a namespace with all its properties and its TTL.
+    ///
+    /// Sends `DELETE /v1/account/{accountId}/{customNamespace}`; 204 → `Ok(())`.
     pub async fn delete_namespace(&self, namespace: impl IntoName<Namespace>) -> Result<(), Error> {
         let namespace = namespace.into_name()?;
         let call = self
@@ -399,6 +418,9 @@ impl CcsV1Client {
 
     /// Lists the sessions of a namespace that have a TTL (one answer, not
     /// paginated). [`Session::ttl`] reads one session's.
+    ///
+    /// Sends `GET /v1/account/{accountId}/namespace/{customNamespace}/session`;
+    /// 200 → the list.
     pub async fn list_session_ttls(
         &self,
         namespace: impl IntoName<Namespace>,
@@ -427,6 +449,10 @@ impl CcsV1Client {
 
     /// The ids of the sessions of a namespace that hold properties, page by
     /// page (`GET .../session-ids`).
+    ///
+    /// Sends nothing itself: [`page`](SessionListing::page) and
+    /// [`stream`](SessionListing::stream) send
+    /// `GET /v1/account/{accountId}/{customNamespace}/session-ids?page=&perPage=`.
     pub fn session_ids(
         &self,
         namespace: impl IntoName<Namespace>,
@@ -440,6 +466,10 @@ impl CcsV1Client {
 
     /// The sessions of a namespace with their properties, page by page
     /// (`GET .../session-properties`).
+    ///
+    /// Sends nothing itself: [`page`](SessionListing::page) and
+    /// [`stream`](SessionListing::stream) send
+    /// `GET /v1/account/{accountId}/{customNamespace}/session-properties?page=&perPage=`.
     pub fn session_properties(
         &self,
         namespace: impl IntoName<Namespace>,
@@ -519,6 +549,10 @@ impl Session {
     /// expiry they were written with. So set it before the writes it is
     /// meant for. A session TTL overrides the namespace's. [`Duration::ZERO`]
     /// means no expiry; a fraction of a second rounds up.
+    ///
+    /// Sends `POST /v1/account/{accountId}/namespace/{customNamespace}/session?ttlSecond=`
+    /// with `{"sessionId"}` (at namespace level, `POST /v1/account/{accountId}?ttlSecond=`
+    /// with `{"name"}`); 204 → `Ok(())`.
     pub async fn set_ttl(&self, ttl: Duration) -> Result<(), Error> {
         let Some(session) = &self.session else {
             return self
@@ -545,6 +579,10 @@ impl Session {
     /// expiry". The service has no per-session read: this reads the
     /// namespace's whole TTL listing ([`CcsV1Client::list_session_ttls`], or
     /// [`CcsV1Client::list_namespaces`] for the namespace level).
+    ///
+    /// Sends `GET /v1/account/{accountId}/namespace/{customNamespace}/session`
+    /// (at namespace level, `GET /v1/account/{accountId}`); 200 → the TTL found
+    /// in it, or `None`.
     pub async fn ttl(&self) -> Result<Option<Duration>, Error> {
         match &self.session {
             None => Ok(self
@@ -567,6 +605,10 @@ impl Session {
     /// Saves several properties at once (PATCH): named ones are inserted or
     /// overwritten, others are kept. `properties` must serialize to a JSON
     /// object (a map or a struct).
+    ///
+    /// Sends `PATCH /v1/account/{accountId}/{customNamespace}/{sessionId}/properties`
+    /// (at namespace level without `/{sessionId}`) with the object; 204 → `Ok(())`, 413 →
+    /// [`Error::DocumentTooLarge`].
     pub async fn set_properties<T: Serialize + ?Sized>(&self, properties: &T) -> Result<(), Error> {
         let body = raw::types::Properties(to_map("properties", properties)?);
         match &self.session {
@@ -597,6 +639,10 @@ impl Session {
     }
 
     /// Saves one property (PUT) to any value that serializes to JSON.
+    ///
+    /// Sends `PUT /v1/account/{accountId}/{customNamespace}/{sessionId}/properties/{property}`
+    /// (at namespace level without `/{sessionId}`) with the value as JSON; 204 → `Ok(())`, 413
+    /// → [`Error::DocumentTooLarge`].
     pub async fn set_property<T: Serialize + ?Sized>(
         &self,
         name: impl IntoName<PropertyName>,
@@ -640,13 +686,22 @@ impl Session {
     /// `{"message": "property ... not found"}`) is `None`: any other 404, from
     /// a wrong base URL or a proxy, is [`Error::NotFound`]. The documents
     /// show a string value answered without JSON quotes (`myValue1`); such an
-    /// answer is read as that string.
+    /// answer is read as that string. A value that does not fit `T` is
+    /// [`Error::TypeMismatch`], naming the property.
+    ///
+    /// Sends `GET /v1/account/{accountId}/{customNamespace}/{sessionId}/properties/{property}`
+    /// (at namespace level without `/{sessionId}`); 200 → `Some`, the service's 404 → `None`.
     pub async fn get_property<T: DeserializeOwned>(
         &self,
         name: impl IntoName<PropertyName>,
     ) -> Result<Option<T>, Error> {
-        match self.get_property_value(name).await? {
-            Some(value) => Ok(Some(from_value(self.get_operation(), value)?)),
+        let name = name.into_name()?;
+        match self.get_property_value(&name).await? {
+            Some(value) => Ok(Some(from_value(
+                self.get_operation(),
+                Some(name.as_str()),
+                value,
+            )?)),
             None => Ok(None),
         }
     }
@@ -660,6 +715,9 @@ impl Session {
 
     /// Reads one property as raw JSON; `None` as for
     /// [`get_property`](Self::get_property).
+    ///
+    /// Sends `GET /v1/account/{accountId}/{customNamespace}/{sessionId}/properties/{property}`
+    /// (at namespace level without `/{sessionId}`); 200 → `Some`, the service's 404 → `None`.
     pub async fn get_property_value(
         &self,
         name: impl IntoName<PropertyName>,
@@ -711,19 +769,29 @@ impl Session {
 
     /// Reads the whole session: every property (`{}` when there are none,
     /// or for a session that does not exist).
+    ///
+    /// Sends `GET /v1/account/{accountId}/{customNamespace}/{sessionId}/properties`
+    /// (at namespace level without `/{sessionId}`); 200 → the properties.
     pub async fn get(&self) -> Result<Map<String, Value>, Error> {
         self.read(None).await
     }
 
     /// Reads the whole session into a type of yours (a struct with the
-    /// property names as fields, say).
+    /// property names as fields, say). Properties that do not fit `T` are
+    /// [`Error::TypeMismatch`], naming the property where it can.
+    ///
+    /// Sends `GET /v1/account/{accountId}/{customNamespace}/{sessionId}/properties`
+    /// (at namespace level without `/{sessionId}`); 200 → the properties as `T`.
     pub async fn get_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
         let map = self.read(None).await?;
-        from_value(self.read_operation(), Value::Object(map))
+        from_value(self.read_operation(), None, Value::Object(map))
     }
 
     /// Reads the named properties only (`?include=a,b`); those that do not
     /// exist are absent from the answer.
+    ///
+    /// Sends `GET /v1/account/{accountId}/{customNamespace}/{sessionId}/properties?include=a,b`
+    /// (at namespace level without `/{sessionId}`); 200 → the properties found.
     pub async fn get_properties<I, N>(&self, names: I) -> Result<Map<String, Value>, Error>
     where
         I: IntoIterator<Item = N>,
@@ -769,6 +837,9 @@ impl Session {
     }
 
     /// Deletes one property (deleting one that does not exist succeeds).
+    ///
+    /// Sends `DELETE /v1/account/{accountId}/{customNamespace}/{sessionId}/properties/{property}`
+    /// (at namespace level without `/{sessionId}`); 204 → `Ok(())`.
     pub async fn delete_property(&self, name: impl IntoName<PropertyName>) -> Result<(), Error> {
         let name = name.into_name()?;
         match &self.session {
@@ -802,6 +873,9 @@ impl Session {
     /// namespace level this deletes the properties of the `__default__`
     /// session; use [`CcsV1Client::delete_namespace`] to remove the namespace
     /// itself.
+    ///
+    /// Sends `DELETE /v1/account/{accountId}/{customNamespace}/{sessionId}/properties`
+    /// (at namespace level with the session id `__default__`); 204 → `Ok(())`.
     pub async fn delete(&self) -> Result<(), Error> {
         let session = self
             .session
@@ -965,6 +1039,9 @@ impl<T: PageItem> SessionListing<T> {
     }
 
     /// Reads one page (from 0).
+    ///
+    /// Sends `GET /v1/account/{accountId}/{customNamespace}/session-ids` (or
+    /// `.../session-properties`) `?page=&perPage=`; 200 → the page.
     pub async fn page(&self, page: u32) -> Result<Vec<T>, Error> {
         self.check()?;
         if i32::try_from(page).is_err() {
@@ -976,6 +1053,10 @@ impl<T: PageItem> SessionListing<T> {
     /// Every entry, page after page, until a page shorter than the page size.
     /// It also stops, rather than loop, on an empty page or on a page equal to
     /// the one before (a server that ignores `page`).
+    ///
+    /// Sends `GET /v1/account/{accountId}/{customNamespace}/session-ids` (or
+    /// `.../session-properties`) `?page=&perPage=` once a page; each 200 → its
+    /// entries, an error ends the stream with it.
     pub fn stream(self) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
         struct State<T> {
             pages: Option<SessionListing<T>>,
@@ -1105,6 +1186,10 @@ impl CcsV1Client {
     /// [`session_properties`](Self::session_properties), with every number
     /// kept as written.
     ///
+    /// Sends nothing itself: [`page`](SessionListing::page) and
+    /// [`stream`](SessionListing::stream) send
+    /// `GET /v1/account/{accountId}/{customNamespace}/session-properties?page=&perPage=`.
+    ///
     /// ```no_run
     /// # async fn demo(ccs: liveperson_ccs::CcsV1Client) -> Result<(), liveperson_ccs::Error> {
     /// use futures::TryStreamExt;
@@ -1168,6 +1253,9 @@ impl Session {
     /// holds ([`RawProperties`]): as [`get`](Self::get), but
     /// `123456789012345678901234`, `1e2` and `1.10` read back as written.
     ///
+    /// Sends `GET /v1/account/{accountId}/{customNamespace}/{sessionId}/properties`
+    /// (at namespace level without `/{sessionId}`); 200 → the properties.
+    ///
     /// ```no_run
     /// # async fn demo(ccs: liveperson_ccs::CcsV1Client) -> Result<(), liveperson_ccs::Error> {
     /// let session = ccs.session("myNamespace", "mySessionId")?;
@@ -1183,6 +1271,9 @@ impl Session {
 
     /// Reads the named properties only (`?include=a,b`), each value as JSON
     /// text; as [`get_properties`](Self::get_properties).
+    ///
+    /// Sends `GET /v1/account/{accountId}/{customNamespace}/{sessionId}/properties?include=a,b`
+    /// (at namespace level without `/{sessionId}`); 200 → the properties found.
     pub async fn get_properties_raw<I, N>(&self, names: I) -> Result<RawProperties, Error>
     where
         I: IntoIterator<Item = N>,
@@ -1196,6 +1287,10 @@ impl Session {
     /// number rewritten on the way. Names are checked, and a value nested
     /// deeper than the service allows is refused, before anything is sent;
     /// a name given twice keeps its last value.
+    ///
+    /// Sends `PATCH /v1/account/{accountId}/{customNamespace}/{sessionId}/properties`
+    /// (at namespace level without `/{sessionId}`) with the object; 204 → `Ok(())`, 413 →
+    /// [`Error::DocumentTooLarge`].
     ///
     /// ```no_run
     /// # async fn demo(ccs: liveperson_ccs::CcsV1Client) -> Result<(), liveperson_ccs::Error> {

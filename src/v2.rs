@@ -1,4 +1,13 @@
 //! The CCS v2 client: context documents with a TTL.
+//!
+//! Each method's docs name the request it sends (`Sends ...`) and what a
+//! success answers. Every request carries the access token as
+//! `?access_token=`; a body's `sessionId` is left out for the namespace
+//! document. Any other answer is an [`Error`]: 401 or 403
+//! [`Error::Unauthorized`], 404 [`Error::NotFound`] (but a document read's
+//! `None` for the service's own "document not found"), 413
+//! [`Error::DocumentTooLarge`], 429 [`Error::RateLimited`] once the retries
+//! are spent, 3xx [`Error::Redirected`], anything else [`Error::Api`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -22,6 +31,9 @@ use crate::values::{from_value, raw_object};
 /// The namespace whose document [`CcsV2Client::check`] reads (it need not
 /// exist; nothing is written).
 pub const CHECK_NAMESPACE: &str = "liveperson_ccs_check";
+
+/// The property of [`CHECK_NAMESPACE`]'s document that [`CcsV2Client::check`] reads.
+const CHECK_PROPERTY: &str = "check";
 
 /// The longest TTL v2 accepts: "13 months", read as 396 days (365 + 31) so
 /// that no TTL the service takes is refused here.
@@ -146,9 +158,14 @@ pub struct ContextDocument {
 }
 
 impl ContextDocument {
-    /// The payload as a type of yours.
+    /// The payload as a type of yours; properties that do not fit `T` are
+    /// [`Error::TypeMismatch`], naming the property where it can.
     pub fn payload_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        from_value("get_session_document", Value::Object(self.payload.clone()))
+        from_value(
+            "get_session_document",
+            None,
+            Value::Object(self.payload.clone()),
+        )
     }
 }
 
@@ -251,20 +268,28 @@ impl CcsV2Client {
     }
 
     /// Checks this client's configuration against the service with one cheap
-    /// read that needs no data: it reads the namespace document of
-    /// [`CHECK_NAMESPACE`] and discards it (a document or the service's "document not
-    /// found" both mean success).
+    /// read that needs no data: it reads one property of the namespace
+    /// document of [`CHECK_NAMESPACE`] (`POST /v2/context/document/properties`
+    /// with `filter: ["liveperson_ccs_check.check"]`, answered 200 with the
+    /// property or `{}`) and discards it. Nothing is written. The spec's
+    /// answer to a missing property is a 200, so a well configured client
+    /// logs no 404; the service's own "document not found" would mean
+    /// success too.
     ///
     /// `Ok(())` means the base URL reaches CCS v2 and the access token is
     /// accepted for the account. A wrong base URL or path prefix fails with
     /// [`Error::NotFound`] (or [`Error::Transport`] when nothing answers), a
     /// wrong token with [`Error::Unauthorized`]. Call it once at start-up:
     /// without it, a wrong base URL shows only at the first call.
+    ///
+    /// Sends `POST /v2/context/document/properties`; 200 → `Ok(())`.
     pub async fn check(&self) -> Result<(), Error> {
-        self.namespace_document(CHECK_NAMESPACE)?
-            .get()
-            .await
-            .map(drop)
+        let document = self.namespace_document(CHECK_NAMESPACE)?;
+        match document.get_properties([CHECK_PROPERTY]).await {
+            Ok(_) => Ok(()),
+            Err(missing) if is_missing(&missing, "document") => Ok(()),
+            Err(other) => Err(other),
+        }
     }
 
     /// The namespace-level document of a namespace.
@@ -340,6 +365,11 @@ impl Document {
     /// kept. `properties` must serialize to a JSON object. The whole document
     /// expires `ttl` after this call: at least 1 s, at most [`MAX_TTL`]; a
     /// fraction of a second rounds up.
+    ///
+    /// Sends `POST /v2/context/document/create` with `{accountId, nameSpace,
+    /// sessionId, ttlSeconds, payload}`; 201 with `"success": true` →
+    /// the [`WriteResult`], `"success": false` → [`Error::WriteFailed`], 413 →
+    /// [`Error::DocumentTooLarge`].
     pub async fn set_properties<T: Serialize + ?Sized>(
         &self,
         properties: &T,
@@ -374,6 +404,10 @@ impl Document {
     /// Saves one property to any value that serializes to JSON, as
     /// [`set_properties`](Self::set_properties) does with one name: the
     /// document expires `ttl` after this call.
+    ///
+    /// Sends `POST /v2/context/document/create` with `{accountId, nameSpace,
+    /// sessionId, ttlSeconds, payload}`; answers as
+    /// [`set_properties`](Self::set_properties).
     pub async fn set_property<T: Serialize + ?Sized>(
         &self,
         name: impl IntoName<PropertyName>,
@@ -401,6 +435,10 @@ impl Document {
     /// Only the service's own "not found" answer (its JSON error,
     /// `{"message": "document not found"}`) is `None`: any other 404, from a
     /// wrong base URL or a proxy, is [`Error::NotFound`].
+    ///
+    /// Sends `GET /v2/context/document/{accountId}/{nameSpace}/{sessionId}`
+    /// (the namespace document without `/{sessionId}`); 200 → `Some`, the
+    /// service's 404 → `None`.
     pub async fn get(&self) -> Result<Option<ContextDocument>, Error> {
         let acc = &self.client.inner.account;
         let result = match &self.session {
@@ -446,6 +484,10 @@ impl Document {
     /// Reads the named properties. The service wants each name as
     /// `{nameSpace}.{property}`; this adds the prefix and removes it from the
     /// answer. Properties that do not exist are absent from the answer.
+    ///
+    /// Sends `POST /v2/context/document/properties` with `{accountId,
+    /// nameSpace, sessionId, filter: ["{nameSpace}.{property}", ...]}`; 200 → the
+    /// properties found.
     pub async fn get_properties<I, N>(&self, names: I) -> Result<Map<String, Value>, Error>
     where
         I: IntoIterator<Item = N>,
@@ -481,7 +523,12 @@ impl Document {
             .collect())
     }
 
-    /// Reads one property as `T`; `None` if it does not exist.
+    /// Reads one property as `T`; `None` if it does not exist. A value that
+    /// does not fit `T` is [`Error::TypeMismatch`], naming the property.
+    ///
+    /// Sends `POST /v2/context/document/properties` with `{accountId,
+    /// nameSpace, sessionId, filter: ["{nameSpace}.{property}"]}`; 200 → `Some`
+    /// with the property, or `None` without it.
     pub async fn get_property<T: DeserializeOwned>(
         &self,
         name: impl IntoName<PropertyName>,
@@ -489,12 +536,20 @@ impl Document {
         let name = name.into_name()?;
         let mut found = self.get_properties([&name]).await?;
         match found.remove(name.as_str()) {
-            Some(value) => Ok(Some(from_value("get_document_properties", value)?)),
+            Some(value) => Ok(Some(from_value(
+                "get_document_properties",
+                Some(name.as_str()),
+                value,
+            )?)),
             None => Ok(None),
         }
     }
 
     /// Deletes one property from the document.
+    ///
+    /// Sends `DELETE /v2/context/document/property/delete` with `{accountId,
+    /// nameSpace, sessionId, propertyToDelete: [name]}`; 200 with `"success":
+    /// true` → the [`WriteResult`], `"success": false` → [`Error::WriteFailed`].
     pub async fn delete_property(
         &self,
         name: impl IntoName<PropertyName>,
@@ -503,6 +558,10 @@ impl Document {
     }
 
     /// Deletes the named properties from the document.
+    ///
+    /// Sends `DELETE /v2/context/document/property/delete` with `{accountId,
+    /// nameSpace, sessionId, propertyToDelete}`; 200 with `"success": true` → the
+    /// [`WriteResult`], `"success": false` → [`Error::WriteFailed`].
     pub async fn delete_properties<I, N>(&self, names: I) -> Result<WriteResult, Error>
     where
         I: IntoIterator<Item = N>,
@@ -524,6 +583,10 @@ impl Document {
     }
 
     /// Deletes the whole document: every property in it.
+    ///
+    /// Sends `DELETE /v2/context/document/property/delete` with `{accountId,
+    /// nameSpace, sessionId}` and no `propertyToDelete`; 200 with `"success":
+    /// true` → the [`WriteResult`], `"success": false` → [`Error::WriteFailed`].
     pub async fn delete(&self) -> Result<WriteResult, Error> {
         self.send_delete(Vec::new()).await
     }
@@ -618,6 +681,10 @@ impl Document {
     /// service holds: as [`get`](Self::get), but `123456789012345678901234`,
     /// `1e2` and `1.10` read back as written. `None` as for `get`.
     ///
+    /// Sends `GET /v2/context/document/{accountId}/{nameSpace}/{sessionId}`
+    /// (the namespace document without `/{sessionId}`); 200 → `Some`, the
+    /// service's 404 → `None`.
+    ///
     /// ```no_run
     /// # async fn demo(ccs: liveperson_ccs::CcsV2Client) -> Result<(), liveperson_ccs::Error> {
     /// let doc = ccs.session_document("myNamespace", "mySessionId")?;
@@ -673,6 +740,10 @@ impl Document {
     /// whole document expires `ttl` after this call), with no number
     /// rewritten on the way. Names, value depth and the TTL are checked
     /// before anything is sent; a name given twice keeps its last value.
+    ///
+    /// Sends `POST /v2/context/document/create` with `{accountId, nameSpace,
+    /// sessionId, ttlSeconds, payload}`; answers as
+    /// [`set_properties`](Self::set_properties).
     ///
     /// ```no_run
     /// # async fn demo(ccs: liveperson_ccs::CcsV2Client) -> Result<(), liveperson_ccs::Error> {

@@ -28,6 +28,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_path_to_error::Segment;
 
 use crate::Error;
 use crate::names::{IntoName, PropertyName};
@@ -136,17 +137,75 @@ pub(crate) fn check_raw(
 
 // The client side's value helpers, used by v1 and v2 alike.
 
+/// `value` as `T`; a value that does not fit is [`Error::TypeMismatch`],
+/// naming `property` (one property's read) or, for a read of the properties
+/// as a whole, the property the mismatch is in.
 pub(crate) fn from_value<T: DeserializeOwned>(
     operation: &'static str,
+    property: Option<&str>,
     value: Value,
 ) -> Result<T, Error> {
-    // From a reference: the value is kept, uncloned, for the error's body.
-    T::deserialize(&value).map_err(|e| Error::Decode {
-        operation,
-        status: None,
-        reason: format!("the value does not fit the requested type: {e}"),
-        body: value.to_string(),
-    })
+    // From a reference: the value is kept, uncloned, for the error.
+    match serde_path_to_error::deserialize::<_, T>(&value) {
+        Ok(typed) => Ok(typed),
+        Err(error) => {
+            let mut segments = error.path().iter().peekable();
+            let property = match property {
+                Some(name) => Some(name.to_owned()),
+                // The first segment of a whole read's path is the property.
+                None => match segments.peek() {
+                    Some(Segment::Map { key }) => {
+                        let key = key.clone();
+                        segments.next();
+                        Some(key)
+                    }
+                    _ => None,
+                },
+            };
+            // The rest of the path, inside that property: `items[2].id`.
+            let mut inner = String::new();
+            for segment in segments {
+                if !inner.is_empty() && !matches!(segment, Segment::Seq { .. }) {
+                    inner.push('.');
+                }
+                inner.push_str(&segment.to_string());
+            }
+            let message = error.inner().to_string();
+            let reason = if inner.is_empty() {
+                message
+            } else {
+                format!("at `{inner}`: {message}")
+            };
+            Err(Error::TypeMismatch {
+                operation,
+                property,
+                expected: short_type_name(std::any::type_name::<T>()),
+                reason,
+                value: value.to_string(),
+            })
+        }
+    }
+}
+
+/// A type's name without its module paths: `core::option::Option<alloc::string::String>`
+/// becomes `Option<String>`.
+fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    // Where the path being read began in `out`.
+    let mut start = 0;
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            out.truncate(start);
+        } else {
+            out.push(c);
+            if !(c.is_alphanumeric() || c == '_') {
+                start = out.len();
+            }
+        }
+    }
+    out
 }
 
 /// The JSON object of named raw values, names checked and values' depth
@@ -332,5 +391,77 @@ mod tests {
         let at = format!("{}1{}", "[".repeat(64), "]".repeat(64));
         let raw = RawValue::from_string(at).expect("valid JSON");
         assert!(check_raw("value", &raw).is_ok());
+    }
+
+    #[test]
+    fn type_names_lose_their_module_paths() {
+        assert_eq!(short_type_name("u32"), "u32");
+        assert_eq!(
+            short_type_name("core::option::Option<alloc::string::String>"),
+            "Option<String>"
+        );
+        assert_eq!(
+            short_type_name(
+                "std::collections::hash::map::HashMap<alloc::string::String, my_crate::a::Handoff>"
+            ),
+            "HashMap<String, Handoff>"
+        );
+        assert_eq!(short_type_name("&str"), "&str");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Handoff {
+        intent: String,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        id: u32,
+    }
+
+    #[test]
+    fn a_mismatch_names_the_property_the_type_and_what_was_found() {
+        let error = from_value::<u32>("get_session_property", Some("intent"), json!({"a": 1}))
+            .expect_err("an object is no u32");
+        let Error::TypeMismatch {
+            property,
+            expected,
+            value,
+            ..
+        } = &error
+        else {
+            panic!("expected TypeMismatch, got {error:?}");
+        };
+        assert_eq!(
+            (property.as_deref(), expected.as_str(), value.as_str()),
+            (Some("intent"), "u32", r#"{"a":1}"#)
+        );
+        assert_eq!(
+            error.to_string(),
+            "get_session_property: property `intent` does not fit u32: invalid type: map, expected u32"
+        );
+        assert_eq!((error.status(), error.is_retryable()), (None, false));
+
+        // A read of the whole session names the property from the path.
+        let error = from_value::<Handoff>(
+            "get_session_properties",
+            None,
+            json!({"intent": "billing", "items": [{"id": 1}, {"id": "two"}]}),
+        )
+        .expect_err("\"two\" is no u32");
+        assert_eq!(
+            error.to_string(),
+            "get_session_properties: property `items` does not fit Handoff: \
+             at `[1].id`: invalid type: string \"two\", expected u32"
+        );
+        let error = from_value::<Handoff>("get_session_properties", None, json!({"items": []}))
+            .expect_err("intent is missing");
+        assert_eq!(
+            error.to_string(),
+            "get_session_properties: the properties do not fit Handoff: missing field `intent`"
+        );
     }
 }

@@ -93,6 +93,12 @@ impl AppJwtProvider {
     }
 
     /// The AppJWT to send now: cached, or fetched from Sentinel.
+    ///
+    /// Sends `POST /sentinel/api/account/{accountId}/app/token?v=1.0&grant_type=client_credentials`
+    /// with the form `client_id`, `client_secret`, when no valid token is
+    /// cached (to the `sentinel` host of the [`Discovery`], which may ask the
+    /// Domain API first); 200 → the AppJWT. A failure is [`Error::CredentialRefresh`], its `status()` the
+    /// one Sentinel answered.
     pub async fn get(&self) -> Result<Secret, Error> {
         self.inner.credential.get().await
     }
@@ -220,6 +226,12 @@ impl ConsumerJwsProvider {
     }
 
     /// The ConsumerJWS to send now: cached, or fetched from the IDP.
+    ///
+    /// Sends `POST /api/account/{accountId}/consumer?v=1.0` with
+    /// `{"ext_consumer_id"}` and the AppJWT as `Authorization`, when no valid
+    /// token is cached (to the `idp` host of the [`Discovery`]); 201 → the
+    /// ConsumerJWS. A failure is
+    /// [`Error::CredentialRefresh`], its `status()` the one the IDP answered.
     pub async fn get(&self) -> Result<Secret, Error> {
         self.inner.credential.get().await
     }

@@ -25,7 +25,17 @@ pub enum ConnectorErrorCode {
 }
 
 impl ConnectorErrorCode {
-    /// The code as a number.
+    /// The variant for an `errorCode` number: the documented one for 40001,
+    /// 40102, 40103, 40104 and 40105, [`Other`](Self::Other) for any other
+    /// number (never a panic). [`code`](Self::code) gives the number back.
+    ///
+    /// ```
+    /// use liveperson_ccs::connector::ConnectorErrorCode;
+    ///
+    /// assert_eq!(ConnectorErrorCode::from_code(40102), ConnectorErrorCode::AppJwtInvalid);
+    /// assert_eq!(ConnectorErrorCode::from_code(40199), ConnectorErrorCode::Other(40199));
+    /// assert_eq!(ConnectorErrorCode::from_code(40199).code(), 40199);
+    /// ```
     pub fn from_code(code: i64) -> Self {
         match code {
             40001 => Self::MissingParameter,

@@ -229,6 +229,10 @@ impl Discovery {
     /// The host (`host[:port]`, no scheme) of a service, e.g.
     /// `va.msg.liveperson.net` for `asyncMessagingEnt`. Service names are
     /// case sensitive. [`Error::ServiceNotFound`] if the account has none.
+    ///
+    /// Sends `GET /api/account/{accountId}/service/baseURI.json?version=1.0`
+    /// when the cached answer is stale (see [`services`](Self::services));
+    /// nothing otherwise.
     pub async fn base_uri(&self, service: &str) -> Result<String, Error> {
         let services = self.services().await?;
         services
@@ -252,12 +256,22 @@ impl Discovery {
 
     /// The base URL of a service: its host with the Domain API's scheme,
     /// e.g. `https://va.msg.liveperson.net`.
+    ///
+    /// Sends `GET /api/account/{accountId}/service/baseURI.json?version=1.0`
+    /// when the cached answer is stale (see [`services`](Self::services));
+    /// nothing otherwise.
     pub async fn base_url(&self, service: &str) -> Result<String, Error> {
         let host = self.base_uri(service).await?;
         Ok(format!("{}://{host}", self.inner.scheme))
     }
 
     /// Every service's host, from the cache or a fresh lookup.
+    ///
+    /// Sends `GET /api/account/{accountId}/service/baseURI.json?version=1.0`
+    /// when the cached answer is older than its TTL (one request for all
+    /// concurrent callers); 200 → the services. A failed lookup is
+    /// [`Error::Discovery`] unless the last good answer is within the grace
+    /// period.
     pub async fn services(&self) -> Result<Arc<BTreeMap<String, String>>, Error> {
         let (flight, stale) = {
             let mut state = self.lock();

@@ -19,6 +19,7 @@ use super::faults::{Fault, FaultId};
 use super::journal::{self, Entry, Outcome};
 use super::json::timestamp;
 use super::messaging::state::{AgentAction, Published};
+use super::server::LOG_TARGET;
 use super::webhooks;
 
 /// The chat states the agent may send (LivePerson's `ChatStateEvent`).
@@ -301,7 +302,7 @@ pub(super) fn agent_action(action: &str, body: &[u8]) -> Result<AgentAction, Api
 
 fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(|error| {
-        tracing::error!(%error, "cannot serialize an admin answer");
+        tracing::error!(target: LOG_TARGET, %error, "cannot serialize an admin answer");
         ApiError::internal()
     })
 }

@@ -160,6 +160,13 @@
 //!   401 missing or wrong credentials (checked before anything else; a v1
 //!   `maven-api-key` that is present but wrong is 403), 404,
 //!   405 with an `Allow` header, 408 (a body too slow), 413.
+//! * **Logs** go to `tracing` under the emulator's own target,
+//!   [`LOG_TARGET`] (`ccs_emulator`), not under `liveperson_ccs`: a filter
+//!   that shows the clients' calls (`liveperson_ccs=debug`) leaves out the
+//!   emulator's side; `ccs_emulator=debug` adds a `request` event (method,
+//!   path without its query, status) for each request answered. (The webhook
+//!   deliveries' two events still log under
+//!   `liveperson_ccs::emulator::webhooks`.)
 
 // DESIGN (for maintainers; users read the docs above).
 //
@@ -176,7 +183,7 @@
 // | | `v2.rs` | CCS v2 | `context`, `error`, `json`, `names`, `store` |
 // | | `messaging/` | CONVERSATION, SEND, their token checks and the conversations (its own table) | `context`, `error`, `json`, `tokens` |
 // | | `connector.rs` | the Domain API, Sentinel (AppJWT), the IDP (ConsumerJWS) | `context`, `error`, `tokens` |
-// | | `admin.rs` | the admin routes of `openapi/emulator-admin.yaml`, `RecordedRequest`, `AdminError` | `body`, `context`, `error`, `faults`, `journal`, `json` |
+// | | `admin.rs` | the admin routes of `openapi/emulator-admin.yaml`, `RecordedRequest`, `AdminError` | `body`, `context`, `error`, `faults`, `journal`, `json`, `server` |
 // | context | `context.rs` | `Shared` (the state every request shares) and `Call` (one request: path parameters, query, headers, body, time) | `body`, `clock`, `config`, `error`, `faults`, `journal`, `messaging/state`, `names`, `store`, `tokens`, `value` |
 // | state and rules | `store.rs` | the CCS data: accounts, namespaces, sessions, properties, TTLs, sizes | `json` |
 // | | `value.rs` | a property value minified as sent, its depth checked | `error`, `json` |
@@ -189,7 +196,7 @@
 // | | `tokens.rs` | the connector tokens issued, and their check | |
 // | | `faults.rs` | injected faults (`Fault`) | |
 // | | `clock.rs` | the emulator's clock | |
-// | | `server.rs` | the accept loop and its three timeouts | |
+// | | `server.rs` | the accept loop and its three timeouts; the log target | |
 // | | `error.rs` | `{"message"}` errors and JSON answers | |
 // | | `json.rs` | writing JSON around stored text; timestamps | |
 //
@@ -240,6 +247,7 @@ pub use admin::{AdminError, RecordedRequest, WebhookAttempt};
 pub use config::{DEFAULT_BODY_READ_TIMEOUT, DEFAULT_TOKEN_TTL, EmulatorConfig};
 pub use faults::{Fault, FaultId};
 pub use journal::Outcome;
+pub use server::LOG_TARGET;
 pub use webhooks::{DEFAULT_WEBHOOK_CLIENT_ID, DEFAULT_WEBHOOK_CLIENT_SECRET, WebhookEvent};
 
 /// How long [`Emulator::shutdown`] waits for open requests before closing them.
@@ -254,7 +262,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// that caused them.
 pub fn router(config: EmulatorConfig) -> Router {
     let registrations = config.registrations().unwrap_or_else(|error| {
-        tracing::error!(%error, "a webhook registration is invalid: none is registered");
+        tracing::error!(target: LOG_TARGET, %error, "a webhook registration is invalid: none is registered");
         Default::default()
     });
     app(Arc::new(Shared::new(config, false, registrations)))
@@ -305,7 +313,7 @@ impl Emulator {
             },
         ));
         let sweeper = tokio::spawn(sweep_forever(Arc::clone(&shared)));
-        tracing::debug!(%addr, "CCS emulator listening");
+        tracing::debug!(target: LOG_TARGET, %addr, "CCS emulator listening");
         Ok(Emulator {
             addr,
             shared,
@@ -337,7 +345,7 @@ impl Emulator {
             .await
             .is_err()
         {
-            tracing::warn!("emulator connections still open after the grace period; closing them");
+            tracing::warn!(target: LOG_TARGET, "emulator connections still open after the grace period; closing them");
         }
         // `Drop` aborts whatever is left.
     }
@@ -585,7 +593,7 @@ async fn sweep_forever(shared: Arc<Shared>) {
         ticks.tick().await;
         let removed = shared.store.sweep(shared.clock.now());
         if removed > 0 {
-            tracing::trace!(removed, "swept expired properties");
+            tracing::trace!(target: LOG_TARGET, removed, "swept expired properties");
         }
     }
 }

@@ -18,7 +18,7 @@ use super::context::{Call, Params, QueryParams, Shared, same_secret};
 use super::error::{self, ApiError, ApiResult};
 use super::faults::Action;
 use super::journal::{self, Outcome};
-use super::server::DropConnection;
+use super::server::{DropConnection, LOG_TARGET};
 use super::{admin, connector, messaging, v1, v2};
 
 /// Which credentials an endpoint wants.
@@ -340,7 +340,7 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
     let status = (!dropped).then(|| response.status().as_u16());
     pending.finish(status, dropped.then_some(Outcome::Dropped));
     // The path only: the query may carry an access token.
-    tracing::debug!(%method, path = uri.path(), status = status.unwrap_or(0), "request");
+    tracing::debug!(target: LOG_TARGET, %method, path = uri.path(), status = status.unwrap_or(0), "request");
     response
 }
 
@@ -370,7 +370,7 @@ impl Pending<'_> {
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
         if self.head.is_some() {
-            tracing::debug!("the client went away before the answer");
+            tracing::debug!(target: LOG_TARGET, "the client went away before the answer");
             self.finish(None, Some(Outcome::ClientGone));
         }
     }
@@ -504,7 +504,7 @@ async fn handle(
     })
     .await
     .unwrap_or_else(|error| {
-        tracing::error!(%error, "a request handler failed");
+        tracing::error!(target: LOG_TARGET, %error, "a request handler failed");
         Err(ApiError::internal())
     })
 }

@@ -41,6 +41,14 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 
+/// The `tracing` target of every event the emulator logs: one of its own,
+/// outside `liveperson_ccs`, so that a filter on the clients' target
+/// (`liveperson_ccs=debug`) does not also print each request the emulator
+/// answers. Ask for them with `ccs_emulator=debug` (`RUST_LOG` for
+/// `ccs serve`, or a [`Targets`](https://docs.rs/tracing-subscriber/latest/tracing_subscriber/filter/struct.Targets.html)
+/// filter in-process).
+pub const LOG_TARGET: &str = "ccs_emulator";
+
 /// Marks an answer that must not be sent: the connection is closed instead
 /// (an injected `drop` fault; see `routes.rs`). Its body fails too, so that a
 /// server of the caller's (around [`super::router`]) aborts the answer.
@@ -76,7 +84,7 @@ pub(super) async fn serve(
                 Ok((tcp, _peer)) => tcp,
                 Err(error) => {
                     // E.g. out of file descriptors: wait a little rather than spin.
-                    tracing::warn!(%error, "cannot accept a connection");
+                    tracing::warn!(target: LOG_TARGET, %error, "cannot accept a connection");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -114,7 +122,7 @@ pub(super) async fn serve(
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
-                tracing::trace!(%error, "connection closed");
+                tracing::trace!(target: LOG_TARGET, %error, "connection closed");
             }
         });
     }
@@ -369,7 +377,7 @@ impl Watched {
                     }
                     Phase::Idle => "connection idle too long",
                 };
-                tracing::debug!(what, "closing a connection");
+                tracing::debug!(target: LOG_TARGET, what, "closing a connection");
                 Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, what))
             }
             Poll::Pending => Poll::Pending,

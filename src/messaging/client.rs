@@ -271,6 +271,10 @@ impl MessagingClient {
 
     /// The base URL the next call goes to: the given one, or the
     /// `asyncMessagingEnt` host the discovery finds now.
+    ///
+    /// Sends nothing for a fixed base URL; with a [`Discovery`], what
+    /// [`Discovery::base_url`] sends when its answer is stale:
+    /// `GET /api/account/{accountId}/service/baseURI.json?version=1.0`.
     pub async fn current_base_url(&self) -> Result<String, Error> {
         match &self.inner.base {
             Base::Fixed(url) => Ok(url.clone()),
@@ -437,6 +441,11 @@ impl MessagingClient {
     /// (brand id: this client's account, channel `MESSAGING`), each with a
     /// fresh request id; fails with [`Error::Rejected`] if either payload is
     /// answered with a code other than `OK`.
+    ///
+    /// Sends `POST /api/account/{accountId}/messaging/consumer/conversation?v=3`
+    /// with the two payloads as a JSON array, the AppJWT as `Authorization` and
+    /// the ConsumerJWS as `X-LP-ON-BEHALF`; 200 with both codes `OK` → the
+    /// [`Conversation`], 401 with a documented `errorCode` → [`Error::Connector`].
     pub async fn create_conversation(
         &self,
         consumer_jws: impl Into<Credential>,

@@ -20,6 +20,9 @@ impl MessagingClient {
     /// Give the consumer as a
     /// [`ConsumerJwsProvider`](crate::connector::ConsumerJwsProvider) to have
     /// the ConsumerJWS renewed when it is refused, or as a fixed token.
+    ///
+    /// Sends `POST /api/account/{accountId}/messaging/consumer/conversation?v=3`,
+    /// and answers, as [`create_conversation`](Self::create_conversation) does.
     pub async fn open(
         &self,
         consumer_jws: impl Into<Credential>,
@@ -135,6 +138,10 @@ impl OpenConversation {
 
     /// Sends a text message (`text/plain`) from the consumer. Never repeated
     /// automatically (see above).
+    ///
+    /// Sends `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`
+    /// with an `ms.PublishEvent` (`ContentEvent`); 200 with the code
+    /// `OK` → [`Sent`]; other answers as in the table above.
     pub async fn send_text(&self, message: impl Into<String>) -> Result<Sent, Error> {
         use raw::types as t;
         let event = t::PublishedEvent::ContentEvent(t::ContentEvent {
@@ -147,6 +154,10 @@ impl OpenConversation {
 
     /// Sends the consumer's chat state, e.g. [`ChatState::Composing`] while
     /// they type.
+    ///
+    /// Sends `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`
+    /// with an `ms.PublishEvent` (`ChatStateEvent`); 200 with the code
+    /// `OK` → [`Sent`]; other answers as in the table above.
     pub async fn chat_state(&self, state: ChatState) -> Result<Sent, Error> {
         use raw::types as t;
         let event = t::PublishedEvent::ChatStateEvent(t::ChatStateEvent {
@@ -158,6 +169,10 @@ impl OpenConversation {
 
     /// Sends the consumer's acceptance of the agent's messages named by their
     /// sequence numbers (at least one).
+    ///
+    /// Sends `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`
+    /// with an `ms.PublishEvent` (`AcceptStatusEvent`); 200 with the
+    /// code `OK` → [`Sent`]; other answers as in the table above.
     pub async fn accept(&self, status: AcceptStatus, sequences: &[u64]) -> Result<Sent, Error> {
         use raw::types as t;
         if sequences.is_empty() {
@@ -182,6 +197,10 @@ impl OpenConversation {
     /// Closes the conversation (`cm.UpdateConversationField`,
     /// `ConversationStateField` `CLOSE`). Closing a closed conversation
     /// succeeds again.
+    ///
+    /// Sends `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`
+    /// with a `cm.UpdateConversationField`; 200 with the code `OK` →
+    /// [`Sent`]; other answers as in the table above.
     pub async fn close(&self) -> Result<Sent, Error> {
         use raw::types as t;
         let request =

@@ -1187,6 +1187,67 @@ async fn the_ccs_binary_serves_and_stops_on_sigterm() {
     assert!(!logs.contains(KEY), "credentials leaked into logs: {logs}");
 }
 
+/// `ccs serve` says `listening on` on stdout and nothing else there (scripts
+/// read it); its logs go to stderr, and with `RUST_LOG=ccs_emulator=debug`
+/// they name each request under the emulator's own target.
+#[tokio::test]
+async fn ccs_serve_announces_on_stdout_and_logs_requests_under_its_own_target() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ccs"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("RUST_LOG", "info,ccs_emulator=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ccs starts");
+    let stdout = child.stdout.take().expect("piped");
+    let (first, reader) = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead as _;
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).map(|_| (line, reader))
+    })
+    .await
+    .expect("reader")
+    .expect("first line");
+    let base = first
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{first:?}"))
+        .to_owned();
+    let request = Client::new()
+        .get(format!("{base}/v1/account/{ACC}"))
+        .header("maven-api-key", KEY);
+    assert_eq!(expect(request, StatusCode::OK).await, json!([]));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let (status, rest, logs) = tokio::task::spawn_blocking(move || {
+        let status = child.wait();
+        let mut rest = String::new();
+        let mut reader = reader;
+        std::io::Read::read_to_string(&mut reader, &mut rest).ok();
+        let mut logs = String::new();
+        if let Some(mut stderr) = child.stderr.take() {
+            std::io::Read::read_to_string(&mut stderr, &mut logs).ok();
+        }
+        (status, rest, logs)
+    })
+    .await
+    .expect("waiter");
+    assert!(status.expect("exit status").success(), "logs: {logs}");
+    assert_eq!(rest, "", "only the listening line is on stdout");
+    assert!(logs.contains("starting the CCS emulator"), "{logs}");
+    assert!(
+        logs.lines()
+            .any(|line| line.contains(" ccs_emulator: request ")
+                && line.contains("path=\"/v1/account/le12345678\"")),
+        "{logs}"
+    );
+}
+
 /// Sends and returns the status and the body as text, unparsed.
 async fn call_text(request: RequestBuilder) -> (StatusCode, String) {
     let response = request.send().await.expect("request sent");

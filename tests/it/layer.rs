@@ -1384,20 +1384,30 @@ async fn typed_property_reads() {
         Some(json!("myValue1"))
     );
 
-    // A value that does not fit the type asked for.
+    // A value that does not fit the type asked for: a valid answer, so not
+    // Decode; the error names the property, the type and what was found.
     capture.push(Reply::json(200, &json!("not a number")));
     let error = failed("wrong type", scope.get_property::<u32>("myProperty1").await);
     assert!(
         matches!(
             &error,
-            Error::Decode {
+            Error::TypeMismatch {
                 operation: "get_session_property",
+                property: Some(property),
+                expected,
                 ..
-            }
+            } if property == "myProperty1" && expected == "u32"
         ),
         "{error:?}"
     );
-    assert_eq!(capture.requests().len(), 6);
+    capture.push(Reply::json(200, &json!({"tier": "gold"})));
+    let error = failed("an object", scope.get_property::<u32>("intent").await);
+    assert_eq!(
+        error.to_string(),
+        "get_session_property: property `intent` does not fit u32: invalid type: map, expected u32"
+    );
+    assert_eq!(error.status(), None);
+    assert_eq!(capture.requests().len(), 7);
     assert!(capture.requests().iter().all(|r| {
         r.method == "GET"
             && r.path()
@@ -1463,7 +1473,7 @@ async fn get_all_as_a_struct() {
             },
         }
     );
-    capture.push(Reply::json(200, &json!({"myProperty1": 1})));
+    capture.push(Reply::json(200, &json!({"myProperty1": "a"})));
     let error = failed(
         "missing fields",
         v1(&capture)
@@ -1472,7 +1482,26 @@ async fn get_all_as_a_struct() {
             .get_as::<NamespaceProps>()
             .await,
     );
-    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "get_namespace_properties: the properties do not fit NamespaceProps: missing field `myProperty2`"
+    );
+    capture.push(Reply::json(
+        200,
+        &json!({"myProperty1": "a", "myProperty2": "two", "myProperty3": {"name": "n"}}),
+    ));
+    let error = failed(
+        "a field of the wrong type",
+        v1(&capture)
+            .namespace(NS)
+            .unwrap()
+            .get_as::<NamespaceProps>()
+            .await,
+    );
+    assert!(
+        matches!(&error, Error::TypeMismatch { property: Some(p), .. } if p == "myProperty2"),
+        "{error:?}"
+    );
 }
 
 #[derive(Debug, PartialEq, Deserialize)]
@@ -1533,6 +1562,21 @@ async fn v2_typed_reads() {
             json!(["myNamespace.property1"]),
             json!(["myNamespace.property2"])
         ]
+    );
+
+    // A value that does not fit: named, with the type asked for.
+    capture.push(Reply::json(200, &json!({"myNamespace.property1": [1]})));
+    let error = failed("v2 wrong type", doc.get_property::<u32>("property1").await);
+    assert_eq!(
+        error.to_string(),
+        "get_document_properties: property `property1` does not fit u32: invalid type: sequence, expected u32"
+    );
+    let error = read
+        .payload_as::<Vec<u32>>()
+        .expect_err("a payload is no list");
+    assert!(
+        matches!(&error, Error::TypeMismatch { property: None, expected, .. } if expected == "Vec<u32>"),
+        "{error:?}"
     );
 }
 

@@ -172,10 +172,10 @@ async fn session_properties_every_operation_and_typed_values() {
     }
     let all: All = session.get_as().await.unwrap();
     assert_eq!((all.first.len(), all.second.items.len()), (3, 3));
-    // Asking for the wrong type is a Decode error, not a panic.
+    // Asking for the wrong type is a TypeMismatch, not a panic.
     assert!(matches!(
         session.get_property::<u32>("myProperty1").await,
-        Err(Error::Decode { .. })
+        Err(Error::TypeMismatch { .. })
     ));
     session.delete_property("myProperty1").await.unwrap();
     assert_eq!(
@@ -744,7 +744,7 @@ async fn session_entries_read_as_a_type() {
     let error = entries[0]
         .properties_as::<Vec<String>>()
         .expect_err("not a list");
-    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+    assert!(matches!(error, Error::TypeMismatch { .. }), "{error:?}");
 }
 
 #[tokio::test]

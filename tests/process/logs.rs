@@ -267,3 +267,85 @@ async fn failed_attempts_name_their_cause() {
         assert!(line.to_ascii_lowercase().contains("refused"), "{line}");
     }
 }
+
+/// README's filter (`liveperson_ccs` at DEBUG) shows the clients' calls but
+/// not the in-process emulator answering them: the emulator logs under its
+/// own target, `ccs_emulator`, which shows them when asked. And `check()`
+/// of a well configured client logs no 404 (v2 reads a property, answered
+/// 200 `{}`, rather than a document that does not exist).
+#[tokio::test]
+async fn the_emulator_logs_under_its_own_target_and_check_logs_no_404() {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
+    let filtered = |targets: Targets| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || writer.clone()),
+            )
+            .with(targets);
+        (captured, tracing::subscriber::set_default(subscriber))
+    };
+    let logs = |captured: &Captured| String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+
+    let emulator = Emulator::start(EmulatorConfig::new()).await.unwrap();
+    let base = emulator.base_url();
+    let v1 = CcsV1Client::builder()
+        .account("le12345678")
+        .base_url(&base)
+        .api_key(API_KEY)
+        .build()
+        .unwrap();
+    let v2 = CcsV2Client::builder()
+        .account("le12345678")
+        .base_url(&base)
+        .access_token(TOKEN)
+        .build()
+        .unwrap();
+
+    let (captured, guard) =
+        filtered(Targets::new().with_target("liveperson_ccs", tracing::Level::DEBUG));
+    v1.check().await.unwrap();
+    v2.check().await.unwrap();
+    drop(guard);
+    let readme = logs(&captured);
+    let finished: Vec<&str> = readme
+        .lines()
+        .filter(|line| line.contains("call finished"))
+        .collect();
+    assert_eq!(finished.len(), 2, "{readme}");
+    assert!(
+        finished.iter().all(|line| line.contains("status=200")),
+        "check() logs no 404: {readme}"
+    );
+    assert!(
+        !readme.contains("emulator") && !readme.contains(" request "),
+        "the emulator's events are not under liveperson_ccs: {readme}"
+    );
+
+    let (captured, guard) = filtered(
+        Targets::new().with_target(liveperson_ccs::emulator::LOG_TARGET, tracing::Level::DEBUG),
+    );
+    v1.check().await.unwrap();
+    drop(guard);
+    let emulator_logs = logs(&captured);
+    let requests: Vec<&str> = emulator_logs
+        .lines()
+        .filter(|line| line.contains(" ccs_emulator: request "))
+        .collect();
+    assert_eq!(requests.len(), 1, "{emulator_logs}");
+    assert!(
+        requests[0].contains("method=GET")
+            && requests[0].contains("path=\"/v1/account/le12345678\"")
+            && requests[0].contains("status=200"),
+        "{}",
+        requests[0]
+    );
+    assert!(!emulator_logs.contains("call finished"), "{emulator_logs}");
+    emulator.shutdown().await;
+}

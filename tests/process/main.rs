@@ -4,7 +4,7 @@
 //! | module | what it covers | the process-wide state |
 //! | --- | --- | --- |
 //! | `env` | the builders' `with_env()` / `from_env()` | environment variables |
-//! | `logs` | no secret in any log event; one completion event per call | the tracing dispatcher and its callsite cache |
+//! | `logs` | no secret in any log event; one completion event per call; the emulator's own target; `check()` logs no 404 | the tracing dispatcher and its callsite cache |
 //!
 //! Each test holds [`ONE_AT_A_TIME`]: `logs` captures events with a
 //! thread-local default subscriber, and while another thread made calls with

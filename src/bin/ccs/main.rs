@@ -4,7 +4,8 @@
 //! endpoint. Its first line on stdout is `listening on http://ADDR`; logs go to
 //! stderr and never show credentials. `RUST_LOG` filters them with
 //! comma-separated `target=level` directives (`debug`,
-//! `info,liveperson_ccs=trace`); the default is `info`.
+//! `info,ccs_emulator=debug` for a line per request the emulator answers);
+//! the default is `info`.
 //!
 //! The other subcommands inspect and edit context data (`namespaces`, `get`,
 //! `set`, ...), and export, import and copy it as JSON Lines ([`format`](mod@format)).
