@@ -164,9 +164,9 @@
 //!   [`LOG_TARGET`] (`ccs_emulator`), not under `liveperson_ccs`: a filter
 //!   that shows the clients' calls (`liveperson_ccs=debug`) leaves out the
 //!   emulator's side; `ccs_emulator=debug` adds a `request` event (method,
-//!   path without its query, status) for each request answered. (The webhook
-//!   deliveries' two events still log under
-//!   `liveperson_ccs::emulator::webhooks`.)
+//!   path without its query, status) for each request answered, and the
+//!   webhook deliveries' events (a delivery failed, a notification not
+//!   delivered).
 
 // DESIGN (for maintainers; users read the docs above).
 //

@@ -507,7 +507,7 @@ impl Outbox {
         let refuse = |why: &str| {
             self.update(&notification.conversation, id, |r| r.state = State::Dropped);
             self.journal_attempt(&notification, &shown, 0, None, Some(why.to_owned()), None);
-            tracing::warn!(event = %notification.event, why, "webhook not delivered");
+            tracing::warn!(target: super::server::LOG_TARGET, event = %notification.event, why, "webhook not delivered");
         };
         if self.closed.load(Ordering::Acquire) {
             return refuse("the emulator is shutting down");
@@ -739,7 +739,7 @@ impl Outbox {
             }
             if attempt > u32::from(job.max_retries) {
                 self.update(&job.conversation, job.id, |r| r.state = State::Failed);
-                tracing::debug!(event = %job.event, endpoint = %shown, attempt, "webhook delivery failed");
+                tracing::debug!(target: super::server::LOG_TARGET, event = %job.event, endpoint = %shown, attempt, "webhook delivery failed");
                 return;
             }
             self.clock.wait_until(due).await;
