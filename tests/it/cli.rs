@@ -159,14 +159,42 @@ async fn fill(base: &str, sessions: usize) {
         .unwrap();
 }
 
-/// The lines of an export but its header, sorted.
+/// The lines of an export but its header and trailer, sorted.
 fn body_lines(export: &str) -> BTreeSet<String> {
-    let mut lines = export.lines();
-    let header: Value = serde_json::from_str(lines.next().expect("a header")).unwrap();
+    let mut lines: Vec<&str> = export.lines().collect();
+    let header: Value = serde_json::from_str(lines.remove(0)).unwrap();
     assert_eq!(header["type"], "header");
     assert_eq!(header["format"], "liveperson-ccs-export");
-    assert_eq!(header["version"], 1);
-    lines.map(str::to_owned).collect()
+    assert_eq!(header["version"], 2);
+    assert_eq!(header["account"], ACCOUNT);
+    let trailer: Value = serde_json::from_str(lines.pop().expect("a trailer")).unwrap();
+    assert_eq!(trailer["type"], "trailer", "the last line is the trailer");
+    lines.into_iter().map(str::to_owned).collect()
+}
+
+/// `lines` as a version-2 file: each line and its `\n`, then the trailer
+/// that counts them and digests those bytes.
+fn sealed(lines: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let body: String = lines.iter().map(|line| format!("{line}\n")).collect();
+    let (mut namespaces, mut sessions, mut properties) = (0, 0, 0);
+    for line in lines {
+        let value: Value = serde_json::from_str(line).unwrap();
+        match value["type"].as_str() {
+            Some("namespace") => namespaces += 1,
+            Some("session") => {
+                sessions += 1;
+                properties += value["properties"].as_object().unwrap().len();
+            }
+            _ => {}
+        }
+    }
+    let sha256: String = Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let trailer = json!({"type": "trailer", "namespaces": namespaces, "sessions": sessions, "properties": properties, "sha256": sha256});
+    format!("{body}{trailer}\n")
 }
 
 async fn export_text(base: &str) -> String {
@@ -362,6 +390,7 @@ async fn bad_files_are_refused_with_line_numbers_and_nothing_is_written() {
             vec![
                 "line 4: invalid namespace: \"sde\" is reserved",
                 "line 6: invalid namespace: \"bad-name\" contains '-'",
+                "line 6: session bad-name/s comes before any namespace line",
                 "line 7: invalid session id",
                 "line 7: invalid property name",
                 "line 8: the session's properties take 800009 characters",
@@ -369,13 +398,13 @@ async fn bad_files_are_refused_with_line_numbers_and_nothing_is_written() {
                 "line 10: not a valid session line: missing field `session`",
                 "line 11: unknown line type \"sessions\"",
                 "line 12: a header line may only be the first line",
-                "9 problems",
+                "10 problems",
             ],
         ),
         (
             "version",
-            r#"{"type":"header","format":"liveperson-ccs-export","version":2}"#.to_owned(),
-            vec!["line 1: format version 2 is not supported"],
+            r#"{"type":"header","format":"liveperson-ccs-export","version":3}"#.to_owned(),
+            vec!["line 1: format version 3 is not supported"],
         ),
         (
             "headless",
@@ -426,7 +455,8 @@ async fn bad_files_are_refused_with_line_numbers_and_nothing_is_written() {
     std::fs::write(
         &file,
         format!(
-            "{HEADER}\n{}\n",
+            "{HEADER}\n{}\n{}\n",
+            r#"{"type":"namespace","name":"good"}"#,
             r#"{"type":"session","namespace":"good","session":"s1","properties":{"a":1}}"#
         ),
     )
@@ -437,8 +467,125 @@ async fn bad_files_are_refused_with_line_numbers_and_nothing_is_written() {
     )
     .await;
     assert_ok(&output);
-    assert!(text(&output.stderr).contains("would write 0 namespaces, 1 session, 1 property"));
+    assert!(
+        text(&output.stderr).contains("would write 1 namespace, 1 session, 1 property"),
+        "{}",
+        text(&output.stderr)
+    );
     assert!(client.list_namespaces().await.unwrap().is_empty());
+}
+
+/// Issue 27, item 3: a cut, edited, disordered or foreign export is refused
+/// with its line number, by `--dry-run` as by the import, and nothing is
+/// written; `--from-other-account` takes a foreign one deliberately; a
+/// version-1 file (no trailer) still imports, with a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_altered_disordered_or_foreign_exports_are_refused() {
+    let source = emulator().await;
+    fill(&source.base_url(), 10).await;
+    let export = export_text(&source.base_url()).await;
+    let lines: Vec<String> = export.lines().map(str::to_owned).collect();
+    assert!(lines[1].contains(r#""type":"namespace""#), "{export}");
+    assert!(lines[2].contains(r#""type":"session""#), "{export}");
+    let dir = temp_dir("integrity");
+    let target = emulator().await;
+
+    let truncated = lines[..5].join("\n") + "\n"; // `head -n 5`
+    let mut no_namespace = lines[..lines.len() - 1].to_vec();
+    no_namespace.remove(1);
+    let mut foreign = lines[..lines.len() - 1].to_vec();
+    foreign[0] = foreign[0].replace(ACCOUNT, "le99999999");
+    assert_ne!(foreign[0], lines[0]);
+    let foreign = sealed(&foreign);
+    let altered_at = lines.iter().position(|l| l.contains(r#""n":3,"#)).unwrap();
+    let altered = export.replacen(r#""n":3,"#, r#""n":4,"#, 1);
+    let cases = [
+        (
+            "truncated",
+            truncated,
+            "line 5: the file ends here, after line 5, without its trailer line".to_owned(),
+        ),
+        (
+            "no-namespace",
+            sealed(&no_namespace),
+            "line 2: session ".to_owned(),
+        ),
+        (
+            "foreign",
+            foreign.clone(),
+            "line 1: the file was exported from account le99999999, not le12345678".to_owned(),
+        ),
+        (
+            "altered",
+            altered,
+            format!(
+                "line {}: the trailer's sha256 is not the SHA-256 of lines 1 to {}",
+                lines.len(),
+                lines.len() - 1
+            ),
+        ),
+    ];
+    assert!(altered_at > 0 && altered_at < lines.len() - 1);
+    for (name, content, expected) in cases {
+        let file = dir.join(format!("{name}.jsonl"));
+        std::fs::write(&file, content).unwrap();
+        for dry_run in [true, false] {
+            let mut args = vec!["import", file.to_str().unwrap()];
+            if dry_run {
+                args.push("--dry-run");
+            }
+            let output = run(ccs_at(&target.base_url()), &args).await;
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+            assert!(
+                stderr.contains(&expected),
+                "{name}: {expected:?} not in:\n{stderr}"
+            );
+            assert!(stderr.contains("nothing was written"), "{name}: {stderr}");
+        }
+    }
+    assert!(
+        target.requests().is_empty(),
+        "nothing was sent: {:?}",
+        target.requests()
+    );
+
+    // A deliberate restore into another account.
+    let file = dir.join("foreign.jsonl");
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap(), "--from-other-account"],
+    )
+    .await;
+    assert_ok(&output);
+    assert_eq!(
+        body_lines(&export_text(&target.base_url()).await),
+        body_lines(&export)
+    );
+
+    // A version-1 file (no trailer, no account) still imports, with a warning.
+    let target = emulator().await;
+    let mut old = lines[..lines.len() - 1].to_vec();
+    old[0] = HEADER.to_owned();
+    let file = dir.join("version-1.jsonl");
+    std::fs::write(&file, old.join("\n") + "\n").unwrap();
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap()],
+    )
+    .await;
+    assert_ok(&output);
+    assert!(
+        text(&output.stderr).contains(
+            "is a version-1 export, which has no trailer: it cannot be checked for truncation"
+        ),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(
+        body_lines(&export_text(&target.base_url()).await),
+        body_lines(&export)
+    );
 }
 
 /// What a proxy does with the n-th request (from 0) to a path.
@@ -1104,7 +1251,9 @@ async fn import_reads_standard_input() {
     let output = run_with_input(ccs_at(&empty.base_url()), &["import", "-"], &bad).await;
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("standard input: 1 problem:"), "{stderr}");
+    // The line, and the trailer that no longer agrees (counts and digest).
+    assert!(stderr.contains("standard input: 3 problems:"), "{stderr}");
+    assert!(stderr.contains("unknown line type \"sessoin\""), "{stderr}");
     assert!(
         stderr.contains("standard input was refused; nothing was written"),
         "{stderr}"

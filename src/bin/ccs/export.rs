@@ -12,11 +12,12 @@ use std::time::Instant;
 use clap::Args;
 use futures::StreamExt;
 use indicatif::ProgressBar;
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::Failure;
 use crate::args::Conn;
-use crate::format::{self, Header, Line, NamespaceLine, SessionLine, Target};
+use crate::format::{self, Header, Line, NamespaceLine, SessionLine, Target, Trailer};
 use crate::progress::{count, progress, rate};
 use crate::store::Store;
 
@@ -25,9 +26,14 @@ Examples:
   ccs export --output backup.jsonl
   ccs export --namespace orders --namespace bots | gzip > backup.jsonl.gz
 
-Lines: a header, then per namespace its line and one line per session
-(namespace, session, properties, ttl_seconds where set); `ccs schema` prints
-the JSON Schema. Reads page by page: memory stays bounded.";
+Lines: a header (format version 2, the account), then per namespace its line
+and one line per session (namespace, session, properties, ttl_seconds where
+set), then a trailer: the counts of namespaces, sessions and properties and
+the SHA-256 of every byte before it. The trailer is written last, only when
+the export finished: `ccs import` refuses a file without it, so a failed or
+interrupted export (even through a pipe) cannot be restored as if whole.
+`ccs schema` prints the JSON Schema. Reads page by page: memory stays
+bounded.";
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
@@ -45,19 +51,40 @@ pub struct ExportArgs {
     conn: Conn,
 }
 
-/// Where export lines go: a writer, or a channel to an import.
+/// Where export lines go: a writer (with the digest of what it wrote, for
+/// the trailer), or a channel to an import.
 pub enum Sink<'a> {
-    Write(&'a mut dyn Write),
+    Write {
+        out: &'a mut dyn Write,
+        digest: Sha256,
+        line: Vec<u8>,
+    },
     Channel(mpsc::Sender<Line>),
 }
 
-impl Sink<'_> {
+impl<'a> Sink<'a> {
+    /// Lines written as JSON Lines into `out`.
+    pub fn write(out: &'a mut dyn Write) -> Sink<'a> {
+        Sink::Write {
+            out,
+            digest: Sha256::new(),
+            line: Vec::new(),
+        }
+    }
+
     async fn put(&mut self, line: Line) -> Result<(), Failure> {
         match self {
-            Sink::Write(out) => {
-                serde_json::to_writer(&mut *out, &line)
+            Sink::Write {
+                out,
+                digest,
+                line: buffer,
+            } => {
+                buffer.clear();
+                serde_json::to_writer(&mut *buffer, &line)
                     .map_err(|e| Failure::new(format!("cannot write: {e}")))?;
-                out.write_all(b"\n")?;
+                buffer.push(b'\n');
+                digest.update(&buffer[..]);
+                out.write_all(buffer)?;
                 Ok(())
             }
             Sink::Channel(tx) => tx
@@ -65,6 +92,21 @@ impl Sink<'_> {
                 .await
                 .map_err(|_| Failure::new("the import side stopped")),
         }
+    }
+
+    /// The trailer, once every other line is written: into a file only (a
+    /// channel's reader sees the lines end, or the export fail).
+    async fn finish(&mut self, counts: &ExportCounts) -> Result<(), Failure> {
+        let Sink::Write { digest, .. } = self else {
+            return Ok(());
+        };
+        let trailer = Trailer {
+            namespaces: counts.namespaces,
+            sessions: counts.sessions,
+            properties: counts.properties,
+            sha256: format::sha256_hex(digest),
+        };
+        self.put(Line::Trailer(trailer)).await
     }
 }
 
@@ -76,7 +118,8 @@ pub struct ExportCounts {
     properties: u64,
 }
 
-/// The header, then per namespace its line and its sessions, into `sink`.
+/// The header, then per namespace its line and its sessions, then (into a
+/// file) the trailer, into `sink`.
 pub async fn export_lines(
     store: &Store,
     only: &[String],
@@ -151,6 +194,9 @@ pub async fn export_lines(
             bar.inc(1);
         }
     }
+    // Only now, with everything read: a failed export has no trailer, so
+    // its file is refused by `ccs import`.
+    sink.finish(&counts).await?;
     Ok(counts)
 }
 
@@ -164,7 +210,7 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, Failure> {
             let mut file = AtomicFile::create(path)?;
             let counts = match file.writer() {
                 Some(out) => {
-                    let mut sink = Sink::Write(out);
+                    let mut sink = Sink::write(out);
                     export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar).await?
                 }
                 None => ExportCounts::default(),
@@ -176,7 +222,7 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, Failure> {
             let stdout = std::io::stdout();
             let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
             let counts = {
-                let mut sink = Sink::Write(&mut out);
+                let mut sink = Sink::write(&mut out);
                 export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar).await?
             };
             out.flush()?;
@@ -267,7 +313,7 @@ impl Drop for AtomicFile {
 pub async fn export_file_atomically(store: &Store, path: &Path) -> Result<(), Failure> {
     let mut file = AtomicFile::create(path)?;
     if let Some(out) = file.writer() {
-        let mut sink = Sink::Write(out);
+        let mut sink = Sink::write(out);
         export_lines(store, &[], 1000, &mut sink, &ProgressBar::hidden()).await?;
     }
     file.commit()

@@ -26,10 +26,17 @@ Examples:
   ccs import backup.jsonl --concurrency 16
   LP_CCS_BASE_URL=http://127.0.0.1:8080 ccs import backup.jsonl
 
-Every line is checked first (names, reserved namespaces, 800,000 characters
-per session, the format version); a bad file is refused with line numbers and
-nothing is written. Writes merge, so running an interrupted import again
-finishes it. Failed sessions are listed at the end (exit status 1).";
+The whole file is read and checked before anything is written: every line
+(names, reserved namespaces, 800,000 characters per session, the format
+version), each session after its namespace's line, the header's account
+against --account (--from-other-account takes another account's file), and
+the trailer's counts and SHA-256 against the lines before it, so a cut,
+edited or unfinished export is refused. A bad file is refused with line
+numbers and nothing is written (then the file is read again to write it: it
+must not change meanwhile; standard input is spooled first). A version-1
+file (no trailer) is still read, with a warning that it cannot be checked for
+truncation. Writes merge, so running an interrupted import again finishes it.
+Failed sessions are listed at the end (exit status 1).";
 
 /// Which API an import writes through.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -51,6 +58,11 @@ pub struct ImportArgs {
     /// Check the file and say what would be written; write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Take a file whose header names another account than the one written
+    /// to (a deliberate cross-account restore); without it such a file is
+    /// refused.
+    #[arg(long)]
+    from_other_account: bool,
     #[command(flatten)]
     conn: Conn,
 }
@@ -77,6 +89,8 @@ pub struct ImportOptions {
     pub concurrency: usize,
     pub dry_run: bool,
     pub v2_ttl: Option<u64>,
+    /// Take a file whose header names another account.
+    pub from_other_account: bool,
 }
 
 impl WriteArgs {
@@ -86,6 +100,7 @@ impl WriteArgs {
             concurrency: usize::from(self.concurrency),
             dry_run,
             v2_ttl: self.v2_ttl,
+            from_other_account: false,
         }
     }
 }
@@ -125,7 +140,8 @@ pub struct Report {
 
 pub async fn import(args: ImportArgs) -> Result<ExitCode, Failure> {
     let store = args.conn.store()?;
-    let options = args.options.options(args.dry_run);
+    let mut options = args.options.options(args.dry_run);
+    options.from_other_account = args.from_other_account;
     store.require(options.api == Api::V2)?;
     let ok = if args.file.as_os_str() == "-" {
         // Every line is checked before any is written, so the input is read
@@ -200,58 +216,56 @@ pub async fn import_file(
 ) -> Result<bool, Failure> {
     let started = Instant::now();
     let target = target(options.api);
-    // Pass 1: every line against the rules, nothing kept but counts.
-    let mut problems: Vec<(usize, String)> = Vec::new();
-    let mut problem_count = 0usize;
-    let (mut namespaces, mut sessions, mut properties) = (0u64, 0u64, 0u64);
+    // Pass 1: the whole file is read and checked (every line, the order, the
+    // account, the trailer's counts and digest) and nothing is kept but
+    // names and counts; nothing is written unless all of it passes. Only
+    // then pass 2 reads it again to write: the file must not change in
+    // between (standard input is first spooled to a private file).
+    let account = (!options.from_other_account).then(|| store.account());
+    let mut check = format::FileCheck::new(target, account);
+    let mut reader = BufReader::new(open(path)?);
+    let mut bytes = Vec::new();
     let mut number = 0usize;
-    let mut seen_first = false;
-    for text in BufReader::new(open(path)?).lines() {
-        number += 1;
-        let text = text.map_err(|e| Failure::usage(format!("{name}: line {number}: {e}")))?;
-        let found = match format::parse(&text) {
-            Ok(None) => continue,
-            Ok(Some(line)) => {
-                let found = format::check(&line, !seen_first, target);
-                match &line {
-                    Line::Namespace(_) => namespaces += 1,
-                    Line::Session(s) => {
-                        sessions += 1;
-                        properties += s.properties.len() as u64;
-                    }
-                    Line::Header(_) => {}
-                }
-                found
-            }
-            Err(problem) => vec![problem],
-        };
-        seen_first = true;
-        for problem in found {
-            problem_count += 1;
-            if problems.len() < 100 {
-                problems.push((number, problem));
-            }
+    loop {
+        bytes.clear();
+        let read = reader
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| Failure::usage(format!("{name}: line {}: {e}", number + 1)))?;
+        if read == 0 {
+            break;
         }
+        number += 1;
+        check.line(number, &bytes);
     }
-    if !seen_first {
-        problem_count += 1;
-        problems.push((
-            1,
-            "the file is empty: an export starts with its header line".into(),
-        ));
-    }
-    if problem_count > 0 {
-        eprintln!("{name}: {}:", count(problem_count, "problem", "problems"));
-        for (line, problem) in &problems {
+    let checked = check.finish();
+    if checked.problem_count > 0 {
+        eprintln!(
+            "{name}: {}:",
+            count(checked.problem_count, "problem", "problems")
+        );
+        for (line, problem) in &checked.problems {
             eprintln!("  line {line}: {problem}");
         }
-        if problem_count > problems.len() {
-            eprintln!("  ... and {} more", problem_count - problems.len());
+        if checked.problem_count > checked.problems.len() {
+            eprintln!(
+                "  ... and {} more",
+                checked.problem_count - checked.problems.len()
+            );
         }
         return Err(Failure::usage(format!(
             "{name} was refused; nothing was written. Fix the lines above (`ccs schema` prints the format)"
         )));
     }
+    if checked.version == Some(1) {
+        eprintln!(
+            "warning: {name} is a version-1 export, which has no trailer: it cannot be checked for truncation (a cut file imports as a smaller one). `ccs export` now writes version 2."
+        );
+    }
+    let format::Counts {
+        namespaces,
+        sessions,
+        properties,
+    } = checked.counts;
     if options.dry_run {
         eprintln!(
             "{name}: valid; would write {}, {}, {} through {} (nothing written: --dry-run)",
@@ -266,14 +280,25 @@ pub async fn import_file(
         return Ok(true);
     }
     // Pass 2: write, streaming the file again.
-    let lines = futures::stream::iter(BufReader::new(open(path)?).lines().enumerate().map(
-        |(i, text)| {
-            let line = text
-                .map_err(|e| e.to_string())
-                .and_then(|t| format::parse(&t));
-            (i + 1, line)
-        },
-    ));
+    let mut reader = BufReader::new(open(path)?);
+    let mut number = 0usize;
+    let lines = futures::stream::iter(std::iter::from_fn(move || {
+        let mut bytes = Vec::new();
+        match reader.read_until(b'\n', &mut bytes) {
+            Ok(0) => None,
+            Ok(_) => {
+                number += 1;
+                let line = std::str::from_utf8(&bytes)
+                    .map_err(|e| format!("not UTF-8 text: {e}"))
+                    .and_then(format::parse);
+                Some((number, line))
+            }
+            Err(e) => {
+                number += 1;
+                Some((number, Err(e.to_string())))
+            }
+        }
+    }));
     let bar = progress(Some(sessions), "");
     let report = write_lines(store, lines, &options, &bar, false).await;
     bar.finish_and_clear();
@@ -358,7 +383,7 @@ pub async fn write_lines(
         }
         first = false;
         match line {
-            Line::Header(_) => {}
+            Line::Header(_) | Line::Trailer(_) => {}
             Line::Namespace(ns) => {
                 // Sessions before it are done first, so TTLs apply in file order.
                 while let Some((number, what, result)) = in_flight.next().await {
@@ -405,6 +430,7 @@ pub async fn write_lines(
 fn describe(line: &Line) -> String {
     match line {
         Line::Header(_) => "header".into(),
+        Line::Trailer(_) => "trailer".into(),
         Line::Namespace(ns) => format!("namespace {}", ns.name),
         Line::Session(s) => format!("{}/{}", s.namespace, s.session),
     }

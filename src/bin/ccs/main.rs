@@ -22,9 +22,9 @@
 //! | `copy.rs` | `ccs copy`: `export_lines` on one connection into `write_lines` on another through a channel; its `--from-*`/`--to-*` flags | `args`, `export`, `import`, `format`, `progress`, `store` |
 //! | `inspect.rs` | the commands that read or edit one thing at a time: `namespaces`, `namespace`, `sessions`, `get`, `set`, `delete`, `doc`; the table and JSON printing and `NAME=JSON` parsing they share | `args`, `store` |
 //! | `export.rs` | `ccs export`: [`export_lines`](export::export_lines) (also `copy`'s reading side) and the file written atomically (also `serve`'s) | `args`, `format`, `progress`, `store` |
-//! | `import.rs` | `ccs import`: every line checked, then [`write_lines`](import::write_lines) (also `copy`'s writing side); standard input spooled; `--api`, `--concurrency`, `--v2-ttl` (also `copy`'s) | `args`, `format`, `progress`, `store` |
+//! | `import.rs` | `ccs import`: the whole file checked, then [`write_lines`](import::write_lines) (also `copy`'s writing side); standard input spooled; `--api`, `--concurrency`, `--v2-ttl` (also `copy`'s) | `args`, `format`, `progress`, `store` |
 //! | `args.rs` | what every data command takes: [`Conn`](args::Conn) (account, region, base URL, credentials, attempts, each flag falling back to its environment variable) and [`Output`](args::Output) (`--json`) | `store` |
-//! | `format.rs` | the export format's lines: types, [`parse`](format::parse), [`check`](format::check), the JSON Schema (`ccs schema`) | `store` (name rules) |
+//! | `format.rs` | the export format's lines: types, [`parse`](format::parse), [`check`](format::check), [`FileCheck`](format::FileCheck) (a whole file: order, account, the trailer's counts and digest), the JSON Schema (`ccs schema`) | `store` (name rules) |
 //! | `progress.rs` | the progress bar and rate on stderr of export, import and copy | (indicatif only) |
 //! | `store.rs` | every call into the library: [`Store`](store::Store), the name rules, the library's errors as [`Failure`]s | (the library only) |
 //!
