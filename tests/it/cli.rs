@@ -588,6 +588,45 @@ async fn cut_altered_disordered_or_foreign_exports_are_refused() {
     );
 }
 
+/// Issue 27, item 8: a namespace or a session on two lines is refused with
+/// both line numbers, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_namespaces_and_sessions_are_refused_with_both_lines() {
+    let target = emulator().await;
+    let dir = temp_dir("repeated");
+    let file = dir.join("repeated.jsonl");
+    let lines = [
+        r#"{"type":"header","format":"liveperson-ccs-export","version":2,"account":"le12345678"}"#,
+        r#"{"type":"namespace","name":"orders","ttl_seconds":60}"#,
+        r#"{"type":"session","namespace":"orders","session":"s1","properties":{"a":1}}"#,
+        r#"{"type":"session","namespace":"orders","session":"s2","properties":{"a":2}}"#,
+        r#"{"type":"namespace","name":"orders","ttl_seconds":7200}"#,
+        r#"{"type":"session","namespace":"orders","session":"s1","properties":{"a":3}}"#,
+    ]
+    .map(str::to_owned);
+    std::fs::write(&file, sealed(&lines)).unwrap();
+    for dry_run in [true, false] {
+        let mut args = vec!["import", file.to_str().unwrap()];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let output = run(ccs_at(&target.base_url()), &args).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("line 5: namespace \"orders\" again (first at line 2)"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("line 6: session orders/s1 again (first at line 3)"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("2 problems"), "{stderr}");
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+    }
+    assert!(target.requests().is_empty(), "{:?}", target.requests());
+}
+
 /// What a proxy does with the n-th request (from 0) to a path.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Action {

@@ -337,6 +337,9 @@ pub struct FileCheck {
     digest: Sha256,
     /// Each namespace's line number.
     namespaces: HashMap<String, usize>,
+    /// Each session's line number (names only: memory grows with the
+    /// number of sessions, not with their values).
+    sessions: HashMap<(String, String), usize>,
     counts: Counts,
     trailer: Option<usize>,
     last: usize,
@@ -366,6 +369,7 @@ impl FileCheck {
             seen_first: false,
             digest: Sha256::new(),
             namespaces: HashMap::new(),
+            sessions: HashMap::new(),
             counts: Counts::default(),
             trailer: None,
             last: 0,
@@ -438,7 +442,15 @@ impl FileCheck {
             }
             Line::Namespace(ns) => {
                 self.counts.namespaces += 1;
-                self.namespaces.entry(ns.name).or_insert(number);
+                if let Some(at) = self.namespaces.get(&ns.name) {
+                    let problem = format!(
+                        "namespace {:?} again (first at line {at}): a repeated namespace line would change its TTL midway",
+                        ns.name
+                    );
+                    self.problem(number, problem);
+                } else {
+                    self.namespaces.insert(ns.name, number);
+                }
             }
             Line::Session(session) => {
                 self.counts.sessions += 1;
@@ -449,6 +461,16 @@ impl FileCheck {
                         session.namespace, session.session, session.namespace
                     );
                     self.problem(number, problem);
+                }
+                let key = (session.namespace, session.session);
+                if let Some(at) = self.sessions.get(&key) {
+                    let problem = format!(
+                        "session {}/{} again (first at line {at}): two lines for one session would be merged, the later winning",
+                        key.0, key.1
+                    );
+                    self.problem(number, problem);
+                } else {
+                    self.sessions.insert(key, number);
                 }
             }
         }

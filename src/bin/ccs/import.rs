@@ -28,7 +28,8 @@ Examples:
 
 The whole file is read and checked before anything is written: every line
 (names, reserved namespaces, 800,000 characters per session, the format
-version), each session after its namespace's line, the header's account
+version), each session after its namespace's line and each namespace and
+session once, the header's account
 against --account (--from-other-account takes another account's file), and
 the trailer's counts and SHA-256 against the lines before it, so a cut,
 edited or unfinished export is refused. A bad file is refused with line
