@@ -627,6 +627,101 @@ async fn repeated_namespaces_and_sessions_are_refused_with_both_lines() {
     assert!(target.requests().is_empty(), "{:?}", target.requests());
 }
 
+/// Issue 27, item 8: a namespace that cannot be created (503 on every
+/// attempt) holds back its sessions, each listed as failed; the other
+/// namespaces are written, and running the import again finishes the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_that_cannot_be_created_holds_back_its_sessions() {
+    let target = emulator().await;
+    let dir = temp_dir("namespace-fails");
+    let file = dir.join("backup.jsonl");
+    let lines = [
+        r#"{"type":"header","format":"liveperson-ccs-export","version":2,"account":"le12345678"}"#,
+        r#"{"type":"namespace","name":"orders","ttl_seconds":60}"#,
+        r#"{"type":"session","namespace":"orders","session":"s1","properties":{"a":1}}"#,
+        r#"{"type":"session","namespace":"orders","session":"s2","properties":{"a":2}}"#,
+        r#"{"type":"namespace","name":"bots"}"#,
+        r#"{"type":"session","namespace":"bots","session":"b1","properties":{"b":1}}"#,
+    ]
+    .map(str::to_owned);
+    std::fs::write(&file, sealed(&lines)).unwrap();
+    // Both attempts at creating `orders` (the first namespace POST) fail.
+    target
+        .inject_fault(
+            liveperson_ccs::emulator::Fault::status(503)
+                .method(liveperson_ccs::Method::POST)
+                .path(format!("/v1/account/{ACCOUNT}"))
+                .times(2),
+        )
+        .unwrap();
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap(), "--attempts", "2"],
+    )
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("1 namespace, 1 session and 1 property written"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("3 failed"), "{stderr}");
+    let failed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("failed: line"))
+        .collect();
+    assert_eq!(failed.len(), 3, "{stderr}");
+    assert!(
+        failed[0].contains("failed: line 2: namespace orders: "),
+        "{stderr}"
+    );
+    for (line, session) in [(1, "line 3: orders/s1"), (2, "line 4: orders/s2")] {
+        assert!(failed[line].contains(session), "{stderr}");
+        assert!(
+            failed[line].contains("held back: its namespace could not be created (line 2)"),
+            "{stderr}"
+        );
+    }
+    let client = v1(&target.base_url());
+    let ids: Vec<String> = client
+        .session_ids("orders")
+        .unwrap()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(ids.is_empty(), "held back: {ids:?}");
+    assert_eq!(
+        client
+            .session("bots", "b1")
+            .unwrap()
+            .get_property::<i32>("b")
+            .await
+            .unwrap(),
+        Some(1)
+    );
+
+    // The fault is spent: the same command finishes the job, TTL included.
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap()],
+    )
+    .await;
+    assert_ok(&output);
+    let listed = client.list_namespaces().await.unwrap();
+    let orders = listed.iter().find(|n| n.name == "orders").unwrap();
+    assert_eq!(orders.ttl, Some(Duration::from_secs(60)));
+    assert_eq!(
+        client
+            .session("orders", "s2")
+            .unwrap()
+            .get_property::<i32>("a")
+            .await
+            .unwrap(),
+        Some(2)
+    );
+}
+
 /// What a proxy does with the n-th request (from 0) to a path.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Action {

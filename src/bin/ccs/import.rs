@@ -337,6 +337,8 @@ enum Outcome {
 
 /// Writes lines in order: a namespace line waits for the sessions before it
 /// and is written before those after it; sessions go `concurrency` at a time.
+/// The sessions of a namespace that could not be created are not written
+/// (each is listed as failed).
 /// With `check`, each line is checked as it comes (for `copy`).
 pub async fn write_lines(
     store: &Store,
@@ -349,6 +351,10 @@ pub async fn write_lines(
     let target = target(options.api);
     let concurrency = options.concurrency.max(1);
     let mut namespace_ttls: HashMap<String, u64> = HashMap::new();
+    // A namespace that could not be created holds back its sessions (each
+    // listed as failed): written without it, they would miss its TTL and
+    // outlive it. The value is the namespace's line.
+    let mut failed_namespaces: HashMap<String, usize> = HashMap::new();
     let mut in_flight = FuturesUnordered::new();
     let mut lines = std::pin::pin!(lines);
     let mut first = true;
@@ -396,16 +402,33 @@ pub async fn write_lines(
                 }
                 if options.api == Api::V1 {
                     match store.create_namespace(&ns.name, ns.ttl_seconds).await {
-                        Ok(()) => report.namespaces += 1,
-                        Err(failure) => report.failures.push((
-                            number,
-                            format!("namespace {}", ns.name),
-                            failure.message,
-                        )),
+                        Ok(()) => {
+                            report.namespaces += 1;
+                            failed_namespaces.remove(&ns.name);
+                        }
+                        Err(failure) => {
+                            failed_namespaces.insert(ns.name.clone(), number);
+                            report.failures.push((
+                                number,
+                                format!("namespace {}", ns.name),
+                                failure.message,
+                            ));
+                        }
                     }
                 }
             }
             Line::Session(session) => {
+                if let Some(at) = failed_namespaces.get(&session.namespace) {
+                    report.failures.push((
+                        number,
+                        format!("{}/{}", session.namespace, session.session),
+                        format!(
+                            "held back: its namespace could not be created (line {at}), and written without it the session would not get the namespace's TTL"
+                        ),
+                    ));
+                    bar.inc(1);
+                    continue;
+                }
                 if in_flight.len() >= concurrency
                     && let Some((number, what, result)) = in_flight.next().await
                 {
