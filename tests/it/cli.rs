@@ -729,6 +729,10 @@ enum Action {
     TooManyRequests,
     ServerError,
     Hang,
+    /// Forward, and open the gate (one permit).
+    Open,
+    /// Wait for the gate, then answer as `ServerError` does.
+    ServerErrorAfterGate,
 }
 
 type Rule = Arc<dyn Fn(u64, &str) -> Action + Send + Sync>;
@@ -739,6 +743,7 @@ struct ProxyState {
     rule: Rule,
     requests: AtomicU64,
     refused: AtomicU64,
+    gate: tokio::sync::Semaphore,
 }
 
 /// A loopback proxy in front of an emulator that does what `rule` says.
@@ -756,6 +761,7 @@ impl Proxy {
             rule,
             requests: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            gate: tokio::sync::Semaphore::new(0),
         });
         let app = axum::Router::new()
             .fallback(proxy_handler)
@@ -790,8 +796,14 @@ async fn proxy_handler(State(state): State<Arc<ProxyState>>, request: Request) -
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    match (state.rule)(n, &path_and_query) {
-        Action::Forward => {}
+    let mut action = (state.rule)(n, &path_and_query);
+    if action == Action::ServerErrorAfterGate {
+        state.gate.acquire().await.unwrap().forget();
+        action = Action::ServerError;
+    }
+    match action {
+        Action::Forward | Action::ServerErrorAfterGate => {}
+        Action::Open => state.gate.add_permits(1),
         Action::TooManyRequests => {
             state.refused.fetch_add(1, Ordering::SeqCst);
             return Response::builder()
@@ -975,6 +987,53 @@ async fn a_429_storm_still_completes_and_failed_sessions_are_listed() {
         stderr.contains("failed: line 103: orders/s0100"),
         "{stderr}"
     );
+}
+
+/// Issue 27, item 8: failures are listed in line order, not in the order
+/// they happen. Line 3's session fails only after line 4's failure is
+/// recorded: its answer waits until line 5's request arrives, which the
+/// import sends only once a slot is free (`--concurrency 2`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_listed_in_line_order() {
+    let target = emulator().await;
+    let dir = temp_dir("line-order");
+    let (file, _) = export_file(&dir, 6);
+    let proxy = Proxy::start(
+        &target.base_url(),
+        Arc::new(|_, path| {
+            if path.contains("/s0000/") {
+                Action::ServerErrorAfterGate
+            } else if path.contains("/s0001/") {
+                Action::ServerError
+            } else if path.contains("/s0002/") {
+                Action::Open
+            } else {
+                Action::Forward
+            }
+        }),
+    )
+    .await;
+    let output = run(
+        ccs_at(&proxy.base_url),
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--attempts",
+            "1",
+            "--concurrency",
+            "2",
+        ],
+    )
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let failed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("failed: line"))
+        .collect();
+    assert_eq!(failed.len(), 2, "{stderr}");
+    assert!(failed[0].contains("line 3: orders/s0000"), "{stderr}");
+    assert!(failed[1].contains("line 4: orders/s0001"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

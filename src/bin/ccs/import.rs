@@ -448,6 +448,9 @@ pub async fn write_lines(
         record(&mut report, number, what, result);
         bar.inc(1);
     }
+    // Sessions finish in any order; the list reads in the file's (stable:
+    // a line's own failures keep their order).
+    report.failures.sort_by_key(|(number, _, _)| *number);
     report
 }
 
