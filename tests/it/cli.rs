@@ -722,6 +722,45 @@ async fn a_namespace_that_cannot_be_created_holds_back_its_sessions() {
     );
 }
 
+/// Issue 27, item 8: a value nested deeper than the layer's 64 levels is
+/// refused by `--dry-run` as by the import, with its line, before anything
+/// is written (it used to pass the check, then fail every write).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_nested_too_deep_are_refused_by_the_dry_run() {
+    let target = emulator().await;
+    let dir = temp_dir("deep");
+    let file = dir.join("deep.jsonl");
+    let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+    let at_limit = format!("{}1{}", "[".repeat(64), "]".repeat(64));
+    let lines = [
+        r#"{"type":"header","format":"liveperson-ccs-export","version":2,"account":"le12345678"}"#
+            .to_owned(),
+        r#"{"type":"namespace","name":"orders"}"#.to_owned(),
+        format!(
+            r#"{{"type":"session","namespace":"orders","session":"ok","properties":{{"v":{at_limit}}}}}"#
+        ),
+        format!(
+            r#"{{"type":"session","namespace":"orders","session":"deep","properties":{{"v":{deep}}}}}"#
+        ),
+    ];
+    std::fs::write(&file, sealed(&lines)).unwrap();
+    for dry_run in [true, false] {
+        let mut args = vec!["import", file.to_str().unwrap()];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let output = run(ccs_at(&target.base_url()), &args).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("line 4: property \"v\" nests arrays and objects 100 levels deep; at most 64 are allowed"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("1 problem:"), "64 levels pass: {stderr}");
+    }
+    assert!(target.requests().is_empty(), "{:?}", target.requests());
+}
+
 /// What a proxy does with the n-th request (from 0) to a path.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Action {

@@ -38,6 +38,9 @@ pub const VERSION: u32 = 2;
 /// The most a session's properties may take, as compact JSON, in characters
 /// (the library's rule).
 pub const MAX_SESSION_CHARS: usize = liveperson_ccs::values::MAX_DOCUMENT_CHARS;
+/// The deepest a property value may nest arrays and objects (the library's
+/// rule).
+pub const MAX_VALUE_DEPTH: usize = liveperson_ccs::values::MAX_VALUE_DEPTH;
 
 /// One line of an export. Read with [`parse`] (each property value is kept
 /// as the JSON text it was written with, which serde cannot do through an
@@ -270,9 +273,17 @@ pub fn check(line: &Line, first: bool, target: Target) -> Vec<String> {
             if let Err(e) = rules::session(&session.session) {
                 problems.push(e);
             }
-            for name in session.properties.keys() {
+            for (name, value) in &session.properties {
                 if let Err(e) = rules::property(name) {
                     problems.push(e);
+                }
+                // The layer refuses such a value when writing it; said here,
+                // `--dry-run` and the check before writing catch it too.
+                let depth = liveperson_ccs::values::raw_depth(value.get());
+                if depth > MAX_VALUE_DEPTH {
+                    problems.push(format!(
+                        "property {name:?} nests arrays and objects {depth} levels deep; at most {MAX_VALUE_DEPTH} are allowed"
+                    ));
                 }
             }
             let chars = compact_chars(&session.properties);

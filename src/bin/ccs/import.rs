@@ -27,17 +27,18 @@ Examples:
   LP_CCS_BASE_URL=http://127.0.0.1:8080 ccs import backup.jsonl
 
 The whole file is read and checked before anything is written: every line
-(names, reserved namespaces, 800,000 characters per session, the format
-version), each session after its namespace's line and each namespace and
-session once, the header's account
-against --account (--from-other-account takes another account's file), and
-the trailer's counts and SHA-256 against the lines before it, so a cut,
-edited or unfinished export is refused. A bad file is refused with line
-numbers and nothing is written (then the file is read again to write it: it
+(names, reserved namespaces, 800,000 characters per session, values nested
+at most 64 levels, the format version), each session after its namespace's
+line, each namespace and session once, the header's account against
+--account (--from-other-account takes another account's file), and the
+trailer's counts and SHA-256 against the lines before it, so a cut, edited
+or unfinished export is refused. A bad file is refused with line numbers
+and nothing is written; only then is the file read again to write it (it
 must not change meanwhile; standard input is spooled first). A version-1
-file (no trailer) is still read, with a warning that it cannot be checked for
-truncation. Writes merge, so running an interrupted import again finishes it.
-Failed sessions are listed at the end (exit status 1).";
+file (no trailer) is still read, with a warning that it cannot be checked
+for truncation. Writes merge, so running an interrupted import again
+finishes it. Failed sessions are listed at the end, in line order; a
+namespace that cannot be created holds back its sessions (exit status 1).";
 
 /// Which API an import writes through.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
