@@ -761,6 +761,45 @@ async fn values_nested_too_deep_are_refused_by_the_dry_run() {
     assert!(target.requests().is_empty(), "{:?}", target.requests());
 }
 
+/// Issue 27, item 8: a line over 8 MiB is refused with its number, and
+/// nothing is written. (That it is not read whole into memory is the unit
+/// test `format::tests::a_200_mb_line_is_refused_after_reading_at_most_the_limit`,
+/// which counts the bytes pulled from a generated 200 MB line.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_over_the_limit_is_refused() {
+    let target = emulator().await;
+    let dir = temp_dir("long-line");
+    let file = dir.join("long.jsonl");
+    let big = "x".repeat((8 << 20) + 10);
+    let lines = [
+        r#"{"type":"header","format":"liveperson-ccs-export","version":2,"account":"le12345678"}"#
+            .to_owned(),
+        r#"{"type":"namespace","name":"orders"}"#.to_owned(),
+        format!(
+            r#"{{"type":"session","namespace":"orders","session":"big","properties":{{"v":"{big}"}}}}"#
+        ),
+    ];
+    std::fs::write(&file, sealed(&lines)).unwrap();
+    drop(big);
+    for dry_run in [true, false] {
+        let mut args = vec!["import", file.to_str().unwrap()];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let output = run(ccs_at(&target.base_url()), &args).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("line 3: the line is longer than 8388608 bytes"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("1 problem:"), "{stderr}");
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+    }
+    assert!(target.requests().is_empty(), "{:?}", target.requests());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// What a proxy does with the n-th request (from 0) to a path.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Action {

@@ -314,6 +314,62 @@ fn check_ttl(ttl: Option<u64>, problems: &mut Vec<String>) {
     }
 }
 
+/// The longest line read, in bytes, line ending included: 8 MiB. A
+/// session's properties take at most 800,000 characters as compact JSON;
+/// as stored, a character may take up to 6 bytes (`\u00e9`), and whitespace
+/// between tokens is allowed, so 8 MiB holds any line the service can take.
+pub const MAX_LINE_BYTES: usize = 8 << 20;
+
+/// What [`read_line`] read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Read {
+    /// A line (its ending included, when it has one).
+    Line,
+    /// The file has ended.
+    End,
+    /// The line is longer than the limit: reading stopped inside it, with
+    /// at most the limit held.
+    TooLong,
+}
+
+/// Reads the next line, through its `\n`, into `line` (cleared first),
+/// holding at most `max` bytes of it: the size is checked as the line is
+/// read, so memory stays bounded whatever the file. On
+/// [`Read::TooLong`] the reader is left inside the line.
+pub fn read_line(
+    reader: &mut impl std::io::BufRead,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Read> {
+    line.clear();
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(if line.is_empty() {
+                Read::End
+            } else {
+                Read::Line
+            });
+        }
+        let (take, ends) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        if line.len() + take > max {
+            return Ok(Read::TooLong);
+        }
+        line.extend_from_slice(&available[..take]);
+        reader.consume(take);
+        if ends {
+            return Ok(Read::Line);
+        }
+    }
+}
+
 /// What a file's lines hold: what its trailer counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -354,6 +410,8 @@ pub struct FileCheck {
     counts: Counts,
     trailer: Option<usize>,
     last: usize,
+    /// The line at which reading stopped (a line over [`MAX_LINE_BYTES`]).
+    stopped: Option<usize>,
     problems: Vec<(usize, String)>,
     problem_count: usize,
 }
@@ -384,6 +442,7 @@ impl FileCheck {
             counts: Counts::default(),
             trailer: None,
             last: 0,
+            stopped: None,
             problems: Vec::new(),
             problem_count: 0,
         }
@@ -523,9 +582,46 @@ impl FileCheck {
         }
     }
 
+    /// Reads `reader` to its end (or to a line over [`MAX_LINE_BYTES`],
+    /// where it stops), checking each line, and says what was found. An
+    /// error reading comes with its line number.
+    pub fn read(
+        mut self,
+        reader: &mut impl std::io::BufRead,
+    ) -> Result<Checked, (usize, std::io::Error)> {
+        let mut bytes = Vec::new();
+        let mut number = 0usize;
+        loop {
+            let read =
+                read_line(reader, &mut bytes, MAX_LINE_BYTES).map_err(|e| (number + 1, e))?;
+            match read {
+                Read::End => break,
+                Read::Line => {
+                    number += 1;
+                    self.line(number, &bytes);
+                }
+                Read::TooLong => {
+                    number += 1;
+                    self.last = number;
+                    self.stopped = Some(number);
+                    self.problem(
+                        number,
+                        format!(
+                            "the line is longer than {MAX_LINE_BYTES} bytes (8 MiB; a session takes at most {MAX_SESSION_CHARS} characters): the file was not read further"
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
+        Ok(self.finish())
+    }
+
     /// The file has ended: what was found.
     pub fn finish(mut self) -> Checked {
-        if !self.seen_first {
+        if self.stopped.is_some() {
+            // Not read to its end: whether it has a trailer is unknown.
+        } else if !self.seen_first {
             self.problem(
                 1,
                 "the file is empty: an export starts with its header line".into(),
@@ -631,6 +727,77 @@ mod tests {
         let problems = check(&session, false, Target::V2);
         assert_eq!(problems.len(), 4, "{problems:?}");
         assert_eq!(check(&session, false, Target::V1).len(), 3);
+    }
+
+    /// A file whose second line is `size` bytes long, made as it is read
+    /// (never held), counting the bytes pulled from it.
+    struct HugeLine {
+        prefix: Vec<u8>,
+        size: usize,
+        sent: usize,
+        pulled: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl std::io::Read for HugeLine {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let total = self.prefix.len() + self.size;
+            let n = buf.len().min(total - self.sent);
+            for (i, byte) in buf[..n].iter_mut().enumerate() {
+                let at = self.sent + i;
+                *byte = match self.prefix.get(at) {
+                    Some(b) => *b,
+                    None if at + 1 == total => b'\n',
+                    None => b'x',
+                };
+            }
+            self.sent += n;
+            self.pulled.set(self.pulled.get() + n);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_200_mb_line_is_refused_after_reading_at_most_the_limit() {
+        let pulled = std::rc::Rc::new(std::cell::Cell::new(0));
+        let prefix = concat!(
+            r#"{"type":"header","format":"liveperson-ccs-export","version":2,"account":"le1"}"#,
+            "\n",
+            r#"{"type":"namespace","name":"ns"}"#,
+            "\n",
+            r#"{"type":"session","namespace":"ns","session":"s","properties":{"a":""#
+        );
+        let mut file = std::io::BufReader::with_capacity(
+            64 * 1024,
+            HugeLine {
+                prefix: prefix.as_bytes().to_vec(),
+                size: 200 << 20,
+                sent: 0,
+                pulled: pulled.clone(),
+            },
+        );
+        let checked = FileCheck::new(Target::V1, Some("le1"))
+            .read(&mut file)
+            .unwrap();
+        assert_eq!(checked.problem_count, 1, "{:?}", checked.problems);
+        assert_eq!(checked.problems[0].0, 3);
+        assert!(checked.problems[0].1.contains("longer than 8388608 bytes"));
+        // Read no further than the limit (and one buffer): not the 200 MB.
+        assert!(
+            pulled.get() <= prefix.len() + MAX_LINE_BYTES + 64 * 1024,
+            "{} bytes pulled",
+            pulled.get()
+        );
+
+        // At the limit, a line is read whole.
+        let mut line = Vec::new();
+        let mut exact = std::io::Cursor::new(b"abc\nde".to_vec());
+        assert_eq!(read_line(&mut exact, &mut line, 4).unwrap(), Read::Line);
+        assert_eq!(line, b"abc\n");
+        assert_eq!(read_line(&mut exact, &mut line, 4).unwrap(), Read::Line);
+        assert_eq!(line, b"de");
+        assert_eq!(read_line(&mut exact, &mut line, 4).unwrap(), Read::End);
+        let mut long = std::io::Cursor::new(b"abcde\n".to_vec());
+        assert_eq!(read_line(&mut long, &mut line, 5).unwrap(), Read::TooLong);
     }
 
     fn raw(text: &str) -> Box<RawValue> {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -116,9 +116,13 @@ fn target(api: Api) -> Target {
 
 /// The account named in a file's header, if any.
 pub fn header_account(path: &Path) -> Result<Option<String>, Failure> {
-    let file = open(path)?;
-    let mut first = String::new();
-    BufReader::new(file).read_line(&mut first)?;
+    let mut first = Vec::new();
+    format::read_line(
+        &mut BufReader::new(open(path)?),
+        &mut first,
+        format::MAX_LINE_BYTES,
+    )?;
+    let first = String::from_utf8_lossy(&first);
     Ok(match format::parse(&first) {
         Ok(Some(Line::Header(header))) => header.account,
         _ => None,
@@ -224,22 +228,10 @@ pub async fn import_file(
     // then pass 2 reads it again to write: the file must not change in
     // between (standard input is first spooled to a private file).
     let account = (!options.from_other_account).then(|| store.account());
-    let mut check = format::FileCheck::new(target, account);
-    let mut reader = BufReader::new(open(path)?);
-    let mut bytes = Vec::new();
-    let mut number = 0usize;
-    loop {
-        bytes.clear();
-        let read = reader
-            .read_until(b'\n', &mut bytes)
-            .map_err(|e| Failure::usage(format!("{name}: line {}: {e}", number + 1)))?;
-        if read == 0 {
-            break;
-        }
-        number += 1;
-        check.line(number, &bytes);
-    }
-    let checked = check.finish();
+    let check = format::FileCheck::new(target, account);
+    let checked = check
+        .read(&mut BufReader::new(open(path)?))
+        .map_err(|(number, e)| Failure::usage(format!("{name}: line {number}: {e}")))?;
     if checked.problem_count > 0 {
         eprintln!(
             "{name}: {}:",
@@ -284,11 +276,23 @@ pub async fn import_file(
     // Pass 2: write, streaming the file again.
     let mut reader = BufReader::new(open(path)?);
     let mut number = 0usize;
+    let mut stopped = false;
     let lines = futures::stream::iter(std::iter::from_fn(move || {
+        if stopped {
+            return None;
+        }
         let mut bytes = Vec::new();
-        match reader.read_until(b'\n', &mut bytes) {
-            Ok(0) => None,
-            Ok(_) => {
+        match format::read_line(&mut reader, &mut bytes, format::MAX_LINE_BYTES) {
+            Ok(format::Read::End) => None,
+            Ok(format::Read::TooLong) => {
+                // Pass 1 read every line whole: the file has changed since.
+                stopped = true;
+                Some((
+                    number + 1,
+                    Err("the line is over 8 MiB: the file changed since it was checked".into()),
+                ))
+            }
+            Ok(format::Read::Line) => {
                 number += 1;
                 let line = std::str::from_utf8(&bytes)
                     .map_err(|e| format!("not UTF-8 text: {e}"))
@@ -296,8 +300,8 @@ pub async fn import_file(
                 Some((number, line))
             }
             Err(e) => {
-                number += 1;
-                Some((number, Err(e.to_string())))
+                stopped = true;
+                Some((number + 1, Err(format!("cannot read further: {e}"))))
             }
         }
     }));
