@@ -338,6 +338,46 @@ async fn copy_streams_one_connection_into_another() {
         body_lines(&export_text(&source.base_url()).await)
     );
 
+    // A failure names the line and where it comes from (issue 27, item 8).
+    let target = emulator().await;
+    target
+        .inject_fault(
+            liveperson_ccs::emulator::Fault::status(500)
+                .path(format!("/v1/account/{ACCOUNT}/bots/b1/*"))
+                .times(1),
+        )
+        .unwrap();
+    let mut command = ccs();
+    command
+        .env("FROM_LP_ACCOUNT_ID", ACCOUNT)
+        .env("FROM_LP_CCS_API_KEY", API_KEY)
+        .env("TO_LP_ACCOUNT_ID", ACCOUNT)
+        .env("TO_LP_CCS_API_KEY", API_KEY);
+    let output = run(
+        command,
+        &[
+            "copy",
+            "--from-base-url",
+            &source.base_url(),
+            "--to-base-url",
+            &target.base_url(),
+            "--attempts",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let failed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("failed: line"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{stderr}");
+    assert!(
+        failed[0].contains(&format!(" of the export of account {ACCOUNT}: bots/b1: ")),
+        "{stderr}"
+    );
+
     // One namespace only; the missing destination key names its flag and variable.
     let mut command = ccs();
     command.env("FROM_LP_CCS_API_KEY", API_KEY);
@@ -672,11 +712,18 @@ async fn a_namespace_that_cannot_be_created_holds_back_its_sessions() {
         .collect();
     assert_eq!(failed.len(), 3, "{stderr}");
     assert!(
-        failed[0].contains("failed: line 2: namespace orders: "),
+        failed[0].contains(&format!(
+            "failed: line 2 of {}: namespace orders: ",
+            file.display()
+        )),
         "{stderr}"
     );
-    for (line, session) in [(1, "line 3: orders/s1"), (2, "line 4: orders/s2")] {
+    for (line, session) in [(1, "line 3 of "), (2, "line 4 of ")] {
         assert!(failed[line].contains(session), "{stderr}");
+        assert!(
+            failed[line].contains(&format!(": orders/s{line}: ")),
+            "{stderr}"
+        );
         assert!(
             failed[line].contains("held back: its namespace could not be created (line 2)"),
             "{stderr}"
@@ -1057,12 +1104,18 @@ async fn a_429_storm_still_completes_and_failed_sessions_are_listed() {
     );
     assert!(stderr.contains("2 failed"), "{stderr}");
     assert!(
-        stderr.contains("failed: line 10: orders/s0007: set_session_properties: 500"),
+        stderr.contains(&format!(
+            "failed: line 10 of {}: orders/s0007: set_session_properties: 500",
+            file.display()
+        )),
         "{stderr}"
     );
     assert!(stderr.contains("this session is broken"), "{stderr}");
     assert!(
-        stderr.contains("failed: line 103: orders/s0100"),
+        stderr.contains(&format!(
+            "failed: line 103 of {}: orders/s0100",
+            file.display()
+        )),
         "{stderr}"
     );
 }
@@ -1110,8 +1163,15 @@ async fn failures_are_listed_in_line_order() {
         .filter(|l| l.contains("failed: line"))
         .collect();
     assert_eq!(failed.len(), 2, "{stderr}");
-    assert!(failed[0].contains("line 3: orders/s0000"), "{stderr}");
-    assert!(failed[1].contains("line 4: orders/s0001"), "{stderr}");
+    let source = file.display();
+    assert!(
+        failed[0].contains(&format!("line 3 of {source}: orders/s0000")),
+        "{stderr}"
+    );
+    assert!(
+        failed[1].contains(&format!("line 4 of {source}: orders/s0001")),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

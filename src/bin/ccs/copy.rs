@@ -106,7 +106,9 @@ pub async fn copy(args: CopyArgs) -> Result<ExitCode, Failure> {
     let writing = write_lines(&destination, lines, &options, &bar, true);
     let (read, report) = tokio::join!(reading, writing);
     bar.finish_and_clear();
-    let ok = summarize("copy", &report, started.elapsed());
+    // Line numbers count the lines of the source's export as it streams.
+    let source_name = format!("the export of account {}", source.account());
+    let ok = summarize("copy", &source_name, &report, started.elapsed());
     if let Err(failure) = read {
         return Err(Failure::new(format!(
             "reading the source failed, so the copy is incomplete: {}",

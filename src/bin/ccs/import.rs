@@ -308,11 +308,12 @@ pub async fn import_file(
     let bar = progress(Some(sessions), "");
     let report = write_lines(store, lines, &options, &bar, false).await;
     bar.finish_and_clear();
-    Ok(summarize(name, &report, started.elapsed()))
+    Ok(summarize(name, name, &report, started.elapsed()))
 }
 
-/// Prints what was written and what failed; `true` when nothing failed.
-pub fn summarize(what: &str, report: &Report, elapsed: Duration) -> bool {
+/// Prints what was written and what failed, each failure with its line of
+/// `source` (the file, or copy's source); `true` when nothing failed.
+pub fn summarize(what: &str, source: &str, report: &Report, elapsed: Duration) -> bool {
     eprintln!(
         "{what}: {}, {} and {} written, {} skipped (nothing to write), {} failed, in {:.1} s ({} properties/s)",
         count(report.namespaces, "namespace", "namespaces"),
@@ -324,7 +325,7 @@ pub fn summarize(what: &str, report: &Report, elapsed: Duration) -> bool {
         rate(report.properties, elapsed)
     );
     for (line, what, why) in &report.failures {
-        eprintln!("  failed: line {line}: {what}: {why}");
+        eprintln!("  failed: line {line} of {source}: {what}: {why}");
     }
     if !report.failures.is_empty() {
         eprintln!(
