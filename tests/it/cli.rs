@@ -1042,6 +1042,131 @@ async fn a_killed_import_is_finished_by_running_it_again() {
     assert_eq!(body_lines(&export_text(&target.base_url()).await), expected);
 }
 
+/// Sends SIGINT to a child, as Ctrl-C does, through `kill -INT`.
+async fn interrupt(child: &tokio::process::Child) {
+    let pid = child.id().expect("the child runs").to_string();
+    let status = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// Issue 27, item 8: Ctrl-C ends an export and an import with a summary
+/// (exit status 130), and leaves no temporary file: not the export's
+/// beside its output, not the import's spool of standard input. Each is
+/// stuck half-way behind a proxy that holds every request after the 40th.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_ends_export_and_import_with_a_summary_and_no_temporary_file() {
+    let source = emulator().await;
+    fill(&source.base_url(), 300).await;
+    let stuck = |upstream: String| async move {
+        Proxy::start(
+            &upstream,
+            Arc::new(|n, _| {
+                if n < 40 {
+                    Action::Forward
+                } else {
+                    Action::Hang
+                }
+            }),
+        )
+        .await
+    };
+    let wait_until_stuck = |proxy: &Proxy| {
+        let state = Arc::clone(&proxy.state);
+        async move {
+            for _ in 0..600 {
+                if state.requests.load(Ordering::SeqCst) > 40 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("the command did not get stuck half-way");
+        }
+    };
+
+    // Export: 10 sessions a page, so it is stuck inside `orders`.
+    let proxy = stuck(source.base_url()).await;
+    let dir = temp_dir("sigint-export");
+    let file = dir.join("backup.jsonl");
+    let child = ccs_at(&proxy.base_url)
+        .args([
+            "export",
+            "--page-size",
+            "5",
+            "--output",
+            file.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_stuck(&proxy).await;
+    interrupt(&child).await;
+    let output = child.wait_with_output().await.unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted (Ctrl-C) after exporting "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("backup.jsonl was not written (its temporary file was removed)"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+
+    // Import from standard input: the spool is removed too.
+    let export = export_text(&source.base_url()).await;
+    let target = emulator().await;
+    let proxy = stuck(target.base_url()).await;
+    let mut child = ccs_at(&proxy.base_url)
+        .args(["import", "-", "--concurrency", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(export.as_bytes()).await.unwrap();
+    }
+    wait_until_stuck(&proxy).await;
+    // This child's spool (other tests may spool at the same time).
+    let prefix = format!("ccs-import-{}-", child.id().unwrap());
+    let ours = move || {
+        spools()
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&prefix)
+            })
+            .count()
+    };
+    assert_eq!(ours(), 1, "standard input is spooled");
+    interrupt(&child).await;
+    let output = child.wait_with_output().await.unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("standard input: "), "{stderr}");
+    assert!(stderr.contains(" written, "), "a summary: {stderr}");
+    assert!(
+        stderr.contains("Interrupted (Ctrl-C) at line ")
+            && stderr.contains("Running the same command again finishes the job"),
+        "{stderr}"
+    );
+    assert_eq!(ours(), 0, "the spool is removed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_storm_still_completes_and_failed_sessions_are_listed() {
     let target = emulator().await;

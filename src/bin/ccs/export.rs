@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use crate::Failure;
 use crate::args::Conn;
 use crate::format::{self, Header, Line, NamespaceLine, SessionLine, Target, Trailer};
+use crate::interrupt::{self, or_interrupted};
 use crate::progress::{count, progress, rate};
 use crate::store::Store;
 
@@ -119,15 +120,16 @@ pub struct ExportCounts {
 }
 
 /// The header, then per namespace its line and its sessions, then (into a
-/// file) the trailer, into `sink`.
+/// file) the trailer, into `sink`; `counts` says what was written, also
+/// when the export fails or is interrupted.
 pub async fn export_lines(
     store: &Store,
     only: &[String],
     page_size: u32,
     sink: &mut Sink<'_>,
     bar: &ProgressBar,
-) -> Result<ExportCounts, Failure> {
-    let mut counts = ExportCounts::default();
+    counts: &mut ExportCounts,
+) -> Result<(), Failure> {
     sink.put(Line::Header(Header::new(store.account()))).await?;
     let listed = store.namespaces().await?;
     let mut chosen: Vec<NamespaceLine> = Vec::new();
@@ -196,8 +198,8 @@ pub async fn export_lines(
     }
     // Only now, with everything read: a failed export has no trailer, so
     // its file is refused by `ccs import`.
-    sink.finish(&counts).await?;
-    Ok(counts)
+    sink.finish(counts).await?;
+    Ok(())
 }
 
 pub async fn export(args: ExportArgs) -> Result<ExitCode, Failure> {
@@ -205,41 +207,83 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, Failure> {
     store.require(false)?;
     let started = Instant::now();
     let bar = progress(None, "exported");
-    let counts = match &args.output {
+    let mut counts = ExportCounts::default();
+    // `None`: interrupted (Ctrl-C); the export's future is dropped then, and
+    // with it an unfinished output file's temporary file.
+    let done = match &args.output {
         Some(path) => {
             let mut file = AtomicFile::create(path)?;
-            let counts = match file.writer() {
+            let done = match file.writer() {
                 Some(out) => {
                     let mut sink = Sink::write(out);
-                    export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar).await?
+                    or_interrupted(export_lines(
+                        &store,
+                        &args.namespaces,
+                        args.page_size,
+                        &mut sink,
+                        &bar,
+                        &mut counts,
+                    ))
+                    .await
                 }
-                None => ExportCounts::default(),
+                None => Some(Ok(())),
             };
-            file.commit()?;
-            counts
+            match done {
+                Some(Ok(())) => {
+                    file.commit()?;
+                    Some(Ok(()))
+                }
+                // Dropped uncommitted: the temporary file is removed.
+                other => other,
+            }
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
-            let counts = {
+            let done = {
                 let mut sink = Sink::write(&mut out);
-                export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar).await?
+                or_interrupted(export_lines(
+                    &store,
+                    &args.namespaces,
+                    args.page_size,
+                    &mut sink,
+                    &bar,
+                    &mut counts,
+                ))
+                .await
             };
             out.flush()?;
-            counts
+            done
         }
     };
     bar.finish_and_clear();
     let elapsed = started.elapsed();
-    eprintln!(
-        "exported {}, {}, {} in {:.1} s ({} properties/s)",
+    let summary = format!(
+        "{}, {}, {} in {:.1} s ({} properties/s)",
         count(counts.namespaces, "namespace", "namespaces"),
         count(counts.sessions, "session", "sessions"),
         count(counts.properties, "property", "properties"),
         elapsed.as_secs_f64(),
         rate(counts.properties, elapsed)
     );
-    Ok(ExitCode::SUCCESS)
+    match done {
+        Some(result) => {
+            result?;
+            eprintln!("exported {summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let output = match &args.output {
+                Some(path) => format!(
+                    "{} was not written (its temporary file was removed)",
+                    path.display()
+                ),
+                None => "the output ends without its trailer, so `ccs import` refuses it".into(),
+            };
+            eprintln!("interrupted (Ctrl-C) after exporting {summary}; {output}");
+            Ok(ExitCode::from(interrupt::EXIT_STATUS))
+        }
+    }
 }
 
 /// A file written through a temporary file beside it, synced, then renamed
@@ -314,7 +358,16 @@ pub async fn export_file_atomically(store: &Store, path: &Path) -> Result<(), Fa
     let mut file = AtomicFile::create(path)?;
     if let Some(out) = file.writer() {
         let mut sink = Sink::write(out);
-        export_lines(store, &[], 1000, &mut sink, &ProgressBar::hidden()).await?;
+        let mut counts = ExportCounts::default();
+        export_lines(
+            store,
+            &[],
+            1000,
+            &mut sink,
+            &ProgressBar::hidden(),
+            &mut counts,
+        )
+        .await?;
     }
     file.commit()
 }

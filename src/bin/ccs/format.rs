@@ -584,14 +584,22 @@ impl FileCheck {
 
     /// Reads `reader` to its end (or to a line over [`MAX_LINE_BYTES`],
     /// where it stops), checking each line, and says what was found. An
-    /// error reading comes with its line number.
+    /// error reading comes with its line number; so does `stop()` becoming
+    /// true (checked before each line), as [`std::io::ErrorKind::Interrupted`].
     pub fn read(
         mut self,
         reader: &mut impl std::io::BufRead,
+        stop: fn() -> bool,
     ) -> Result<Checked, (usize, std::io::Error)> {
         let mut bytes = Vec::new();
         let mut number = 0usize;
         loop {
+            if stop() {
+                return Err((
+                    number + 1,
+                    std::io::Error::from(std::io::ErrorKind::Interrupted),
+                ));
+            }
             let read =
                 read_line(reader, &mut bytes, MAX_LINE_BYTES).map_err(|e| (number + 1, e))?;
             match read {
@@ -776,7 +784,7 @@ mod tests {
             },
         );
         let checked = FileCheck::new(Target::V1, Some("le1"))
-            .read(&mut file)
+            .read(&mut file, || false)
             .unwrap();
         assert_eq!(checked.problem_count, 1, "{:?}", checked.problems);
         assert_eq!(checked.problems[0].0, 3);

@@ -17,6 +17,7 @@ use indicatif::ProgressBar;
 use crate::Failure;
 use crate::args::Conn;
 use crate::format::{self, Line, SessionLine, Target};
+use crate::interrupt::{self, or_interrupted};
 use crate::progress::{count, progress, rate};
 use crate::store::{Store, V2_MAX_TTL_SECONDS};
 
@@ -142,6 +143,17 @@ pub struct Report {
     skipped: u64,
     /// Line number, what, why.
     failures: Vec<(usize, String, String)>,
+    /// The last line taken to be written.
+    read_to: usize,
+    /// Ctrl-C stopped the writing.
+    interrupted: bool,
+}
+
+impl Report {
+    /// Whether Ctrl-C stopped the writing.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
+    }
 }
 
 pub async fn import(args: ImportArgs) -> Result<ExitCode, Failure> {
@@ -155,12 +167,24 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode, Failure> {
         let spool = tokio::task::spawn_blocking(Spool::stdin)
             .await
             .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))??;
-        import_file(&store, spool.path(), "standard input", options).await?
+        if interrupt::interrupted() {
+            // The spool is removed as it drops.
+            eprintln!("interrupted (Ctrl-C) while reading standard input; nothing was written");
+            return Ok(ExitCode::from(interrupt::EXIT_STATUS));
+        }
+        import_file(&store, spool.path(), "standard input", options).await
     } else {
         let name = args.file.display().to_string();
-        import_file(&store, &args.file, &name, options).await?
+        import_file(&store, &args.file, &name, options).await
     };
-    Ok(if ok {
+    if interrupt::interrupted() {
+        // The summary (or, while checking, the failure) says where it stopped.
+        if let Err(failure) = ok {
+            eprintln!("{}", failure.message);
+        }
+        return Ok(ExitCode::from(interrupt::EXIT_STATUS));
+    }
+    Ok(if ok? {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -230,8 +254,16 @@ pub async fn import_file(
     let account = (!options.from_other_account).then(|| store.account());
     let check = format::FileCheck::new(target, account);
     let checked = check
-        .read(&mut BufReader::new(open(path)?))
-        .map_err(|(number, e)| Failure::usage(format!("{name}: line {number}: {e}")))?;
+        .read(&mut BufReader::new(open(path)?), interrupt::interrupted)
+        .map_err(|(number, e)| {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                Failure::usage(format!(
+                    "interrupted (Ctrl-C) while checking {name}, at line {number}; nothing was written"
+                ))
+            } else {
+                Failure::usage(format!("{name}: line {number}: {e}"))
+            }
+        })?;
     if checked.problem_count > 0 {
         eprintln!(
             "{name}: {}:",
@@ -327,12 +359,17 @@ pub fn summarize(what: &str, source: &str, report: &Report, elapsed: Duration) -
     for (line, what, why) in &report.failures {
         eprintln!("  failed: line {line} of {source}: {what}: {why}");
     }
-    if !report.failures.is_empty() {
+    if report.interrupted {
+        eprintln!(
+            "Interrupted (Ctrl-C) at line {} of {source}: the sessions being written then were abandoned and later lines not read. Running the same command again finishes the job: writes merge, so nothing is doubled.",
+            report.read_to
+        );
+    } else if !report.failures.is_empty() {
         eprintln!(
             "Running the same command again retries them: writes merge, so nothing is doubled."
         );
     }
-    report.failures.is_empty()
+    report.failures.is_empty() && !report.interrupted
 }
 
 /// One session written, or why not.
@@ -354,6 +391,26 @@ pub async fn write_lines(
     check: bool,
 ) -> Report {
     let mut report = Report::default();
+    let done = or_interrupted(write_all(store, lines, options, bar, check, &mut report)).await;
+    if done.is_none() {
+        // The sessions in flight were dropped with `write_all`: their
+        // requests were abandoned (a re-run writes them; writes merge).
+        report.interrupted = true;
+    }
+    // Sessions finish in any order; the list reads in the file's (stable:
+    // a line's own failures keep their order).
+    report.failures.sort_by_key(|(number, _, _)| *number);
+    report
+}
+
+async fn write_all(
+    store: &Store,
+    lines: impl Stream<Item = (usize, Result<Option<Line>, String>)>,
+    options: &ImportOptions,
+    bar: &ProgressBar,
+    check: bool,
+    report: &mut Report,
+) {
     let target = target(options.api);
     let concurrency = options.concurrency.max(1);
     let mut namespace_ttls: HashMap<String, u64> = HashMap::new();
@@ -376,6 +433,7 @@ pub async fn write_lines(
             }
         };
     while let Some((number, line)) = lines.next().await {
+        report.read_to = number;
         let line = match line {
             Ok(Some(line)) => line,
             Ok(None) => continue,
@@ -400,7 +458,7 @@ pub async fn write_lines(
             Line::Namespace(ns) => {
                 // Sessions before it are done first, so TTLs apply in file order.
                 while let Some((number, what, result)) = in_flight.next().await {
-                    record(&mut report, number, what, result);
+                    record(report, number, what, result);
                     bar.inc(1);
                 }
                 if let Some(ttl) = ns.ttl_seconds {
@@ -438,7 +496,7 @@ pub async fn write_lines(
                 if in_flight.len() >= concurrency
                     && let Some((number, what, result)) = in_flight.next().await
                 {
-                    record(&mut report, number, what, result);
+                    record(report, number, what, result);
                     bar.inc(1);
                 }
                 let ns_ttl = namespace_ttls.get(&session.namespace).copied();
@@ -451,13 +509,9 @@ pub async fn write_lines(
         }
     }
     while let Some((number, what, result)) = in_flight.next().await {
-        record(&mut report, number, what, result);
+        record(report, number, what, result);
         bar.inc(1);
     }
-    // Sessions finish in any order; the list reads in the file's (stable:
-    // a line's own failures keep their order).
-    report.failures.sort_by_key(|(number, _, _)| *number);
-    report
 }
 
 fn describe(line: &Line) -> String {
