@@ -737,6 +737,55 @@ mod tests {
         assert_eq!(check(&session, false, Target::V1).len(), 3);
     }
 
+    /// Checks `text` as a file, for account le1.
+    fn check_text(text: &str) -> Checked {
+        FileCheck::new(Target::V1, Some("le1"))
+            .read(&mut text.as_bytes(), || false)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_digest_covers_every_byte_before_the_trailer() {
+        let body = concat!(
+            r#"{"type":"header","format":"liveperson-ccs-export","version":2,"account":"le1"}"#,
+            "\n\n",
+            r#"{"type":"namespace","name":"ns"}"#,
+            "\n",
+            r#"{"type":"session","namespace":"ns","session":"s","properties":{"a":1,"b":[2]}}"#,
+            "\n",
+        );
+        let mut digest = Sha256::new();
+        digest.update(body.as_bytes());
+        let trailer = format!(
+            r#"{{"type":"trailer","namespaces":1,"sessions":1,"properties":2,"sha256":"{}"}}"#,
+            sha256_hex(&digest)
+        );
+        let good = format!("{body}{trailer}\n");
+        let checked = check_text(&good);
+        assert_eq!(checked.problem_count, 0, "{:?}", checked.problems);
+        assert_eq!(checked.version, Some(2));
+
+        // A blank line removed: the same lines, other bytes.
+        let checked = check_text(&good.replacen("\n\n", "\n", 1));
+        assert_eq!(checked.problems.len(), 1, "{:?}", checked.problems);
+        assert_eq!(checked.problems[0].0, 4);
+        assert!(checked.problems[0].1.contains("sha256"));
+
+        // Line endings rewritten.
+        assert_eq!(check_text(&good.replace('\n', "\r\n")).problem_count, 1);
+
+        // Something after the trailer; a trailer in a version-1 file.
+        let checked = check_text(&format!("{good}{trailer}\n"));
+        assert!(checked.problems[0].1.contains("after the trailer (line 5)"));
+        let old = good.replacen(r#""version":2"#, r#""version":1"#, 1);
+        assert!(
+            check_text(&old)
+                .problems
+                .iter()
+                .any(|(n, p)| *n == 5 && p.contains("version-1"))
+        );
+    }
+
     /// A file whose second line is `size` bytes long, made as it is read
     /// (never held), counting the bytes pulled from it.
     struct HugeLine {
