@@ -249,12 +249,16 @@ pub async fn import_file(
     // Pass 1: the whole file is read and checked (every line, the order, the
     // account, the trailer's counts and digest) and nothing is kept but
     // names and counts; nothing is written unless all of it passes. Only
-    // then pass 2 reads it again to write: the file must not change in
-    // between (standard input is first spooled to a private file).
+    // then pass 2 reads it again, through the same open file, to write: its
+    // content must not change in between (standard input is first spooled
+    // to a private file).
     let account = (!options.from_other_account).then(|| store.account());
     let check = format::FileCheck::new(target, account);
+    // One open file for both passes: a file renamed over the path meanwhile
+    // (another export's atomic write) is not the one read the second time.
+    let mut file = open(path)?;
     let checked = check
-        .read(&mut BufReader::new(open(path)?), interrupt::interrupted)
+        .read(&mut BufReader::new(&file), interrupt::interrupted)
         .map_err(|(number, e)| {
             if e.kind() == std::io::ErrorKind::Interrupted {
                 Failure::usage(format!(
@@ -306,7 +310,9 @@ pub async fn import_file(
         return Ok(true);
     }
     // Pass 2: write, streaming the file again.
-    let mut reader = BufReader::new(open(path)?);
+    std::io::Seek::rewind(&mut file)
+        .map_err(|e| Failure::new(format!("cannot read {name} again: {e}")))?;
+    let mut reader = BufReader::new(file);
     let mut number = 0usize;
     let mut stopped = false;
     let lines = futures::stream::iter(std::iter::from_fn(move || {
