@@ -159,14 +159,42 @@ async fn fill(base: &str, sessions: usize) {
         .unwrap();
 }
 
-/// The lines of an export but its header, sorted.
+/// The lines of an export but its header and trailer, sorted.
 fn body_lines(export: &str) -> BTreeSet<String> {
-    let mut lines = export.lines();
-    let header: Value = serde_json::from_str(lines.next().expect("a header")).unwrap();
+    let mut lines: Vec<&str> = export.lines().collect();
+    let header: Value = serde_json::from_str(lines.remove(0)).unwrap();
     assert_eq!(header["type"], "header");
     assert_eq!(header["format"], "liveperson-ccs-export");
-    assert_eq!(header["version"], 1);
-    lines.map(str::to_owned).collect()
+    assert_eq!(header["version"], 2);
+    assert_eq!(header["account"], ACCOUNT);
+    let trailer: Value = serde_json::from_str(lines.pop().expect("a trailer")).unwrap();
+    assert_eq!(trailer["type"], "trailer", "the last line is the trailer");
+    lines.into_iter().map(str::to_owned).collect()
+}
+
+/// `lines` as a version-2 file: each line and its `\n`, then the trailer
+/// that counts them and digests those bytes.
+fn sealed(lines: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let body: String = lines.iter().map(|line| format!("{line}\n")).collect();
+    let (mut namespaces, mut sessions, mut properties) = (0, 0, 0);
+    for line in lines {
+        let value: Value = serde_json::from_str(line).unwrap();
+        match value["type"].as_str() {
+            Some("namespace") => namespaces += 1,
+            Some("session") => {
+                sessions += 1;
+                properties += value["properties"].as_object().unwrap().len();
+            }
+            _ => {}
+        }
+    }
+    let sha256: String = Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let trailer = json!({"type": "trailer", "namespaces": namespaces, "sessions": sessions, "properties": properties, "sha256": sha256});
+    format!("{body}{trailer}\n")
 }
 
 async fn export_text(base: &str) -> String {
@@ -310,6 +338,46 @@ async fn copy_streams_one_connection_into_another() {
         body_lines(&export_text(&source.base_url()).await)
     );
 
+    // A failure names the line and where it comes from (issue 27, item 8).
+    let target = emulator().await;
+    target
+        .inject_fault(
+            liveperson_ccs::emulator::Fault::status(500)
+                .path(format!("/v1/account/{ACCOUNT}/bots/b1/*"))
+                .times(1),
+        )
+        .unwrap();
+    let mut command = ccs();
+    command
+        .env("FROM_LP_ACCOUNT_ID", ACCOUNT)
+        .env("FROM_LP_CCS_API_KEY", API_KEY)
+        .env("TO_LP_ACCOUNT_ID", ACCOUNT)
+        .env("TO_LP_CCS_API_KEY", API_KEY);
+    let output = run(
+        command,
+        &[
+            "copy",
+            "--from-base-url",
+            &source.base_url(),
+            "--to-base-url",
+            &target.base_url(),
+            "--attempts",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let failed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("failed: line"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{stderr}");
+    assert!(
+        failed[0].contains(&format!(" of the export of account {ACCOUNT}: bots/b1: ")),
+        "{stderr}"
+    );
+
     // One namespace only; the missing destination key names its flag and variable.
     let mut command = ccs();
     command.env("FROM_LP_CCS_API_KEY", API_KEY);
@@ -362,6 +430,7 @@ async fn bad_files_are_refused_with_line_numbers_and_nothing_is_written() {
             vec![
                 "line 4: invalid namespace: \"sde\" is reserved",
                 "line 6: invalid namespace: \"bad-name\" contains '-'",
+                "line 6: session bad-name/s comes before any namespace line",
                 "line 7: invalid session id",
                 "line 7: invalid property name",
                 "line 8: the session's properties take 800009 characters",
@@ -369,13 +438,13 @@ async fn bad_files_are_refused_with_line_numbers_and_nothing_is_written() {
                 "line 10: not a valid session line: missing field `session`",
                 "line 11: unknown line type \"sessions\"",
                 "line 12: a header line may only be the first line",
-                "9 problems",
+                "10 problems",
             ],
         ),
         (
             "version",
-            r#"{"type":"header","format":"liveperson-ccs-export","version":2}"#.to_owned(),
-            vec!["line 1: format version 2 is not supported"],
+            r#"{"type":"header","format":"liveperson-ccs-export","version":3}"#.to_owned(),
+            vec!["line 1: format version 3 is not supported"],
         ),
         (
             "headless",
@@ -426,7 +495,8 @@ async fn bad_files_are_refused_with_line_numbers_and_nothing_is_written() {
     std::fs::write(
         &file,
         format!(
-            "{HEADER}\n{}\n",
+            "{HEADER}\n{}\n{}\n",
+            r#"{"type":"namespace","name":"good"}"#,
             r#"{"type":"session","namespace":"good","session":"s1","properties":{"a":1}}"#
         ),
     )
@@ -437,8 +507,344 @@ async fn bad_files_are_refused_with_line_numbers_and_nothing_is_written() {
     )
     .await;
     assert_ok(&output);
-    assert!(text(&output.stderr).contains("would write 0 namespaces, 1 session, 1 property"));
+    assert!(
+        text(&output.stderr).contains("would write 1 namespace, 1 session, 1 property"),
+        "{}",
+        text(&output.stderr)
+    );
     assert!(client.list_namespaces().await.unwrap().is_empty());
+}
+
+/// Issue 27, item 3: a cut, edited, disordered or foreign export is refused
+/// with its line number, by `--dry-run` as by the import, and nothing is
+/// written; `--from-other-account` takes a foreign one deliberately; a
+/// version-1 file (no trailer) still imports, with a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_altered_disordered_or_foreign_exports_are_refused() {
+    let source = emulator().await;
+    fill(&source.base_url(), 10).await;
+    let export = export_text(&source.base_url()).await;
+    let lines: Vec<String> = export.lines().map(str::to_owned).collect();
+    assert!(lines[1].contains(r#""type":"namespace""#), "{export}");
+    assert!(lines[2].contains(r#""type":"session""#), "{export}");
+    let dir = temp_dir("integrity");
+    let target = emulator().await;
+
+    let truncated = lines[..5].join("\n") + "\n"; // `head -n 5`
+    let mut no_namespace = lines[..lines.len() - 1].to_vec();
+    no_namespace.remove(1);
+    let mut foreign = lines[..lines.len() - 1].to_vec();
+    foreign[0] = foreign[0].replace(ACCOUNT, "le99999999");
+    assert_ne!(foreign[0], lines[0]);
+    let foreign = sealed(&foreign);
+    let altered_at = lines.iter().position(|l| l.contains(r#""n":3,"#)).unwrap();
+    let altered = export.replacen(r#""n":3,"#, r#""n":4,"#, 1);
+    let cases = [
+        (
+            "truncated",
+            truncated,
+            "line 5: the file ends here, after line 5, without its trailer line".to_owned(),
+        ),
+        (
+            "no-namespace",
+            sealed(&no_namespace),
+            "line 2: session ".to_owned(),
+        ),
+        (
+            "foreign",
+            foreign.clone(),
+            "line 1: the file was exported from account le99999999, not le12345678".to_owned(),
+        ),
+        (
+            "altered",
+            altered,
+            format!(
+                "line {}: the trailer's sha256 is not the SHA-256 of lines 1 to {}",
+                lines.len(),
+                lines.len() - 1
+            ),
+        ),
+    ];
+    assert!(altered_at > 0 && altered_at < lines.len() - 1);
+    for (name, content, expected) in cases {
+        let file = dir.join(format!("{name}.jsonl"));
+        std::fs::write(&file, content).unwrap();
+        for dry_run in [true, false] {
+            let mut args = vec!["import", file.to_str().unwrap()];
+            if dry_run {
+                args.push("--dry-run");
+            }
+            let output = run(ccs_at(&target.base_url()), &args).await;
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+            assert!(
+                stderr.contains(&expected),
+                "{name}: {expected:?} not in:\n{stderr}"
+            );
+            assert!(stderr.contains("nothing was written"), "{name}: {stderr}");
+        }
+    }
+    assert!(
+        target.requests().is_empty(),
+        "nothing was sent: {:?}",
+        target.requests()
+    );
+
+    // A deliberate restore into another account.
+    let file = dir.join("foreign.jsonl");
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap(), "--from-other-account"],
+    )
+    .await;
+    assert_ok(&output);
+    assert_eq!(
+        body_lines(&export_text(&target.base_url()).await),
+        body_lines(&export)
+    );
+
+    // A version-1 file (no trailer, no account) still imports, with a warning.
+    let target = emulator().await;
+    let mut old = lines[..lines.len() - 1].to_vec();
+    old[0] = HEADER.to_owned();
+    let file = dir.join("version-1.jsonl");
+    std::fs::write(&file, old.join("\n") + "\n").unwrap();
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap()],
+    )
+    .await;
+    assert_ok(&output);
+    assert!(
+        text(&output.stderr).contains(
+            "is a version-1 export, which has no trailer: it cannot be checked for truncation"
+        ),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(
+        body_lines(&export_text(&target.base_url()).await),
+        body_lines(&export)
+    );
+}
+
+/// Issue 27, item 8: a namespace or a session on two lines is refused with
+/// both line numbers, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_namespaces_and_sessions_are_refused_with_both_lines() {
+    let target = emulator().await;
+    let dir = temp_dir("repeated");
+    let file = dir.join("repeated.jsonl");
+    let lines = [
+        r#"{"type":"header","format":"liveperson-ccs-export","version":2,"account":"le12345678"}"#,
+        r#"{"type":"namespace","name":"orders","ttl_seconds":60}"#,
+        r#"{"type":"session","namespace":"orders","session":"s1","properties":{"a":1}}"#,
+        r#"{"type":"session","namespace":"orders","session":"s2","properties":{"a":2}}"#,
+        r#"{"type":"namespace","name":"orders","ttl_seconds":7200}"#,
+        r#"{"type":"session","namespace":"orders","session":"s1","properties":{"a":3}}"#,
+    ]
+    .map(str::to_owned);
+    std::fs::write(&file, sealed(&lines)).unwrap();
+    for dry_run in [true, false] {
+        let mut args = vec!["import", file.to_str().unwrap()];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let output = run(ccs_at(&target.base_url()), &args).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("line 5: namespace \"orders\" again (first at line 2)"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("line 6: session orders/s1 again (first at line 3)"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("2 problems"), "{stderr}");
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+    }
+    assert!(target.requests().is_empty(), "{:?}", target.requests());
+}
+
+/// Issue 27, item 8: a namespace that cannot be created (503 on every
+/// attempt) holds back its sessions, each listed as failed; the other
+/// namespaces are written, and running the import again finishes the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_that_cannot_be_created_holds_back_its_sessions() {
+    let target = emulator().await;
+    let dir = temp_dir("namespace-fails");
+    let file = dir.join("backup.jsonl");
+    let lines = [
+        r#"{"type":"header","format":"liveperson-ccs-export","version":2,"account":"le12345678"}"#,
+        r#"{"type":"namespace","name":"orders","ttl_seconds":60}"#,
+        r#"{"type":"session","namespace":"orders","session":"s1","properties":{"a":1}}"#,
+        r#"{"type":"session","namespace":"orders","session":"s2","properties":{"a":2}}"#,
+        r#"{"type":"namespace","name":"bots"}"#,
+        r#"{"type":"session","namespace":"bots","session":"b1","properties":{"b":1}}"#,
+    ]
+    .map(str::to_owned);
+    std::fs::write(&file, sealed(&lines)).unwrap();
+    // Both attempts at creating `orders` (the first namespace POST) fail.
+    target
+        .inject_fault(
+            liveperson_ccs::emulator::Fault::status(503)
+                .method(liveperson_ccs::Method::POST)
+                .path(format!("/v1/account/{ACCOUNT}"))
+                .times(2),
+        )
+        .unwrap();
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap(), "--attempts", "2"],
+    )
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("1 namespace, 1 session and 1 property written"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("3 failed"), "{stderr}");
+    let failed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("failed: line"))
+        .collect();
+    assert_eq!(failed.len(), 3, "{stderr}");
+    assert!(
+        failed[0].contains(&format!(
+            "failed: line 2 of {}: namespace orders: ",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    for (line, session) in [(1, "line 3 of "), (2, "line 4 of ")] {
+        assert!(failed[line].contains(session), "{stderr}");
+        assert!(
+            failed[line].contains(&format!(": orders/s{line}: ")),
+            "{stderr}"
+        );
+        assert!(
+            failed[line].contains("held back: its namespace could not be created (line 2)"),
+            "{stderr}"
+        );
+    }
+    let client = v1(&target.base_url());
+    let ids: Vec<String> = client
+        .session_ids("orders")
+        .unwrap()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(ids.is_empty(), "held back: {ids:?}");
+    assert_eq!(
+        client
+            .session("bots", "b1")
+            .unwrap()
+            .get_property::<i32>("b")
+            .await
+            .unwrap(),
+        Some(1)
+    );
+
+    // The fault is spent: the same command finishes the job, TTL included.
+    let output = run(
+        ccs_at(&target.base_url()),
+        &["import", file.to_str().unwrap()],
+    )
+    .await;
+    assert_ok(&output);
+    let listed = client.list_namespaces().await.unwrap();
+    let orders = listed.iter().find(|n| n.name == "orders").unwrap();
+    assert_eq!(orders.ttl, Some(Duration::from_secs(60)));
+    assert_eq!(
+        client
+            .session("orders", "s2")
+            .unwrap()
+            .get_property::<i32>("a")
+            .await
+            .unwrap(),
+        Some(2)
+    );
+}
+
+/// Issue 27, item 8: a value nested deeper than the layer's 64 levels is
+/// refused by `--dry-run` as by the import, with its line, before anything
+/// is written (it used to pass the check, then fail every write).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_nested_too_deep_are_refused_by_the_dry_run() {
+    let target = emulator().await;
+    let dir = temp_dir("deep");
+    let file = dir.join("deep.jsonl");
+    let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+    let at_limit = format!("{}1{}", "[".repeat(64), "]".repeat(64));
+    let lines = [
+        r#"{"type":"header","format":"liveperson-ccs-export","version":2,"account":"le12345678"}"#
+            .to_owned(),
+        r#"{"type":"namespace","name":"orders"}"#.to_owned(),
+        format!(
+            r#"{{"type":"session","namespace":"orders","session":"ok","properties":{{"v":{at_limit}}}}}"#
+        ),
+        format!(
+            r#"{{"type":"session","namespace":"orders","session":"deep","properties":{{"v":{deep}}}}}"#
+        ),
+    ];
+    std::fs::write(&file, sealed(&lines)).unwrap();
+    for dry_run in [true, false] {
+        let mut args = vec!["import", file.to_str().unwrap()];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let output = run(ccs_at(&target.base_url()), &args).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("line 4: property \"v\" nests arrays and objects 100 levels deep; at most 64 are allowed"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("1 problem:"), "64 levels pass: {stderr}");
+    }
+    assert!(target.requests().is_empty(), "{:?}", target.requests());
+}
+
+/// Issue 27, item 8: a line over 8 MiB is refused with its number, and
+/// nothing is written. (That it is not read whole into memory is the unit
+/// test `format::tests::a_200_mb_line_is_refused_after_reading_at_most_the_limit`,
+/// which counts the bytes pulled from a generated 200 MB line.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_over_the_limit_is_refused() {
+    let target = emulator().await;
+    let dir = temp_dir("long-line");
+    let file = dir.join("long.jsonl");
+    let big = "x".repeat((8 << 20) + 10);
+    let lines = [
+        r#"{"type":"header","format":"liveperson-ccs-export","version":2,"account":"le12345678"}"#
+            .to_owned(),
+        r#"{"type":"namespace","name":"orders"}"#.to_owned(),
+        format!(
+            r#"{{"type":"session","namespace":"orders","session":"big","properties":{{"v":"{big}"}}}}"#
+        ),
+    ];
+    std::fs::write(&file, sealed(&lines)).unwrap();
+    drop(big);
+    for dry_run in [true, false] {
+        let mut args = vec!["import", file.to_str().unwrap()];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let output = run(ccs_at(&target.base_url()), &args).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("line 3: the line is longer than 8388608 bytes"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("1 problem:"), "{stderr}");
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+    }
+    assert!(target.requests().is_empty(), "{:?}", target.requests());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// What a proxy does with the n-th request (from 0) to a path.
@@ -448,6 +854,10 @@ enum Action {
     TooManyRequests,
     ServerError,
     Hang,
+    /// Forward, and open the gate (one permit).
+    Open,
+    /// Wait for the gate, then answer as `ServerError` does.
+    ServerErrorAfterGate,
 }
 
 type Rule = Arc<dyn Fn(u64, &str) -> Action + Send + Sync>;
@@ -458,6 +868,7 @@ struct ProxyState {
     rule: Rule,
     requests: AtomicU64,
     refused: AtomicU64,
+    gate: tokio::sync::Semaphore,
 }
 
 /// A loopback proxy in front of an emulator that does what `rule` says.
@@ -475,6 +886,7 @@ impl Proxy {
             rule,
             requests: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            gate: tokio::sync::Semaphore::new(0),
         });
         let app = axum::Router::new()
             .fallback(proxy_handler)
@@ -509,8 +921,14 @@ async fn proxy_handler(State(state): State<Arc<ProxyState>>, request: Request) -
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    match (state.rule)(n, &path_and_query) {
-        Action::Forward => {}
+    let mut action = (state.rule)(n, &path_and_query);
+    if action == Action::ServerErrorAfterGate {
+        state.gate.acquire().await.unwrap().forget();
+        action = Action::ServerError;
+    }
+    match action {
+        Action::Forward | Action::ServerErrorAfterGate => {}
+        Action::Open => state.gate.add_permits(1),
         Action::TooManyRequests => {
             state.refused.fetch_add(1, Ordering::SeqCst);
             return Response::builder()
@@ -624,6 +1042,131 @@ async fn a_killed_import_is_finished_by_running_it_again() {
     assert_eq!(body_lines(&export_text(&target.base_url()).await), expected);
 }
 
+/// Sends SIGINT to a child, as Ctrl-C does, through `kill -INT`.
+async fn interrupt(child: &tokio::process::Child) {
+    let pid = child.id().expect("the child runs").to_string();
+    let status = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// Issue 27, item 8: Ctrl-C ends an export and an import with a summary
+/// (exit status 130), and leaves no temporary file: not the export's
+/// beside its output, not the import's spool of standard input. Each is
+/// stuck half-way behind a proxy that holds every request after the 40th.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_ends_export_and_import_with_a_summary_and_no_temporary_file() {
+    let source = emulator().await;
+    fill(&source.base_url(), 300).await;
+    let stuck = |upstream: String| async move {
+        Proxy::start(
+            &upstream,
+            Arc::new(|n, _| {
+                if n < 40 {
+                    Action::Forward
+                } else {
+                    Action::Hang
+                }
+            }),
+        )
+        .await
+    };
+    let wait_until_stuck = |proxy: &Proxy| {
+        let state = Arc::clone(&proxy.state);
+        async move {
+            for _ in 0..600 {
+                if state.requests.load(Ordering::SeqCst) > 40 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("the command did not get stuck half-way");
+        }
+    };
+
+    // Export: 10 sessions a page, so it is stuck inside `orders`.
+    let proxy = stuck(source.base_url()).await;
+    let dir = temp_dir("sigint-export");
+    let file = dir.join("backup.jsonl");
+    let child = ccs_at(&proxy.base_url)
+        .args([
+            "export",
+            "--page-size",
+            "5",
+            "--output",
+            file.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_stuck(&proxy).await;
+    interrupt(&child).await;
+    let output = child.wait_with_output().await.unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted (Ctrl-C) after exporting "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("backup.jsonl was not written (its temporary file was removed)"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+
+    // Import from standard input: the spool is removed too.
+    let export = export_text(&source.base_url()).await;
+    let target = emulator().await;
+    let proxy = stuck(target.base_url()).await;
+    let mut child = ccs_at(&proxy.base_url)
+        .args(["import", "-", "--concurrency", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(export.as_bytes()).await.unwrap();
+    }
+    wait_until_stuck(&proxy).await;
+    // This child's spool (other tests may spool at the same time).
+    let prefix = format!("ccs-import-{}-", child.id().unwrap());
+    let ours = move || {
+        spools()
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&prefix)
+            })
+            .count()
+    };
+    assert_eq!(ours(), 1, "standard input is spooled");
+    interrupt(&child).await;
+    let output = child.wait_with_output().await.unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("standard input: "), "{stderr}");
+    assert!(stderr.contains(" written, "), "a summary: {stderr}");
+    assert!(
+        stderr.contains("Interrupted (Ctrl-C) at line ")
+            && stderr.contains("Running the same command again finishes the job"),
+        "{stderr}"
+    );
+    assert_eq!(ours(), 0, "the spool is removed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_storm_still_completes_and_failed_sessions_are_listed() {
     let target = emulator().await;
@@ -686,12 +1229,72 @@ async fn a_429_storm_still_completes_and_failed_sessions_are_listed() {
     );
     assert!(stderr.contains("2 failed"), "{stderr}");
     assert!(
-        stderr.contains("failed: line 10: orders/s0007: set_session_properties: 500"),
+        stderr.contains(&format!(
+            "failed: line 10 of {}: orders/s0007: set_session_properties: 500",
+            file.display()
+        )),
         "{stderr}"
     );
     assert!(stderr.contains("this session is broken"), "{stderr}");
     assert!(
-        stderr.contains("failed: line 103: orders/s0100"),
+        stderr.contains(&format!(
+            "failed: line 103 of {}: orders/s0100",
+            file.display()
+        )),
+        "{stderr}"
+    );
+}
+
+/// Issue 27, item 8: failures are listed in line order, not in the order
+/// they happen. Line 3's session fails only after line 4's failure is
+/// recorded: its answer waits until line 5's request arrives, which the
+/// import sends only once a slot is free (`--concurrency 2`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_listed_in_line_order() {
+    let target = emulator().await;
+    let dir = temp_dir("line-order");
+    let (file, _) = export_file(&dir, 6);
+    let proxy = Proxy::start(
+        &target.base_url(),
+        Arc::new(|_, path| {
+            if path.contains("/s0000/") {
+                Action::ServerErrorAfterGate
+            } else if path.contains("/s0001/") {
+                Action::ServerError
+            } else if path.contains("/s0002/") {
+                Action::Open
+            } else {
+                Action::Forward
+            }
+        }),
+    )
+    .await;
+    let output = run(
+        ccs_at(&proxy.base_url),
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--attempts",
+            "1",
+            "--concurrency",
+            "2",
+        ],
+    )
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let failed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("failed: line"))
+        .collect();
+    assert_eq!(failed.len(), 2, "{stderr}");
+    let source = file.display();
+    assert!(
+        failed[0].contains(&format!("line 3 of {source}: orders/s0000")),
+        "{stderr}"
+    );
+    assert!(
+        failed[1].contains(&format!("line 4 of {source}: orders/s0001")),
         "{stderr}"
     );
 }
@@ -1104,7 +1707,9 @@ async fn import_reads_standard_input() {
     let output = run_with_input(ccs_at(&empty.base_url()), &["import", "-"], &bad).await;
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("standard input: 1 problem:"), "{stderr}");
+    // The line, and the trailer that no longer agrees (counts and digest).
+    assert!(stderr.contains("standard input: 3 problems:"), "{stderr}");
+    assert!(stderr.contains("unknown line type \"sessoin\""), "{stderr}");
     assert!(
         stderr.contains("standard input was refused; nothing was written"),
         "{stderr}"

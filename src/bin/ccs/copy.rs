@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::Failure;
 use crate::args::Conn;
-use crate::export::{Sink, export_lines};
+use crate::export::{ExportCounts, Sink, export_lines};
 use crate::format::Line;
 use crate::import::{Api, WriteArgs, summarize, write_lines};
 use crate::progress::progress;
@@ -91,12 +91,14 @@ pub async fn copy(args: CopyArgs) -> Result<ExitCode, Failure> {
     let bar = progress(None, "copied");
     let reading = async {
         let mut sink = Sink::Channel(tx);
+        let mut counts = ExportCounts::default();
         export_lines(
             &source,
             &args.namespaces,
             1000,
             &mut sink,
             &ProgressBar::hidden(),
+            &mut counts,
         )
         .await
     };
@@ -106,7 +108,12 @@ pub async fn copy(args: CopyArgs) -> Result<ExitCode, Failure> {
     let writing = write_lines(&destination, lines, &options, &bar, true);
     let (read, report) = tokio::join!(reading, writing);
     bar.finish_and_clear();
-    let ok = summarize("copy", &report, started.elapsed());
+    // Line numbers count the lines of the source's export as it streams.
+    let source_name = format!("the export of account {}", source.account());
+    let ok = summarize("copy", &source_name, &report, started.elapsed());
+    if report.interrupted() {
+        return Ok(ExitCode::from(crate::interrupt::EXIT_STATUS));
+    }
     if let Err(failure) = read {
         return Err(Failure::new(format!(
             "reading the source failed, so the copy is incomplete: {}",

@@ -12,11 +12,13 @@ use std::time::Instant;
 use clap::Args;
 use futures::StreamExt;
 use indicatif::ProgressBar;
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::Failure;
 use crate::args::Conn;
-use crate::format::{self, Header, Line, NamespaceLine, SessionLine, Target};
+use crate::format::{self, Header, Line, NamespaceLine, SessionLine, Target, Trailer};
+use crate::interrupt::{self, or_interrupted};
 use crate::progress::{count, progress, rate};
 use crate::store::Store;
 
@@ -25,9 +27,14 @@ Examples:
   ccs export --output backup.jsonl
   ccs export --namespace orders --namespace bots | gzip > backup.jsonl.gz
 
-Lines: a header, then per namespace its line and one line per session
-(namespace, session, properties, ttl_seconds where set); `ccs schema` prints
-the JSON Schema. Reads page by page: memory stays bounded.";
+Lines: a header (format version 2, the account), then per namespace its line
+and one line per session (namespace, session, properties, ttl_seconds where
+set), then a trailer: the counts of namespaces, sessions and properties and
+the SHA-256 of every byte before it. The trailer is written last, only when
+the export finished: `ccs import` refuses a file without it, so a failed or
+interrupted export (even through a pipe) cannot be restored as if whole.
+`ccs schema` prints the JSON Schema. Reads page by page: memory stays
+bounded.";
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
@@ -45,19 +52,40 @@ pub struct ExportArgs {
     conn: Conn,
 }
 
-/// Where export lines go: a writer, or a channel to an import.
+/// Where export lines go: a writer (with the digest of what it wrote, for
+/// the trailer), or a channel to an import.
 pub enum Sink<'a> {
-    Write(&'a mut dyn Write),
+    Write {
+        out: &'a mut dyn Write,
+        digest: Sha256,
+        line: Vec<u8>,
+    },
     Channel(mpsc::Sender<Line>),
 }
 
-impl Sink<'_> {
+impl<'a> Sink<'a> {
+    /// Lines written as JSON Lines into `out`.
+    pub fn write(out: &'a mut dyn Write) -> Sink<'a> {
+        Sink::Write {
+            out,
+            digest: Sha256::new(),
+            line: Vec::new(),
+        }
+    }
+
     async fn put(&mut self, line: Line) -> Result<(), Failure> {
         match self {
-            Sink::Write(out) => {
-                serde_json::to_writer(&mut *out, &line)
+            Sink::Write {
+                out,
+                digest,
+                line: buffer,
+            } => {
+                buffer.clear();
+                serde_json::to_writer(&mut *buffer, &line)
                     .map_err(|e| Failure::new(format!("cannot write: {e}")))?;
-                out.write_all(b"\n")?;
+                buffer.push(b'\n');
+                digest.update(&buffer[..]);
+                out.write_all(buffer)?;
                 Ok(())
             }
             Sink::Channel(tx) => tx
@@ -65,6 +93,21 @@ impl Sink<'_> {
                 .await
                 .map_err(|_| Failure::new("the import side stopped")),
         }
+    }
+
+    /// The trailer, once every other line is written: into a file only (a
+    /// channel's reader sees the lines end, or the export fail).
+    async fn finish(&mut self, counts: &ExportCounts) -> Result<(), Failure> {
+        let Sink::Write { digest, .. } = self else {
+            return Ok(());
+        };
+        let trailer = Trailer {
+            namespaces: counts.namespaces,
+            sessions: counts.sessions,
+            properties: counts.properties,
+            sha256: format::sha256_hex(digest),
+        };
+        self.put(Line::Trailer(trailer)).await
     }
 }
 
@@ -76,15 +119,17 @@ pub struct ExportCounts {
     properties: u64,
 }
 
-/// The header, then per namespace its line and its sessions, into `sink`.
+/// The header, then per namespace its line and its sessions, then (into a
+/// file) the trailer, into `sink`; `counts` says what was written, also
+/// when the export fails or is interrupted.
 pub async fn export_lines(
     store: &Store,
     only: &[String],
     page_size: u32,
     sink: &mut Sink<'_>,
     bar: &ProgressBar,
-) -> Result<ExportCounts, Failure> {
-    let mut counts = ExportCounts::default();
+    counts: &mut ExportCounts,
+) -> Result<(), Failure> {
     sink.put(Line::Header(Header::new(store.account()))).await?;
     let listed = store.namespaces().await?;
     let mut chosen: Vec<NamespaceLine> = Vec::new();
@@ -151,7 +196,10 @@ pub async fn export_lines(
             bar.inc(1);
         }
     }
-    Ok(counts)
+    // Only now, with everything read: a failed export has no trailer, so
+    // its file is refused by `ccs import`.
+    sink.finish(counts).await?;
+    Ok(())
 }
 
 pub async fn export(args: ExportArgs) -> Result<ExitCode, Failure> {
@@ -159,41 +207,83 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, Failure> {
     store.require(false)?;
     let started = Instant::now();
     let bar = progress(None, "exported");
-    let counts = match &args.output {
+    let mut counts = ExportCounts::default();
+    // `None`: interrupted (Ctrl-C); the export's future is dropped then, and
+    // with it an unfinished output file's temporary file.
+    let done = match &args.output {
         Some(path) => {
             let mut file = AtomicFile::create(path)?;
-            let counts = match file.writer() {
+            let done = match file.writer() {
                 Some(out) => {
-                    let mut sink = Sink::Write(out);
-                    export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar).await?
+                    let mut sink = Sink::write(out);
+                    or_interrupted(export_lines(
+                        &store,
+                        &args.namespaces,
+                        args.page_size,
+                        &mut sink,
+                        &bar,
+                        &mut counts,
+                    ))
+                    .await
                 }
-                None => ExportCounts::default(),
+                None => Some(Ok(())),
             };
-            file.commit()?;
-            counts
+            match done {
+                Some(Ok(())) => {
+                    file.commit()?;
+                    Some(Ok(()))
+                }
+                // Dropped uncommitted: the temporary file is removed.
+                other => other,
+            }
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
-            let counts = {
-                let mut sink = Sink::Write(&mut out);
-                export_lines(&store, &args.namespaces, args.page_size, &mut sink, &bar).await?
+            let done = {
+                let mut sink = Sink::write(&mut out);
+                or_interrupted(export_lines(
+                    &store,
+                    &args.namespaces,
+                    args.page_size,
+                    &mut sink,
+                    &bar,
+                    &mut counts,
+                ))
+                .await
             };
             out.flush()?;
-            counts
+            done
         }
     };
     bar.finish_and_clear();
     let elapsed = started.elapsed();
-    eprintln!(
-        "exported {}, {}, {} in {:.1} s ({} properties/s)",
+    let summary = format!(
+        "{}, {}, {} in {:.1} s ({} properties/s)",
         count(counts.namespaces, "namespace", "namespaces"),
         count(counts.sessions, "session", "sessions"),
         count(counts.properties, "property", "properties"),
         elapsed.as_secs_f64(),
         rate(counts.properties, elapsed)
     );
-    Ok(ExitCode::SUCCESS)
+    match done {
+        Some(result) => {
+            result?;
+            eprintln!("exported {summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let output = match &args.output {
+                Some(path) => format!(
+                    "{} was not written (its temporary file was removed)",
+                    path.display()
+                ),
+                None => "the output ends without its trailer, so `ccs import` refuses it".into(),
+            };
+            eprintln!("interrupted (Ctrl-C) after exporting {summary}; {output}");
+            Ok(ExitCode::from(interrupt::EXIT_STATUS))
+        }
+    }
 }
 
 /// A file written through a temporary file beside it, synced, then renamed
@@ -267,8 +357,17 @@ impl Drop for AtomicFile {
 pub async fn export_file_atomically(store: &Store, path: &Path) -> Result<(), Failure> {
     let mut file = AtomicFile::create(path)?;
     if let Some(out) = file.writer() {
-        let mut sink = Sink::Write(out);
-        export_lines(store, &[], 1000, &mut sink, &ProgressBar::hidden()).await?;
+        let mut sink = Sink::write(out);
+        let mut counts = ExportCounts::default();
+        export_lines(
+            store,
+            &[],
+            1000,
+            &mut sink,
+            &ProgressBar::hidden(),
+            &mut counts,
+        )
+        .await?;
     }
     file.commit()
 }

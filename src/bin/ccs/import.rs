@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use indicatif::ProgressBar;
 use crate::Failure;
 use crate::args::Conn;
 use crate::format::{self, Line, SessionLine, Target};
+use crate::interrupt::{self, or_interrupted};
 use crate::progress::{count, progress, rate};
 use crate::store::{Store, V2_MAX_TTL_SECONDS};
 
@@ -26,10 +27,19 @@ Examples:
   ccs import backup.jsonl --concurrency 16
   LP_CCS_BASE_URL=http://127.0.0.1:8080 ccs import backup.jsonl
 
-Every line is checked first (names, reserved namespaces, 800,000 characters
-per session, the format version); a bad file is refused with line numbers and
-nothing is written. Writes merge, so running an interrupted import again
-finishes it. Failed sessions are listed at the end (exit status 1).";
+The whole file is read and checked before anything is written: every line
+(names, reserved namespaces, 800,000 characters per session, values nested
+at most 64 levels, the format version), each session after its namespace's
+line, each namespace and session once, the header's account against
+--account (--from-other-account takes another account's file), and the
+trailer's counts and SHA-256 against the lines before it, so a cut, edited
+or unfinished export is refused. A bad file is refused with line numbers
+and nothing is written; only then is the file read again to write it (it
+must not change meanwhile; standard input is spooled first). A version-1
+file (no trailer) is still read, with a warning that it cannot be checked
+for truncation. Writes merge, so running an interrupted import again
+finishes it. Failed sessions are listed at the end, in line order; a
+namespace that cannot be created holds back its sessions (exit status 1).";
 
 /// Which API an import writes through.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -51,6 +61,11 @@ pub struct ImportArgs {
     /// Check the file and say what would be written; write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Take a file whose header names another account than the one written
+    /// to (a deliberate cross-account restore); without it such a file is
+    /// refused.
+    #[arg(long)]
+    from_other_account: bool,
     #[command(flatten)]
     conn: Conn,
 }
@@ -77,6 +92,8 @@ pub struct ImportOptions {
     pub concurrency: usize,
     pub dry_run: bool,
     pub v2_ttl: Option<u64>,
+    /// Take a file whose header names another account.
+    pub from_other_account: bool,
 }
 
 impl WriteArgs {
@@ -86,6 +103,7 @@ impl WriteArgs {
             concurrency: usize::from(self.concurrency),
             dry_run,
             v2_ttl: self.v2_ttl,
+            from_other_account: false,
         }
     }
 }
@@ -99,9 +117,13 @@ fn target(api: Api) -> Target {
 
 /// The account named in a file's header, if any.
 pub fn header_account(path: &Path) -> Result<Option<String>, Failure> {
-    let file = open(path)?;
-    let mut first = String::new();
-    BufReader::new(file).read_line(&mut first)?;
+    let mut first = Vec::new();
+    format::read_line(
+        &mut BufReader::new(open(path)?),
+        &mut first,
+        format::MAX_LINE_BYTES,
+    )?;
+    let first = String::from_utf8_lossy(&first);
     Ok(match format::parse(&first) {
         Ok(Some(Line::Header(header))) => header.account,
         _ => None,
@@ -121,11 +143,23 @@ pub struct Report {
     skipped: u64,
     /// Line number, what, why.
     failures: Vec<(usize, String, String)>,
+    /// The last line taken to be written.
+    read_to: usize,
+    /// Ctrl-C stopped the writing.
+    interrupted: bool,
+}
+
+impl Report {
+    /// Whether Ctrl-C stopped the writing.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
+    }
 }
 
 pub async fn import(args: ImportArgs) -> Result<ExitCode, Failure> {
     let store = args.conn.store()?;
-    let options = args.options.options(args.dry_run);
+    let mut options = args.options.options(args.dry_run);
+    options.from_other_account = args.from_other_account;
     store.require(options.api == Api::V2)?;
     let ok = if args.file.as_os_str() == "-" {
         // Every line is checked before any is written, so the input is read
@@ -133,12 +167,24 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode, Failure> {
         let spool = tokio::task::spawn_blocking(Spool::stdin)
             .await
             .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))??;
-        import_file(&store, spool.path(), "standard input", options).await?
+        if interrupt::interrupted() {
+            // The spool is removed as it drops.
+            eprintln!("interrupted (Ctrl-C) while reading standard input; nothing was written");
+            return Ok(ExitCode::from(interrupt::EXIT_STATUS));
+        }
+        import_file(&store, spool.path(), "standard input", options).await
     } else {
         let name = args.file.display().to_string();
-        import_file(&store, &args.file, &name, options).await?
+        import_file(&store, &args.file, &name, options).await
     };
-    Ok(if ok {
+    if interrupt::interrupted() {
+        // The summary (or, while checking, the failure) says where it stopped.
+        if let Err(failure) = ok {
+            eprintln!("{}", failure.message);
+        }
+        return Ok(ExitCode::from(interrupt::EXIT_STATUS));
+    }
+    Ok(if ok? {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -200,58 +246,56 @@ pub async fn import_file(
 ) -> Result<bool, Failure> {
     let started = Instant::now();
     let target = target(options.api);
-    // Pass 1: every line against the rules, nothing kept but counts.
-    let mut problems: Vec<(usize, String)> = Vec::new();
-    let mut problem_count = 0usize;
-    let (mut namespaces, mut sessions, mut properties) = (0u64, 0u64, 0u64);
-    let mut number = 0usize;
-    let mut seen_first = false;
-    for text in BufReader::new(open(path)?).lines() {
-        number += 1;
-        let text = text.map_err(|e| Failure::usage(format!("{name}: line {number}: {e}")))?;
-        let found = match format::parse(&text) {
-            Ok(None) => continue,
-            Ok(Some(line)) => {
-                let found = format::check(&line, !seen_first, target);
-                match &line {
-                    Line::Namespace(_) => namespaces += 1,
-                    Line::Session(s) => {
-                        sessions += 1;
-                        properties += s.properties.len() as u64;
-                    }
-                    Line::Header(_) => {}
-                }
-                found
+    // Pass 1: the whole file is read and checked (every line, the order, the
+    // account, the trailer's counts and digest) and nothing is kept but
+    // names and counts; nothing is written unless all of it passes. Only
+    // then pass 2 reads it again, through the same open file, to write: its
+    // content must not change in between (standard input is first spooled
+    // to a private file).
+    let account = (!options.from_other_account).then(|| store.account());
+    let check = format::FileCheck::new(target, account);
+    // One open file for both passes: a file renamed over the path meanwhile
+    // (another export's atomic write) is not the one read the second time.
+    let mut file = open(path)?;
+    let checked = check
+        .read(&mut BufReader::new(&file), interrupt::interrupted)
+        .map_err(|(number, e)| {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                Failure::usage(format!(
+                    "interrupted (Ctrl-C) while checking {name}, at line {number}; nothing was written"
+                ))
+            } else {
+                Failure::usage(format!("{name}: line {number}: {e}"))
             }
-            Err(problem) => vec![problem],
-        };
-        seen_first = true;
-        for problem in found {
-            problem_count += 1;
-            if problems.len() < 100 {
-                problems.push((number, problem));
-            }
-        }
-    }
-    if !seen_first {
-        problem_count += 1;
-        problems.push((
-            1,
-            "the file is empty: an export starts with its header line".into(),
-        ));
-    }
-    if problem_count > 0 {
-        eprintln!("{name}: {}:", count(problem_count, "problem", "problems"));
-        for (line, problem) in &problems {
+        })?;
+    if checked.problem_count > 0 {
+        eprintln!(
+            "{name}: {}:",
+            count(checked.problem_count, "problem", "problems")
+        );
+        for (line, problem) in &checked.problems {
             eprintln!("  line {line}: {problem}");
         }
-        if problem_count > problems.len() {
-            eprintln!("  ... and {} more", problem_count - problems.len());
+        if checked.problem_count > checked.problems.len() {
+            eprintln!(
+                "  ... and {} more",
+                checked.problem_count - checked.problems.len()
+            );
         }
         return Err(Failure::usage(format!(
             "{name} was refused; nothing was written. Fix the lines above (`ccs schema` prints the format)"
         )));
     }
+    if checked.version == Some(1) {
+        eprintln!(
+            "warning: {name} is a version-1 export, which has no trailer: it cannot be checked for truncation (a cut file imports as a smaller one). `ccs export` now writes version 2."
+        );
+    }
+    let format::Counts {
+        namespaces,
+        sessions,
+        properties,
+    } = checked.counts;
     if options.dry_run {
         eprintln!(
             "{name}: valid; would write {}, {}, {} through {} (nothing written: --dry-run)",
@@ -266,22 +310,48 @@ pub async fn import_file(
         return Ok(true);
     }
     // Pass 2: write, streaming the file again.
-    let lines = futures::stream::iter(BufReader::new(open(path)?).lines().enumerate().map(
-        |(i, text)| {
-            let line = text
-                .map_err(|e| e.to_string())
-                .and_then(|t| format::parse(&t));
-            (i + 1, line)
-        },
-    ));
+    std::io::Seek::rewind(&mut file)
+        .map_err(|e| Failure::new(format!("cannot read {name} again: {e}")))?;
+    let mut reader = BufReader::new(file);
+    let mut number = 0usize;
+    let mut stopped = false;
+    let lines = futures::stream::iter(std::iter::from_fn(move || {
+        if stopped {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        match format::read_line(&mut reader, &mut bytes, format::MAX_LINE_BYTES) {
+            Ok(format::Read::End) => None,
+            Ok(format::Read::TooLong) => {
+                // Pass 1 read every line whole: the file has changed since.
+                stopped = true;
+                Some((
+                    number + 1,
+                    Err("the line is over 8 MiB: the file changed since it was checked".into()),
+                ))
+            }
+            Ok(format::Read::Line) => {
+                number += 1;
+                let line = std::str::from_utf8(&bytes)
+                    .map_err(|e| format!("not UTF-8 text: {e}"))
+                    .and_then(format::parse);
+                Some((number, line))
+            }
+            Err(e) => {
+                stopped = true;
+                Some((number + 1, Err(format!("cannot read further: {e}"))))
+            }
+        }
+    }));
     let bar = progress(Some(sessions), "");
     let report = write_lines(store, lines, &options, &bar, false).await;
     bar.finish_and_clear();
-    Ok(summarize(name, &report, started.elapsed()))
+    Ok(summarize(name, name, &report, started.elapsed()))
 }
 
-/// Prints what was written and what failed; `true` when nothing failed.
-pub fn summarize(what: &str, report: &Report, elapsed: Duration) -> bool {
+/// Prints what was written and what failed, each failure with its line of
+/// `source` (the file, or copy's source); `true` when nothing failed.
+pub fn summarize(what: &str, source: &str, report: &Report, elapsed: Duration) -> bool {
     eprintln!(
         "{what}: {}, {} and {} written, {} skipped (nothing to write), {} failed, in {:.1} s ({} properties/s)",
         count(report.namespaces, "namespace", "namespaces"),
@@ -293,14 +363,19 @@ pub fn summarize(what: &str, report: &Report, elapsed: Duration) -> bool {
         rate(report.properties, elapsed)
     );
     for (line, what, why) in &report.failures {
-        eprintln!("  failed: line {line}: {what}: {why}");
+        eprintln!("  failed: line {line} of {source}: {what}: {why}");
     }
-    if !report.failures.is_empty() {
+    if report.interrupted {
+        eprintln!(
+            "Interrupted (Ctrl-C) at line {} of {source}: the sessions being written then were abandoned and later lines not read. Running the same command again finishes the job: writes merge, so nothing is doubled.",
+            report.read_to
+        );
+    } else if !report.failures.is_empty() {
         eprintln!(
             "Running the same command again retries them: writes merge, so nothing is doubled."
         );
     }
-    report.failures.is_empty()
+    report.failures.is_empty() && !report.interrupted
 }
 
 /// One session written, or why not.
@@ -311,6 +386,8 @@ enum Outcome {
 
 /// Writes lines in order: a namespace line waits for the sessions before it
 /// and is written before those after it; sessions go `concurrency` at a time.
+/// The sessions of a namespace that could not be created are not written
+/// (each is listed as failed).
 /// With `check`, each line is checked as it comes (for `copy`).
 pub async fn write_lines(
     store: &Store,
@@ -320,9 +397,33 @@ pub async fn write_lines(
     check: bool,
 ) -> Report {
     let mut report = Report::default();
+    let done = or_interrupted(write_all(store, lines, options, bar, check, &mut report)).await;
+    if done.is_none() {
+        // The sessions in flight were dropped with `write_all`: their
+        // requests were abandoned (a re-run writes them; writes merge).
+        report.interrupted = true;
+    }
+    // Sessions finish in any order; the list reads in the file's (stable:
+    // a line's own failures keep their order).
+    report.failures.sort_by_key(|(number, _, _)| *number);
+    report
+}
+
+async fn write_all(
+    store: &Store,
+    lines: impl Stream<Item = (usize, Result<Option<Line>, String>)>,
+    options: &ImportOptions,
+    bar: &ProgressBar,
+    check: bool,
+    report: &mut Report,
+) {
     let target = target(options.api);
     let concurrency = options.concurrency.max(1);
     let mut namespace_ttls: HashMap<String, u64> = HashMap::new();
+    // A namespace that could not be created holds back its sessions (each
+    // listed as failed): written without it, they would miss its TTL and
+    // outlive it. The value is the namespace's line.
+    let mut failed_namespaces: HashMap<String, usize> = HashMap::new();
     let mut in_flight = FuturesUnordered::new();
     let mut lines = std::pin::pin!(lines);
     let mut first = true;
@@ -338,6 +439,7 @@ pub async fn write_lines(
             }
         };
     while let Some((number, line)) = lines.next().await {
+        report.read_to = number;
         let line = match line {
             Ok(Some(line)) => line,
             Ok(None) => continue,
@@ -358,11 +460,11 @@ pub async fn write_lines(
         }
         first = false;
         match line {
-            Line::Header(_) => {}
+            Line::Header(_) | Line::Trailer(_) => {}
             Line::Namespace(ns) => {
                 // Sessions before it are done first, so TTLs apply in file order.
                 while let Some((number, what, result)) = in_flight.next().await {
-                    record(&mut report, number, what, result);
+                    record(report, number, what, result);
                     bar.inc(1);
                 }
                 if let Some(ttl) = ns.ttl_seconds {
@@ -370,20 +472,37 @@ pub async fn write_lines(
                 }
                 if options.api == Api::V1 {
                     match store.create_namespace(&ns.name, ns.ttl_seconds).await {
-                        Ok(()) => report.namespaces += 1,
-                        Err(failure) => report.failures.push((
-                            number,
-                            format!("namespace {}", ns.name),
-                            failure.message,
-                        )),
+                        Ok(()) => {
+                            report.namespaces += 1;
+                            failed_namespaces.remove(&ns.name);
+                        }
+                        Err(failure) => {
+                            failed_namespaces.insert(ns.name.clone(), number);
+                            report.failures.push((
+                                number,
+                                format!("namespace {}", ns.name),
+                                failure.message,
+                            ));
+                        }
                     }
                 }
             }
             Line::Session(session) => {
+                if let Some(at) = failed_namespaces.get(&session.namespace) {
+                    report.failures.push((
+                        number,
+                        format!("{}/{}", session.namespace, session.session),
+                        format!(
+                            "held back: its namespace could not be created (line {at}), and written without it the session would not get the namespace's TTL"
+                        ),
+                    ));
+                    bar.inc(1);
+                    continue;
+                }
                 if in_flight.len() >= concurrency
                     && let Some((number, what, result)) = in_flight.next().await
                 {
-                    record(&mut report, number, what, result);
+                    record(report, number, what, result);
                     bar.inc(1);
                 }
                 let ns_ttl = namespace_ttls.get(&session.namespace).copied();
@@ -396,15 +515,15 @@ pub async fn write_lines(
         }
     }
     while let Some((number, what, result)) = in_flight.next().await {
-        record(&mut report, number, what, result);
+        record(report, number, what, result);
         bar.inc(1);
     }
-    report
 }
 
 fn describe(line: &Line) -> String {
     match line {
         Line::Header(_) => "header".into(),
+        Line::Trailer(_) => "trailer".into(),
         Line::Namespace(ns) => format!("namespace {}", ns.name),
         Line::Session(s) => format!("{}/{}", s.namespace, s.session),
     }

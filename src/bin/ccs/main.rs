@@ -20,13 +20,14 @@
 //! | --- | --- | --- |
 //! | `main.rs` | the [`Cli`] and its [`Command`] enum, dispatch, [`Failure`] and its exit status (1 failed, 2 bad input or usage), the `RUST_LOG` filter | every command's file, `format` (`ccs schema`) |
 //! | `serve.rs` | `ccs serve`: the emulator, `--import` at start, `--export-on-exit` at the end | `store`, `import`, `export` |
-//! | `copy.rs` | `ccs copy`: `export_lines` on one connection into `write_lines` on another through a channel; its `--from-*`/`--to-*` flags | `args`, `export`, `import`, `format`, `progress`, `store` |
+//! | `copy.rs` | `ccs copy`: `export_lines` on one connection into `write_lines` on another through a channel; its `--from-*`/`--to-*` flags | `args`, `export`, `import`, `format`, `interrupt`, `progress`, `store` |
 //! | `inspect.rs` | the commands that read or edit one thing at a time: `namespaces`, `namespace`, `sessions`, `get`, `set`, `delete`, `doc`; the table and JSON printing and `NAME=JSON` parsing they share | `args`, `store` |
-//! | `export.rs` | `ccs export`: [`export_lines`](export::export_lines) (also `copy`'s reading side) and the file written atomically (also `serve`'s) | `args`, `format`, `progress`, `store` |
-//! | `import.rs` | `ccs import`: every line checked, then [`write_lines`](import::write_lines) (also `copy`'s writing side); standard input spooled; `--api`, `--concurrency`, `--v2-ttl` (also `copy`'s) | `args`, `format`, `progress`, `store` |
+//! | `export.rs` | `ccs export`: [`export_lines`](export::export_lines) (also `copy`'s reading side) and the file written atomically (also `serve`'s) | `args`, `format`, `interrupt`, `progress`, `store` |
+//! | `import.rs` | `ccs import`: the whole file checked, then [`write_lines`](import::write_lines) (also `copy`'s writing side); standard input spooled; `--api`, `--concurrency`, `--v2-ttl` (also `copy`'s) | `args`, `format`, `interrupt`, `progress`, `store` |
 //! | `args.rs` | what every data command takes: [`Conn`](args::Conn) (account, region, base URL, credentials, attempts, each flag falling back to its environment variable) and [`Output`](args::Output) (`--json`) | `store` |
-//! | `format.rs` | the export format's lines: types, [`parse`](format::parse), [`check`](format::check), the JSON Schema (`ccs schema`) | `store` (name rules) |
+//! | `format.rs` | the export format's lines: types, [`parse`](format::parse), [`check`](format::check), [`FileCheck`](format::FileCheck) (a whole file: order, account, the trailer's counts and digest), the JSON Schema (`ccs schema`) | `store` (name rules) |
 //! | `progress.rs` | the progress bar and rate on stderr of export, import and copy | (indicatif only) |
+//! | `interrupt.rs` | Ctrl-C for export, import and copy: noted, so each stops with a summary and no temporary file left (exit status 130) | (tokio only) |
 //! | `store.rs` | every call into the library: [`Store`](store::Store), the name rules, the library's errors as [`Failure`]s | (the library only) |
 //!
 //! The small commands share one file because each is a call or two into
@@ -40,6 +41,7 @@ mod export;
 mod format;
 mod import;
 mod inspect;
+mod interrupt;
 mod progress;
 mod serve;
 mod store;
@@ -65,7 +67,8 @@ Examples:
 Connection (every data command): --account/LP_ACCOUNT_ID, --region/LP_REGION,
 --base-url/LP_CCS_BASE_URL, --api-key/LP_CCS_API_KEY (v1),
 --access-token/LP_CCS_ACCESS_TOKEN (v2). Exit status: 0 done, 1 failed, 2 bad
-input or usage.";
+input or usage, 130 interrupted (export, import and copy stop at Ctrl-C with a
+summary and remove their temporary files).";
 
 #[derive(Parser)]
 #[command(
@@ -153,9 +156,18 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => return serve::serve(args).await,
         Command::Inspect(command) => inspect::run(command).await,
-        Command::Export(args) => export::export(args).await,
-        Command::Import(args) => import::import(args).await,
-        Command::Copy(args) => copy::copy(args).await,
+        Command::Export(args) => {
+            interrupt::listen();
+            export::export(args).await
+        }
+        Command::Import(args) => {
+            interrupt::listen();
+            import::import(args).await
+        }
+        Command::Copy(args) => {
+            interrupt::listen();
+            copy::copy(args).await
+        }
         Command::Schema => {
             print!("{}", format::schema_json());
             Ok(ExitCode::SUCCESS)

@@ -279,6 +279,10 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
             &file.display().to_string(),
             import::ImportOptions {
                 concurrency: 8,
+                // The emulator's account is the one chosen for it (--account,
+                // LP_ACCOUNT_ID or the file's header): loading another
+                // account's data there is what `serve --import` is for.
+                from_other_account: true,
                 ..import::ImportOptions::default()
             },
         )
