@@ -137,7 +137,9 @@ pub fn reference_html(specs: &[(String, String)]) -> Result<String, String> {
             .unwrap_or_default();
         for (path, item) in &spec.paths.paths {
             let openapiv3::ReferenceOr::Item(item) = item else {
-                return Err(format!("{file}: path {path}: a $ref path item is not shown"));
+                return Err(format!(
+                    "{file}: path {path}: a $ref path item is not shown"
+                ));
             };
             for (method, op) in item.iter() {
                 if op.operation_id.as_deref().unwrap_or("").is_empty() {
@@ -231,14 +233,12 @@ pub fn esc(text: &str) -> String {
 /// `<id>` placeholder stays readable and never becomes a tag).
 pub fn markdown(text: &str) -> String {
     use pulldown_cmark::{Event, Options, Parser};
-    let parser = Parser::new_ext(
-        text,
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
-    )
-    .map(|event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        event => event,
-    });
+    let parser = Parser::new_ext(text, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).map(
+        |event| match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+            event => event,
+        },
+    );
     let mut out = String::new();
     pulldown_cmark::html::push_html(&mut out, parser);
     out
@@ -261,13 +261,14 @@ fn markdown_inline(text: &str) -> String {
 /// A description block, if there is text.
 fn description(out: &mut String, class: &str, text: Option<&str>) {
     if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
-        let _ = write!(out, "<div class=\"{class}\">{}</div>\n", markdown(text));
+        let _ = writeln!(out, "<div class=\"{class}\">{}</div>", markdown(text));
     }
 }
 
 /// A JSON value, formatted.
 fn json_block(out: &mut String, value: &Value) {
-    let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("(cannot show: {e})"));
+    let text =
+        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("(cannot show: {e})"));
     let _ = writeln!(out, "<pre><code>{}</code></pre>", esc(&text));
 }
 
@@ -322,7 +323,9 @@ fn method_badge(method: &str) -> String {
 /// The navigation: each spec a `<details>` (the first open) with its
 /// operations by tag, and its schemas in a `<details>` of their own.
 fn navigation(out: &mut String, pages: &[Page]) {
-    out.push_str("<nav aria-label=\"Contents\">\n<a class=\"home\" href=\"#top\">API reference</a>\n");
+    out.push_str(
+        "<nav aria-label=\"Contents\">\n<a class=\"home\" href=\"#top\">API reference</a>\n",
+    );
     for (index, page) in pages.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -474,12 +477,7 @@ fn render_spec(out: &mut String, page: &Page) {
     out.push_str("</section>\n");
 }
 
-fn render_operation(
-    out: &mut String,
-    page: &Page,
-    components: &openapiv3::Components,
-    op: &Op,
-) {
+fn render_operation(out: &mut String, page: &Page, components: &openapiv3::Components, op: &Op) {
     use openapiv3::ReferenceOr;
     let stem = page.stem;
     let id = anchor(&[stem, op.id()]);
@@ -511,7 +509,11 @@ fn render_operation(
         out,
         "<p class=\"meta\">Operation <a href=\"#{id}\"><code>{}</code></a>{}{}</p>",
         esc(op.id()),
-        if op.op.deprecated { " · <strong>deprecated</strong>" } else { "" },
+        if op.op.deprecated {
+            " · <strong>deprecated</strong>"
+        } else {
+            ""
+        },
         if auth.is_empty() {
             String::new()
         } else {
@@ -574,7 +576,11 @@ fn render_operation(
             let _ = write!(
                 out,
                 "</td><td data-l=\"required\">{}</td><td>",
-                if data.required { "<span class=\"req\">yes</span>" } else { "no" }
+                if data.required {
+                    "<span class=\"req\">yes</span>"
+                } else {
+                    "no"
+                }
             );
             let text = data.description.as_deref().map(str::trim).unwrap_or("");
             out.push_str(&markdown(text));
@@ -597,7 +603,11 @@ fn render_operation(
             let _ = writeln!(
                 out,
                 "<h5>Request body{}</h5>",
-                if body.required { " <span class=\"req\">required</span>" } else { "" }
+                if body.required {
+                    " <span class=\"req\">required</span>"
+                } else {
+                    ""
+                }
             );
             description(out, "d", body.description.as_deref());
             content(out, page, components, &body.content);
@@ -626,10 +636,11 @@ fn render_operation(
                 .and_then(|r| r.as_item()),
         };
         let Some(response) = resolved else { continue };
-        let class = match status.chars().next() {
-            Some(c @ '1'..='5') => c,
-            _ => 'd',
-        };
+        let class = status
+            .chars()
+            .next()
+            .filter(|c| ('1'..='5').contains(c))
+            .unwrap_or('d');
         let _ = writeln!(
             out,
             "<div class=\"resp\"><span class=\"st st-{class}\">{}</span>",
@@ -686,7 +697,11 @@ fn content(
             .and_then(|s| serde_json::to_value(s).ok());
         let _ = write!(out, "<p class=\"meta\"><code>{}</code>", esc(media_type));
         if let Some(schema) = &schema {
-            let _ = write!(out, ": <span class=\"ty\">{}</span>", type_label(page, schema));
+            let _ = write!(
+                out,
+                ": <span class=\"ty\">{}</span>",
+                type_label(page, schema)
+            );
         }
         out.push_str("</p>\n");
         if let Some(schema) = &schema {
@@ -805,25 +820,32 @@ fn constraints(schema: &Value) -> Vec<String> {
         let values: Vec<String> = values.iter().map(json_inline).collect();
         out.push(format!("one of {}", values.join(", ")));
     }
-    let bound = |min: &str, max: &str, what: &str, out: &mut Vec<String>| {
-        match (get(min), get(max)) {
-            (Some(a), Some(b)) if a == b => out.push(format!("exactly {a} {}", unit(a, what))),
-            (Some(a), Some(b)) => out.push(format!("{a} to {b} {what}")),
-            (Some(a), None) => out.push(format!("at least {a} {}", unit(a, what))),
-            (None, Some(b)) => out.push(format!("at most {b} {}", unit(b, what))),
-            (None, None) => {}
-        }
+    let bound = |min: &str, max: &str, what: &str, out: &mut Vec<String>| match (get(min), get(max))
+    {
+        (Some(a), Some(b)) if a == b => out.push(format!("exactly {a} {}", unit(a, what))),
+        (Some(a), Some(b)) => out.push(format!("{a} to {b} {what}")),
+        (Some(a), None) => out.push(format!("at least {a} {}", unit(a, what))),
+        (None, Some(b)) => out.push(format!("at most {b} {}", unit(b, what))),
+        (None, None) => {}
     };
     bound("minLength", "maxLength", "characters", &mut out);
     bound("minItems", "maxItems", "items", &mut out);
     bound("minProperties", "maxProperties", "properties", &mut out);
     let exclusive = |key: &str| get(key) == Some(&Value::Bool(true));
     if let Some(min) = get("minimum") {
-        let op = if exclusive("exclusiveMinimum") { "&gt;" } else { "≥" };
+        let op = if exclusive("exclusiveMinimum") {
+            "&gt;"
+        } else {
+            "≥"
+        };
         out.push(format!("{op} {min}"));
     }
     if let Some(max) = get("maximum") {
-        let op = if exclusive("exclusiveMaximum") { "&lt;" } else { "≤" };
+        let op = if exclusive("exclusiveMaximum") {
+            "&lt;"
+        } else {
+            "≤"
+        };
         out.push(format!("{op} {max}"));
     }
     if let Some(step) = get("multipleOf") {
@@ -847,10 +869,10 @@ fn constraints(schema: &Value) -> Vec<String> {
     if exclusive("deprecated") {
         out.push("<strong>deprecated</strong>".into());
     }
-    if let Some(Value::Object(discriminator)) = get("discriminator") {
-        if let Some(Value::String(property)) = discriminator.get("propertyName") {
-            out.push(format!("told apart by <code>{}</code>", esc(property)));
-        }
+    if let Some(Value::Object(discriminator)) = get("discriminator")
+        && let Some(Value::String(property)) = discriminator.get("propertyName")
+    {
+        out.push(format!("told apart by <code>{}</code>", esc(property)));
     }
     if get("additionalProperties") == Some(&Value::Bool(false)) {
         out.push("no other properties".into());
@@ -907,14 +929,25 @@ fn children(out: &mut String, page: &Page, schema: &Value, depth: usize) {
         }
     }
     if let Some(other @ Value::Object(_)) = schema.get("additionalProperties") {
-        node(&mut items, page, "<em>any other name</em>", other, false, depth);
+        node(
+            &mut items,
+            page,
+            "<em>any other name</em>",
+            other,
+            false,
+            depth,
+        );
     }
-    if let Some(item) = schema.get("items") {
-        if has_children(item) {
-            node(&mut items, page, "<em>each item</em>", item, false, depth);
-        }
+    if let Some(item) = schema.get("items")
+        && has_children(item)
+    {
+        node(&mut items, page, "<em>each item</em>", item, false, depth);
     }
-    for (key, word) in [("oneOf", "one of"), ("anyOf", "any of"), ("allOf", "all of")] {
+    for (key, word) in [
+        ("oneOf", "one of"),
+        ("anyOf", "any of"),
+        ("allOf", "all of"),
+    ] {
         if let Some(Value::Array(branches)) = schema.get(key) {
             for (index, branch) in branches.iter().enumerate() {
                 node(
@@ -949,7 +982,11 @@ fn node(out: &mut String, page: &Page, name: &str, schema: &Value, required: boo
         out,
         "<li>{name} <span class=\"ty\">{}</span>{}",
         type_label(page, schema),
-        if required { " <span class=\"req\">required</span>" } else { "" }
+        if required {
+            " <span class=\"req\">required</span>"
+        } else {
+            ""
+        }
     );
     let limits = constraints(schema);
     if !limits.is_empty() {

@@ -1151,8 +1151,16 @@ async fn every_spec_is_served_byte_for_byte() {
     assert_eq!(listed, present);
 }
 
+/// The check of the reference a reader opens (`GET /docs`), for every spec
+/// served: each operation and schema has its anchor
+/// (`#<stem>/<operationId>`, `#<stem>/schemas/<Name>`) and the navigation
+/// links each operation; every in-page link lands on an id; no text outside
+/// code shows CommonMark unrendered (`**`, a pair of backticks, `](`, a
+/// `- ` bullet); raw HTML of a description is shown as text; and nothing is
+/// loaded from elsewhere (no script, no `src`, links only to anchors or web
+/// pages).
 #[tokio::test]
-async fn the_reference_shows_every_operation_and_loads_nothing_from_elsewhere() {
+async fn the_reference_renders_its_text_and_anchors_every_operation_and_schema() {
     let ccs = Ccs::start().await;
     let response = ccs.http.get(ccs.url("/docs")).send().await.expect("sent");
     assert_eq!(response.status(), StatusCode::OK);
@@ -1161,6 +1169,10 @@ async fn the_reference_shows_every_operation_and_loads_nothing_from_elsewhere() 
         Some(&b"text/html; charset=utf-8"[..])
     );
     let html = response.text().await.expect("text");
+    let page = HtmlPage::scan(&html);
+    let mut problems = page.problems.clone();
+    let ids: BTreeSet<&str> = page.ids.iter().map(|(id, _)| id.as_str()).collect();
+    let links: BTreeSet<&str> = page.links.iter().map(|(l, _)| l.as_str()).collect();
     let mut operations = 0;
     for (name, bytes) in spec_files() {
         let spec: openapiv3::OpenAPI = serde_norway::from_slice(&bytes).expect("a spec");
@@ -1172,46 +1184,182 @@ async fn the_reference_shows_every_operation_and_loads_nothing_from_elsewhere() 
                     .operation_id
                     .as_deref()
                     .expect("every operation has an id");
-                let anchor = format!("id=\"op--{stem}--{id}\"");
-                assert!(html.contains(&anchor), "{method} {path} ({anchor}) missing");
-                let summary = op.summary.as_deref().unwrap_or_default();
-                assert!(html.contains(&escape(summary)), "summary of {id}");
+                let anchor = format!("{stem}/{id}");
+                if !ids.contains(anchor.as_str()) {
+                    problems.push(format!("{method} {path} of {name}: no anchor #{anchor}"));
+                }
+                if !links.contains(anchor.as_str()) {
+                    problems.push(format!("{method} {path} of {name}: no link to #{anchor}"));
+                }
                 operations += 1;
             }
         }
         for (schema, _) in spec.components.iter().flat_map(|c| &c.schemas) {
-            assert!(
-                html.contains(&format!("id=\"schema--{stem}--{schema}\"")),
-                "{schema}"
-            );
+            let anchor = format!("{stem}/schemas/{schema}");
+            if !ids.contains(anchor.as_str()) {
+                problems.push(format!("schema {schema} of {name}: no anchor #{anchor}"));
+            }
         }
     }
     assert!(operations > 20, "{operations}");
-    // No external resource: every src/href is an in-page anchor.
-    let lower = html.to_ascii_lowercase();
-    for attribute in ["src=", "href="] {
-        for (at, _) in lower.match_indices(attribute) {
-            let value = &lower[at + attribute.len()..];
-            assert!(
-                value.starts_with("\"#"),
-                "{attribute} at {at}: {}",
-                &html[at..at + 80]
-            );
+    for (link, near) in &page.links {
+        if !ids.contains(link.as_str()) {
+            problems.push(format!("broken link #{link} (near #{near})"));
         }
     }
-    for banned in ["<script", "<link", "@import", "url(", "<iframe", "<img"] {
+    let mut seen = BTreeSet::new();
+    for (id, _) in &page.ids {
+        if !seen.insert(id) {
+            problems.push(format!("id {id} twice"));
+        }
+    }
+    assert!(problems.is_empty(), "/docs:\n{}", problems.join("\n"));
+    // Raw HTML in a description is text (connector-auth.yaml's `appjwt-<date>`).
+    assert!(html.contains("appjwt-&lt;date&gt;"));
+    // No external resource: no `src`, every link an anchor or a web page.
+    let lower = html.to_ascii_lowercase();
+    assert!(!lower.contains(" src="), "a src attribute");
+    for (at, _) in lower.match_indices(" href=\"") {
+        let value = &lower[at + 7..];
+        assert!(
+            ["#", "https://", "http://"]
+                .iter()
+                .any(|p| value.starts_with(p)),
+            "href at {at}: {}",
+            &html[at..(at + 80).min(html.len())]
+        );
+    }
+    for banned in [
+        "<script", "<link", "@import", "url(", "<iframe", "<img", "<object",
+    ] {
         assert!(!lower.contains(banned), "{banned}");
     }
-    // Text is escaped: a `<` of a description never opens a tag.
-    assert!(html.contains("&lt;") || !html.contains("<RFC"));
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// The check above fails on what it is for: unrendered CommonMark outside
+/// code (none inside), and it sees ids and links.
+#[test]
+fn the_reference_check_finds_raw_markdown_outside_code() {
+    let page = HtmlPage::scan(
+        "<nav><a href=\"#a/op\">x</a></nav><section id=\"a/op\"><p>Some **bold**, \
+         `code` and [a](#b).\n- item</p><pre><code>**fine** `here`</code></pre></section>",
+    );
+    assert_eq!(page.ids, [("a/op".to_owned(), "a/op".to_owned())]);
+    assert_eq!(page.links, [("a/op".to_owned(), "top".to_owned())]);
+    assert_eq!(page.problems.len(), 1, "{:?}", page.problems);
+    let problem = &page.problems[0];
+    for what in [
+        "`**`",
+        "a pair of backticks",
+        "`](`",
+        "a `- ` bullet",
+        "near #a/op",
+    ] {
+        assert!(problem.contains(what), "{what}: {problem}");
+    }
+    assert!(
+        !HtmlPage::scan("<p><code>`a`</code> **</p>")
+            .problems
+            .is_empty()
+    );
+    assert!(
+        HtmlPage::scan("<p>a <code>`a` **b**</code></p>")
+            .problems
+            .is_empty()
+    );
+}
+
+/// What the reference check reads of a page: its ids and in-page links
+/// (each with the last id before it, for the message), and the problems of
+/// its text outside `code`, `pre`, `style` and `title`.
+struct HtmlPage {
+    ids: Vec<(String, String)>,
+    links: Vec<(String, String)>,
+    problems: Vec<String>,
+}
+
+impl HtmlPage {
+    /// Scans HTML as the emulator writes it: text escaped, attribute values
+    /// in double quotes without `>`.
+    fn scan(html: &str) -> HtmlPage {
+        let mut page = HtmlPage {
+            ids: Vec::new(),
+            links: Vec::new(),
+            problems: Vec::new(),
+        };
+        let mut near = String::from("top");
+        let mut verbatim = 0usize; // inside code, pre, style or title
+        let mut rest = html;
+        while !rest.is_empty() {
+            let (text, tag) = match rest.find('<') {
+                Some(at) => (&rest[..at], &rest[at..]),
+                None => (rest, ""),
+            };
+            if verbatim == 0 {
+                page.check_text(text, &near);
+            }
+            let Some(end) = tag.find('>') else { break };
+            let inside = &tag[1..end];
+            rest = &tag[end + 1..];
+            let closing = inside.starts_with('/');
+            let name: String = inside
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if matches!(name.as_str(), "code" | "pre" | "style" | "title") {
+                if closing {
+                    verbatim = verbatim.saturating_sub(1);
+                } else {
+                    verbatim += 1;
+                }
+            }
+            if let Some(id) = attribute(inside, "id") {
+                near = id.to_owned();
+                page.ids.push((id.to_owned(), near.clone()));
+            }
+            if let Some(target) = attribute(inside, "href").and_then(|h| h.strip_prefix('#')) {
+                page.links.push((target.to_owned(), near.clone()));
+            }
+        }
+        page
+    }
+
+    fn check_text(&mut self, text: &str, near: &str) {
+        let mut found = Vec::new();
+        if text.contains("**") {
+            found.push("`**`");
+        }
+        if text.matches('`').count() >= 2 {
+            found.push("a pair of backticks");
+        }
+        if text.contains("](") {
+            found.push("`](`");
+        }
+        if text
+            .lines()
+            .skip(1)
+            .any(|l| l.trim_start().starts_with("- "))
+        {
+            found.push("a `- ` bullet");
+        }
+        if !found.is_empty() {
+            self.problems.push(format!(
+                "raw markdown ({}) near #{near}: {:?}",
+                found.join(", "),
+                text.chars().take(120).collect::<String>()
+            ));
+        }
+    }
+}
+
+/// The value of `name="..."` in a tag's inside.
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key)? + key.len();
+    let end = tag[start..].find('"')?;
+    Some(&tag[start..start + end])
 }
 
 // ---------------------------------------------------------------- off
