@@ -771,7 +771,9 @@ fn type_label(page: &Page, schema: &Value) -> String {
             None => "array".to_owned(),
         },
         Some("object") | None if schema.get("properties").is_none() => {
-            if let Some(Value::Object(_)) = schema.get("additionalProperties") {
+            if let Some(Value::Object(map)) = schema.get("additionalProperties")
+                && !map.is_empty()
+            {
                 format!(
                     "map of string to {}",
                     type_label(page, &schema["additionalProperties"])
@@ -874,8 +876,11 @@ fn constraints(schema: &Value) -> Vec<String> {
     {
         out.push(format!("told apart by <code>{}</code>", esc(property)));
     }
-    if get("additionalProperties") == Some(&Value::Bool(false)) {
-        out.push("no other properties".into());
+    match get("additionalProperties") {
+        Some(Value::Bool(false)) => out.push("no other properties".into()),
+        Some(Value::Bool(true)) => out.push("other properties allowed".into()),
+        Some(Value::Object(map)) if map.is_empty() => out.push("other properties allowed".into()),
+        _ => {}
     }
     out
 }
@@ -928,7 +933,11 @@ fn children(out: &mut String, page: &Page, schema: &Value, depth: usize) {
             );
         }
     }
-    if let Some(other @ Value::Object(_)) = schema.get("additionalProperties") {
+    // `additionalProperties: {}` is JSON Schema's default (any other
+    // property): said among the constraints, not drawn as a branch.
+    if let Some(other @ Value::Object(map)) = schema.get("additionalProperties")
+        && !map.is_empty()
+    {
         node(
             &mut items,
             page,
@@ -972,7 +981,7 @@ fn has_children(schema: &Value) -> bool {
         && ["properties", "oneOf", "anyOf", "allOf", "items"]
             .iter()
             .any(|k| schema.get(*k).is_some())
-        || matches!(schema.get("additionalProperties"), Some(Value::Object(_)))
+        || matches!(schema.get("additionalProperties"), Some(Value::Object(m)) if !m.is_empty())
 }
 
 /// One line of a tree: name, type, required, constraints, description, and
