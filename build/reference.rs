@@ -80,7 +80,7 @@ td p{margin:0 0 .3em}\
 .tree>li{margin:.35em 0}.tree p{margin:.1em 0}\
 .ty{color:#6a3fb5;font-size:13px}.req{color:#b3261e;font-size:12px;font-weight:600}\
 .c{color:#5c6470;font-size:13px}\
-.d{margin:.1em 0 .2em}.d p{margin:.15em 0}\
+.d{margin:.1em 0 .2em}.d p{margin:.45em 0}.tree .d p{margin:.15em 0}\
 .resp{margin:.8em 0}\
 .st{display:inline-block;font:700 13px ui-monospace,Menlo,Consolas,monospace;padding:0 .35em;border-radius:3px;background:#eef0f3}\
 .st-2{background:#dcefdc;color:#1b5e20}.st-4,.st-5,.st-d{background:#f8e1df;color:#8c1d18}\
@@ -952,17 +952,13 @@ fn children(out: &mut String, page: &Page, schema: &Value, depth: usize) {
     {
         node(&mut items, page, "<em>each item</em>", item, false, depth);
     }
-    for (key, word) in [
-        ("oneOf", "one of"),
-        ("anyOf", "any of"),
-        ("allOf", "all of"),
-    ] {
+    for (key, word) in [("oneOf", "option"), ("anyOf", "option"), ("allOf", "part")] {
         if let Some(Value::Array(branches)) = schema.get(key) {
             for (index, branch) in branches.iter().enumerate() {
                 node(
                     &mut items,
                     page,
-                    &format!("<em>{word}, {}</em>", index + 1),
+                    &format!("<em>{word} {}</em>", index + 1),
                     branch,
                     false,
                     depth,
