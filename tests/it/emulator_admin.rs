@@ -1214,6 +1214,9 @@ async fn the_reference_renders_its_text_and_anchors_every_operation_and_schema()
         }
     }
     assert!(problems.is_empty(), "/docs:\n{}", problems.join("\n"));
+    // Descriptions are rendered, not shown as pre-wrapped source text.
+    assert!(!html.contains("pre-wrap"), "pre-wrapped text");
+    assert!(html.contains("<strong>Note:</strong>") && html.contains("<li>"));
     // Raw HTML in a description is text (connector-auth.yaml's `appjwt-<date>`).
     assert!(html.contains("appjwt-&lt;date&gt;"));
     // No external resource: no `src`, every link an anchor or a web page.
