@@ -74,7 +74,8 @@ pre{background:#f4f5f7;border:1px solid #e4e7eb;padding:.6em .8em;overflow-x:aut
 table{border-collapse:collapse;width:100%;margin:.3em 0}\
 th,td{border-bottom:1px solid #dde1e6;padding:.35em .5em;text-align:left;vertical-align:top}\
 th{font-size:13px;color:#5c6470;font-weight:600}\
-.params td:first-child code{overflow-wrap:normal;white-space:nowrap}\
+.params td:first-child code,.params .ty code{overflow-wrap:normal;white-space:nowrap}\
+.params td:nth-child(3){min-width:12em}\
 td p{margin:0 0 .3em}\
 .tree{list-style:none;margin:.2em 0;padding:0 0 0 1em;border-left:2px solid #e4e7eb}\
 .tree>li{margin:.35em 0}.tree p{margin:.1em 0}\
@@ -91,6 +92,7 @@ main{margin-left:0;padding:.5em .8em 3em}\
 .op,.schema{padding:.6em .6em}\
 .params thead{display:none}.params tr{display:block;border-bottom:1px solid #dde1e6;padding:.3em 0}\
 .params td{display:block;border:0;padding:.1em 0}\
+.params td[data-l]{display:inline-block;margin-right:1em;font-size:14px}.params td:nth-child(3){min-width:0}\
 .params td[data-l]::before{content:attr(data-l) ': ';color:#5c6470;font-size:12px}\
 }";
 
