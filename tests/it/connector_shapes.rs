@@ -243,3 +243,18 @@ async fn send_close() {
     assert_eq!(sent.sequence, None);
     insta::assert_snapshot!("send_close", shape(&request_to(&capture, &send_path())));
 }
+
+#[tokio::test]
+async fn send_close_dialog() {
+    let (capture, discovery) = flow().await;
+    let sent = conversation(&discovery)
+        .await
+        .close_dialog(CONVERSATION)
+        .await
+        .expect("closed");
+    assert_eq!(sent.sequence, None);
+    insta::assert_snapshot!(
+        "send_close_dialog",
+        shape(&request_to(&capture, &send_path()))
+    );
+}

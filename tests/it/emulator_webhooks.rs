@@ -289,6 +289,24 @@ impl Connector {
         .await;
     }
 
+    /// A SEND whatever its answer: its status and JSON body.
+    async fn try_send(&self, payload: Value) -> (u16, Value) {
+        let answer = self
+            .http
+            .post(format!(
+                "{}/api/account/{ACC}/messaging/consumer/conversation/send?v=3",
+                self.base
+            ))
+            .header("authorization", &self.app_jwt)
+            .header("x-lp-on-behalf", &self.consumer_jws)
+            .json(&payload)
+            .send()
+            .await
+            .expect("send");
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
     async fn agent(&self, conversation: &str, action: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self.http.post(format!(
             "{}/__emulator/conversations/{conversation}/agent/{action}",
@@ -1251,6 +1269,112 @@ async fn the_same_controls_are_methods_of_emulator() {
     assert_eq!(seen["state"], "CLOSE");
     assert_eq!(seen["events"][0]["role"], "ASSIGNED_AGENT");
     assert!(emulator.conversation("nope").is_none());
+    receiver.none_pending();
+    emulator.shutdown().await;
+}
+
+/// The Messaging Window API's close of a dialog, as LivePerson's
+/// post-conversation survey page sends it.
+fn dialog_change(conversation: &str, dialog: Value) -> Value {
+    json!({"kind": "req", "id": "2", "type": "cm.UpdateConversationField",
+        "body": {"conversationId": conversation, "conversationField":
+            {"field": "DialogChange", "type": "UPDATE", "dialog": dialog}}})
+}
+
+#[tokio::test]
+async fn closing_the_main_dialog_closes_the_conversation_as_a_close_does() {
+    let mut receiver = Receiver::start(SECRET).await;
+    let (emulator, connector) = start(config(&receiver, 0)).await;
+    let conversation = connector.open().await;
+    receiver.next().await;
+
+    // Bad forms: 400 naming what is wrong, and nothing changes.
+    for (dialog, wrong) in [
+        (json!({"dialogId": conversation, "state": "OPEN"}), "OPEN"),
+        (json!({"state": "CLOSE"}), "dialogId"),
+        (json!({"dialogId": conversation}), "state"),
+    ] {
+        let (status, body) = connector
+            .try_send(dialog_change(&conversation, dialog))
+            .await;
+        assert_eq!(status, 400, "{body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(wrong), "{message}");
+    }
+    let mut no_update = dialog_change(
+        &conversation,
+        json!({"dialogId": conversation, "state": "CLOSE"}),
+    );
+    no_update["body"]["conversationField"]["type"] = json!("CREATE");
+    let (status, body) = connector.try_send(no_update).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("CREATE"),
+        "{body}"
+    );
+    // A dialog the conversation does not have; a conversation that does not exist.
+    let (status, body) = connector
+        .try_send(dialog_change(
+            &conversation,
+            json!({"dialogId": "post-survey-1", "state": "CLOSE"}),
+        ))
+        .await;
+    assert_eq!(
+        (status, &body["message"]),
+        (404, &json!("dialog not found"))
+    );
+    let (status, body) = connector
+        .try_send(dialog_change(
+            "no-such-conversation",
+            json!({"dialogId": "post-survey-1", "state": "CLOSE"}),
+        ))
+        .await;
+    assert_eq!(
+        (status, &body["message"]),
+        (404, &json!("conversation not found"))
+    );
+    assert_eq!(connector.conversation(&conversation).await["state"], "OPEN");
+
+    let answer = connector
+        .send(dialog_change(
+            &conversation,
+            json!({"dialogId": conversation, "state": "CLOSE", "closedCause": "Closed by consumer"}),
+        ))
+        .await;
+    assert_eq!(answer, json!({"reqId": "2", "code": "OK", "body": {}}));
+    let closed = receiver.next().await;
+    assert_eq!(closed.kind(), "cqm.ExConversationChangeNotification");
+    let details = &closed.change()["result"]["conversationDetails"];
+    assert_eq!(details["state"], "CLOSE");
+    assert_eq!(details["stage"], "CLOSE");
+    assert_eq!(details["dialogs"][0]["state"], "CLOSE");
+    assert_eq!(details["closeReason"], "CONSUMER");
+    assert!(details["endTs"].as_i64().is_some());
+    let seen = connector.conversation(&conversation).await;
+    assert_eq!(seen["state"], "CLOSE");
+    assert_eq!(seen["close_reason"], "CONSUMER");
+
+    // Again: 200, and no second notification; publishing now is refused.
+    let again = connector
+        .send(dialog_change(
+            &conversation,
+            json!({"dialogId": conversation, "state": "CLOSE"}),
+        ))
+        .await;
+    assert_eq!(again["code"], "OK");
+    let (status, _) = connector
+        .try_send(json!({"kind": "req", "id": "p", "type": "ms.PublishEvent",
+            "body": {"dialogId": conversation, "event":
+                {"type": "ContentEvent", "contentType": "text/plain", "message": "late"}}}))
+        .await;
+    assert_eq!(status, 409);
+    conversation_until(&connector, &conversation, |c| {
+        delivery_states(c).iter().all(|s| s == "delivered")
+    })
+    .await;
     receiver.none_pending();
     emulator.shutdown().await;
 }

@@ -195,3 +195,30 @@ async fn a_delivery_sent_twice_reaches_the_connector_once() {
     );
     lp.emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn closing_the_main_dialog_is_a_close_the_connector_hears() {
+    let lp = start(&[]).await;
+    let id = lp.conversation.id().to_owned();
+    let mut events = lp.conversation.events(&lp.receiver);
+    let error = lp
+        .conversation
+        .close_dialog("a-post-survey-dialog")
+        .await
+        .expect_err("not a dialog of this conversation");
+    assert!(error.is_not_found(), "{error:?}");
+    lp.conversation.close_dialog(id.as_str()).await.unwrap();
+    let closed = events
+        .wait_for(WAIT, |n| match n {
+            Notification::Conversation(c) if c.is_closed() => Some(c),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(closed.conversation_id, id);
+    // As after `close`: closing again is fine, a text is refused.
+    lp.conversation.close_dialog(id.as_str()).await.unwrap();
+    let error = lp.conversation.send_text("late").await.expect_err("closed");
+    assert!(error.is_conversation_closed(), "{error:?}");
+    lp.emulator.shutdown().await;
+}

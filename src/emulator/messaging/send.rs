@@ -1,5 +1,6 @@
 //! SEND: publishes a message, a chat state or an accept status into a
-//! conversation CONVERSATION opened, or closes it.
+//! conversation CONVERSATION opened, or closes it (its state, or its MAIN
+//! dialog).
 
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -99,22 +100,42 @@ mod shape {
     #[serde(rename_all = "camelCase")]
     pub(super) struct UpdateBody {
         pub(super) conversation_id: String,
-        #[allow(dead_code)]
         pub(super) conversation_field: Field,
+    }
+
+    /// The field, told apart by `field`: the conversation's state (the
+    /// Connector API's close) or a dialog's (the Messaging Window API's).
+    #[derive(Deserialize)]
+    #[serde(tag = "field")]
+    pub(super) enum Field {
+        #[serde(rename = "ConversationStateField", rename_all = "camelCase")]
+        ConversationState {
+            #[allow(dead_code)]
+            conversation_state: State,
+        },
+        #[serde(rename = "DialogChange")]
+        DialogChange {
+            #[allow(dead_code)]
+            #[serde(rename = "type")]
+            change: DialogChangeType,
+            dialog: Dialog,
+        },
+    }
+
+    #[derive(Deserialize)]
+    pub(super) enum DialogChangeType {
+        #[serde(rename = "UPDATE")]
+        Update,
     }
 
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
-    pub(super) struct Field {
+    pub(super) struct Dialog {
+        pub(super) dialog_id: String,
         #[allow(dead_code)]
-        field: FieldName,
+        state: State,
         #[allow(dead_code)]
-        conversation_state: State,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) enum FieldName {
-        ConversationStateField,
+        closed_cause: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -126,9 +147,11 @@ mod shape {
 
 /// `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`:
 /// one payload. A published event gets the conversation's next sequence
-/// number (from 0); a close closes it (again: 200). Unknown conversation, or
-/// another consumer's: 404 `conversation not found`; publishing to a closed
-/// one: 409 `conversation is closed`.
+/// number (from 0); a close (`ConversationStateField`, or `DialogChange` of
+/// its MAIN dialog) closes it (again: 200). Unknown conversation, or another
+/// consumer's: 404 `conversation not found`; a dialog it does not have: 404
+/// `dialog not found`; publishing to a closed one: 409 `conversation is
+/// closed`.
 pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
     let consumer = match consumer(c) {
         Ok(consumer) => consumer,
@@ -155,7 +178,21 @@ pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
             }
             (id, body.dialog_id, true)
         }
-        shape::Request::Update { id, body, .. } => (id, body.conversation_id, false),
+        shape::Request::Update { id, body, .. } => {
+            // The conversation's one dialog is its MAIN dialog, whose id is
+            // the conversation's: closing it closes the conversation.
+            if let shape::Field::DialogChange { dialog, .. } = &body.conversation_field
+                && dialog.dialog_id != body.conversation_id
+            {
+                // Not a dialog of this conversation: as unknown as a
+                // conversation that is not the consumer's (checked first).
+                c.shared
+                    .conversations
+                    .check(&body.conversation_id, account, &consumer)?;
+                return Err(ApiError::not_found("dialog not found"));
+            }
+            (id, body.conversation_id, false)
+        }
     };
     let conversations = &c.shared.conversations;
     let body = if event {

@@ -424,6 +424,11 @@ impl Conversations {
         Ok(sequence)
     }
 
+    /// Answers 404 if conversation `id` is not the consumer's; changes nothing.
+    pub(crate) fn check(&self, id: &str, account: &str, consumer: &str) -> Result<(), ApiError> {
+        self.lock().find(id, account, consumer).map(|_| ())
+    }
+
     /// Closes conversation `id` (again: nothing changes). 404 if it is not
     /// the consumer's.
     pub(crate) fn close(
