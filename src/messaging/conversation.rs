@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::client::{ClientSlot, MessagingClient};
 use super::request::ConversationRequest;
+use super::rich::{RichContent, check_event};
 use super::send::{AcceptStatus, ChatState, Sent, request_id};
 use crate::Error;
 use crate::client::secret::Credential;
@@ -66,6 +67,7 @@ impl MessagingClient {
 /// | call | payload | repeated |
 /// | --- | --- | --- |
 /// | [`send_text`](Self::send_text) | `ContentEvent` | **never**: a repeat could post the message twice |
+/// | [`send_rich_content`](Self::send_rich_content) | `RichContentEvent` | **never**: a repeat could post the content twice |
 /// | [`chat_state`](Self::chat_state) | `ChatStateEvent` | yes: it sets a state |
 /// | [`accept`](Self::accept) | `AcceptStatusEvent` | yes: it sets a state |
 /// | [`close`](Self::close) | `cm.UpdateConversationField` | yes: closing twice is closing |
@@ -84,7 +86,7 @@ impl MessagingClient {
 /// | not found | [`Error::NotFound`] | an id that is unknown, or not this consumer's |
 /// | token refused | [`Error::Connector`] (401, with its [`ConnectorErrorCode`](crate::connector::ConnectorErrorCode)); [`Error::is_unauthorized`] | the AppJWT or ConsumerJWS was still refused after one renewal, or could not be renewed |
 /// | payload refused | [`Error::Rejected`] | the service answered 200 with a code other than `OK` |
-/// | bad input | [`Error::InvalidInput`] | `accept` with no sequence number, or one too large; nothing was sent |
+/// | bad input | [`Error::InvalidInput`] | `accept` with no sequence number, or one too large; structured content the schema refuses; nothing was sent |
 /// | rate limited | [`Error::RateLimited`] | 429 after the retries the policy allows (never retried for `send_text`) |
 #[derive(Clone)]
 pub struct OpenConversation {
@@ -149,6 +151,33 @@ impl OpenConversation {
             type_: t::ContentEventType::ContentEvent,
             content_type: t::ContentEventContentType::TextPlain,
             message: message.into(),
+        });
+        self.publish(event, false).await
+    }
+
+    /// Sends structured content from the consumer (a card, a carousel, a
+    /// map, ...) with optional quick replies: a `RichContentEvent`. Never
+    /// repeated automatically, like [`send_text`](Self::send_text).
+    ///
+    /// The content is checked first against LivePerson's structured
+    /// content schema: what it refuses (a button without a title, an
+    /// unknown element type, a carousel of one card, ...) is
+    /// [`Error::InvalidInput`] naming the JSON pointer of the first member
+    /// at fault (e.g. `/content/elements/2/title: required`), and nothing
+    /// is sent.
+    ///
+    /// Sends `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`
+    /// with an `ms.PublishEvent` (`RichContentEvent`); 200 with the code
+    /// `OK` → [`Sent`]; other answers as in the table above.
+    pub async fn send_rich_content(&self, content: impl Into<RichContent>) -> Result<Sent, Error> {
+        use raw::types as t;
+        let (content, quick_replies) = content.into().into_parts();
+        check_event(&content, quick_replies.as_ref(), "")
+            .map_err(|violation| Error::invalid("rich content", violation.to_string()))?;
+        let event = t::PublishedEvent::RichContentEvent(t::RichContentEvent {
+            type_: t::RichContentEventType::RichContentEvent,
+            content,
+            quick_replies,
         });
         self.publish(event, false).await
     }

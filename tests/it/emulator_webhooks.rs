@@ -1378,3 +1378,163 @@ async fn closing_the_main_dialog_closes_the_conversation_as_a_close_does() {
     receiver.none_pending();
     emulator.shutdown().await;
 }
+
+/// A card with quick replies, as LivePerson's structured content pages
+/// write one.
+fn card() -> Value {
+    json!({
+        "type": "vertical",
+        "elements": [
+            {"type": "image", "url": "https://shop.example.org/img/4711.png", "caption": "Order 4711",
+             "click": {"metadata": [{"type": "ExternalId", "id": "4711"}]}},
+            {"type": "text", "text": "Order 4711", "tooltip": "the order", "rtl": false,
+             "style": {"bold": true, "italic": false, "color": "#000000", "size": "large"}},
+            {"type": "button", "title": "Track it",
+             "click": {"actions": [{"type": "link", "name": "Track", "uri": "https://shop.example.org/t/4711"}]}},
+            {"type": "map", "la": 40.7562, "lo": -73.99861,
+             "click": {"actions": [{"type": "navigate", "name": "Go", "la": 40.7562, "lo": -73.99861}]}},
+        ],
+    })
+}
+
+fn quick_replies() -> Value {
+    json!({"type": "quickReplies", "itemsPerRow": 8, "replies": [
+        {"type": "button", "title": "yes", "tooltip": "yes i do",
+         "click": {"actions": [{"type": "publishText", "text": "yep"}],
+                   "metadata": [{"type": "ExternalId", "id": "Yes-1234"}]},
+         "style": {"color": "#fff", "background-color": "#333", "border-radius": 25, "bold": true}},
+    ]})
+}
+
+#[tokio::test]
+async fn structured_content_is_checked_and_delivered_as_a_rich_content_event() {
+    let mut receiver = Receiver::start(SECRET).await;
+    let (emulator, connector) = start(config(&receiver, 0)).await;
+    let conversation = connector.open().await;
+    receiver.next().await;
+
+    let rich = |content: Value| json!({"type": "RichContentEvent", "content": content});
+    let mut bad_quick_replies = rich(card());
+    bad_quick_replies["quickReplies"] = json!({"type": "quickReplies", "itemsPerRow": 8,
+        "replies": [{"type": "button", "click": {}}]});
+    let refusals = [
+        (
+            json!({"type": "RichContentEvent"}),
+            "/body/event/content: required",
+        ),
+        (
+            rich(
+                json!({"type": "vertical", "elements": [{"type": "text", "text": "a"}, {"type": "button"}]}),
+            ),
+            "/body/event/content/elements/1/title: required",
+        ),
+        (
+            rich(json!({"type": "carousel", "elements": [card()]})),
+            "/body/event/content/elements: at least 2 items",
+        ),
+        (
+            rich(
+                json!({"type": "image", "url": "https://x.example/i.png", "caption": "c".repeat(129)}),
+            ),
+            "/body/event/content/caption: at most 128 characters",
+        ),
+        (
+            rich(json!({"type": "gallery", "elements": []})),
+            "/body/event/content/type: unknown element type \"gallery\"",
+        ),
+        (
+            rich(
+                json!({"type": "button", "title": "t", "click": {"actions": [{"type": "call", "phone": "1"}]}}),
+            ),
+            "/body/event/content/click/actions/0/type: must be one of publishText, navigate, link",
+        ),
+        (
+            bad_quick_replies,
+            "/body/event/quickReplies/replies/0/title: required",
+        ),
+    ];
+    for (event, expected) in refusals {
+        let (status, body) = connector
+            .try_send(json!({"kind": "req", "id": "r", "type": "ms.PublishEvent",
+                "body": {"dialogId": conversation, "event": event}}))
+            .await;
+        assert_eq!(status, 400, "{body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(expected),
+            "{message:?} is not {expected:?}"
+        );
+    }
+    assert_eq!(
+        connector.conversation(&conversation).await["events"],
+        json!([]),
+        "a refused SEND publishes nothing"
+    );
+
+    let mut event = rich(card());
+    event["quickReplies"] = quick_replies();
+    let answer = connector.publish(&conversation, event.clone()).await;
+    assert_eq!(answer["body"]["sequence"], 0);
+    let delivered = receiver.next().await;
+    assert_eq!(delivered.kind(), "ms.MessagingEventNotification");
+    assert_eq!(delivered.change()["sequence"], 0);
+    assert_eq!(delivered.change()["originatorMetadata"]["role"], "CONSUMER");
+    assert_eq!(delivered.change()["event"], event, "delivered as sent");
+
+    // The JSON schema's name for the content, `message`, is delivered as `content`.
+    let answer = connector
+        .publish(
+            &conversation,
+            json!({"type": "RichContentEvent", "message": {"type": "text", "text": "hi"}}),
+        )
+        .await;
+    assert_eq!(answer["body"]["sequence"], 1);
+    assert_eq!(
+        receiver.next().await.change()["event"],
+        json!({"type": "RichContentEvent", "content": {"type": "text", "text": "hi"}})
+    );
+
+    conversation_until(&connector, &conversation, |c| {
+        delivery_states(c).iter().all(|s| s == "delivered")
+    })
+    .await;
+    let kinds: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.webhook.map(|w| w.event_type))
+        .collect();
+    assert_eq!(
+        kinds[1..],
+        [
+            WebhookEvent::RichContentEvent.as_str(),
+            WebhookEvent::RichContentEvent.as_str()
+        ]
+    );
+    receiver.none_pending();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn rich_content_goes_to_its_own_registration() {
+    let mut receiver = Receiver::start(SECRET).await;
+    let config = EmulatorConfig::new()
+        .app_credentials(CLIENT_ID, SECRET)
+        .webhook(WebhookEvent::RichContentEvent, receiver.url("/rich"), 0);
+    let (emulator, connector) = start(config).await;
+    let conversation = connector.open().await;
+    connector
+        .text(&conversation, "not delivered: no ContentEvent registration")
+        .await;
+    connector
+        .publish(
+            &conversation,
+            json!({"type": "RichContentEvent", "content": card()}),
+        )
+        .await;
+    let delivered = receiver.next().await;
+    assert_eq!(delivered.path, "/rich");
+    assert_eq!(delivered.change()["event"]["content"], card());
+    assert_eq!(delivered.change()["sequence"], 1);
+    receiver.none_pending();
+    emulator.shutdown().await;
+}

@@ -1,4 +1,5 @@
-//! SEND: publishes a message, a chat state or an accept status into a
+//! SEND: publishes a message, structured content, a chat state or an
+//! accept status into a
 //! conversation CONVERSATION opened, or closes it (its state, or its MAIN
 //! dialog).
 
@@ -62,6 +63,10 @@ mod shape {
             #[allow(dead_code)]
             chat_state: ChatState,
         },
+        /// Checked member by member by `crate::messaging::rich`, which
+        /// names the JSON pointer of the first member at fault.
+        #[serde(rename = "RichContentEvent")]
+        Rich {},
         #[serde(rename = "AcceptStatusEvent", rename_all = "camelCase")]
         Accept {
             #[allow(dead_code)]
@@ -216,6 +221,7 @@ fn published(event: &Value) -> Result<Published, ApiError> {
     let published = match event["type"].as_str() {
         Some("ContentEvent") => text("message").map(Published::Text),
         Some("ChatStateEvent") => text("chatState").map(Published::ChatState),
+        Some("RichContentEvent") => return rich(event).map(Published::Rich),
         Some("AcceptStatusEvent") => text("status").map(|status| Published::AcceptStatus {
             status,
             sequences: event["sequenceList"]
@@ -227,4 +233,26 @@ fn published(event: &Value) -> Result<Published, ApiError> {
     };
     // The shape was checked: every member read above is there.
     published.ok_or_else(|| ApiError::bad_request("the event is not one SEND publishes"))
+}
+
+/// A `RichContentEvent` as it is delivered: its structured content (under
+/// `content`, or the JSON schema's `message`) and quick replies, checked
+/// against LivePerson's schema; 400 names the first member at fault.
+fn rich(event: &Value) -> Result<Value, ApiError> {
+    let content = match event.get("content").or_else(|| event.get("message")) {
+        Some(content) => content,
+        None => {
+            return Err(ApiError::bad_request(
+                "/body/event/content: required (the structured content)",
+            ));
+        }
+    };
+    let quick_replies = event.get("quickReplies");
+    crate::messaging::rich::check_event(content, quick_replies, "/body/event")
+        .map_err(|violation| ApiError::bad_request(violation.to_string()))?;
+    let mut delivered = json!({"type": "RichContentEvent", "content": content});
+    if let (Some(quick_replies), Value::Object(map)) = (quick_replies, &mut delivered) {
+        map.insert("quickReplies".into(), quick_replies.clone());
+    }
+    Ok(delivered)
 }

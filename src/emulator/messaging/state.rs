@@ -51,6 +51,8 @@ pub(crate) enum Published {
     ChatState(String),
     /// An `AcceptStatusEvent`.
     AcceptStatus { status: String, sequences: Vec<u64> },
+    /// A `RichContentEvent`, the whole event as delivered (checked).
+    Rich(Value),
 }
 
 impl Published {
@@ -63,6 +65,7 @@ impl Published {
             Published::AcceptStatus { status, sequences } => {
                 json!({"type": "AcceptStatusEvent", "status": status, "sequenceList": sequences})
             }
+            Published::Rich(event) => event.clone(),
         }
     }
 
@@ -71,6 +74,7 @@ impl Published {
             Published::Text(_) => WebhookEvent::ContentEvent,
             Published::ChatState(_) => WebhookEvent::ChatStateEvent,
             Published::AcceptStatus { .. } => WebhookEvent::AcceptStatusEvent,
+            Published::Rich(_) => WebhookEvent::RichContentEvent,
         }
     }
 }
