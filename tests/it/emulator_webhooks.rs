@@ -1301,6 +1301,20 @@ async fn closing_the_main_dialog_closes_the_conversation_as_a_close_does() {
         let message = body["message"].as_str().unwrap_or_default();
         assert!(message.contains(wrong), "{message}");
     }
+    // serde would read a number as the variant's index: refused.
+    let mut numbered = dialog_change(
+        &conversation,
+        json!({"dialogId": conversation, "state": "CLOSE"}),
+    );
+    numbered["body"]["conversationField"]["field"] = json!(0);
+    let (status, body) = connector.try_send(numbered).await;
+    assert_eq!(
+        (status, &body["message"]),
+        (
+            400,
+            &json!("/body/conversationField/field: must be a string")
+        )
+    );
     let mut no_update = dialog_change(
         &conversation,
         json!({"dialogId": conversation, "state": "CLOSE"}),

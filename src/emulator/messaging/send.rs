@@ -167,6 +167,12 @@ pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
         return Err(ApiError::bad_request("the query parameter v must be 3"));
     }
     let payload: Value = c.json()?;
+    // serde takes a number as a tag (the variant's index): refuse it first.
+    for tag in ["/type", "/body/event/type", "/body/conversationField/field"] {
+        if payload.pointer(tag).is_some_and(|t| !t.is_string()) {
+            return Err(ApiError::bad_request(format!("{tag}: must be a string")));
+        }
+    }
     let request = shape::Request::deserialize(&payload).map_err(|e| {
         ApiError::bad_request(format!(
             "the payload must be ms.PublishEvent or cm.UpdateConversationField: {e}"
