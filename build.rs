@@ -480,6 +480,20 @@ pub fn settings() -> progenitor::GenerationSettings {
             "SendResponseBody",
             "::serde_json::Value",
             [progenitor::TypeImpl::Default].into_iter(),
+        )
+        // Structured content is a recursive union of a dozen element types
+        // that allows members it does not list; the layer builds and checks
+        // it as JSON (src/messaging/rich.rs), and typed structs would drop
+        // the members they do not know.
+        .with_replacement(
+            "StructuredContent",
+            "::serde_json::Value",
+            [progenitor::TypeImpl::Default].into_iter(),
+        )
+        .with_replacement(
+            "QuickReplies",
+            "::serde_json::Value",
+            [progenitor::TypeImpl::Default].into_iter(),
         );
     // The name schemas become the crate's validated name types: a name is
     // checked once, when the caller makes it (src/names.rs implements the

@@ -76,9 +76,9 @@ pub const DEFAULT_WEBHOOK_CLIENT_SECRET: &str = "ccs-serve-webhook-secret";
 pub enum WebhookEvent {
     /// `ms.MessagingEventNotification.ContentEvent`: text messages.
     ContentEvent,
-    /// `ms.MessagingEventNotification.RichContentEvent`: structured content.
-    /// Accepted as a registration; the emulator sends none (its SEND takes
-    /// text only, and its agent sends text).
+    /// `ms.MessagingEventNotification.RichContentEvent`: structured content
+    /// (a consumer's SEND of a `RichContentEvent`; the emulator's agent
+    /// sends text only).
     RichContentEvent,
     /// `ms.MessagingEventNotification.AcceptStatusEvent`: accept and read receipts.
     AcceptStatusEvent,

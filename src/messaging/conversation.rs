@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::client::{ClientSlot, MessagingClient};
 use super::request::ConversationRequest;
+use super::rich::{RichContent, check_event};
 use super::send::{AcceptStatus, ChatState, Sent, request_id};
 use crate::Error;
 use crate::client::secret::Credential;
@@ -66,9 +67,11 @@ impl MessagingClient {
 /// | call | payload | repeated |
 /// | --- | --- | --- |
 /// | [`send_text`](Self::send_text) | `ContentEvent` | **never**: a repeat could post the message twice |
+/// | [`send_rich_content`](Self::send_rich_content) | `RichContentEvent` | **never**: a repeat could post the content twice |
 /// | [`chat_state`](Self::chat_state) | `ChatStateEvent` | yes: it sets a state |
 /// | [`accept`](Self::accept) | `AcceptStatusEvent` | yes: it sets a state |
 /// | [`close`](Self::close) | `cm.UpdateConversationField` | yes: closing twice is closing |
+/// | [`close_dialog`](Self::close_dialog) | `cm.UpdateConversationField` (`DialogChange`) | yes: closing twice is closing |
 ///
 /// Every call, `send_text` included, is repeated once after the service
 /// refused a token as expired or invalid (`errorCode` 40102 or 40103) and the
@@ -79,11 +82,11 @@ impl MessagingClient {
 ///
 /// | refusal | error | when |
 /// | --- | --- | --- |
-/// | conversation closed | [`Error::Api`] with 409; [`Error::is_conversation_closed`] | `send_text`, `chat_state`, `accept` after the conversation was closed (`close` on a closed conversation succeeds) |
+/// | conversation closed | [`Error::Api`] with 409; [`Error::is_conversation_closed`] | `send_text`, `chat_state`, `accept` after the conversation was closed (`close` and `close_dialog` on a closed conversation succeed) |
 /// | not found | [`Error::NotFound`] | an id that is unknown, or not this consumer's |
 /// | token refused | [`Error::Connector`] (401, with its [`ConnectorErrorCode`](crate::connector::ConnectorErrorCode)); [`Error::is_unauthorized`] | the AppJWT or ConsumerJWS was still refused after one renewal, or could not be renewed |
 /// | payload refused | [`Error::Rejected`] | the service answered 200 with a code other than `OK` |
-/// | bad input | [`Error::InvalidInput`] | `accept` with no sequence number, or one too large; nothing was sent |
+/// | bad input | [`Error::InvalidInput`] | `accept` with no sequence number, or one too large; structured content the schema refuses; nothing was sent |
 /// | rate limited | [`Error::RateLimited`] | 429 after the retries the policy allows (never retried for `send_text`) |
 #[derive(Clone)]
 pub struct OpenConversation {
@@ -152,6 +155,33 @@ impl OpenConversation {
         self.publish(event, false).await
     }
 
+    /// Sends structured content from the consumer (a card, a carousel, a
+    /// map, ...) with optional quick replies: a `RichContentEvent`. Never
+    /// repeated automatically, like [`send_text`](Self::send_text).
+    ///
+    /// The content is checked first against LivePerson's structured
+    /// content schema: what it refuses (a button without a title, an
+    /// unknown element type, a carousel of one card, ...) is
+    /// [`Error::InvalidInput`] naming the JSON pointer of the first member
+    /// at fault (e.g. `/content/elements/2/title: required`), and nothing
+    /// is sent.
+    ///
+    /// Sends `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`
+    /// with an `ms.PublishEvent` (`RichContentEvent`); 200 with the code
+    /// `OK` → [`Sent`]; other answers as in the table above.
+    pub async fn send_rich_content(&self, content: impl Into<RichContent>) -> Result<Sent, Error> {
+        use raw::types as t;
+        let (content, quick_replies) = content.into().into_parts();
+        check_event(&content, quick_replies.as_ref(), "")
+            .map_err(|violation| Error::invalid("rich content", violation.to_string()))?;
+        let event = t::PublishedEvent::RichContentEvent(t::RichContentEvent {
+            type_: t::RichContentEventType::RichContentEvent,
+            content,
+            quick_replies,
+        });
+        self.publish(event, false).await
+    }
+
     /// Sends the consumer's chat state, e.g. [`ChatState::Composing`] while
     /// they type.
     ///
@@ -210,10 +240,60 @@ impl OpenConversation {
                 type_: t::UpdateConversationFieldRequestType::CmUpdateConversationField,
                 body: t::UpdateConversationFieldBody {
                     conversation_id: self.id.clone(),
-                    conversation_field: t::ConversationStateField {
-                        field: t::ConversationStateFieldField::ConversationStateField,
-                        conversation_state: t::ConversationStateFieldConversationState::Close,
-                    },
+                    conversation_field: t::ConversationField::ConversationStateField(
+                        t::ConversationStateField {
+                            field: t::ConversationStateFieldField::ConversationStateField,
+                            conversation_state: t::ConversationStateFieldConversationState::Close,
+                        },
+                    ),
+                },
+            });
+        self.client
+            .send_raw(&self.consumer, &self.slot, request, true)
+            .await
+    }
+
+    /// Closes one dialog of the conversation, the Messaging Window API's way
+    /// (`cm.UpdateConversationField`, `DialogChange` `UPDATE`, `state`
+    /// `CLOSE`, `closedCause` `Closed by consumer`).
+    ///
+    /// A conversation is a container of dialogs. Its `MAIN` dialog has the
+    /// conversation's id: `close_dialog(conversation.id())` ends the
+    /// conversation with the agent, where LivePerson then opens a
+    /// `POST_SURVEY` dialog if the account has a post-conversation survey
+    /// (its id is in the conversation-change notification's `dialogs`);
+    /// close that one by its id when the survey is done. Without a survey,
+    /// closing the `MAIN` dialog is the same as [`close`](Self::close).
+    /// Repeated automatically like `close` (closing twice is closing).
+    ///
+    /// Sends `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`
+    /// with a `cm.UpdateConversationField`; 200 with the code `OK` →
+    /// [`Sent`]; a dialog the conversation does not have: [`Error::NotFound`];
+    /// other answers as in the table above.
+    pub async fn close_dialog(&self, dialog_id: impl Into<String>) -> Result<Sent, Error> {
+        use raw::types as t;
+        let dialog_id = dialog_id.into();
+        if dialog_id.is_empty() {
+            return Err(Error::invalid("dialog id", "name the dialog to close"));
+        }
+        let request =
+            t::SendRequest::UpdateConversationFieldRequest(t::UpdateConversationFieldRequest {
+                kind: t::RequestKind::Req,
+                id: t::RequestId(request_id()),
+                type_: t::UpdateConversationFieldRequestType::CmUpdateConversationField,
+                body: t::UpdateConversationFieldBody {
+                    conversation_id: self.id.clone(),
+                    conversation_field: t::ConversationField::DialogChangeField(
+                        t::DialogChangeField {
+                            field: t::DialogChangeFieldField::DialogChange,
+                            type_: t::DialogChangeFieldType::Update,
+                            dialog: t::DialogUpdate {
+                                dialog_id,
+                                state: t::DialogUpdateState::Close,
+                                closed_cause: Some("Closed by consumer".to_owned()),
+                            },
+                        },
+                    ),
                 },
             });
         self.client

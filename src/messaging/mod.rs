@@ -12,11 +12,13 @@
 // | `client.rs` | `MessagingClient`: builder, hosts, tokens, the renew-once call, CONVERSATION, the SEND call | `request`, `send` |
 // | `request.rs` | `ConversationRequest` and its SDEs | (generated types only) |
 // | `conversation.rs` | `OpenConversation` and `MessagingClient::open` / `::conversation` | `client`, `request`, `send` |
+// | `rich.rs` | structured content: `RichContent`, its builders, the schema check | (none) |
 // | `send.rs` | SEND's payload types (`ChatState`, `AcceptStatus`), its answer `Sent`, request ids | (generated types only) |
 
 mod client;
 mod conversation;
 mod request;
+pub(crate) mod rich; // the emulator checks SEND's structured content with it
 pub(crate) mod send; // webhooks reads its ChatState and AcceptStatus
 
 pub use client::{Conversation, MessagingClient, MessagingCredentials};
@@ -24,4 +26,5 @@ pub use conversation::OpenConversation;
 pub use request::{
     Campaign, ConversationContext, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
 };
+pub use rich::{Action, Element, QuickReplies, RichContent};
 pub use send::{AcceptStatus, ChatState, Sent};

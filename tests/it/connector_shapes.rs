@@ -16,7 +16,9 @@
 use crate::support::{CaptureServer, Captured, Reply};
 use liveperson_ccs::MessagingClient;
 use liveperson_ccs::connector::{AppJwtProvider, Discovery};
-use liveperson_ccs::messaging::{AcceptStatus, ChatState, OpenConversation};
+use liveperson_ccs::messaging::{
+    AcceptStatus, Action, ChatState, Element, OpenConversation, QuickReplies, RichContent,
+};
 use serde_json::{Value, json};
 
 const ACC: &str = "le12345678";
@@ -242,4 +244,66 @@ async fn send_close() {
         .expect("closed");
     assert_eq!(sent.sequence, None);
     insta::assert_snapshot!("send_close", shape(&request_to(&capture, &send_path())));
+}
+
+#[tokio::test]
+async fn send_close_dialog() {
+    let (capture, discovery) = flow().await;
+    let sent = conversation(&discovery)
+        .await
+        .close_dialog(CONVERSATION)
+        .await
+        .expect("closed");
+    assert_eq!(sent.sequence, None);
+    insta::assert_snapshot!(
+        "send_close_dialog",
+        shape(&request_to(&capture, &send_path()))
+    );
+}
+
+#[tokio::test]
+async fn send_rich_content() {
+    let (capture, discovery) = flow().await;
+    let card = RichContent::new(Element::vertical([
+        Element::image("https://shop.example.org/img/order-4711.png").caption("Order 4711"),
+        Element::text("My order 4711 has not arrived").bold(),
+        Element::button("Track it")
+            .tooltip("track the parcel")
+            .action(Action::link("https://shop.example.org/track/4711").name("Track")),
+    ]))
+    .quick_replies(
+        QuickReplies::new(2)
+            .reply("Refund", "I want a refund")
+            .reply("Wait", "I will wait"),
+    );
+    let sent = conversation(&discovery)
+        .await
+        .send_rich_content(card)
+        .await
+        .expect("sent");
+    assert_eq!(sent.sequence, Some(0));
+    insta::assert_snapshot!(
+        "send_rich_content",
+        shape(&request_to(&capture, &send_path()))
+    );
+}
+
+#[tokio::test]
+async fn send_rich_content_carousel() {
+    let (capture, discovery) = flow().await;
+    let card = |plan: &str| {
+        Element::vertical([
+            Element::text(plan),
+            Element::button("Choose").action(Action::publish_text(format!("I choose {plan}"))),
+        ])
+    };
+    conversation(&discovery)
+        .await
+        .send_rich_content(Element::carousel([card("S"), card("M")]))
+        .await
+        .expect("sent");
+    insta::assert_snapshot!(
+        "send_rich_content_carousel",
+        shape(&request_to(&capture, &send_path()))
+    );
 }

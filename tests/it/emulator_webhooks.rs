@@ -289,6 +289,24 @@ impl Connector {
         .await;
     }
 
+    /// A SEND whatever its answer: its status and JSON body.
+    async fn try_send(&self, payload: Value) -> (u16, Value) {
+        let answer = self
+            .http
+            .post(format!(
+                "{}/api/account/{ACC}/messaging/consumer/conversation/send?v=3",
+                self.base
+            ))
+            .header("authorization", &self.app_jwt)
+            .header("x-lp-on-behalf", &self.consumer_jws)
+            .json(&payload)
+            .send()
+            .await
+            .expect("send");
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
     async fn agent(&self, conversation: &str, action: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self.http.post(format!(
             "{}/__emulator/conversations/{conversation}/agent/{action}",
@@ -1251,6 +1269,286 @@ async fn the_same_controls_are_methods_of_emulator() {
     assert_eq!(seen["state"], "CLOSE");
     assert_eq!(seen["events"][0]["role"], "ASSIGNED_AGENT");
     assert!(emulator.conversation("nope").is_none());
+    receiver.none_pending();
+    emulator.shutdown().await;
+}
+
+/// The Messaging Window API's close of a dialog, as LivePerson's
+/// post-conversation survey page sends it.
+fn dialog_change(conversation: &str, dialog: Value) -> Value {
+    json!({"kind": "req", "id": "2", "type": "cm.UpdateConversationField",
+        "body": {"conversationId": conversation, "conversationField":
+            {"field": "DialogChange", "type": "UPDATE", "dialog": dialog}}})
+}
+
+#[tokio::test]
+async fn closing_the_main_dialog_closes_the_conversation_as_a_close_does() {
+    let mut receiver = Receiver::start(SECRET).await;
+    let (emulator, connector) = start(config(&receiver, 0)).await;
+    let conversation = connector.open().await;
+    receiver.next().await;
+
+    // Bad forms: 400 naming what is wrong, and nothing changes.
+    for (dialog, wrong) in [
+        (json!({"dialogId": conversation, "state": "OPEN"}), "OPEN"),
+        (json!({"state": "CLOSE"}), "dialogId"),
+        (json!({"dialogId": conversation}), "state"),
+    ] {
+        let (status, body) = connector
+            .try_send(dialog_change(&conversation, dialog))
+            .await;
+        assert_eq!(status, 400, "{body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(wrong), "{message}");
+    }
+    // serde would read a number as the variant's index: refused.
+    let mut numbered = dialog_change(
+        &conversation,
+        json!({"dialogId": conversation, "state": "CLOSE"}),
+    );
+    numbered["body"]["conversationField"]["field"] = json!(0);
+    let (status, body) = connector.try_send(numbered).await;
+    assert_eq!(
+        (status, &body["message"]),
+        (
+            400,
+            &json!("/body/conversationField/field: must be a string")
+        )
+    );
+    let mut no_update = dialog_change(
+        &conversation,
+        json!({"dialogId": conversation, "state": "CLOSE"}),
+    );
+    no_update["body"]["conversationField"]["type"] = json!("CREATE");
+    let (status, body) = connector.try_send(no_update).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("CREATE"),
+        "{body}"
+    );
+    // A dialog the conversation does not have; a conversation that does not exist.
+    let (status, body) = connector
+        .try_send(dialog_change(
+            &conversation,
+            json!({"dialogId": "post-survey-1", "state": "CLOSE"}),
+        ))
+        .await;
+    assert_eq!(
+        (status, &body["message"]),
+        (404, &json!("dialog not found"))
+    );
+    let (status, body) = connector
+        .try_send(dialog_change(
+            "no-such-conversation",
+            json!({"dialogId": "post-survey-1", "state": "CLOSE"}),
+        ))
+        .await;
+    assert_eq!(
+        (status, &body["message"]),
+        (404, &json!("conversation not found"))
+    );
+    assert_eq!(connector.conversation(&conversation).await["state"], "OPEN");
+
+    let answer = connector
+        .send(dialog_change(
+            &conversation,
+            json!({"dialogId": conversation, "state": "CLOSE", "closedCause": "Closed by consumer"}),
+        ))
+        .await;
+    assert_eq!(answer, json!({"reqId": "2", "code": "OK", "body": {}}));
+    let closed = receiver.next().await;
+    assert_eq!(closed.kind(), "cqm.ExConversationChangeNotification");
+    let details = &closed.change()["result"]["conversationDetails"];
+    assert_eq!(details["state"], "CLOSE");
+    assert_eq!(details["stage"], "CLOSE");
+    assert_eq!(details["dialogs"][0]["state"], "CLOSE");
+    assert_eq!(details["closeReason"], "CONSUMER");
+    assert!(details["endTs"].as_i64().is_some());
+    let seen = connector.conversation(&conversation).await;
+    assert_eq!(seen["state"], "CLOSE");
+    assert_eq!(seen["close_reason"], "CONSUMER");
+
+    // Again: 200, and no second notification; publishing now is refused.
+    let again = connector
+        .send(dialog_change(
+            &conversation,
+            json!({"dialogId": conversation, "state": "CLOSE"}),
+        ))
+        .await;
+    assert_eq!(again["code"], "OK");
+    let (status, _) = connector
+        .try_send(json!({"kind": "req", "id": "p", "type": "ms.PublishEvent",
+            "body": {"dialogId": conversation, "event":
+                {"type": "ContentEvent", "contentType": "text/plain", "message": "late"}}}))
+        .await;
+    assert_eq!(status, 409);
+    conversation_until(&connector, &conversation, |c| {
+        delivery_states(c).iter().all(|s| s == "delivered")
+    })
+    .await;
+    receiver.none_pending();
+    emulator.shutdown().await;
+}
+
+/// A card with quick replies, as LivePerson's structured content pages
+/// write one.
+fn card() -> Value {
+    json!({
+        "type": "vertical",
+        "elements": [
+            {"type": "image", "url": "https://shop.example.org/img/4711.png", "caption": "Order 4711",
+             "click": {"metadata": [{"type": "ExternalId", "id": "4711"}]}},
+            {"type": "text", "text": "Order 4711", "tooltip": "the order", "rtl": false,
+             "style": {"bold": true, "italic": false, "color": "#000000", "size": "large"}},
+            {"type": "button", "title": "Track it",
+             "click": {"actions": [{"type": "link", "name": "Track", "uri": "https://shop.example.org/t/4711"}]}},
+            {"type": "map", "la": 40.7562, "lo": -73.99861,
+             "click": {"actions": [{"type": "navigate", "name": "Go", "la": 40.7562, "lo": -73.99861}]}},
+        ],
+    })
+}
+
+fn quick_replies() -> Value {
+    json!({"type": "quickReplies", "itemsPerRow": 8, "replies": [
+        {"type": "button", "title": "yes", "tooltip": "yes i do",
+         "click": {"actions": [{"type": "publishText", "text": "yep"}],
+                   "metadata": [{"type": "ExternalId", "id": "Yes-1234"}]},
+         "style": {"color": "#fff", "background-color": "#333", "border-radius": 25, "bold": true}},
+    ]})
+}
+
+#[tokio::test]
+async fn structured_content_is_checked_and_delivered_as_a_rich_content_event() {
+    let mut receiver = Receiver::start(SECRET).await;
+    let (emulator, connector) = start(config(&receiver, 0)).await;
+    let conversation = connector.open().await;
+    receiver.next().await;
+
+    let rich = |content: Value| json!({"type": "RichContentEvent", "content": content});
+    let mut bad_quick_replies = rich(card());
+    bad_quick_replies["quickReplies"] = json!({"type": "quickReplies", "itemsPerRow": 8,
+        "replies": [{"type": "button", "click": {}}]});
+    let refusals = [
+        (
+            json!({"type": "RichContentEvent"}),
+            "/body/event/content: required",
+        ),
+        (
+            rich(
+                json!({"type": "vertical", "elements": [{"type": "text", "text": "a"}, {"type": "button"}]}),
+            ),
+            "/body/event/content/elements/1/title: required",
+        ),
+        (
+            rich(json!({"type": "carousel", "elements": [card()]})),
+            "/body/event/content/elements: at least 2 items",
+        ),
+        (
+            rich(
+                json!({"type": "image", "url": "https://x.example/i.png", "caption": "c".repeat(129)}),
+            ),
+            "/body/event/content/caption: at most 128 characters",
+        ),
+        (
+            rich(json!({"type": "gallery", "elements": []})),
+            "/body/event/content/type: unknown element type \"gallery\"",
+        ),
+        (
+            rich(
+                json!({"type": "button", "title": "t", "click": {"actions": [{"type": "call", "phone": "1"}]}}),
+            ),
+            "/body/event/content/click/actions/0/type: must be one of publishText, navigate, link",
+        ),
+        (
+            bad_quick_replies,
+            "/body/event/quickReplies/replies/0/title: required",
+        ),
+    ];
+    for (event, expected) in refusals {
+        let (status, body) = connector
+            .try_send(json!({"kind": "req", "id": "r", "type": "ms.PublishEvent",
+                "body": {"dialogId": conversation, "event": event}}))
+            .await;
+        assert_eq!(status, 400, "{body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(expected),
+            "{message:?} is not {expected:?}"
+        );
+    }
+    assert_eq!(
+        connector.conversation(&conversation).await["events"],
+        json!([]),
+        "a refused SEND publishes nothing"
+    );
+
+    let mut event = rich(card());
+    event["quickReplies"] = quick_replies();
+    let answer = connector.publish(&conversation, event.clone()).await;
+    assert_eq!(answer["body"]["sequence"], 0);
+    let delivered = receiver.next().await;
+    assert_eq!(delivered.kind(), "ms.MessagingEventNotification");
+    assert_eq!(delivered.change()["sequence"], 0);
+    assert_eq!(delivered.change()["originatorMetadata"]["role"], "CONSUMER");
+    assert_eq!(delivered.change()["event"], event, "delivered as sent");
+
+    // The JSON schema's name for the content, `message`, is delivered as `content`.
+    let answer = connector
+        .publish(
+            &conversation,
+            json!({"type": "RichContentEvent", "message": {"type": "text", "text": "hi"}}),
+        )
+        .await;
+    assert_eq!(answer["body"]["sequence"], 1);
+    assert_eq!(
+        receiver.next().await.change()["event"],
+        json!({"type": "RichContentEvent", "content": {"type": "text", "text": "hi"}})
+    );
+
+    conversation_until(&connector, &conversation, |c| {
+        delivery_states(c).iter().all(|s| s == "delivered")
+    })
+    .await;
+    let kinds: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.webhook.map(|w| w.event_type))
+        .collect();
+    assert_eq!(
+        kinds[1..],
+        [
+            WebhookEvent::RichContentEvent.as_str(),
+            WebhookEvent::RichContentEvent.as_str()
+        ]
+    );
+    receiver.none_pending();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn rich_content_goes_to_its_own_registration() {
+    let mut receiver = Receiver::start(SECRET).await;
+    let config = EmulatorConfig::new()
+        .app_credentials(CLIENT_ID, SECRET)
+        .webhook(WebhookEvent::RichContentEvent, receiver.url("/rich"), 0);
+    let (emulator, connector) = start(config).await;
+    let conversation = connector.open().await;
+    connector
+        .text(&conversation, "not delivered: no ContentEvent registration")
+        .await;
+    connector
+        .publish(
+            &conversation,
+            json!({"type": "RichContentEvent", "content": card()}),
+        )
+        .await;
+    let delivered = receiver.next().await;
+    assert_eq!(delivered.path, "/rich");
+    assert_eq!(delivered.change()["event"]["content"], card());
+    assert_eq!(delivered.change()["sequence"], 1);
     receiver.none_pending();
     emulator.shutdown().await;
 }

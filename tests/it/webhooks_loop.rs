@@ -9,7 +9,9 @@ use std::time::Duration;
 use liveperson_ccs::MessagingClient;
 use liveperson_ccs::connector::{AppJwtProvider, Discovery};
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault};
-use liveperson_ccs::messaging::{ConversationRequest, OpenConversation};
+use liveperson_ccs::messaging::{
+    Action, ConversationRequest, Element, OpenConversation, QuickReplies, RichContent,
+};
 use liveperson_ccs::webhooks::{Notification, Receiver};
 use tokio::sync::mpsc;
 
@@ -192,6 +194,92 @@ async fn a_delivery_sent_twice_reaches_the_connector_once() {
     assert!(
         attempts >= 2 * 2 * texts.len(),
         "{attempts} ContentEvent deliveries journaled"
+    );
+    lp.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn closing_the_main_dialog_is_a_close_the_connector_hears() {
+    let lp = start(&[]).await;
+    let id = lp.conversation.id().to_owned();
+    let mut events = lp.conversation.events(&lp.receiver);
+    let error = lp
+        .conversation
+        .close_dialog("a-post-survey-dialog")
+        .await
+        .expect_err("not a dialog of this conversation");
+    assert!(error.is_not_found(), "{error:?}");
+    lp.conversation.close_dialog(id.as_str()).await.unwrap();
+    let closed = events
+        .wait_for(WAIT, |n| match n {
+            Notification::Conversation(c) if c.is_closed() => Some(c),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(closed.conversation_id, id);
+    // As after `close`: closing again is fine, a text is refused.
+    lp.conversation.close_dialog(id.as_str()).await.unwrap();
+    let error = lp.conversation.send_text("late").await.expect_err("closed");
+    assert!(error.is_conversation_closed(), "{error:?}");
+    lp.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_card_sent_is_received_through_the_webhook_route_as_rich_content() {
+    let mut lp = start(&[]).await;
+    let id = lp.conversation.id().to_owned();
+    let card = RichContent::new(Element::vertical([
+        Element::image("https://shop.example.org/img/4711.png").caption("Order 4711"),
+        Element::text("Where is order 4711?").bold(),
+        Element::button("Track it").action(Action::link("https://shop.example.org/t/4711")),
+    ]))
+    .quick_replies(QuickReplies::new(2).reply("Refund", "I want a refund"));
+
+    // What the schema refuses is refused before anything is sent.
+    let error = lp
+        .conversation
+        .send_rich_content(Element::vertical([Element::raw(
+            serde_json::json!({"type": "button"}),
+        )]))
+        .await
+        .expect_err("a button needs a title");
+    assert!(
+        matches!(error, liveperson_ccs::Error::InvalidInput { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("/content/elements/0/title: required"),
+        "{error}"
+    );
+
+    let sent = lp
+        .conversation
+        .send_rich_content(card.clone())
+        .await
+        .unwrap();
+    assert_eq!(sent.sequence, Some(0), "the refused content was not sent");
+    let seen = collect(&mut lp.queue, |seen| {
+        seen.iter()
+            .any(|n| matches!(n, Notification::RichContent(_)))
+    })
+    .await;
+    let notification = seen
+        .iter()
+        .find(|n| matches!(n, Notification::RichContent(_)))
+        .unwrap();
+    let Notification::RichContent(received) = notification else {
+        unreachable!("found above")
+    };
+    assert_eq!(received.conversation(), id);
+    assert!(received.is_from_consumer());
+    assert_eq!(received.sequence, Some(0));
+    assert_eq!(&received.event.content, card.content());
+    assert_eq!(
+        notification.pointer("/event/quickReplies").as_ref(),
+        card.quick_replies_json()
     );
     lp.emulator.shutdown().await;
 }

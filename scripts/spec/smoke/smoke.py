@@ -105,9 +105,32 @@ from messaging_client.models import (
     ContentEvent,
     ContentEventContentType,
     ContentEventType,
+    ButtonElement,
+    ButtonElementType,
     ConversationStateField,
     ConversationStateFieldConversationState,
     ConversationStateFieldField,
+    DialogChangeField,
+    DialogChangeFieldField,
+    DialogChangeFieldType,
+    DialogUpdate,
+    DialogUpdateState,
+    ElementClick,
+    ElementStyle,
+    ImageElement,
+    ImageElementType,
+    LayoutElement,
+    LayoutElementType,
+    LinkAction,
+    LinkActionType,
+    PublishTextAction,
+    PublishTextActionType,
+    QuickReplies,
+    QuickRepliesType,
+    RichContentEvent,
+    RichContentEventType,
+    TextElement,
+    TextElementType,
     CreateConversationV,
     CustomerInfo,
     CustomerInfoSde,
@@ -603,6 +626,72 @@ def connector_flow() -> None:
     stopped = ChatStateEvent(type_=ChatStateEventType.CHATSTATEEVENT, chat_state=ChatState.ACTIVE)
     published("connector SEND chat state ACTIVE", send(publish("4", stopped)), "4", 3)
 
+    # Structured content (issue 25): a card with quick replies, built from
+    # the models of the structured content schema, published and numbered;
+    # content the schema refuses answers 400 naming the member at fault.
+    card = RichContentEvent(
+        type_=RichContentEventType.RICHCONTENTEVENT,
+        content=LayoutElement(
+            type_=LayoutElementType.VERTICAL,
+            elements=[
+                ImageElement(
+                    type_=ImageElementType.IMAGE, url="https://shop.example.org/img/4711.png", caption="Order 4711"
+                ),
+                TextElement(type_=TextElementType.TEXT, text="Where is order 4711?", style=ElementStyle(bold=True)),
+                ButtonElement(
+                    type_=ButtonElementType.BUTTON,
+                    title="Track it",
+                    click=ElementClick(
+                        actions=[LinkAction(type_=LinkActionType.LINK, uri="https://shop.example.org/t/4711")]
+                    ),
+                ),
+            ],
+        ),
+        quick_replies=QuickReplies(
+            type_=QuickRepliesType.QUICKREPLIES,
+            items_per_row=2,
+            replies=[
+                ButtonElement(
+                    type_=ButtonElementType.BUTTON,
+                    title=title,
+                    click=ElementClick(
+                        actions=[PublishTextAction(type_=PublishTextActionType.PUBLISHTEXT, text=title)]
+                    ),
+                )
+                for title in ("Refund", "Wait")
+            ],
+        ),
+    )
+    check(
+        "connector SEND rich content -> the card as the schema writes it",
+        card.to_dict()["content"]["elements"][2]["click"]["actions"][0],
+        {"type": "link", "uri": "https://shop.example.org/t/4711"},
+    )
+    published("connector SEND rich content (card, quick replies)", send(publish("c", card)), "c", 4)
+    # The generated models refuse a button without a title themselves: sent
+    # as raw JSON through the client's own HTTP client.
+    r = conn.get_httpx_client().post(
+        f"/api/account/{account}/messaging/consumer/conversation/send",
+        params={"v": 3},
+        json={
+            "kind": "req",
+            "id": "d",
+            "type": "ms.PublishEvent",
+            "body": {
+                "dialogId": conversation,
+                "event": {
+                    "type": "RichContentEvent",
+                    "content": {"type": "vertical", "elements": [{"type": "button"}]},
+                },
+            },
+        },
+    )
+    check(
+        "connector SEND rich content without a button title -> 400 naming it",
+        (r.status_code, r.json()),
+        (400, {"message": "/body/event/content/elements/0/title: required"}),
+    )
+
     close = UpdateConversationFieldRequest(
         kind=RequestKind.REQ,
         id="5",
@@ -626,6 +715,29 @@ def connector_flow() -> None:
         (409, {"message": "conversation is closed"}),
     )
     check("connector SEND close again (idempotent) -> status", send(close).status_code, 200)
+    # The Messaging Window API's close of the MAIN dialog (issue 25), whose
+    # id is the conversation's: on a closed conversation, 200 again.
+    close_dialog = UpdateConversationFieldRequest(
+        kind=RequestKind.REQ,
+        id="7",
+        type_=UpdateConversationFieldRequestType.CM_UPDATECONVERSATIONFIELD,
+        body=UpdateConversationFieldBody(
+            conversation_id=conversation,
+            conversation_field=DialogChangeField(
+                field=DialogChangeFieldField.DIALOGCHANGE,
+                type_=DialogChangeFieldType.UPDATE,
+                dialog=DialogUpdate(
+                    dialog_id=conversation, state=DialogUpdateState.CLOSE, closed_cause="Closed by consumer"
+                ),
+            ),
+        ),
+    )
+    r = send(close_dialog)
+    check(
+        "connector SEND DialogChange close -> answer",
+        (r.status_code, json.loads(r.content)),
+        (200, {"reqId": "7", "code": "OK", "body": {}}),
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-//! SEND: publishes a message, a chat state or an accept status into a
-//! conversation CONVERSATION opened, or closes it.
+//! SEND: publishes a message, structured content, a chat state or an
+//! accept status into a
+//! conversation CONVERSATION opened, or closes it (its state, or its MAIN
+//! dialog).
 
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -61,6 +63,10 @@ mod shape {
             #[allow(dead_code)]
             chat_state: ChatState,
         },
+        /// Checked member by member by `crate::messaging::rich`, which
+        /// names the JSON pointer of the first member at fault.
+        #[serde(rename = "RichContentEvent")]
+        Rich {},
         #[serde(rename = "AcceptStatusEvent", rename_all = "camelCase")]
         Accept {
             #[allow(dead_code)]
@@ -99,22 +105,42 @@ mod shape {
     #[serde(rename_all = "camelCase")]
     pub(super) struct UpdateBody {
         pub(super) conversation_id: String,
-        #[allow(dead_code)]
         pub(super) conversation_field: Field,
+    }
+
+    /// The field, told apart by `field`: the conversation's state (the
+    /// Connector API's close) or a dialog's (the Messaging Window API's).
+    #[derive(Deserialize)]
+    #[serde(tag = "field")]
+    pub(super) enum Field {
+        #[serde(rename = "ConversationStateField", rename_all = "camelCase")]
+        ConversationState {
+            #[allow(dead_code)]
+            conversation_state: State,
+        },
+        #[serde(rename = "DialogChange")]
+        DialogChange {
+            #[allow(dead_code)]
+            #[serde(rename = "type")]
+            change: DialogChangeType,
+            dialog: Dialog,
+        },
+    }
+
+    #[derive(Deserialize)]
+    pub(super) enum DialogChangeType {
+        #[serde(rename = "UPDATE")]
+        Update,
     }
 
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
-    pub(super) struct Field {
+    pub(super) struct Dialog {
+        pub(super) dialog_id: String,
         #[allow(dead_code)]
-        field: FieldName,
+        state: State,
         #[allow(dead_code)]
-        conversation_state: State,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) enum FieldName {
-        ConversationStateField,
+        closed_cause: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -126,9 +152,11 @@ mod shape {
 
 /// `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`:
 /// one payload. A published event gets the conversation's next sequence
-/// number (from 0); a close closes it (again: 200). Unknown conversation, or
-/// another consumer's: 404 `conversation not found`; publishing to a closed
-/// one: 409 `conversation is closed`.
+/// number (from 0); a close (`ConversationStateField`, or `DialogChange` of
+/// its MAIN dialog) closes it (again: 200). Unknown conversation, or another
+/// consumer's: 404 `conversation not found`; a dialog it does not have: 404
+/// `dialog not found`; publishing to a closed one: 409 `conversation is
+/// closed`.
 pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
     let consumer = match consumer(c) {
         Ok(consumer) => consumer,
@@ -139,6 +167,12 @@ pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
         return Err(ApiError::bad_request("the query parameter v must be 3"));
     }
     let payload: Value = c.json()?;
+    // serde takes a number as a tag (the variant's index): refuse it first.
+    for tag in ["/type", "/body/event/type", "/body/conversationField/field"] {
+        if payload.pointer(tag).is_some_and(|t| !t.is_string()) {
+            return Err(ApiError::bad_request(format!("{tag}: must be a string")));
+        }
+    }
     let request = shape::Request::deserialize(&payload).map_err(|e| {
         ApiError::bad_request(format!(
             "the payload must be ms.PublishEvent or cm.UpdateConversationField: {e}"
@@ -155,7 +189,21 @@ pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
             }
             (id, body.dialog_id, true)
         }
-        shape::Request::Update { id, body, .. } => (id, body.conversation_id, false),
+        shape::Request::Update { id, body, .. } => {
+            // The conversation's one dialog is its MAIN dialog, whose id is
+            // the conversation's: closing it closes the conversation.
+            if let shape::Field::DialogChange { dialog, .. } = &body.conversation_field
+                && dialog.dialog_id != body.conversation_id
+            {
+                // Not a dialog of this conversation: as unknown as a
+                // conversation that is not the consumer's (checked first).
+                c.shared
+                    .conversations
+                    .check(&body.conversation_id, account, &consumer)?;
+                return Err(ApiError::not_found("dialog not found"));
+            }
+            (id, body.conversation_id, false)
+        }
     };
     let conversations = &c.shared.conversations;
     let body = if event {
@@ -179,6 +227,7 @@ fn published(event: &Value) -> Result<Published, ApiError> {
     let published = match event["type"].as_str() {
         Some("ContentEvent") => text("message").map(Published::Text),
         Some("ChatStateEvent") => text("chatState").map(Published::ChatState),
+        Some("RichContentEvent") => return rich(event).map(Published::Rich),
         Some("AcceptStatusEvent") => text("status").map(|status| Published::AcceptStatus {
             status,
             sequences: event["sequenceList"]
@@ -190,4 +239,26 @@ fn published(event: &Value) -> Result<Published, ApiError> {
     };
     // The shape was checked: every member read above is there.
     published.ok_or_else(|| ApiError::bad_request("the event is not one SEND publishes"))
+}
+
+/// A `RichContentEvent` as it is delivered: its structured content (under
+/// `content`, or the JSON schema's `message`) and quick replies, checked
+/// against LivePerson's schema; 400 names the first member at fault.
+fn rich(event: &Value) -> Result<Value, ApiError> {
+    let content = match event.get("content").or_else(|| event.get("message")) {
+        Some(content) => content,
+        None => {
+            return Err(ApiError::bad_request(
+                "/body/event/content: required (the structured content)",
+            ));
+        }
+    };
+    let quick_replies = event.get("quickReplies");
+    crate::messaging::rich::check_event(content, quick_replies, "/body/event")
+        .map_err(|violation| ApiError::bad_request(violation.to_string()))?;
+    let mut delivered = json!({"type": "RichContentEvent", "content": content});
+    if let (Some(quick_replies), Value::Object(map)) = (quick_replies, &mut delivered) {
+        map.insert("quickReplies".into(), quick_replies.clone());
+    }
+    Ok(delivered)
 }

@@ -51,6 +51,8 @@ pub(crate) enum Published {
     ChatState(String),
     /// An `AcceptStatusEvent`.
     AcceptStatus { status: String, sequences: Vec<u64> },
+    /// A `RichContentEvent`, the whole event as delivered (checked).
+    Rich(Value),
 }
 
 impl Published {
@@ -63,6 +65,7 @@ impl Published {
             Published::AcceptStatus { status, sequences } => {
                 json!({"type": "AcceptStatusEvent", "status": status, "sequenceList": sequences})
             }
+            Published::Rich(event) => event.clone(),
         }
     }
 
@@ -71,6 +74,7 @@ impl Published {
             Published::Text(_) => WebhookEvent::ContentEvent,
             Published::ChatState(_) => WebhookEvent::ChatStateEvent,
             Published::AcceptStatus { .. } => WebhookEvent::AcceptStatusEvent,
+            Published::Rich(_) => WebhookEvent::RichContentEvent,
         }
     }
 }
@@ -422,6 +426,11 @@ impl Conversations {
             self.publish_event(id, conv, Role::AssignedAgent, &echo, now);
         }
         Ok(sequence)
+    }
+
+    /// Answers 404 if conversation `id` is not the consumer's; changes nothing.
+    pub(crate) fn check(&self, id: &str, account: &str, consumer: &str) -> Result<(), ApiError> {
+        self.lock().find(id, account, consumer).map(|_| ())
     }
 
     /// Closes conversation `id` (again: nothing changes). 404 if it is not
