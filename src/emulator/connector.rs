@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::context::{Call, Shared, same_secret};
 use super::error::{ApiError, ApiResult, json as json_response};
-use super::tokens::{Issued, Kind, unsigned_jwt};
+use super::tokens::{Issued, Kind, bearer_token, unsigned_jwt};
 
 /// The services the Domain API names, each at the emulator's own address.
 pub(super) const SERVICES: &[&str] = &[
@@ -222,7 +222,8 @@ struct ConsumerJwsRequest {
 /// carries no `exp`, as the documented one).
 pub(super) fn get_consumer_jws(c: &Call<'_>) -> ApiResult {
     let account = c.account()?;
-    let app_jwt = c.header(header::AUTHORIZATION.as_str()).unwrap_or_default();
+    // The bare token (the page) or `Bearer <token>` (LivePerson's clients).
+    let app_jwt = bearer_token(c.header(header::AUTHORIZATION.as_str()).unwrap_or_default());
     if app_jwt.is_empty() {
         return Err(ApiError::unauthorized("AppJWT is missing"));
     }

@@ -1,0 +1,176 @@
+//! The connector forms LivePerson's own code sends (issue 25), over HTTP
+//! against `ccs serve`'s emulator: `Authorization: Bearer <token>` as well
+//! as the bare token; Sentinel's query-parameter, v2 and `v=2.0` forms and
+//! its `expires_in`; CONVERSATION's numeric campaign ids; the Domain API
+//! without `.json` and its longer service list; `X-Request-Id` and
+//! `Client-Properties`.
+
+use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+use reqwest::{Client, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+
+const ACC: &str = "le12345678";
+const CLIENT_ID: &str = "75588e18-0213-4e33-8174-883acac7e3c4";
+const CLIENT_SECRET: &str = "the-client-secret-0123456789";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+struct Ccs {
+    emulator: Emulator,
+    http: Client,
+}
+
+impl Ccs {
+    /// An emulator that checks the connector's credentials (so only the
+    /// tokens it issued are accepted).
+    async fn start() -> Ccs {
+        let config = EmulatorConfig::new().app_credentials(CLIENT_ID, CLIENT_SECRET);
+        Ccs {
+            emulator: Emulator::start(config).await.expect("emulator starts"),
+            http: Client::new(),
+        }
+    }
+
+    fn post(&self, path: &str) -> RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.emulator.base_url()))
+    }
+
+    fn get(&self, path: &str) -> RequestBuilder {
+        self.http.get(format!("{}{path}", self.emulator.base_url()))
+    }
+
+    /// An AppJWT, asked for in the form the "Get AppJWT" page shows.
+    async fn app_jwt(&self) -> String {
+        let (status, body) = call(
+            self.post(&format!(
+                "/sentinel/api/account/{ACC}/app/token?v=1.0&grant_type=client_credentials"
+            ))
+            .header("content-type", FORM)
+            .body(format!(
+                "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+            )),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    /// A ConsumerJWS, asked for with `authorization` as given.
+    async fn consumer_jws(&self, authorization: &str) -> (StatusCode, Value) {
+        call(
+            self.post(&format!("/api/account/{ACC}/consumer?v=1.0"))
+                .header("authorization", authorization)
+                .json(&json!({"ext_consumer_id": "John_Doe_facebook12345"})),
+        )
+        .await
+    }
+
+    fn conversation(&self, app_jwt: &str, jws: &str) -> RequestBuilder {
+        self.post(&format!(
+            "/api/account/{ACC}/messaging/consumer/conversation?v=3"
+        ))
+        .header("authorization", app_jwt)
+        .header("x-lp-on-behalf", jws)
+    }
+
+    fn send(&self, app_jwt: &str, jws: &str) -> RequestBuilder {
+        self.post(&format!(
+            "/api/account/{ACC}/messaging/consumer/conversation/send?v=3"
+        ))
+        .header("authorization", app_jwt)
+        .header("x-lp-on-behalf", jws)
+    }
+
+    async fn journal(&self) -> Vec<Value> {
+        let (status, body) = call(self.get("/__emulator/requests")).await;
+        assert_eq!(status, StatusCode::OK);
+        match body {
+            Value::Array(entries) => entries,
+            other => panic!("the journal is not an array: {other}"),
+        }
+    }
+}
+
+async fn call(request: RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("sent");
+    let status = response.status();
+    let text = response.text().await.expect("a body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The minimal CONVERSATION batch, with `conversation_body` as the body of
+/// its `cm.ConsumerRequestConversation`.
+fn batch(conversation_body: Value) -> Value {
+    json!([
+        {"kind": "req", "id": "1,", "type": "userprofile.SetUserProfile", "body": {}},
+        {"kind": "req", "id": "2,", "type": "cm.ConsumerRequestConversation",
+         "body": conversation_body},
+    ])
+}
+
+fn text(conversation: &str) -> Value {
+    json!({"kind": "req", "id": "1", "type": "ms.PublishEvent", "body": {
+        "dialogId": conversation,
+        "event": {"type": "ContentEvent", "contentType": "text/plain", "message": "hi"},
+    }})
+}
+
+/// Item 2: the IDP, CONVERSATION and SEND take the AppJWT (and the
+/// ConsumerJWS) with or without `Bearer `; a wrong token stays refused
+/// either way.
+#[tokio::test]
+async fn bearer_tokens_are_accepted_wherever_a_token_is_read() {
+    let ccs = Ccs::start().await;
+    let app = ccs.app_jwt().await;
+    let bearer = format!("Bearer {app}");
+    for authorization in [app.as_str(), bearer.as_str()] {
+        let (status, body) = ccs.consumer_jws(authorization).await;
+        assert_eq!(status, StatusCode::CREATED, "{authorization}: {body}");
+    }
+    let (status, body) = ccs.consumer_jws("Bearer not-issued").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = ccs.consumer_jws("Bearer ").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["message"], "AppJWT is missing");
+
+    let (_, jws) = ccs.consumer_jws(&app).await;
+    let jws = jws["token"].as_str().expect("a token").to_owned();
+    let bearer_jws = format!("Bearer {jws}");
+    for (app_jwt, jws) in [
+        (bearer.as_str(), jws.as_str()),
+        (bearer.as_str(), bearer_jws.as_str()),
+        (app.as_str(), jws.as_str()),
+    ] {
+        let (status, body) = call(
+            ccs.conversation(app_jwt, jws)
+                .json(&batch(json!({"brandId": ACC}))),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let id = body[1]["body"]["conversationId"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        let (status, body) = call(ccs.send(app_jwt, jws).json(&text(&id))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["body"]["sequence"], 0);
+    }
+    let (status, body) = call(
+        ccs.conversation("Bearer not-issued", &jws)
+            .json(&batch(json!({"brandId": ACC}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["body"]["errorCode"], 40102, "{body}");
+    let (status, body) = call(
+        ccs.conversation("Bearer ", &jws)
+            .json(&batch(json!({"brandId": ACC}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["body"]["errorCode"], 40105, "{body}");
+    ccs.emulator.shutdown().await;
+}
