@@ -171,6 +171,11 @@ static ROUTES: &[Route] = &[
         methods: &[(Method::POST, connector::get_app_jwt)],
     },
     Route {
+        pattern: "/sentinel/api/v2/account/{account}/app/token",
+        api: Api::Open,
+        methods: &[(Method::POST, connector::get_app_jwt_v2)],
+    },
+    Route {
         pattern: "/api/account/{account}/consumer",
         api: Api::Open,
         methods: &[(Method::POST, connector::get_consumer_jws)],

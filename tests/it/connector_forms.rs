@@ -174,3 +174,153 @@ async fn bearer_tokens_are_accepted_wherever_a_token_is_read() {
     assert_eq!(body["body"]["errorCode"], 40105, "{body}");
     ccs.emulator.shutdown().await;
 }
+
+/// Item 1: every form LivePerson's pages give for the client credentials
+/// grant gets an AppJWT that the IDP then accepts, with `expires_in` as a
+/// string (as LivePerson's toolbelt demands).
+#[tokio::test]
+async fn sentinel_takes_every_documented_form() {
+    let ccs = Ccs::start().await;
+    let v1 = format!("/sentinel/api/account/{ACC}/app/token");
+    let v2 = format!("/sentinel/api/v2/account/{ACC}/app/token");
+    let creds = format!("client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}");
+    let all = format!("{creds}&grant_type=client_credentials");
+    let forms: Vec<(String, Option<String>)> = vec![
+        // "Get AppJWT": grant_type in the query, credentials in the form.
+        (
+            format!("{v1}?v=1.0&grant_type=client_credentials"),
+            Some(creds.clone()),
+        ),
+        // "Connector API: Getting Started": everything in the query.
+        (
+            format!("{v1}?v=1.0&grant_type=client_credentials&{creds}"),
+            None,
+        ),
+        // "OAuth 2.0 Client Credentials", API V1: everything in the form.
+        (format!("{v1}?v=1.0"), Some(all.clone())),
+        // Its Postman example: v=2.0 on the v1 path.
+        (format!("{v1}?v=2.0"), Some(all.clone())),
+        // API V2, as the page shows it and as the toolbelt sends it.
+        (v2.clone(), Some(all.clone())),
+        (format!("{v2}?v=2.0"), Some(all.clone())),
+        (
+            format!("{v2}?grant_type=client_credentials"),
+            Some(creds.clone()),
+        ),
+    ];
+    for (path, body) in forms {
+        let mut request = ccs.post(&path).header("x-request-id", "trace-1");
+        if let Some(body) = body.clone() {
+            request = request.header("content-type", FORM).body(body);
+        }
+        let (status, answer) = call(request).await;
+        assert_eq!(status, StatusCode::OK, "{path} {body:?}: {answer}");
+        assert_eq!(answer["token_type"], "Bearer");
+        assert_eq!(answer["expires_in"], "3600", "{answer}");
+        let token = answer["access_token"].as_str().expect("a token");
+        let (status, _) = ccs.consumer_jws(&format!("Bearer {token}")).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{path}: the token is one the IDP takes"
+        );
+    }
+    ccs.emulator.shutdown().await;
+}
+
+/// Item 1: a wrong or empty secret, in whichever form, is the documented
+/// credential refusal (401 `invalid_client`); a missing one, a wrong grant
+/// or version is a 400.
+#[tokio::test]
+async fn sentinel_refuses_credentials_with_401_and_malformed_requests_with_400() {
+    let ccs = Ccs::start().await;
+    let v1 = format!("/sentinel/api/account/{ACC}/app/token");
+    let v2 = format!("/sentinel/api/v2/account/{ACC}/app/token");
+    let grant = "grant_type=client_credentials";
+    let cases: Vec<(String, Option<String>, StatusCode, &str)> = vec![
+        (
+            format!("{v1}?v=1.0&{grant}&client_id={CLIENT_ID}&client_secret=wrong-secret"),
+            None,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            format!("{v1}?v=1.0&{grant}"),
+            Some(format!("client_id={CLIENT_ID}&client_secret=")),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            v2.clone(),
+            Some(format!("{grant}&client_id={CLIENT_ID}&client_secret=wrong")),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            format!("{v1}?v=1.0&{grant}"),
+            Some(format!("client_id={CLIENT_ID}")),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            format!("{v1}?v=1.0"),
+            Some(format!(
+                "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+            )),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            format!("{v1}?v=1.0&grant_type=password"),
+            Some(format!(
+                "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+            )),
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+        ),
+        (
+            format!("{v1}?v=3.0&{grant}"),
+            Some(format!(
+                "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+            )),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            format!("{v2}?v=1.0"),
+            Some(format!(
+                "{grant}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+            )),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+    ];
+    for (path, body, status, error) in cases {
+        let mut request = ccs.post(&path);
+        if let Some(body) = body.clone() {
+            request = request.header("content-type", FORM).body(body);
+        }
+        let (got, answer) = call(request).await;
+        assert_eq!(
+            (got, answer["error"].as_str()),
+            (status, Some(error)),
+            "{path} {body:?}: {answer}"
+        );
+        assert!(!answer.to_string().contains("wrong"), "{answer}");
+    }
+    // A body that is not a form is refused, even with the query form.
+    let (status, answer) = call(
+        ccs.post(&format!(
+            "{v1}?v=1.0&{grant}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+        ))
+        .json(&json!({"client_id": CLIENT_ID})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    // The journal shows neither secret in the query.
+    for entry in ccs.journal().await {
+        let shown = entry.to_string();
+        assert!(!shown.contains(CLIENT_SECRET), "{shown}");
+    }
+    ccs.emulator.shutdown().await;
+}
