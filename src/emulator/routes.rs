@@ -161,6 +161,13 @@ static ROUTES: &[Route] = &[
         methods: &[(Method::GET, connector::list_service_domains)],
     },
     Route {
+        // Without `.json`, as LivePerson's Functions samples and its
+        // Connector API demo app call it: the same answer.
+        pattern: "/api/account/{account}/service/baseURI",
+        api: Api::Open,
+        methods: &[(Method::GET, connector::list_service_domains)],
+    },
+    Route {
         pattern: "/api/account/{account}/service/{service}/baseURI.json",
         api: Api::Open,
         methods: &[(Method::GET, connector::get_service_domain)],

@@ -324,3 +324,54 @@ async fn sentinel_refuses_credentials_with_401_and_malformed_requests_with_400()
     }
     ccs.emulator.shutdown().await;
 }
+
+/// Item 6: CONVERSATION takes `campaignId`, `engagementId` and
+/// `interactionContextId` as JSON numbers (LivePerson's demo app sends
+/// them so) as well as strings; other non-strings stay refused.
+#[tokio::test]
+async fn conversation_takes_numeric_campaign_ids() {
+    let ccs = Ccs::start().await;
+    let app = ccs.app_jwt().await;
+    let (_, jws) = ccs.consumer_jws(&app).await;
+    let jws = jws["token"].as_str().expect("a token").to_owned();
+    let numeric = json!({
+        "brandId": ACC,
+        "campaignInfo": {"campaignId": 99999, "engagementId": 888888},
+        "conversationContext": {"interactionContextId": 2, "type": "SharkContext"},
+    });
+    let (status, body) = call(ccs.conversation(&app, &jws).json(&batch(numeric))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body[1]["body"]["conversationId"].is_string(), "{body}");
+    for wrong in [json!(1.5), json!(true), Value::Null, json!(-0.0)] {
+        let body =
+            json!({"brandId": ACC, "campaignInfo": {"campaignId": wrong, "engagementId": "1"}});
+        let (status, answer) = call(ccs.conversation(&app, &jws).json(&batch(body))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{wrong}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("campaign") || m.contains("string")),
+            "{answer}"
+        );
+    }
+    ccs.emulator.shutdown().await;
+}
+
+/// Item 6: the Domain API's all-services path without `.json` answers as
+/// the `.json` one does.
+#[tokio::test]
+async fn the_domain_api_answers_without_json_too() {
+    let ccs = Ccs::start().await;
+    let (status, plain) =
+        call(ccs.get(&format!("/api/account/{ACC}/service/baseURI?version=1.0"))).await;
+    assert_eq!(status, StatusCode::OK, "{plain}");
+    let (_, json_form) = call(ccs.get(&format!(
+        "/api/account/{ACC}/service/baseURI.json?version=1.0"
+    )))
+    .await;
+    assert_eq!(plain, json_form);
+    let (status, _) =
+        call(ccs.get(&format!("/api/account/{ACC}/service/baseURI?version=2.0"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    ccs.emulator.shutdown().await;
+}
