@@ -15,14 +15,23 @@ use super::context::{Call, Shared, same_secret};
 use super::error::{ApiError, ApiResult, json as json_response};
 use super::tokens::{Issued, Kind, bearer_token, unsigned_jwt};
 
-/// The services the Domain API names, each at the emulator's own address.
+/// The services the Domain API names, each at the emulator's own address:
+/// those LivePerson's own code looks up. The emulator serves the APIs of
+/// the first four (CONVERSATION and SEND, Sentinel, the IDP, the
+/// Conversation Context Service); the others are named so that a client
+/// that looks every one of them up at start (node-agent-sdk, the Functions
+/// toolbelt) gets its answer, but their APIs answer 404 here.
 pub(super) const SERVICES: &[&str] = &[
     "asyncMessagingEnt",
     "sentinel",
     "idp",
     "mavenContext",
     "accountConfigReadOnly",
+    "accountConfigReadWrite",
     "agentVep",
+    "facadeMsg",
+    "msgHist",
+    "swift",
 ];
 
 /// "Now" for token lifetimes: the emulator's clock (real time plus what

@@ -375,3 +375,55 @@ async fn the_domain_api_answers_without_json_too() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     ccs.emulator.shutdown().await;
 }
+
+/// Item 7: the Domain API names the services LivePerson's code looks up,
+/// each at the emulator's own address, one by one as in the list.
+#[tokio::test]
+async fn the_domain_api_names_every_service_liveperson_code_looks_up() {
+    let ccs = Ccs::start().await;
+    let host = ccs
+        .emulator
+        .base_url()
+        .trim_start_matches("http://")
+        .to_owned();
+    let (status, list) = call(ccs.get(&format!(
+        "/api/account/{ACC}/service/baseURI.json?version=1.0"
+    )))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let named: Vec<&str> = list["baseURIs"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|e| e["service"].as_str())
+        .collect();
+    for service in [
+        "asyncMessagingEnt",
+        "sentinel",
+        "idp",
+        "mavenContext",
+        "accountConfigReadOnly",
+        "accountConfigReadWrite",
+        "agentVep",
+        "facadeMsg",
+        "msgHist",
+        "swift",
+    ] {
+        assert!(named.contains(&service), "{service} in {named:?}");
+        let (status, one) = call(ccs.get(&format!(
+            "/api/account/{ACC}/service/{service}/baseURI.json?version=1.0"
+        )))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{one}");
+        assert_eq!(
+            one,
+            json!({"service": service, "account": ACC, "baseURI": host})
+        );
+    }
+    let (status, _) = call(ccs.get(&format!(
+        "/api/account/{ACC}/service/nope/baseURI.json?version=1.0"
+    )))
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    ccs.emulator.shutdown().await;
+}
