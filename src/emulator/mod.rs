@@ -54,7 +54,9 @@
 //!   wants it); a wrong or empty credential is 401 `invalid_client`; the
 //!   IDP (`POST /api/account/{accountId}/consumer?v=1.0`)
 //!   a ConsumerJWS bound to the `ext_consumer_id`, for an unexpired AppJWT.
-//!   Every token is taken bare or as `Bearer <token>`.
+//!   Every token is taken bare or as `Bearer <token>`. `X-Request-Id` and
+//!   `Client-Properties` are accepted (any value) and shown in the journal;
+//!   the emulator models none of the features the latter declares.
 //!   Tokens are JWT-shaped and **unsigned** (`alg` `none`): the emulator
 //!   keeps those it issued. AppJWT claims: `aud` (the account), `azp` (the
 //!   client id), `scope` `msg.consumer`, `iss` `Sentinel`, `iat`, `exp`;

@@ -22,6 +22,7 @@ pub(crate) mod send; // webhooks reads its ChatState and AcceptStatus
 pub use client::{Conversation, MessagingClient, MessagingCredentials};
 pub use conversation::OpenConversation;
 pub use request::{
-    Campaign, ConversationContext, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
+    Campaign, ClientFeature, ConversationContext, ConversationRequest, CustomerInfo, Gender,
+    PersonalInfo, Urgency,
 };
 pub use send::{AcceptStatus, ChatState, Sent};

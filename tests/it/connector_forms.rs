@@ -427,3 +427,98 @@ async fn the_domain_api_names_every_service_liveperson_code_looks_up() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     ccs.emulator.shutdown().await;
 }
+
+/// Item 8: `X-Request-Id` and `Client-Properties` are accepted on
+/// CONVERSATION and SEND (in any form LivePerson's integrations send the
+/// latter) and shown in the journal; the Rust client sends its features on
+/// both.
+#[tokio::test]
+async fn request_ids_and_client_properties_are_accepted_and_journaled() {
+    use liveperson_ccs::MessagingClient;
+    use liveperson_ccs::connector::{AppJwtProvider, Discovery};
+    use liveperson_ccs::messaging::{ClientFeature, ConversationRequest};
+
+    let ccs = Ccs::start().await;
+    let app = ccs.app_jwt().await;
+    let (_, jws) = ccs.consumer_jws(&app).await;
+    let jws = jws["token"].as_str().expect("a token").to_owned();
+    let documented = r#"{"type":".ClientProperties","features":["AUTO_MESSAGES","RICH_CONTENT","QUICK_REPLIES","MULTI_DIALOG"]}"#;
+    for properties in [
+        documented,
+        r#"{"type":"ClientProperties","features":[]}"#,
+        "[object Object]",
+    ] {
+        let (status, body) = call(
+            ccs.conversation(&app, &jws)
+                .header("x-request-id", "trace-conversation")
+                .header("client-properties", properties)
+                .json(&batch(json!({"brandId": ACC}))),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{properties}: {body}");
+        let id = body[1]["body"]["conversationId"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        let (status, body) = call(
+            ccs.send(&app, &jws)
+                .header("x-request-id", "trace-send")
+                .header("client-properties", properties)
+                .json(&text(&id)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{properties}: {body}");
+    }
+    let journal = ccs.journal().await;
+    let shown = |trace: &str| {
+        journal
+            .iter()
+            .filter(|e| e["headers"]["x-request-id"] == trace)
+            .map(|e| e["headers"]["client-properties"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shown("trace-conversation").len(), 3);
+    assert_eq!(shown("trace-send").len(), 3);
+    assert!(shown("trace-send").contains(&json!(documented)));
+
+    // The Rust client: its features on CONVERSATION and on each SEND.
+    let discovery = Discovery::builder()
+        .account(ACC)
+        .domain_api(ccs.emulator.base_url())
+        .build()
+        .expect("discovery");
+    let provider = AppJwtProvider::new(&discovery, CLIENT_ID, CLIENT_SECRET);
+    let consumer = provider.consumer("features-consumer");
+    let messaging = MessagingClient::builder()
+        .discovery(&discovery)
+        .app_jwt(provider)
+        .build()
+        .expect("client");
+    let request = ConversationRequest::new()
+        .feature(ClientFeature::MultiDialog)
+        .feature(ClientFeature::QuickReplies);
+    let conversation = messaging.open(consumer, &request).await.expect("opened");
+    conversation.send_text("hi").await.expect("sent");
+    conversation.close().await.expect("closed");
+    let header = r#"{"type":".ClientProperties","features":["MULTI_DIALOG","QUICK_REPLIES"]}"#;
+    let messaging_calls: Vec<Value> = ccs
+        .journal()
+        .await
+        .into_iter()
+        .filter(|e| {
+            e["path"]
+                .as_str()
+                .is_some_and(|p| p.contains("/messaging/"))
+        })
+        .filter(|e| e["headers"]["x-request-id"].is_null())
+        .collect();
+    assert_eq!(
+        messaging_calls.len(),
+        3,
+        "CONVERSATION, the text, the close"
+    );
+    for entry in messaging_calls {
+        assert_eq!(entry["headers"]["client-properties"], header, "{entry}");
+    }
+    ccs.emulator.shutdown().await;
+}
