@@ -510,6 +510,10 @@ pub fn settings() -> progenitor::GenerationSettings {
     for schema in ["ClientSecret", "AppJwt", "ConsumerJws"] {
         settings.with_replacement(schema, "crate::Secret", std::iter::empty());
     }
+    // An id the spec takes as a string or an integer (messaging.yaml's
+    // `IdText`, a leniency of the service): the crate sends the documented
+    // string.
+    settings.with_replacement("IdText", "::std::string::String", std::iter::empty());
     for (schema, name_type) in [
         ("AccountId", "crate::AccountId"),
         ("NamespaceName", "crate::Namespace"),

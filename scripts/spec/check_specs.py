@@ -38,7 +38,7 @@ What it checks, each failure printed as `problem: FILE#POINTER (line N): message
   name declared schemes; a media type or parameter does not carry both
   `example` and `examples`.
 * When the project specs are checked: their operations are exactly
-  EXPECTED_OPERATIONS (54), so a removed or renamed operation fails.
+  EXPECTED_OPERATIONS (56), so a removed or renamed operation fails.
 * Always: openapi/specs.txt is well formed (`FILE MODULE [types]`), lists every openapi/*.yaml, and
   names the same specs as EXPECTED_OPERATIONS (a listed spec without its
   entry, or an entry for a spec not listed, fails before anything else).
@@ -119,8 +119,8 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "delete_document_properties",
     ),
     "messaging.yaml": ("create_conversation", "send_to_conversation"),
-    "domain.yaml": ("get_service_domain", "list_service_domains"),
-    "connector-auth.yaml": ("get_app_jwt", "get_consumer_jws"),
+    "domain.yaml": ("get_service_domain", "list_service_domains", "list_service_domains_plain"),
+    "connector-auth.yaml": ("get_app_jwt", "get_app_jwt_v2", "get_consumer_jws"),
     # The emulator's own routes (`ccs serve`), not generated into the crate.
     "emulator-admin.yaml": (
         "reset_emulator",
@@ -154,7 +154,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "receive_conversation_change",
     ),
 }
-EXPECTED_TOTAL = 54
+EXPECTED_TOTAL = 56
 assert sum(len(v) for v in EXPECTED_OPERATIONS.values()) == EXPECTED_TOTAL
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

@@ -18,14 +18,29 @@ use crate::generated::connector_auth as raw;
 /// long, or at once when a call is refused with `errorCode` 40103.
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
-/// The lifetime of a token: its JWT `exp`, else `expires_in`, else one hour.
+/// The lifetime of a token: the answer's `expires_in`, else its JWT `exp`,
+/// else one hour.
+///
+/// `expires_in` comes first: it is relative to the answer, so a client
+/// clock that differs from the server's (or the emulator's clock, moved by
+/// `/__emulator/clock`) does not make the token look longer- or
+/// shorter-lived than it is, as the absolute `exp` would.
 fn token(secret: Secret, expires_in: Option<u64>) -> Token {
-    if let Some(exp) = jwt_expiry(secret.expose()) {
-        return Token::expiring_at(secret, exp);
+    if let Some(seconds) = expires_in {
+        return Token::new(secret, Duration::from_secs(seconds));
     }
-    match expires_in {
-        Some(seconds) => Token::new(secret, Duration::from_secs(seconds)),
+    match jwt_expiry(secret.expose()) {
+        Some(exp) => Token::expiring_at(secret, exp),
         None => Token::new(secret, DEFAULT_TOKEN_LIFETIME),
+    }
+}
+
+/// Sentinel's `expires_in`, a JSON number or a string of digits (LivePerson's
+/// own toolbelt reads it as a string); anything else is as if absent.
+fn expires_in(value: Option<&raw::types::ExpiresIn>) -> Option<u64> {
+    match value? {
+        raw::types::ExpiresIn::Integer(seconds) => Some(*seconds),
+        raw::types::ExpiresIn::String(text) => text.trim().parse().ok(),
     }
 }
 
@@ -38,8 +53,8 @@ struct AppInner {
 /// The connector's AppJWT, from Sentinel (OAuth 2.0 client credentials).
 ///
 /// A [`CredentialProvider`] built on [`RefreshingCredential`]: the token is
-/// cached, renewed before it expires (its JWT `exp`, else the answer's
-/// `expires_in`, else one hour; renewed 60 s before, or at half its life if
+/// cached, renewed before it expires (the answer's `expires_in`, a number
+/// or a string, else its JWT `exp`, else one hour; renewed 60 s before, or at half its life if
 /// shorter), and fetched once for all concurrent callers (1,000 calls at
 /// expiry make one token request). Sentinel's host comes from the
 /// [`Discovery`] (service `sentinel`).
@@ -155,13 +170,15 @@ async fn fetch_app_jwt(
         .v(raw::types::GetAppJwtV::X10)
         .grant_type(raw::types::GetAppJwtGrantType::ClientCredentials)
         .body(raw::types::AppJwtRequest {
-            client_id,
-            client_secret,
+            client_id: Some(client_id),
+            client_secret: Some(client_secret),
+            grant_type: None,
         })
         .send()
         .await;
     let answer = transport.value(OPERATION, result).await?;
-    Ok(token(answer.access_token, answer.expires_in))
+    let lifetime = expires_in(answer.expires_in.as_ref());
+    Ok(token(answer.access_token, lifetime))
 }
 
 struct ConsumerInner {
@@ -315,4 +332,70 @@ pub(super) fn jwt_expiry(token: &str) -> Option<std::time::SystemTime> {
             .map(|s| s as u64)
     })?;
     std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raw::types::ExpiresIn;
+
+    /// A token's lifetime, as its `Debug` shows it (never the secret).
+    fn lifetime(token: &Token) -> String {
+        let shown = format!("{token:?}");
+        let start = shown
+            .find("lifetime: ")
+            .map_or(0, |i| i + "lifetime: ".len());
+        shown[start..].trim_end_matches([' ', '}']).to_owned()
+    }
+
+    #[test]
+    fn expires_in_is_read_as_a_number_or_a_string() {
+        assert_eq!(expires_in(Some(&ExpiresIn::Integer(3600))), Some(3600));
+        assert_eq!(
+            expires_in(Some(&ExpiresIn::String("3600".into()))),
+            Some(3600)
+        );
+        assert_eq!(
+            expires_in(Some(&ExpiresIn::String(" 60 ".into()))),
+            Some(60)
+        );
+        assert_eq!(expires_in(Some(&ExpiresIn::String("soon".into()))), None);
+        assert_eq!(expires_in(Some(&ExpiresIn::String("-1".into()))), None);
+        assert_eq!(expires_in(None), None);
+        // As Sentinel sends them.
+        for (answer, seconds) in [
+            (
+                r#"{"access_token":"t","token_type":"Bearer","expires_in":"3599"}"#,
+                Some(3599),
+            ),
+            (
+                r#"{"access_token":"t","token_type":"Bearer","expires_in":3599}"#,
+                Some(3599),
+            ),
+            (r#"{"access_token":"t","token_type":"Bearer"}"#, None),
+        ] {
+            let answer: raw::types::AppJwtResponse =
+                serde_json::from_str(answer).unwrap_or_else(|e| panic!("{answer}: {e}"));
+            assert_eq!(expires_in(answer.expires_in.as_ref()), seconds);
+        }
+    }
+
+    #[test]
+    fn expires_in_wins_over_the_jwt_exp() {
+        use base64::Engine as _;
+        let claims =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"exp":4102444800}"#);
+        let jwt = format!("eyJhbGciOiJub25lIn0.{claims}.");
+        let token = token(Secret::new(jwt.clone()), Some(5));
+        assert_eq!(lifetime(&token), "5s");
+        // Without it, the exp (year 2100: decades away), else one hour.
+        let by_exp = super::token(Secret::new(jwt), None);
+        assert!(
+            lifetime(&by_exp).len() > "3600s".len(),
+            "{}",
+            lifetime(&by_exp)
+        );
+        let default = super::token(Secret::new("not-a-jwt"), None);
+        assert_eq!(lifetime(&default), "3600s");
+    }
 }

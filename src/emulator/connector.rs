@@ -13,16 +13,25 @@ use serde_json::{Value, json};
 
 use super::context::{Call, Shared, same_secret};
 use super::error::{ApiError, ApiResult, json as json_response};
-use super::tokens::{Issued, Kind, unsigned_jwt};
+use super::tokens::{Issued, Kind, bearer_token, unsigned_jwt};
 
-/// The services the Domain API names, each at the emulator's own address.
+/// The services the Domain API names, each at the emulator's own address:
+/// those LivePerson's own code looks up. The emulator serves the APIs of
+/// the first four (CONVERSATION and SEND, Sentinel, the IDP, the
+/// Conversation Context Service); the others are named so that a client
+/// that looks every one of them up at start (node-agent-sdk, the Functions
+/// toolbelt) gets its answer, but their APIs answer 404 here.
 pub(super) const SERVICES: &[&str] = &[
     "asyncMessagingEnt",
     "sentinel",
     "idp",
     "mavenContext",
     "accountConfigReadOnly",
+    "accountConfigReadWrite",
     "agentVep",
+    "facadeMsg",
+    "msgHist",
+    "swift",
 ];
 
 /// "Now" for token lifetimes: the emulator's clock (real time plus what
@@ -104,10 +113,34 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> ApiResult 
     ))
 }
 
-/// `POST /sentinel/api/account/{accountId}/app/token?v=1.0&grant_type=client_credentials`
-/// with the form `client_id`, `client_secret`: an AppJWT living the
-/// configured token TTL.
+/// `POST /sentinel/api/account/{accountId}/app/token?v=1.0` (or `v=2.0`):
+/// an AppJWT living the configured token TTL. See [`app_jwt`] for the forms.
 pub(super) fn get_app_jwt(c: &Call<'_>) -> ApiResult {
+    app_jwt(c, Path::V1)
+}
+
+/// `POST /sentinel/api/v2/account/{accountId}/app/token` (`v=2.0` optional):
+/// as [`get_app_jwt`].
+pub(super) fn get_app_jwt_v2(c: &Call<'_>) -> ApiResult {
+    app_jwt(c, Path::V2)
+}
+
+/// Which of Sentinel's two token paths was called.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    V1,
+    V2,
+}
+
+/// Sentinel's client credentials grant, in every form LivePerson documents:
+/// `grant_type=client_credentials`, `client_id` and `client_secret` each in
+/// the form body or in the query (the "Get AppJWT" page, the Connector API
+/// "Getting Started" page and the "OAuth 2.0 Client Credentials" page
+/// disagree on where); a form value wins over a query one. The body, when
+/// there is one, must be a form. Errors are OAuth 2.0's: 400 for a
+/// malformed request, 401 `invalid_client` for credentials that do not
+/// authenticate (wrong, or empty).
+fn app_jwt(c: &Call<'_>, path: Path) -> ApiResult {
     // Sentinel's errors are OAuth 2.0's, the account's too.
     let Ok(account) = c.account() else {
         return oauth_error(
@@ -116,52 +149,84 @@ pub(super) fn get_app_jwt(c: &Call<'_>) -> ApiResult {
             "invalid account id",
         );
     };
-    if c.query("v") != Some("1.0") {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "v must be 1.0");
-    }
-    if c.query("grant_type") != Some("client_credentials") {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "grant_type must be client_credentials",
-        );
-    }
-    let form = c
-        .header(header::CONTENT_TYPE.as_str())
-        .and_then(|t| t.split(';').next())
-        .is_some_and(|t| {
-            t.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !form {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the body must be application/x-www-form-urlencoded",
-        );
-    }
-    let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&c.body) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the body is not a form",
-        );
+    let version_ok = match (path, c.query("v")) {
+        (Path::V1, Some(v)) => v == "1.0" || v == "2.0",
+        (Path::V2, v) => v.is_none_or(|v| v == "2.0"),
+        (Path::V1, None) => false,
     };
+    if !version_ok {
+        let message = match path {
+            Path::V1 => "v must be 1.0 or 2.0",
+            Path::V2 => "v must be 2.0 (or absent) on this path",
+        };
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", message);
+    }
+    let pairs = if c.body.is_empty() {
+        Vec::new()
+    } else {
+        let form = c
+            .header(header::CONTENT_TYPE.as_str())
+            .and_then(|t| t.split(';').next())
+            .is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the body must be application/x-www-form-urlencoded",
+            );
+        }
+        let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&c.body) else {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the body is not a form",
+            );
+        };
+        pairs
+    };
+    // The form's value, else the query's.
     let field = |name: &str| {
         pairs
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
-            .filter(|value| !value.is_empty())
+            .or_else(|| c.query(name))
     };
+    match field("grant_type") {
+        Some("client_credentials") => {}
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is required (in the form or the query)",
+            );
+        }
+        Some(_) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "grant_type must be client_credentials",
+            );
+        }
+    }
     let (Some(client_id), Some(client_secret)) = (field("client_id"), field("client_secret"))
     else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            "client_id and client_secret are required",
+            "client_id and client_secret are required (in the form or the query)",
         );
     };
+    if client_id.is_empty() || client_secret.is_empty() {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
+    }
     let config = &c.shared.config;
     if let (Some(id), Some(secret)) = (&config.app_client_id, &config.app_client_secret) {
         // Both compared, whatever the first says: no timing hint of which.
@@ -199,7 +264,15 @@ pub(super) fn get_app_jwt(c: &Call<'_>) -> ApiResult {
     );
     Ok(json_response(
         StatusCode::OK,
-        json!({"access_token": token, "token_type": "Bearer"}).to_string(),
+        // `expires_in` as a string: LivePerson's Functions toolbelt refuses
+        // an answer whose `expires_in` is not one (RFC 6749 has a number;
+        // the crate's provider reads both).
+        json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": (expires_at - now).num_seconds().max(0).to_string(),
+        })
+        .to_string(),
     ))
 }
 
@@ -222,7 +295,8 @@ struct ConsumerJwsRequest {
 /// carries no `exp`, as the documented one).
 pub(super) fn get_consumer_jws(c: &Call<'_>) -> ApiResult {
     let account = c.account()?;
-    let app_jwt = c.header(header::AUTHORIZATION.as_str()).unwrap_or_default();
+    // The bare token (the page) or `Bearer <token>` (LivePerson's clients).
+    let app_jwt = bearer_token(c.header(header::AUTHORIZATION.as_str()).unwrap_or_default());
     if app_jwt.is_empty() {
         return Err(ApiError::unauthorized("AppJWT is missing"));
     }

@@ -14,6 +14,22 @@ pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     T::deserialize(d).map(Some)
 }
 
+/// For `#[serde(default, deserialize_with = "id_text")]` on an
+/// `Option<String>`: an id that the spec types as a string but that
+/// LivePerson's own code sends as a JSON number too (CONVERSATION's
+/// `campaignId`, `engagementId`, `interactionContextId`, in the Connector
+/// API demo app). An integer is read as its decimal text; any other
+/// non-string (`null`, a fraction, a boolean) fails (a 400).
+pub(super) fn id_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(text) => Ok(Some(text)),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
+        other => Err(D::Error::custom(format!(
+            "expected a string (or an integer), found {other}"
+        ))),
+    }
+}
+
 /// A member whose schema is an object: it must be a JSON object. serde's
 /// derived structs (and internally tagged enums) also take an array of the
 /// members in order, which no spec allows: `"body": []` was accepted as an

@@ -47,9 +47,16 @@
 //!   (`GET /api/account/{accountId}/service/baseURI.json?version=1.0`, and
 //!   `.../service/{serviceName}/baseURI.json`) names the emulator's own
 //!   `host:port` (from the request's `Host`) for every service;
-//!   Sentinel (`POST /sentinel/api/account/{accountId}/app/token?v=1.0&grant_type=client_credentials`)
-//!   issues an AppJWT; the IDP (`POST /api/account/{accountId}/consumer?v=1.0`)
+//!   Sentinel (`POST /sentinel/api/account/{accountId}/app/token?v=1.0&grant_type=client_credentials`,
+//!   or `v=2.0`, or `POST /sentinel/api/v2/account/{accountId}/app/token`;
+//!   `grant_type`, `client_id`, `client_secret` in the form or the query)
+//!   issues an AppJWT with `expires_in` (a string, as LivePerson's toolbelt
+//!   wants it); a wrong or empty credential is 401 `invalid_client`; the
+//!   IDP (`POST /api/account/{accountId}/consumer?v=1.0`)
 //!   a ConsumerJWS bound to the `ext_consumer_id`, for an unexpired AppJWT.
+//!   Every token is taken bare or as `Bearer <token>`. `X-Request-Id` and
+//!   `Client-Properties` are accepted (any value) and shown in the journal;
+//!   the emulator models none of the features the latter declares.
 //!   Tokens are JWT-shaped and **unsigned** (`alg` `none`): the emulator
 //!   keeps those it issued. AppJWT claims: `aud` (the account), `azp` (the
 //!   client id), `scope` `msg.consumer`, `iss` `Sentinel`, `iat`, `exp`;

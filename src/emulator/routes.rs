@@ -161,6 +161,13 @@ static ROUTES: &[Route] = &[
         methods: &[(Method::GET, connector::list_service_domains)],
     },
     Route {
+        // Without `.json`, as LivePerson's Functions samples and its
+        // Connector API demo app call it: the same answer.
+        pattern: "/api/account/{account}/service/baseURI",
+        api: Api::Open,
+        methods: &[(Method::GET, connector::list_service_domains)],
+    },
+    Route {
         pattern: "/api/account/{account}/service/{service}/baseURI.json",
         api: Api::Open,
         methods: &[(Method::GET, connector::get_service_domain)],
@@ -169,6 +176,11 @@ static ROUTES: &[Route] = &[
         pattern: "/sentinel/api/account/{account}/app/token",
         api: Api::Open,
         methods: &[(Method::POST, connector::get_app_jwt)],
+    },
+    Route {
+        pattern: "/sentinel/api/v2/account/{account}/app/token",
+        api: Api::Open,
+        methods: &[(Method::POST, connector::get_app_jwt_v2)],
     },
     Route {
         pattern: "/api/account/{account}/consumer",

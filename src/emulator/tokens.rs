@@ -117,3 +117,34 @@ pub(super) fn unsigned_jwt(claims: &Value) -> String {
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
+
+/// The token of an `Authorization` value: without the `Bearer ` prefix
+/// LivePerson's own clients send (the scheme in any case, then spaces),
+/// or the whole value when it is the bare token the pages show. A lone
+/// `Bearer` (what `Bearer ` arrives as, trailing spaces trimmed) is no token.
+pub(super) fn bearer_token(value: &str) -> &str {
+    if value.eq_ignore_ascii_case("bearer") {
+        return "";
+    }
+    match value.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => {
+            value[7..].trim_start_matches(' ')
+        }
+        _ => value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn bearer_prefix_is_optional() {
+        assert_eq!(bearer_token("eyJ.a."), "eyJ.a.");
+        assert_eq!(bearer_token("Bearer eyJ.a."), "eyJ.a.");
+        assert_eq!(bearer_token("bearer  eyJ.a."), "eyJ.a.");
+        assert_eq!(bearer_token("Bearer "), "");
+        assert_eq!(bearer_token("BEARER"), "");
+        assert_eq!(bearer_token("Béarer x"), "Béarer x");
+    }
+}

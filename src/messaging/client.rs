@@ -418,13 +418,15 @@ impl MessagingClient {
             let request = request.clone();
             async move {
                 let transport = progenitor_client::ClientInfo::inner(&*client);
-                let result = client
+                let mut call = client
                     .send_to_conversation()
                     .account_id(account)
                     .v(3_i64)
-                    .body(request)
-                    .send()
-                    .await;
+                    .body(request);
+                if let Some(properties) = &slot.client_properties {
+                    call = call.client_properties(properties.as_str());
+                }
+                let result = call.send().await;
                 match result {
                     Ok(answer) => sent(transport, answer.into_inner()),
                     Err(e) => Err(crate::connector::typed(transport.convert(SEND, e).await)),
@@ -455,13 +457,15 @@ impl MessagingClient {
         let batch = uuid::Uuid::new_v4().simple().to_string();
         let ids = [format!("{batch}-1"), format!("{batch}-2")];
         let body = request.to_raw(self.inner.account.as_str(), [&ids[0], &ids[1]]);
+        let properties = request.client_properties();
+        let properties = properties.as_deref();
         let account = &self.inner.account;
         let ids = &ids;
         // Never retried (the transport refuses to repeat this operation);
         // repeated once only after a refused token was renewed.
         self.with_tokens(&consumer, false, None, |client| {
             let body = body.clone();
-            async move { open_batch(&client, account, body, ids).await }
+            async move { open_batch(&client, account, body, properties, ids).await }
         })
         .await
     }
@@ -499,6 +503,9 @@ impl BaseUrl<'_> {
 #[derive(Default)]
 pub(crate) struct ClientSlot {
     kept: std::sync::Mutex<[Option<Kept>; 2]>,
+    /// The `Client-Properties` header the conversation was opened with,
+    /// sent again on each of its SENDs (the documents require it).
+    pub(crate) client_properties: Option<String>,
 }
 
 struct Kept {
@@ -509,6 +516,14 @@ struct Kept {
 }
 
 impl ClientSlot {
+    /// A slot for a conversation opened with this `Client-Properties` header.
+    pub(crate) fn with_client_properties(client_properties: Option<String>) -> ClientSlot {
+        ClientSlot {
+            kept: std::sync::Mutex::default(),
+            client_properties,
+        }
+    }
+
     /// The kept client for these, or a new one from `make` (then kept).
     fn client(
         &self,
@@ -547,17 +562,20 @@ async fn open_batch(
     client: &raw::Client,
     account: &AccountId,
     body: raw::types::ConversationRequest,
+    client_properties: Option<&str>,
     ids: &[String; 2],
 ) -> Result<Conversation, Error> {
     {
         let transport = progenitor_client::ClientInfo::inner(client);
-        let result = client
+        let mut call = client
             .create_conversation()
             .account_id(account)
             .v(3_i64)
-            .body(body)
-            .send()
-            .await;
+            .body(body);
+        if let Some(properties) = client_properties {
+            call = call.client_properties(properties);
+        }
+        let result = call.send().await;
         let items: Vec<Item> = match result {
             Ok(answer) => answer
                 .into_inner()

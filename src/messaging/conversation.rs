@@ -36,12 +36,18 @@ impl MessagingClient {
             consumer,
             id: opened.conversation_id,
             profile_message: opened.profile_message,
-            slot: Arc::default(),
+            // Its SENDs repeat the Client-Properties CONVERSATION was sent with.
+            slot: Arc::new(ClientSlot::with_client_properties(
+                request.client_properties(),
+            )),
         })
     }
 
     /// An [`OpenConversation`] for a conversation opened earlier (its id, as
-    /// CONVERSATION answered it), for the same consumer.
+    /// CONVERSATION answered it), for the same consumer. Its SENDs carry no
+    /// `Client-Properties` header: use the one [`open`](Self::open) returned
+    /// for a conversation opened with
+    /// [`ConversationRequest::feature`].
     pub fn conversation(
         &self,
         consumer_jws: impl Into<Credential>,

@@ -24,7 +24,8 @@ pub(crate) mod send; // webhooks reads its ChatState and AcceptStatus
 pub use client::{Conversation, MessagingClient, MessagingCredentials};
 pub use conversation::OpenConversation;
 pub use request::{
-    Campaign, ConversationContext, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
+    Campaign, ClientFeature, ConversationContext, ConversationRequest, CustomerInfo, Gender,
+    PersonalInfo, Urgency,
 };
 pub use rich::{Action, Element, QuickReplies, RichContent};
 pub use send::{AcceptStatus, ChatState, Sent};

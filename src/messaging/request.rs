@@ -97,8 +97,45 @@ pub struct Campaign {
     pub engagement_id: String,
 }
 
-/// What to open: the consumer's SDEs and the routing. Every part is
-/// optional; LivePerson recommends SDEs and a campaign.
+/// A feature the connector's client declares in the `Client-Properties`
+/// header (`{"type": ".ClientProperties", "features": [...]}`), as the
+/// Connector API's "Examples" page ("How to enable a feature") and the
+/// Messaging Window API's client properties describe them. A feature must
+/// also be enabled on the account to have an effect.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ClientFeature {
+    /// `AUTO_MESSAGES`: the account's automatic messages (e.g. a welcome or
+    /// "we are closed" message) are sent to the conversation.
+    AutoMessages,
+    /// `RICH_CONTENT`: the client shows structured content, so agents and
+    /// bots may send it.
+    RichContent,
+    /// `QUICK_REPLIES`: the client shows quick replies.
+    QuickReplies,
+    /// `MULTI_DIALOG`: the client handles more than one dialog per
+    /// conversation (e.g. the post-conversation survey).
+    MultiDialog,
+    /// Any other feature name, sent as given (e.g. `PHOTO_SHARING`).
+    Other(String),
+}
+
+impl ClientFeature {
+    /// The name as the header carries it, e.g. `AUTO_MESSAGES`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ClientFeature::AutoMessages => "AUTO_MESSAGES",
+            ClientFeature::RichContent => "RICH_CONTENT",
+            ClientFeature::QuickReplies => "QUICK_REPLIES",
+            ClientFeature::MultiDialog => "MULTI_DIALOG",
+            ClientFeature::Other(name) => name,
+        }
+    }
+}
+
+/// What to open: the consumer's SDEs, the routing, and the client's
+/// features. Every part is optional; LivePerson recommends SDEs and a
+/// campaign.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConversationRequest {
     customer_info: Option<CustomerInfo>,
@@ -107,6 +144,7 @@ pub struct ConversationRequest {
     skill_id: Option<String>,
     urgency: Option<Urgency>,
     context: Option<ConversationContext>,
+    features: Vec<ClientFeature>,
 }
 
 impl ConversationRequest {
@@ -150,6 +188,39 @@ impl ConversationRequest {
     pub fn context(mut self, context: ConversationContext) -> Self {
         self.context = Some(context);
         self
+    }
+
+    /// Declares a client feature in the `Client-Properties` header, e.g.
+    /// [`ClientFeature::AutoMessages`]. The header goes on CONVERSATION and,
+    /// as the documents require once it was given there, on every SEND of
+    /// the [`OpenConversation`](super::OpenConversation) that
+    /// [`MessagingClient::open`](super::MessagingClient::open) returns.
+    /// Without a feature, no header is sent. A feature given twice is sent
+    /// once.
+    pub fn feature(mut self, feature: ClientFeature) -> Self {
+        if !self.features.contains(&feature) {
+            self.features.push(feature);
+        }
+        self
+    }
+
+    /// The features declared with [`feature`](Self::feature), in order.
+    pub fn features(&self) -> &[ClientFeature] {
+        &self.features
+    }
+
+    /// The `Client-Properties` header value, when a feature was declared:
+    /// `{"type":".ClientProperties","features":[...]}`.
+    pub(super) fn client_properties(&self) -> Option<String> {
+        if self.features.is_empty() {
+            return None;
+        }
+        let features: Vec<&str> = self.features.iter().map(ClientFeature::as_str).collect();
+        // `type` first, as in the documents' example (a JSON map would sort it last).
+        let features = serde_json::Value::from(features);
+        Some(format!(
+            r#"{{"type":".ClientProperties","features":{features}}}"#
+        ))
     }
 
     /// The batch as the endpoint takes it, with the given request ids.

@@ -17,7 +17,8 @@ use crate::support::{CaptureServer, Captured, Reply};
 use liveperson_ccs::MessagingClient;
 use liveperson_ccs::connector::{AppJwtProvider, Discovery};
 use liveperson_ccs::messaging::{
-    AcceptStatus, Action, ChatState, Element, OpenConversation, QuickReplies, RichContent,
+    AcceptStatus, Action, ChatState, ClientFeature, ConversationRequest, Element,
+    OpenConversation, QuickReplies, RichContent,
 };
 use serde_json::{Value, json};
 
@@ -34,6 +35,7 @@ const CONSUMER_JWS: &str = "eyJraWQiOiJhcHBqd3QtMTMtMDUtMTciLCJ0eXAiOiJKV1QiLCJh
 const SHOWN: &[&str] = &[
     "accept",
     "authorization",
+    "client-properties",
     "content-type",
     "user-agent",
     "x-lp-on-behalf",
@@ -126,6 +128,18 @@ async fn flow() -> (CaptureServer, Discovery) {
         Reply::json(201, &json!({ "token": CONSUMER_JWS })),
     );
     capture.respond_with(|request| {
+        if request.path().ends_with("/consumer/conversation") {
+            // CONVERSATION: each result echoes its payload's id.
+            let body = request.body_json()?;
+            return Some(Reply::json(
+                200,
+                &json!([
+                    {"code": "OK", "body": {"msg": "OK User Profile set successfully"},
+                     "reqId": body[0]["id"]},
+                    {"code": "OK", "body": {"conversationId": CONVERSATION}, "reqId": body[1]["id"]},
+                ]),
+            ));
+        }
         if !request.path().ends_with("/conversation/send") {
             return None;
         }
@@ -306,4 +320,43 @@ async fn send_rich_content_carousel() {
         "send_rich_content_carousel",
         shape(&request_to(&capture, &send_path()))
     );
+
+/// The client's features go in `Client-Properties` on CONVERSATION and, as
+/// the documents require once given there, on every SEND that follows.
+#[tokio::test]
+async fn client_properties_go_on_conversation_and_every_send() {
+    let (capture, discovery) = flow().await;
+    let app = AppJwtProvider::new(&discovery, CLIENT_ID, CLIENT_SECRET);
+    let consumer = app.consumer(CONSUMER);
+    let client = MessagingClient::builder()
+        .discovery(&discovery)
+        .app_jwt(app)
+        .build()
+        .expect("client");
+    let request = ConversationRequest::new()
+        .feature(ClientFeature::AutoMessages)
+        .feature(ClientFeature::RichContent)
+        .feature(ClientFeature::AutoMessages);
+    assert_eq!(
+        request.features().len(),
+        2,
+        "a feature given twice is sent once"
+    );
+    let conversation = client.open(consumer, &request).await.expect("opened");
+    conversation
+        .send_text("Hi from Send Message only - Send a line")
+        .await
+        .expect("sent");
+    let opened = request_to(
+        &capture,
+        &format!("/api/account/{ACC}/messaging/consumer/conversation"),
+    );
+    let header = r#"{"type":".ClientProperties","features":["AUTO_MESSAGES","RICH_CONTENT"]}"#;
+    assert_eq!(opened.header("client-properties"), Some(header));
+    insta::assert_snapshot!(
+        "send_text_with_client_properties",
+        shape(&request_to(&capture, &send_path()))
+    );
+    // A conversation without features sends no such header.
+    // (`send_text`'s snapshot shows a SEND without one.)
 }

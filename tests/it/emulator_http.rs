@@ -1064,7 +1064,9 @@ async fn messaging_refuses_bad_requests() {
         (1, "/body/skillId", json!({})),
         (1, "/body/skillId", json!(null)),
         (1, "/body/ttrDefName", json!("LATER")),
-        (1, "/body/campaignInfo", json!({ "campaignId": 99999 })),
+        // (An integer campaignId is taken, as LivePerson's demo app sends
+        // it; a fraction is not.)
+        (1, "/body/campaignInfo", json!({ "campaignId": 99999.5 })),
         (1, "/body/conversationContext", json!({ "lang": ["en-US"] })),
         (0, "/body/authenticatedData", json!(null)),
         (

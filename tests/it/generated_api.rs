@@ -437,8 +437,9 @@ fn connector_secrets_are_redacted_in_generated_types() {
     assert!(!format!("{jws:?}").contains(jwt));
 
     let request = AppJwtRequest {
-        client_id: "75588e18".into(),
-        client_secret: "the-client-secret".into(),
+        client_id: Some("75588e18".into()),
+        client_secret: Some("the-client-secret".into()),
+        grant_type: None,
     };
     assert!(!format!("{request:?}").contains("the-client-secret"));
     assert_eq!(

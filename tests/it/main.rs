@@ -6,6 +6,7 @@
 //! | `layer` | the hand-written layer: validation, names in paths, scrubbing, retries, paging |
 //! | `request_shapes` | insta snapshots of every CCS request, held to the documents' examples |
 //! | `connector_shapes` | snapshots of the connector flow's requests |
+//! | `connector_forms` | the connector forms LivePerson's own code sends (Bearer, Sentinel forms, headers) |
 //! | `connector` | discovery, AppJWT and ConsumerJWS providers, the conversation flow |
 //! | `errors` | error classification and messages |
 //! | `hostile_server` | misbehaving servers: cut bodies, huge answers, redirects, stalls |
@@ -30,6 +31,7 @@ mod support;
 
 mod cli;
 mod connector;
+mod connector_forms;
 mod connector_shapes;
 mod docs;
 mod emulator_admin;

@@ -122,6 +122,14 @@ fn shape(root: &Value, schema: &Value, depth: usize) -> Result<Shape, String> {
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
         return shape(root, pointer(root, reference)?, depth + 1);
     }
+    // `allOf` of one schema: that schema (a `$ref` with its own description).
+    if let Some([one]) = schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    {
+        return shape(root, one, depth + 1);
+    }
     for key in ["anyOf", "oneOf"] {
         if let Some(options) = schema.get(key).and_then(Value::as_array) {
             let real: Vec<&Value> = options
@@ -130,6 +138,15 @@ fn shape(root: &Value, schema: &Value, depth: usize) -> Result<Shape, String> {
                 .collect();
             if let [one] = real.as_slice() {
                 return shape(root, one, depth + 1);
+            }
+            // A string or an integer (messaging.yaml's `IdText`, an id the
+            // service takes either way): the layer sends the string.
+            let types: Vec<Option<&str>> = real
+                .iter()
+                .map(|o| o.get("type").and_then(Value::as_str))
+                .collect();
+            if types == [Some("string"), Some("integer")] {
+                return shape(root, real[0], depth + 1);
             }
             // An enum whose variants are documented: one `const` per variant.
             let constants: Option<Vec<(&str, String)>> = real

@@ -145,7 +145,18 @@ def _messaging_send(raw_schema):
 # 6. The Domain API's single-service form: only the services `ccs serve`
 # names exist (others are 404, the spec's documented choice). Test data as
 # in 5: the generated `serviceName` is one of them.
-EMULATED_SERVICES = ["asyncMessagingEnt", "sentinel", "idp", "mavenContext"]
+EMULATED_SERVICES = [
+    "asyncMessagingEnt",
+    "sentinel",
+    "idp",
+    "mavenContext",
+    "accountConfigReadOnly",
+    "accountConfigReadWrite",
+    "agentVep",
+    "facadeMsg",
+    "msgHist",
+    "swift",
+]
 
 
 def _domain(raw_schema):
@@ -158,9 +169,18 @@ def _domain(raw_schema):
 # 7. Sentinel's client credentials and the IDP's external consumer id are
 # non-empty (OAuth 2.0 requires the credentials; an empty consumer id names
 # no one): the descriptions in connector-auth.yaml say so.
+#
+# 7b. `get_app_jwt` takes each of `grant_type`, `client_id` and
+# `client_secret` in the form or in the query, one of the two required: a
+# rule its description states and OpenAPI 3.0.3 cannot. The test copy keeps
+# one documented form, the "Get AppJWT" page's: `grant_type` in the query
+# (required), the credentials in the form (required), so that a negative
+# case that drops one cannot be rescued by the other place. The other forms
+# are tested in tests/it/connector_forms.rs.
 def _connector_auth(raw_schema):
     for path in (
         ("components", "schemas", "AppJwtRequest", "properties", "client_id"),
+        ("components", "schemas", "AppJwtRequestV2", "properties", "client_id"),
         ("components", "schemas", "ClientSecret"),
         ("components", "schemas", "ConsumerJwsRequest", "properties", "ext_consumer_id"),
     ):
@@ -168,6 +188,20 @@ def _connector_auth(raw_schema):
         if node.get("type") != "string" or "minLength" in node:
             raise RuntimeError(f"{HOOK}: {'/'.join(path)} is no longer a plain string; update the hook")
         node["minLength"] = 1
+    operation = _at(raw_schema, "paths", "/sentinel/api/account/{accountId}/app/token", "post")
+    names = [p.get("$ref", "").rsplit("/", 1)[-1] or p.get("name") for p in operation["parameters"]]
+    if names != ["v", "GrantTypeQuery", "ClientIdQuery", "ClientSecretQuery"]:
+        raise RuntimeError(f"{HOOK}: get_app_jwt's parameters changed ({names}); update the hook")
+    operation["parameters"] = [
+        operation["parameters"][0],
+        dict(_at(raw_schema, "components", "parameters", "GrantTypeQuery"), required=True),
+    ]
+    operation["requestBody"]["required"] = True
+    form = _at(raw_schema, "components", "schemas", "AppJwtRequest")
+    if "required" in form or "grant_type" not in form.get("properties", {}):
+        raise RuntimeError(f"{HOOK}: AppJwtRequest changed shape; update the hook")
+    del form["properties"]["grant_type"]
+    form["required"] = ["client_id", "client_secret"]
 
 
 # 8. emulator-admin: the conversation routes (GET a conversation, the agent's

@@ -476,7 +476,7 @@ def connector_flow() -> None:
     check(
         "connector get_app_jwt -> shape",
         skeleton(json.loads(r.content)),
-        {"access_token": "string", "token_type": "string"},
+        {"access_token": "string", "expires_in": "string", "token_type": "string"},
     )
     app_jwt = r.parsed.access_token if isinstance(r.parsed, AppJwtResponse) else ""
     claims = jwt_claims(app_jwt) or {}
@@ -499,9 +499,9 @@ def connector_flow() -> None:
         grant_type=GetAppJwtGrantType.CLIENT_CREDENTIALS,
     )
     check(
-        "connector get_app_jwt empty client_secret -> 400 invalid_request",
+        "connector get_app_jwt empty client_secret -> 401 invalid_client",
         (r.status_code, r.parsed.error if isinstance(r.parsed, OAuthError) else None),
-        (400, OAuthErrorError.INVALID_REQUEST),
+        (401, OAuthErrorError.INVALID_CLIENT),
     )
 
     # IDP: the AppJWT as issued in `Authorization` (no prefix), JSON body.

@@ -333,7 +333,7 @@ async function connectorFlow(): Promise<void> {
     body: { client_id: clientId, client_secret: clientSecret },
   });
   check('connector getAppJwt -> status', token.response.status, 200);
-  check('connector getAppJwt -> shape', sorted(skeleton(token.data)), { access_token: 'string', token_type: 'string' });
+  check('connector getAppJwt -> shape', sorted(skeleton(token.data)), { access_token: 'string', expires_in: 'string', token_type: 'string' });
   check('connector getAppJwt -> token_type', token.data?.token_type, 'Bearer');
   const appJwt = token.data?.access_token ?? '';
   const appClaims = jwtClaims(appJwt) ?? {};
@@ -344,7 +344,7 @@ async function connectorFlow(): Promise<void> {
   );
   check('connector getAppJwt -> valid one hour (exp - iat)', Number(appClaims.exp) - Number(appClaims.iat), 3600);
   const noSecret = await auth.getAppJwt({ client: sentinel, path: { accountId }, query, body: { client_id: clientId, client_secret: '' } });
-  check('connector getAppJwt empty client_secret -> 400 invalid_request', [noSecret.response.status, noSecret.error && 'error' in noSecret.error ? noSecret.error.error : undefined], [400, 'invalid_request']);
+  check('connector getAppJwt empty client_secret -> 401 invalid_client', [noSecret.response.status, noSecret.error && 'error' in noSecret.error ? noSecret.error.error : undefined], [401, 'invalid_client']);
 
   // IDP: the AppJWT as issued in `Authorization` (its security scheme), JSON body.
   const idp = createAuthClient(createAuthConfig<auth.ClientOptions>({ baseUrl: url('idp'), auth: () => appJwt }));

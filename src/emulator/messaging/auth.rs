@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::emulator::context::Call;
 use crate::emulator::error::json as json_response;
-use crate::emulator::tokens::Kind;
+use crate::emulator::tokens::{Kind, bearer_token};
 
 /// The documented connector error body.
 fn connector_error(status: StatusCode, title: &str, details: &str, code: u32) -> Response {
@@ -29,7 +29,8 @@ fn connector_error(status: StatusCode, title: &str, details: &str, code: u32) ->
 /// anything else; returns who the consumer is, or the documented 401.
 pub(crate) fn consumer(c: &Call<'_>) -> Result<String, Box<Response>> {
     let unauthorized = StatusCode::UNAUTHORIZED;
-    let app_jwt = c.header(header::AUTHORIZATION.as_str()).unwrap_or_default();
+    // The bare token (the pages) or `Bearer <token>` (LivePerson's clients).
+    let app_jwt = bearer_token(c.header(header::AUTHORIZATION.as_str()).unwrap_or_default());
     if app_jwt.is_empty() {
         return Err(Box::new(connector_error(
             unauthorized,
@@ -38,7 +39,7 @@ pub(crate) fn consumer(c: &Call<'_>) -> Result<String, Box<Response>> {
             40105,
         )));
     }
-    let jws = c.header("x-lp-on-behalf").unwrap_or_default();
+    let jws = bearer_token(c.header("x-lp-on-behalf").unwrap_or_default());
     if jws.is_empty() {
         return Err(Box::new(connector_error(
             unauthorized,

@@ -81,7 +81,7 @@ fn request<T: DeserializeOwned>(item: &Value, kind: &str) -> Result<T, ApiError>
 mod shape {
     use serde::Deserialize;
 
-    use crate::emulator::json::{Obj, present};
+    use crate::emulator::json::{Obj, id_text, present};
 
     #[derive(Deserialize)]
     #[serde(bound = "B: serde::de::DeserializeOwned")]
@@ -187,9 +187,11 @@ mod shape {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     pub(super) struct CampaignInfo {
-        #[serde(default, deserialize_with = "present")]
+        /// A string, or a JSON number as LivePerson's demo app sends it.
+        #[serde(default, deserialize_with = "id_text")]
         campaign_id: Option<String>,
-        #[serde(default, deserialize_with = "present")]
+        /// A string, or a JSON number as LivePerson's demo app sends it.
+        #[serde(default, deserialize_with = "id_text")]
         engagement_id: Option<String>,
     }
 
@@ -200,7 +202,8 @@ mod shape {
         visitor_id: Option<String>,
         #[serde(default, deserialize_with = "present")]
         session_id: Option<String>,
-        #[serde(default, deserialize_with = "present")]
+        /// A string, or a JSON number as LivePerson's demo app sends it.
+        #[serde(default, deserialize_with = "id_text")]
         interaction_context_id: Option<String>,
         #[serde(default, deserialize_with = "present", rename = "type")]
         context_type: Option<String>,

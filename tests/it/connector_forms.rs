@@ -1,0 +1,524 @@
+//! The connector forms LivePerson's own code sends (issue 25), over HTTP
+//! against `ccs serve`'s emulator: `Authorization: Bearer <token>` as well
+//! as the bare token; Sentinel's query-parameter, v2 and `v=2.0` forms and
+//! its `expires_in`; CONVERSATION's numeric campaign ids; the Domain API
+//! without `.json` and its longer service list; `X-Request-Id` and
+//! `Client-Properties`.
+
+use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+use reqwest::{Client, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+
+const ACC: &str = "le12345678";
+const CLIENT_ID: &str = "75588e18-0213-4e33-8174-883acac7e3c4";
+const CLIENT_SECRET: &str = "the-client-secret-0123456789";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+struct Ccs {
+    emulator: Emulator,
+    http: Client,
+}
+
+impl Ccs {
+    /// An emulator that checks the connector's credentials (so only the
+    /// tokens it issued are accepted).
+    async fn start() -> Ccs {
+        let config = EmulatorConfig::new().app_credentials(CLIENT_ID, CLIENT_SECRET);
+        Ccs {
+            emulator: Emulator::start(config).await.expect("emulator starts"),
+            http: Client::new(),
+        }
+    }
+
+    fn post(&self, path: &str) -> RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.emulator.base_url()))
+    }
+
+    fn get(&self, path: &str) -> RequestBuilder {
+        self.http.get(format!("{}{path}", self.emulator.base_url()))
+    }
+
+    /// An AppJWT, asked for in the form the "Get AppJWT" page shows.
+    async fn app_jwt(&self) -> String {
+        let (status, body) = call(
+            self.post(&format!(
+                "/sentinel/api/account/{ACC}/app/token?v=1.0&grant_type=client_credentials"
+            ))
+            .header("content-type", FORM)
+            .body(format!(
+                "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+            )),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    /// A ConsumerJWS, asked for with `authorization` as given.
+    async fn consumer_jws(&self, authorization: &str) -> (StatusCode, Value) {
+        call(
+            self.post(&format!("/api/account/{ACC}/consumer?v=1.0"))
+                .header("authorization", authorization)
+                .json(&json!({"ext_consumer_id": "John_Doe_facebook12345"})),
+        )
+        .await
+    }
+
+    fn conversation(&self, app_jwt: &str, jws: &str) -> RequestBuilder {
+        self.post(&format!(
+            "/api/account/{ACC}/messaging/consumer/conversation?v=3"
+        ))
+        .header("authorization", app_jwt)
+        .header("x-lp-on-behalf", jws)
+    }
+
+    fn send(&self, app_jwt: &str, jws: &str) -> RequestBuilder {
+        self.post(&format!(
+            "/api/account/{ACC}/messaging/consumer/conversation/send?v=3"
+        ))
+        .header("authorization", app_jwt)
+        .header("x-lp-on-behalf", jws)
+    }
+
+    async fn journal(&self) -> Vec<Value> {
+        let (status, body) = call(self.get("/__emulator/requests")).await;
+        assert_eq!(status, StatusCode::OK);
+        match body {
+            Value::Array(entries) => entries,
+            other => panic!("the journal is not an array: {other}"),
+        }
+    }
+}
+
+async fn call(request: RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("sent");
+    let status = response.status();
+    let text = response.text().await.expect("a body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The minimal CONVERSATION batch, with `conversation_body` as the body of
+/// its `cm.ConsumerRequestConversation`.
+fn batch(conversation_body: Value) -> Value {
+    json!([
+        {"kind": "req", "id": "1,", "type": "userprofile.SetUserProfile", "body": {}},
+        {"kind": "req", "id": "2,", "type": "cm.ConsumerRequestConversation",
+         "body": conversation_body},
+    ])
+}
+
+fn text(conversation: &str) -> Value {
+    json!({"kind": "req", "id": "1", "type": "ms.PublishEvent", "body": {
+        "dialogId": conversation,
+        "event": {"type": "ContentEvent", "contentType": "text/plain", "message": "hi"},
+    }})
+}
+
+/// Item 2: the IDP, CONVERSATION and SEND take the AppJWT (and the
+/// ConsumerJWS) with or without `Bearer `; a wrong token stays refused
+/// either way.
+#[tokio::test]
+async fn bearer_tokens_are_accepted_wherever_a_token_is_read() {
+    let ccs = Ccs::start().await;
+    let app = ccs.app_jwt().await;
+    let bearer = format!("Bearer {app}");
+    for authorization in [app.as_str(), bearer.as_str()] {
+        let (status, body) = ccs.consumer_jws(authorization).await;
+        assert_eq!(status, StatusCode::CREATED, "{authorization}: {body}");
+    }
+    let (status, body) = ccs.consumer_jws("Bearer not-issued").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = ccs.consumer_jws("Bearer ").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["message"], "AppJWT is missing");
+
+    let (_, jws) = ccs.consumer_jws(&app).await;
+    let jws = jws["token"].as_str().expect("a token").to_owned();
+    let bearer_jws = format!("Bearer {jws}");
+    for (app_jwt, jws) in [
+        (bearer.as_str(), jws.as_str()),
+        (bearer.as_str(), bearer_jws.as_str()),
+        (app.as_str(), jws.as_str()),
+    ] {
+        let (status, body) = call(
+            ccs.conversation(app_jwt, jws)
+                .json(&batch(json!({"brandId": ACC}))),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let id = body[1]["body"]["conversationId"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        let (status, body) = call(ccs.send(app_jwt, jws).json(&text(&id))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["body"]["sequence"], 0);
+    }
+    let (status, body) = call(
+        ccs.conversation("Bearer not-issued", &jws)
+            .json(&batch(json!({"brandId": ACC}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["body"]["errorCode"], 40102, "{body}");
+    let (status, body) = call(
+        ccs.conversation("Bearer ", &jws)
+            .json(&batch(json!({"brandId": ACC}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["body"]["errorCode"], 40105, "{body}");
+    ccs.emulator.shutdown().await;
+}
+
+/// Item 1: every form LivePerson's pages give for the client credentials
+/// grant gets an AppJWT that the IDP then accepts, with `expires_in` as a
+/// string (as LivePerson's toolbelt demands).
+#[tokio::test]
+async fn sentinel_takes_every_documented_form() {
+    let ccs = Ccs::start().await;
+    let v1 = format!("/sentinel/api/account/{ACC}/app/token");
+    let v2 = format!("/sentinel/api/v2/account/{ACC}/app/token");
+    let creds = format!("client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}");
+    let all = format!("{creds}&grant_type=client_credentials");
+    let forms: Vec<(String, Option<String>)> = vec![
+        // "Get AppJWT": grant_type in the query, credentials in the form.
+        (
+            format!("{v1}?v=1.0&grant_type=client_credentials"),
+            Some(creds.clone()),
+        ),
+        // "Connector API: Getting Started": everything in the query.
+        (
+            format!("{v1}?v=1.0&grant_type=client_credentials&{creds}"),
+            None,
+        ),
+        // "OAuth 2.0 Client Credentials", API V1: everything in the form.
+        (format!("{v1}?v=1.0"), Some(all.clone())),
+        // Its Postman example: v=2.0 on the v1 path.
+        (format!("{v1}?v=2.0"), Some(all.clone())),
+        // API V2, as the page shows it and as the toolbelt sends it.
+        (v2.clone(), Some(all.clone())),
+        (format!("{v2}?v=2.0"), Some(all.clone())),
+        (
+            format!("{v2}?grant_type=client_credentials"),
+            Some(creds.clone()),
+        ),
+    ];
+    for (path, body) in forms {
+        let mut request = ccs.post(&path).header("x-request-id", "trace-1");
+        if let Some(body) = body.clone() {
+            request = request.header("content-type", FORM).body(body);
+        }
+        let (status, answer) = call(request).await;
+        assert_eq!(status, StatusCode::OK, "{path} {body:?}: {answer}");
+        assert_eq!(answer["token_type"], "Bearer");
+        assert_eq!(answer["expires_in"], "3600", "{answer}");
+        let token = answer["access_token"].as_str().expect("a token");
+        let (status, _) = ccs.consumer_jws(&format!("Bearer {token}")).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{path}: the token is one the IDP takes"
+        );
+    }
+    ccs.emulator.shutdown().await;
+}
+
+/// Item 1: a wrong or empty secret, in whichever form, is the documented
+/// credential refusal (401 `invalid_client`); a missing one, a wrong grant
+/// or version is a 400.
+#[tokio::test]
+async fn sentinel_refuses_credentials_with_401_and_malformed_requests_with_400() {
+    let ccs = Ccs::start().await;
+    let v1 = format!("/sentinel/api/account/{ACC}/app/token");
+    let v2 = format!("/sentinel/api/v2/account/{ACC}/app/token");
+    let grant = "grant_type=client_credentials";
+    let cases: Vec<(String, Option<String>, StatusCode, &str)> = vec![
+        (
+            format!("{v1}?v=1.0&{grant}&client_id={CLIENT_ID}&client_secret=wrong-secret"),
+            None,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            format!("{v1}?v=1.0&{grant}"),
+            Some(format!("client_id={CLIENT_ID}&client_secret=")),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            v2.clone(),
+            Some(format!("{grant}&client_id={CLIENT_ID}&client_secret=wrong")),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            format!("{v1}?v=1.0&{grant}"),
+            Some(format!("client_id={CLIENT_ID}")),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            format!("{v1}?v=1.0"),
+            Some(format!(
+                "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+            )),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            format!("{v1}?v=1.0&grant_type=password"),
+            Some(format!(
+                "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+            )),
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+        ),
+        (
+            format!("{v1}?v=3.0&{grant}"),
+            Some(format!(
+                "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+            )),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            format!("{v2}?v=1.0"),
+            Some(format!(
+                "{grant}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+            )),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+    ];
+    for (path, body, status, error) in cases {
+        let mut request = ccs.post(&path);
+        if let Some(body) = body.clone() {
+            request = request.header("content-type", FORM).body(body);
+        }
+        let (got, answer) = call(request).await;
+        assert_eq!(
+            (got, answer["error"].as_str()),
+            (status, Some(error)),
+            "{path} {body:?}: {answer}"
+        );
+        assert!(!answer.to_string().contains("wrong"), "{answer}");
+    }
+    // A body that is not a form is refused, even with the query form.
+    let (status, answer) = call(
+        ccs.post(&format!(
+            "{v1}?v=1.0&{grant}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+        ))
+        .json(&json!({"client_id": CLIENT_ID})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    // The journal shows neither secret in the query.
+    for entry in ccs.journal().await {
+        let shown = entry.to_string();
+        assert!(!shown.contains(CLIENT_SECRET), "{shown}");
+    }
+    ccs.emulator.shutdown().await;
+}
+
+/// Item 6: CONVERSATION takes `campaignId`, `engagementId` and
+/// `interactionContextId` as JSON numbers (LivePerson's demo app sends
+/// them so) as well as strings; other non-strings stay refused.
+#[tokio::test]
+async fn conversation_takes_numeric_campaign_ids() {
+    let ccs = Ccs::start().await;
+    let app = ccs.app_jwt().await;
+    let (_, jws) = ccs.consumer_jws(&app).await;
+    let jws = jws["token"].as_str().expect("a token").to_owned();
+    let numeric = json!({
+        "brandId": ACC,
+        "campaignInfo": {"campaignId": 99999, "engagementId": 888888},
+        "conversationContext": {"interactionContextId": 2, "type": "SharkContext"},
+    });
+    let (status, body) = call(ccs.conversation(&app, &jws).json(&batch(numeric))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body[1]["body"]["conversationId"].is_string(), "{body}");
+    for wrong in [json!(1.5), json!(true), Value::Null, json!(-0.0)] {
+        let body =
+            json!({"brandId": ACC, "campaignInfo": {"campaignId": wrong, "engagementId": "1"}});
+        let (status, answer) = call(ccs.conversation(&app, &jws).json(&batch(body))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{wrong}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("campaign") || m.contains("string")),
+            "{answer}"
+        );
+    }
+    ccs.emulator.shutdown().await;
+}
+
+/// Item 6: the Domain API's all-services path without `.json` answers as
+/// the `.json` one does.
+#[tokio::test]
+async fn the_domain_api_answers_without_json_too() {
+    let ccs = Ccs::start().await;
+    let (status, plain) =
+        call(ccs.get(&format!("/api/account/{ACC}/service/baseURI?version=1.0"))).await;
+    assert_eq!(status, StatusCode::OK, "{plain}");
+    let (_, json_form) = call(ccs.get(&format!(
+        "/api/account/{ACC}/service/baseURI.json?version=1.0"
+    )))
+    .await;
+    assert_eq!(plain, json_form);
+    let (status, _) =
+        call(ccs.get(&format!("/api/account/{ACC}/service/baseURI?version=2.0"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    ccs.emulator.shutdown().await;
+}
+
+/// Item 7: the Domain API names the services LivePerson's code looks up,
+/// each at the emulator's own address, one by one as in the list.
+#[tokio::test]
+async fn the_domain_api_names_every_service_liveperson_code_looks_up() {
+    let ccs = Ccs::start().await;
+    let host = ccs
+        .emulator
+        .base_url()
+        .trim_start_matches("http://")
+        .to_owned();
+    let (status, list) = call(ccs.get(&format!(
+        "/api/account/{ACC}/service/baseURI.json?version=1.0"
+    )))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let named: Vec<&str> = list["baseURIs"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|e| e["service"].as_str())
+        .collect();
+    for service in [
+        "asyncMessagingEnt",
+        "sentinel",
+        "idp",
+        "mavenContext",
+        "accountConfigReadOnly",
+        "accountConfigReadWrite",
+        "agentVep",
+        "facadeMsg",
+        "msgHist",
+        "swift",
+    ] {
+        assert!(named.contains(&service), "{service} in {named:?}");
+        let (status, one) = call(ccs.get(&format!(
+            "/api/account/{ACC}/service/{service}/baseURI.json?version=1.0"
+        )))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{one}");
+        assert_eq!(
+            one,
+            json!({"service": service, "account": ACC, "baseURI": host})
+        );
+    }
+    let (status, _) = call(ccs.get(&format!(
+        "/api/account/{ACC}/service/nope/baseURI.json?version=1.0"
+    )))
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    ccs.emulator.shutdown().await;
+}
+
+/// Item 8: `X-Request-Id` and `Client-Properties` are accepted on
+/// CONVERSATION and SEND (in any form LivePerson's integrations send the
+/// latter) and shown in the journal; the Rust client sends its features on
+/// both.
+#[tokio::test]
+async fn request_ids_and_client_properties_are_accepted_and_journaled() {
+    use liveperson_ccs::MessagingClient;
+    use liveperson_ccs::connector::{AppJwtProvider, Discovery};
+    use liveperson_ccs::messaging::{ClientFeature, ConversationRequest};
+
+    let ccs = Ccs::start().await;
+    let app = ccs.app_jwt().await;
+    let (_, jws) = ccs.consumer_jws(&app).await;
+    let jws = jws["token"].as_str().expect("a token").to_owned();
+    let documented = r#"{"type":".ClientProperties","features":["AUTO_MESSAGES","RICH_CONTENT","QUICK_REPLIES","MULTI_DIALOG"]}"#;
+    for properties in [
+        documented,
+        r#"{"type":"ClientProperties","features":[]}"#,
+        "[object Object]",
+    ] {
+        let (status, body) = call(
+            ccs.conversation(&app, &jws)
+                .header("x-request-id", "trace-conversation")
+                .header("client-properties", properties)
+                .json(&batch(json!({"brandId": ACC}))),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{properties}: {body}");
+        let id = body[1]["body"]["conversationId"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        let (status, body) = call(
+            ccs.send(&app, &jws)
+                .header("x-request-id", "trace-send")
+                .header("client-properties", properties)
+                .json(&text(&id)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{properties}: {body}");
+    }
+    let journal = ccs.journal().await;
+    let shown = |trace: &str| {
+        journal
+            .iter()
+            .filter(|e| e["headers"]["x-request-id"] == trace)
+            .map(|e| e["headers"]["client-properties"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shown("trace-conversation").len(), 3);
+    assert_eq!(shown("trace-send").len(), 3);
+    assert!(shown("trace-send").contains(&json!(documented)));
+
+    // The Rust client: its features on CONVERSATION and on each SEND.
+    let discovery = Discovery::builder()
+        .account(ACC)
+        .domain_api(ccs.emulator.base_url())
+        .build()
+        .expect("discovery");
+    let provider = AppJwtProvider::new(&discovery, CLIENT_ID, CLIENT_SECRET);
+    let consumer = provider.consumer("features-consumer");
+    let messaging = MessagingClient::builder()
+        .discovery(&discovery)
+        .app_jwt(provider)
+        .build()
+        .expect("client");
+    let request = ConversationRequest::new()
+        .feature(ClientFeature::MultiDialog)
+        .feature(ClientFeature::QuickReplies);
+    let conversation = messaging.open(consumer, &request).await.expect("opened");
+    conversation.send_text("hi").await.expect("sent");
+    conversation.close().await.expect("closed");
+    let header = r#"{"type":".ClientProperties","features":["MULTI_DIALOG","QUICK_REPLIES"]}"#;
+    let messaging_calls: Vec<Value> = ccs
+        .journal()
+        .await
+        .into_iter()
+        .filter(|e| {
+            e["path"]
+                .as_str()
+                .is_some_and(|p| p.contains("/messaging/"))
+        })
+        .filter(|e| e["headers"]["x-request-id"].is_null())
+        .collect();
+    assert_eq!(
+        messaging_calls.len(),
+        3,
+        "CONVERSATION, the text, the close"
+    );
+    for entry in messaging_calls {
+        assert_eq!(entry["headers"]["client-properties"], header, "{entry}");
+    }
+    ccs.emulator.shutdown().await;
+}
