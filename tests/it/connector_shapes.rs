@@ -320,6 +320,7 @@ async fn send_rich_content_carousel() {
         "send_rich_content_carousel",
         shape(&request_to(&capture, &send_path()))
     );
+}
 
 /// The client's features go in `Client-Properties` on CONVERSATION and, as
 /// the documents require once given there, on every SEND that follows.
