@@ -17,8 +17,8 @@ use crate::support::{CaptureServer, Captured, Reply};
 use liveperson_ccs::MessagingClient;
 use liveperson_ccs::connector::{AppJwtProvider, Discovery};
 use liveperson_ccs::messaging::{
-    AcceptStatus, Action, ChatState, ClientFeature, ConversationRequest, Element,
-    OpenConversation, QuickReplies, RichContent,
+    AcceptStatus, Action, ChatState, ClientFeature, ConversationRequest, Element, OpenConversation,
+    QuickReplies, RichContent,
 };
 use serde_json::{Value, json};
 
