@@ -118,7 +118,12 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "get_document_properties",
         "delete_document_properties",
     ),
-    "messaging.yaml": ("create_conversation", "send_to_conversation"),
+    "messaging.yaml": (
+        "create_conversation",
+        "send_to_conversation",
+        "upload_file",
+        "download_file",
+    ),
     "domain.yaml": ("get_service_domain", "list_service_domains"),
     "connector-auth.yaml": ("get_app_jwt", "get_consumer_jws"),
     # The emulator's own routes (`ccs serve`), not generated into the crate.
@@ -154,7 +159,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "receive_conversation_change",
     ),
 }
-EXPECTED_TOTAL = 54
+EXPECTED_TOTAL = 56
 assert sum(len(v) for v in EXPECTED_OPERATIONS.values()) == EXPECTED_TOTAL
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
