@@ -23,6 +23,8 @@ pub(super) const SERVICES: &[&str] = &[
     "mavenContext",
     "accountConfigReadOnly",
     "agentVep",
+    // The file host of file sharing (`messaging/files.rs`).
+    "swift",
 ];
 
 /// "Now" for token lifetimes: the emulator's clock (real time plus what

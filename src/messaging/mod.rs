@@ -13,14 +13,17 @@
 // | `request.rs` | `ConversationRequest` and its SDEs | (generated types only) |
 // | `conversation.rs` | `OpenConversation` and `MessagingClient::open` / `::conversation` | `client`, `request`, `send` |
 // | `send.rs` | SEND's payload types (`ChatState`, `AcceptStatus`), its answer `Sent`, request ids | (generated types only) |
+// | `files.rs` | file sharing: `OpenConversation::send_file` / `::download_file`, `FileType`, the limits | `client`, `conversation`, `send` |
 
 mod client;
 mod conversation;
+mod files;
 mod request;
 pub(crate) mod send; // webhooks reads its ChatState and AcceptStatus
 
 pub use client::{Conversation, MessagingClient, MessagingCredentials};
 pub use conversation::OpenConversation;
+pub use files::{FileSent, FileType, MAX_FILE_BYTES, MAX_PREVIEW_BYTES};
 pub use request::{
     Campaign, ConversationContext, ConversationRequest, CustomerInfo, Gender, PersonalInfo, Urgency,
 };

@@ -11,6 +11,7 @@ use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use super::files::Files;
 use crate::emulator::error::ApiError;
 use crate::emulator::json::timestamp;
 use crate::emulator::webhooks::{Notification, Outbox, WebhookEvent};
@@ -51,6 +52,8 @@ pub(crate) enum Published {
     ChatState(String),
     /// An `AcceptStatusEvent`.
     AcceptStatus { status: String, sequences: Vec<u64> },
+    /// A `ContentEvent` of `hosted/file`: its `message` object, checked.
+    File(Value),
 }
 
 impl Published {
@@ -63,12 +66,15 @@ impl Published {
             Published::AcceptStatus { status, sequences } => {
                 json!({"type": "AcceptStatusEvent", "status": status, "sequenceList": sequences})
             }
+            Published::File(message) => {
+                json!({"type": "ContentEvent", "message": message, "contentType": "hosted/file"})
+            }
         }
     }
 
     fn webhook(&self) -> WebhookEvent {
         match self {
-            Published::Text(_) => WebhookEvent::ContentEvent,
+            Published::Text(_) | Published::File(_) => WebhookEvent::ContentEvent,
             Published::ChatState(_) => WebhookEvent::ChatStateEvent,
             Published::AcceptStatus { .. } => WebhookEvent::AcceptStatusEvent,
         }
@@ -232,6 +238,9 @@ pub(crate) struct Conversations {
     outbox: Arc<Outbox>,
     /// The echo agent: accepts each new conversation, echoes each text.
     echo: bool,
+    /// The files shared (file sharing's `swift` host); a conversation's
+    /// files are forgotten with it.
+    pub(crate) files: Files,
 }
 
 /// The conversations, and the closed ones' ids, longest closed first.
@@ -291,6 +300,7 @@ impl Conversations {
             held: Mutex::new(Held::default()),
             outbox,
             echo,
+            files: Files::new(),
         }
     }
 
@@ -451,6 +461,7 @@ impl Conversations {
     }
 
     fn forget(&self, ids: Vec<String>) {
+        self.files.forget_conversations(&ids);
         for id in ids {
             self.outbox.forget(&id);
         }
@@ -565,6 +576,7 @@ impl Conversations {
         let mut held = self.lock();
         held.by_id.clear();
         held.closed.clear();
+        self.files.clear();
     }
 }
 

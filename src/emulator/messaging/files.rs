@@ -1,0 +1,269 @@
+//! File sharing's `swift` host, played by the emulator: the temporary URLs
+//! SEND's `ms.GenerateURLForUploadFile` and `ms.GenerateURLForDownloadFile`
+//! answer (signed, valid [`URL_VALID_SECONDS`] on the emulator's clock), the
+//! `PUT` and `GET` of the bytes at `/v1/AUTH_async-images/{account}/{file}`,
+//! and the files stored.
+//!
+//! Memory: each file is at most [`MAX_FILE_BYTES`], and all files together
+//! at most [`FILES_KEPT_BYTES`]; past that the oldest upload is forgotten
+//! (its download answers 404). A file shared in a conversation is forgotten
+//! with the conversation, and every file at `/__emulator/reset`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use axum::body::Bytes;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+
+use crate::emulator::context::{Call, same_secret};
+use crate::emulator::error::{ApiError, ApiResult, json as json_response};
+
+/// The largest file, in bytes ("each file can be up to 3MB").
+pub(crate) const MAX_FILE_BYTES: u64 = 3 * 1024 * 1024;
+
+/// A preview must be shorter than this, in bytes of its text ("the preview
+/// must be under 30KB").
+pub(crate) const MAX_PREVIEW_BYTES: usize = 30 * 1024;
+
+/// How long a temporary URL is valid ("file expiration is set to 1 minute").
+pub(crate) const URL_VALID_SECONDS: i64 = 60;
+
+/// The bytes of all stored files together; past it the oldest is forgotten.
+pub(crate) const FILES_KEPT_BYTES: usize = 64 * 1024 * 1024;
+
+/// The file types file sharing supports.
+pub(crate) const FILE_TYPES: [&str; 4] = ["JPG", "JPEG", "PNG", "GIF"];
+
+/// The container every `relativePath` names, as on LivePerson's pages.
+const CONTAINER: &str = "/v1/AUTH_async-images/";
+
+/// A stored file.
+struct File {
+    bytes: Bytes,
+    /// The conversation that shared it, once a `hosted/file` named it.
+    conversation: Option<String>,
+}
+
+#[derive(Default)]
+struct Stored {
+    by_path: HashMap<String, File>,
+    /// Paths, oldest upload first.
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+/// The files, and the key that signs their temporary URLs.
+pub(crate) struct Files {
+    key: [u8; 32],
+    held: Mutex<Stored>,
+}
+
+impl Files {
+    /// No files; a random signing key.
+    pub(crate) fn new() -> Files {
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let mut key = [0u8; 32];
+        key[..16].copy_from_slice(a.as_bytes());
+        key[16..].copy_from_slice(b.as_bytes());
+        Files {
+            key,
+            held: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Stored> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn sign(&self, method: &str, path: &str, expires: i64) -> String {
+        // HMAC takes a key of any length: cannot fail.
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC accepts keys of any length");
+        mac.update(format!("{method}\n{expires}\n{path}").as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The answer body of a temporary URL for `method` on `path`.
+    fn grant(&self, method: &str, path: &str, now: DateTime<Utc>) -> Value {
+        let expires = now.timestamp() + URL_VALID_SECONDS;
+        json!({
+            "relativePath": path,
+            "queryParams": {
+                "temp_url_sig": self.sign(method, path, expires),
+                "temp_url_expires": expires.to_string(),
+            },
+        })
+    }
+
+    /// A new upload path of `account` for a file of `file_type`, and its
+    /// signed URL.
+    pub(crate) fn upload_url(&self, account: &str, file_type: &str, now: DateTime<Utc>) -> Value {
+        let name = uuid::Uuid::new_v4().simple();
+        let path = format!("{CONTAINER}{account}/{name}.{file_type}");
+        self.grant("PUT", &path, now)
+    }
+
+    /// A signed download URL of a stored file of `account`; 404 if none.
+    pub(crate) fn download_url(
+        &self,
+        account: &str,
+        path: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Value, ApiError> {
+        if !self.stored(account, path) {
+            return Err(ApiError::not_found(
+                "file not found: no file of this account was uploaded at relativePath (or it was forgotten)",
+            ));
+        }
+        Ok(self.grant("GET", path, now))
+    }
+
+    /// Whether a file of `account` is stored at `path`.
+    pub(crate) fn stored(&self, account: &str, path: &str) -> bool {
+        of_account(account, path) && self.lock().by_path.contains_key(path)
+    }
+
+    /// Notes that conversation `id` shared the file at `path` (the first
+    /// conversation to share it keeps it).
+    pub(crate) fn attach(&self, path: &str, id: &str) {
+        if let Some(file) = self.lock().by_path.get_mut(path) {
+            file.conversation.get_or_insert_with(|| id.to_owned());
+        }
+    }
+
+    /// Forgets the files the conversations `ids` shared.
+    pub(crate) fn forget_conversations(&self, ids: &[String]) {
+        let mut held = self.lock();
+        let gone: Vec<String> = held
+            .by_path
+            .iter()
+            .filter(|(_, f)| f.conversation.as_ref().is_some_and(|c| ids.contains(c)))
+            .map(|(path, _)| path.clone())
+            .collect();
+        for path in gone {
+            if let Some(file) = held.by_path.remove(&path) {
+                held.bytes -= file.bytes.len();
+            }
+            held.order.retain(|p| *p != path);
+        }
+    }
+
+    /// Forgets every file (`/__emulator/reset`).
+    pub(crate) fn clear(&self) {
+        *self.lock() = Stored::default();
+    }
+
+    /// Checks the signature and expiry of a request for `method` on `path`.
+    fn check(&self, c: &Call<'_>, method: &str, path: &str) -> Result<(), ApiError> {
+        let invalid = |why: &str| ApiError::unauthorized(format!("Temp URL invalid: {why}"));
+        let (Some(sig), Some(expires)) = (c.query("temp_url_sig"), c.query("temp_url_expires"))
+        else {
+            return Err(invalid(
+                "temp_url_sig and temp_url_expires are required",
+            ));
+        };
+        let expires: i64 = expires
+            .parse()
+            .map_err(|_| invalid("temp_url_expires is not a number"))?;
+        if !same_secret(sig.as_bytes(), self.sign(method, path, expires).as_bytes()) {
+            return Err(invalid("the signature does not match this path and method"));
+        }
+        if c.now.timestamp() > expires {
+            return Err(invalid("it has expired (URLs are valid for one minute)"));
+        }
+        Ok(())
+    }
+
+    fn store(&self, path: String, bytes: Bytes) {
+        let mut held = self.lock();
+        if let Some(old) = held.by_path.remove(&path) {
+            held.bytes -= old.bytes.len();
+            held.order.retain(|p| *p != path);
+        }
+        while held.bytes + bytes.len() > FILES_KEPT_BYTES {
+            let Some(oldest) = held.order.pop_front() else {
+                break;
+            };
+            if let Some(file) = held.by_path.remove(&oldest) {
+                held.bytes -= file.bytes.len();
+            }
+        }
+        held.bytes += bytes.len();
+        held.order.push_back(path.clone());
+        held.by_path.insert(
+            path,
+            File {
+                bytes,
+                conversation: None,
+            },
+        );
+    }
+
+    fn get(&self, path: &str) -> Option<Bytes> {
+        self.lock().by_path.get(path).map(|f| f.bytes.clone())
+    }
+}
+
+/// Whether `path` is a file path of `account`'s container.
+fn of_account(account: &str, path: &str) -> bool {
+    path.strip_prefix(CONTAINER)
+        .and_then(|rest| rest.strip_prefix(account))
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// The path a swift request names.
+fn path_of(c: &Call<'_>) -> Result<String, ApiError> {
+    let account = c.account()?;
+    Ok(format!("{CONTAINER}{account}/{}", c.file()))
+}
+
+/// `PUT /v1/AUTH_async-images/{accountId}/{fileName}?temp_url_sig&temp_url_expires`:
+/// stores the bytes; 201. 401 for a signature that is wrong or expired,
+/// 400 for an empty body, 413 over [`MAX_FILE_BYTES`]; nothing is stored
+/// then.
+pub(crate) fn upload_file(c: &Call<'_>) -> ApiResult {
+    let path = path_of(c)?;
+    let files = &c.shared.conversations.files;
+    files.check(c, "PUT", &path)?;
+    if c.body.is_empty() {
+        return Err(ApiError::bad_request("the file is empty"));
+    }
+    if c.body.len() as u64 > MAX_FILE_BYTES {
+        return Err(ApiError::too_large(format!(
+            "the file is over 3 MB ({MAX_FILE_BYTES} bytes): {} bytes",
+            c.body.len()
+        )));
+    }
+    files.store(path, c.body.clone());
+    Ok(json_response(
+        StatusCode::CREATED,
+        json!({"message": "created"}).to_string(),
+    ))
+}
+
+/// `GET /v1/AUTH_async-images/{accountId}/{fileName}?temp_url_sig&temp_url_expires`:
+/// the bytes, as `application/octet-stream`. 401 for a signature that is
+/// wrong or expired, 404 when no file is stored there (any more).
+pub(crate) fn download_file(c: &Call<'_>) -> ApiResult {
+    let path = path_of(c)?;
+    let files = &c.shared.conversations.files;
+    files.check(c, "GET", &path)?;
+    let bytes = files
+        .get(&path)
+        .ok_or_else(|| ApiError::not_found("file not found"))?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        bytes,
+    )
+        .into_response())
+}
