@@ -81,9 +81,8 @@ fn temp_url(operation: &'static str, body: &Value) -> Result<TempUrl, Error> {
     let text = |v: &Value| v.as_str().map(str::to_owned);
     let relative_path =
         text(&body["relativePath"]).ok_or_else(|| decode("no relativePath in the answer"))?;
-    let (account, file) = split_path(&relative_path).ok_or_else(|| {
-        decode("the relativePath is not /v1/AUTH_async-images/{account}/{file}")
-    })?;
+    let (account, file) = split_path(&relative_path)
+        .ok_or_else(|| decode("the relativePath is not /v1/AUTH_async-images/{account}/{file}"))?;
     let params = &body["queryParams"];
     let sig = text(&params["temp_url_sig"]).ok_or_else(|| decode("no temp_url_sig"))?;
     // A number is taken too.
@@ -243,9 +242,7 @@ impl OpenConversation {
             kind: t::RequestKind::Req,
             id: t::RequestId(request_id()),
             type_: t::GenerateDownloadUrlRequestType::MsGenerateUrlForDownloadFile,
-            body: t::GenerateDownloadUrlBody {
-                relative_path,
-            },
+            body: t::GenerateDownloadUrlBody { relative_path },
         });
         let (_, body) = self
             .client

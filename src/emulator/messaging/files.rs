@@ -166,9 +166,7 @@ impl Files {
         let invalid = |why: &str| ApiError::unauthorized(format!("Temp URL invalid: {why}"));
         let (Some(sig), Some(expires)) = (c.query("temp_url_sig"), c.query("temp_url_expires"))
         else {
-            return Err(invalid(
-                "temp_url_sig and temp_url_expires are required",
-            ));
+            return Err(invalid("temp_url_sig and temp_url_expires are required"));
         };
         let expires: i64 = expires
             .parse()

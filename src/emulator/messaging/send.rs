@@ -254,14 +254,11 @@ fn published(event: &Value) -> Result<Published, ApiError> {
 
 /// A `fileType` of file sharing: JPG, JPEG, PNG or GIF; else 400.
 fn file_type(given: &str) -> Result<&'static str, ApiError> {
-    FILE_TYPES
-        .into_iter()
-        .find(|t| *t == given)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "fileType must be one of JPG, JPEG, PNG, GIF (got {given:?})"
-            ))
-        })
+    FILE_TYPES.into_iter().find(|t| *t == given).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "fileType must be one of JPG, JPEG, PNG, GIF (got {given:?})"
+        ))
+    })
 }
 
 /// A `fileSize`: a number or a string of digits, from 1 to 3 MB; else 400.
