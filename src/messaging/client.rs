@@ -39,6 +39,9 @@ enum Base {
 /// yet: a reserved name (RFC 2606) that never resolves.
 const UNDISCOVERED: &str = "https://asyncmessagingent.invalid";
 
+/// The Domain API's name of file sharing's host.
+const SERVICE_SWIFT: &str = "swift";
+
 /// A client for the Messaging CONVERSATION endpoint, bound to one account.
 ///
 /// The host comes from LivePerson's Domain API (service `asyncMessagingEnt`):
@@ -411,7 +414,7 @@ impl MessagingClient {
     pub(crate) async fn swift(&self) -> Result<raw::Client, Error> {
         let base = match &self.inner.base {
             Base::Fixed(url) => url.clone(),
-            Base::Discovered(discovery) => discovery.base_url(super::files::SERVICE_SWIFT).await?,
+            Base::Discovered(discovery) => discovery.base_url(SERVICE_SWIFT).await?,
         };
         let transport = Transport::new(Auth::None { scrub: Vec::new() }, self.inner.policy.clone());
         Ok(raw::Client::new_with_client(

@@ -11,9 +11,6 @@ use super::send::{Sent, request_id};
 use crate::Error;
 use crate::generated::messaging as raw;
 
-/// The Domain API's name of file sharing's host.
-pub(crate) const SERVICE_SWIFT: &str = "swift";
-
 /// The largest file shared, in bytes: LivePerson's "up to 3MB", read as
 /// 3 × 1024 × 1024.
 pub const MAX_FILE_BYTES: usize = 3 * 1024 * 1024;

@@ -13,7 +13,7 @@
 // | `request.rs` | `ConversationRequest` and its SDEs | (generated types only) |
 // | `conversation.rs` | `OpenConversation` and `MessagingClient::open` / `::conversation` | `client`, `request`, `send` |
 // | `send.rs` | SEND's payload types (`ChatState`, `AcceptStatus`), its answer `Sent`, request ids | (generated types only) |
-// | `files.rs` | file sharing: `OpenConversation::send_file` / `::download_file`, `FileType`, the limits | `client`, `conversation`, `send` |
+// | `files.rs` | file sharing: `OpenConversation::send_file` / `::download_file`, `FileType`, the limits | `conversation`, `send` (and `OpenConversation`'s fields) |
 
 mod client;
 mod conversation;

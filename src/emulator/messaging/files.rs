@@ -1,8 +1,7 @@
-//! File sharing's `swift` host, played by the emulator: the temporary URLs
-//! SEND's `ms.GenerateURLForUploadFile` and `ms.GenerateURLForDownloadFile`
-//! answer (signed, valid [`URL_VALID_SECONDS`] on the emulator's clock), the
-//! `PUT` and `GET` of the bytes at `/v1/AUTH_async-images/{account}/{file}`,
-//! and the files stored.
+//! File sharing's store: the temporary URLs SEND's
+//! `ms.GenerateURLForUploadFile` and `ms.GenerateURLForDownloadFile` answer
+//! (signed, valid [`URL_VALID_SECONDS`] on the emulator's clock), their
+//! check, and the files stored (`swift.rs` serves the `PUT` and `GET`).
 //!
 //! Memory: each file is at most [`MAX_FILE_BYTES`], and all files together
 //! at most [`FILES_KEPT_BYTES`]; past that the oldest upload is forgotten
@@ -13,14 +12,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use axum::body::Bytes;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 
-use crate::emulator::context::{Call, same_secret};
-use crate::emulator::error::{ApiError, ApiResult, json as json_response};
+use crate::emulator::error::ApiError;
 
 /// The largest file, in bytes ("each file can be up to 3MB").
 pub(crate) const MAX_FILE_BYTES: u64 = 3 * 1024 * 1024;
@@ -39,7 +35,7 @@ pub(crate) const FILES_KEPT_BYTES: usize = 64 * 1024 * 1024;
 pub(crate) const FILE_TYPES: [&str; 4] = ["JPG", "JPEG", "PNG", "GIF"];
 
 /// The container every `relativePath` names, as on LivePerson's pages.
-const CONTAINER: &str = "/v1/AUTH_async-images/";
+pub(crate) const CONTAINER: &str = "/v1/AUTH_async-images/";
 
 /// A stored file.
 struct File {
@@ -161,11 +157,17 @@ impl Files {
         *self.lock() = Stored::default();
     }
 
-    /// Checks the signature and expiry of a request for `method` on `path`.
-    fn check(&self, c: &Call<'_>, method: &str, path: &str) -> Result<(), ApiError> {
+    /// Checks the signature (`sig`) and expiry (`expires`) of a request for
+    /// `method` on `path` at `now`; 401 `Temp URL invalid: ...`.
+    pub(crate) fn check(
+        &self,
+        method: &str,
+        path: &str,
+        (sig, expires): (Option<&str>, Option<&str>),
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
         let invalid = |why: &str| ApiError::unauthorized(format!("Temp URL invalid: {why}"));
-        let (Some(sig), Some(expires)) = (c.query("temp_url_sig"), c.query("temp_url_expires"))
-        else {
+        let (Some(sig), Some(expires)) = (sig, expires) else {
             return Err(invalid("temp_url_sig and temp_url_expires are required"));
         };
         let expires: i64 = expires
@@ -174,13 +176,14 @@ impl Files {
         if !same_secret(sig.as_bytes(), self.sign(method, path, expires).as_bytes()) {
             return Err(invalid("the signature does not match this path and method"));
         }
-        if c.now.timestamp() > expires {
+        if now.timestamp() > expires {
             return Err(invalid("it has expired (URLs are valid for one minute)"));
         }
         Ok(())
     }
 
-    fn store(&self, path: String, bytes: Bytes) {
+    /// Stores a file at `path`, forgetting the oldest past [`FILES_KEPT_BYTES`].
+    pub(crate) fn store(&self, path: String, bytes: Bytes) {
         let mut held = self.lock();
         if let Some(old) = held.by_path.remove(&path) {
             held.bytes -= old.bytes.len();
@@ -205,7 +208,8 @@ impl Files {
         );
     }
 
-    fn get(&self, path: &str) -> Option<Bytes> {
+    /// The file at `path`.
+    pub(crate) fn get(&self, path: &str) -> Option<Bytes> {
         self.lock().by_path.get(path).map(|f| f.bytes.clone())
     }
 }
@@ -218,50 +222,7 @@ fn of_account(account: &str, path: &str) -> bool {
         .is_some_and(|name| !name.is_empty() && !name.contains('/'))
 }
 
-/// The path a swift request names.
-fn path_of(c: &Call<'_>) -> Result<String, ApiError> {
-    let account = c.account()?;
-    Ok(format!("{CONTAINER}{account}/{}", c.file()))
-}
-
-/// `PUT /v1/AUTH_async-images/{accountId}/{fileName}?temp_url_sig&temp_url_expires`:
-/// stores the bytes; 201. 401 for a signature that is wrong or expired,
-/// 400 for an empty body, 413 over [`MAX_FILE_BYTES`]; nothing is stored
-/// then.
-pub(crate) fn upload_file(c: &Call<'_>) -> ApiResult {
-    let path = path_of(c)?;
-    let files = &c.shared.conversations.files;
-    files.check(c, "PUT", &path)?;
-    if c.body.is_empty() {
-        return Err(ApiError::bad_request("the file is empty"));
-    }
-    if c.body.len() as u64 > MAX_FILE_BYTES {
-        return Err(ApiError::too_large(format!(
-            "the file is over 3 MB ({MAX_FILE_BYTES} bytes): {} bytes",
-            c.body.len()
-        )));
-    }
-    files.store(path, c.body.clone());
-    Ok(json_response(
-        StatusCode::CREATED,
-        json!({"message": "created"}).to_string(),
-    ))
-}
-
-/// `GET /v1/AUTH_async-images/{accountId}/{fileName}?temp_url_sig&temp_url_expires`:
-/// the bytes, as `application/octet-stream`. 401 for a signature that is
-/// wrong or expired, 404 when no file is stored there (any more).
-pub(crate) fn download_file(c: &Call<'_>) -> ApiResult {
-    let path = path_of(c)?;
-    let files = &c.shared.conversations.files;
-    files.check(c, "GET", &path)?;
-    let bytes = files
-        .get(&path)
-        .ok_or_else(|| ApiError::not_found("file not found"))?;
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/octet-stream")],
-        bytes,
-    )
-        .into_response())
+/// Compares two secrets in time independent of where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
 }

@@ -9,7 +9,8 @@
 //! | `send.rs` | SEND and its payloads' shapes | `auth`, `context`, `error` |
 //! | `auth.rs` | the AppJWT and ConsumerJWS checks, the documented 401 body | `context`, `error`, `tokens` |
 //! | `state.rs` | the conversations: who opened each, open or closed, the next sequence number | `error`, `files` |
-//! | `files.rs` | file sharing: the temporary URLs, the `swift` host's PUT and GET, the stored files | `context`, `error` |
+//! | `files.rs` | file sharing: the temporary URLs and their check, the stored files | `error` |
+//! | `swift.rs` | the `swift` host's PUT and GET of a file | `context`, `error`, `files` |
 //!
 //! `state.rs` is held by [`Shared`](super::context::Shared) (so it is below
 //! `context.rs`), the handlers take a [`Call`](super::context::Call) (so
@@ -20,7 +21,8 @@ mod conversation;
 pub(super) mod files;
 mod send;
 pub(super) mod state;
+mod swift;
 
 pub(super) use conversation::create_conversation;
-pub(super) use files::{download_file, upload_file};
 pub(super) use send::send_to_conversation;
+pub(super) use swift::{download_file, upload_file};
