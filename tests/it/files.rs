@@ -332,3 +332,61 @@ async fn an_expired_or_forged_url_is_refused() {
     let refused = swift(&emulator, reqwest::Method::GET, &download, Vec::new()).await;
     assert_eq!(refused.status().as_u16(), 401);
 }
+
+/// The shared file reaches the connector's webhook route as any
+/// ContentEvent does, signed, typed with its `hosted/file` description.
+#[tokio::test]
+async fn the_hosted_file_is_delivered_to_the_connector() {
+    use liveperson_ccs::webhooks::{Notification, Receiver};
+    const SECRET: &str = "files-secret-0123456789";
+    let receiver = Receiver::new(CLIENT_ID, SECRET, ACC);
+    let (route, mut queue) = receiver.axum_channel(64);
+    let app = axum::Router::new().route("/lp/webhooks", route);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bound");
+    let url = format!(
+        "http://{}/lp/webhooks",
+        listener.local_addr().expect("addr")
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let emulator = Emulator::start(
+        EmulatorConfig::new()
+            .app_credentials(CLIENT_ID, SECRET)
+            .webhook_all(&url, 0),
+    )
+    .await
+    .expect("emulator starts");
+    let discovery = Discovery::builder()
+        .account(ACC)
+        .domain_api(emulator.base_url())
+        .build()
+        .expect("discovery");
+    let app = AppJwtProvider::new(&discovery, CLIENT_ID, SECRET);
+    let conversation = MessagingClient::builder()
+        .discovery(&discovery)
+        .app_jwt(app.clone())
+        .build()
+        .expect("client")
+        .open(app.consumer(CONSUMER), &ConversationRequest::new())
+        .await
+        .expect("opened");
+    let shared = conversation
+        .send_file(b"GIF89a".to_vec(), FileType::Gif, "a gif", None)
+        .await
+        .expect("shared");
+    let content = loop {
+        match tokio::time::timeout(Duration::from_secs(20), queue.recv()).await {
+            Ok(Some(Notification::Content(m))) => break m,
+            Ok(Some(_)) => continue,
+            other => panic!("no ContentEvent delivered: {other:?}"),
+        }
+    };
+    assert!(content.is_from_consumer());
+    assert_eq!(content.event.content_type, "hosted/file");
+    let file = content.event.file.expect("the file's description");
+    assert_eq!(file.relative_path, shared.relative_path);
+    assert_eq!(file.file_type, "GIF");
+    assert_eq!(file.caption.as_deref(), Some("a gif"));
+    emulator.shutdown().await;
+}

@@ -226,3 +226,56 @@ fn of_account(account: &str, path: &str) -> bool {
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{FILES_KEPT_BYTES, Files, MAX_FILE_BYTES};
+    use axum::body::Bytes;
+
+    fn file() -> Bytes {
+        Bytes::from(vec![0u8; usize::try_from(MAX_FILE_BYTES).unwrap_or(0)])
+    }
+
+    /// The files never hold more than the bound: past it the oldest upload
+    /// goes first.
+    #[test]
+    fn stored_files_are_bounded_oldest_first() {
+        let files = Files::new();
+        let count = FILES_KEPT_BYTES / file().len() + 3;
+        for i in 0..count {
+            files.store(format!("/v1/AUTH_async-images/a/{i}.PNG"), file());
+        }
+        let held = files.lock();
+        assert!(held.bytes <= FILES_KEPT_BYTES);
+        assert_eq!(held.bytes, held.by_path.len() * file().len());
+        assert_eq!(held.order.len(), held.by_path.len());
+        drop(held);
+        assert!(files.get("/v1/AUTH_async-images/a/0.PNG").is_none());
+        assert!(files.stored("a", &format!("/v1/AUTH_async-images/a/{}.PNG", count - 1)));
+        // Another account's path is not "stored" for this one.
+        assert!(!files.stored("b", &format!("/v1/AUTH_async-images/a/{}.PNG", count - 1)));
+    }
+
+    /// A shared file goes with its conversation; an unshared one stays
+    /// until the bound or a reset.
+    #[test]
+    fn shared_files_are_forgotten_with_their_conversation() {
+        let files = Files::new();
+        files.store(
+            "/v1/AUTH_async-images/a/1.PNG".into(),
+            Bytes::from_static(b"1"),
+        );
+        files.store(
+            "/v1/AUTH_async-images/a/2.PNG".into(),
+            Bytes::from_static(b"22"),
+        );
+        files.attach("/v1/AUTH_async-images/a/1.PNG", "conv");
+        files.forget_conversations(&["conv".to_owned()]);
+        assert!(files.get("/v1/AUTH_async-images/a/1.PNG").is_none());
+        assert!(files.get("/v1/AUTH_async-images/a/2.PNG").is_some());
+        assert_eq!(files.lock().bytes, 2);
+        files.clear();
+        assert!(files.get("/v1/AUTH_async-images/a/2.PNG").is_none());
+        assert_eq!(files.lock().bytes, 0);
+    }
+}
