@@ -196,12 +196,18 @@ pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
             return answer(id, files.download_url(account, &body.relative_path, c.now)?);
         }
         shape::Request::Publish { id, body, .. } => {
-            if let shape::Event::Accept { sequence_list, .. } = &body.event
-                && sequence_list.is_empty()
-            {
-                return Err(ApiError::bad_request(
-                    "sequenceList must name at least one message",
-                ));
+            if let shape::Event::Accept { sequence_list, .. } = &body.event {
+                if sequence_list.is_empty() {
+                    return Err(ApiError::bad_request(
+                        "sequenceList must name at least one message",
+                    ));
+                }
+                // The spec's int64: a larger number names no message.
+                if sequence_list.iter().any(|s| i64::try_from(*s).is_err()) {
+                    return Err(ApiError::bad_request(
+                        "sequenceList: a sequence number is over 9223372036854775807 (int64)",
+                    ));
+                }
             }
             (id, body.dialog_id, true)
         }
