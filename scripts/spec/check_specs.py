@@ -118,7 +118,12 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "get_document_properties",
         "delete_document_properties",
     ),
-    "messaging.yaml": ("create_conversation", "send_to_conversation"),
+    "messaging.yaml": (
+        "create_conversation",
+        "send_to_conversation",
+        "upload_file",
+        "download_file",
+    ),
     "domain.yaml": ("get_service_domain", "list_service_domains", "list_service_domains_plain"),
     "connector-auth.yaml": ("get_app_jwt", "get_app_jwt_v2", "get_consumer_jws"),
     # The emulator's own routes (`ccs serve`), not generated into the crate.

@@ -18,7 +18,8 @@ use super::tokens::{Issued, Kind, bearer_token, unsigned_jwt};
 /// The services the Domain API names, each at the emulator's own address:
 /// those LivePerson's own code looks up. The emulator serves the APIs of
 /// the first four (CONVERSATION and SEND, Sentinel, the IDP, the
-/// Conversation Context Service); the others are named so that a client
+/// Conversation Context Service) and `swift` (shared files); the others
+/// are named so that a client
 /// that looks every one of them up at start (node-agent-sdk, the Functions
 /// toolbelt) gets its answer, but their APIs answer 404 here.
 pub(super) const SERVICES: &[&str] = &[
@@ -31,6 +32,7 @@ pub(super) const SERVICES: &[&str] = &[
     "agentVep",
     "facadeMsg",
     "msgHist",
+    // The file host of file sharing (`messaging/files.rs`).
     "swift",
 ];
 

@@ -147,6 +147,7 @@ pub(super) struct Params<'a> {
     pub(super) session: Option<&'a str>,
     pub(super) property: &'a str,
     pub(super) service: &'a str,
+    pub(super) file: &'a str,
 }
 
 /// The query string as decoded pairs.
@@ -232,6 +233,11 @@ impl Call<'_> {
     /// The `{service}` path parameter (a Domain API service name).
     pub(super) fn service(&self) -> &str {
         self.params.service
+    }
+
+    /// The `{file}` path parameter (a file name of file sharing's host).
+    pub(super) fn file(&self) -> &str {
+        self.params.file
     }
 
     /// The `{property}` path parameter, validated.

@@ -72,6 +72,11 @@ impl ApiError {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "document too large")
     }
 
+    /// 413 with a message: an upload is over its own limit.
+    pub(super) fn too_large(message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, message)
+    }
+
     /// 413: the request body is over the body limit.
     pub(super) fn body_too_large() -> ApiError {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")

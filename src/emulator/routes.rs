@@ -31,8 +31,8 @@ enum Api {
     /// Headers `Authorization` and `X-LP-ON-BEHALF`, checked by the handler
     /// (`messaging/auth.rs`), which answers the documented connector body.
     Messaging,
-    /// None here: the Domain API and Sentinel need none; the IDP checks its
-    /// AppJWT itself.
+    /// None here: the Domain API and Sentinel need none; the IDP and the
+    /// `swift` host (a temporary URL's signature) check theirs themselves.
     Open,
 }
 
@@ -173,6 +173,15 @@ static ROUTES: &[Route] = &[
         methods: &[(Method::GET, connector::get_service_domain)],
     },
     Route {
+        pattern: "/v1/AUTH_async-images/{account}/{file}",
+        // The temporary URL's signature, checked by the handler.
+        api: Api::Open,
+        methods: &[
+            (Method::PUT, messaging::upload_file),
+            (Method::GET, messaging::download_file),
+        ],
+    },
+    Route {
         pattern: "/sentinel/api/account/{account}/app/token",
         api: Api::Open,
         methods: &[(Method::POST, connector::get_app_jwt)],
@@ -197,6 +206,7 @@ enum Param {
     Session,
     Property,
     Service,
+    File,
 }
 
 impl Param {
@@ -208,6 +218,7 @@ impl Param {
             Param::Session => params.session = Some(value),
             Param::Property => params.property = value,
             Param::Service => params.service = value,
+            Param::File => params.file = value,
         }
     }
 
@@ -218,6 +229,7 @@ impl Param {
             "session" => Param::Session,
             "property" => Param::Property,
             "service" => Param::Service,
+            "file" => Param::File,
             _ => return None,
         })
     }

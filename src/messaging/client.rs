@@ -39,6 +39,9 @@ enum Base {
 /// yet: a reserved name (RFC 2606) that never resolves.
 const UNDISCOVERED: &str = "https://asyncmessagingent.invalid";
 
+/// The Domain API's name of file sharing's host.
+const SERVICE_SWIFT: &str = "swift";
+
 /// A client for the Messaging CONVERSATION endpoint, bound to one account.
 ///
 /// The host comes from LivePerson's Domain API (service `asyncMessagingEnt`):
@@ -404,6 +407,23 @@ impl MessagingClient {
         }
     }
 
+    /// The generated client of file sharing's `swift` host: the host the
+    /// Domain API names `swift` for a discovered client, the client's own
+    /// host for a fixed one (`ccs serve` plays both). No credential goes to
+    /// it: the temporary URL's query signs each call.
+    pub(crate) async fn swift(&self) -> Result<raw::Client, Error> {
+        let base = match &self.inner.base {
+            Base::Fixed(url) => url.clone(),
+            Base::Discovered(discovery) => discovery.base_url(SERVICE_SWIFT).await?,
+        };
+        let transport = Transport::new(Auth::None { scrub: Vec::new() }, self.inner.policy.clone());
+        Ok(raw::Client::new_with_client(
+            &base,
+            self.inner.http.clone(),
+            transport,
+        ))
+    }
+
     /// Sends one SEND payload for the consumer.
     pub(crate) async fn send_raw(
         &self,
@@ -412,6 +432,19 @@ impl MessagingClient {
         request: raw::types::SendRequest,
         retry: bool,
     ) -> Result<Sent, Error> {
+        self.send_raw_body(consumer_jws, slot, request, retry)
+            .await
+            .map(|(sent, _)| sent)
+    }
+
+    /// Sends one SEND payload for the consumer: the answer, and its body.
+    pub(crate) async fn send_raw_body(
+        &self,
+        consumer_jws: &Credential,
+        slot: &ClientSlot,
+        request: raw::types::SendRequest,
+        retry: bool,
+    ) -> Result<(Sent, Value), Error> {
         use send::{OPERATION as SEND, sent};
         let account = &self.inner.account;
         self.with_tokens(consumer_jws, retry, Some(slot), |client| {
@@ -428,7 +461,11 @@ impl MessagingClient {
                 }
                 let result = call.send().await;
                 match result {
-                    Ok(answer) => sent(transport, answer.into_inner()),
+                    Ok(answer) => {
+                        let answer = answer.into_inner();
+                        let body = answer.body.clone();
+                        sent(transport, answer).map(|sent| (sent, body))
+                    }
                     Err(e) => Err(crate::connector::typed(transport.convert(SEND, e).await)),
                 }
             }

@@ -14,15 +14,18 @@
 // | `conversation.rs` | `OpenConversation` and `MessagingClient::open` / `::conversation` | `client`, `request`, `send` |
 // | `rich.rs` | structured content: `RichContent`, its builders, the schema check | (none) |
 // | `send.rs` | SEND's payload types (`ChatState`, `AcceptStatus`), its answer `Sent`, request ids | (generated types only) |
+// | `files.rs` | file sharing: `OpenConversation::send_file` / `::download_file`, `FileType`, the limits | `conversation`, `send` (and `OpenConversation`'s fields) |
 
 mod client;
 mod conversation;
+mod files;
 mod request;
 pub(crate) mod rich; // the emulator checks SEND's structured content with it
 pub(crate) mod send; // webhooks reads its ChatState and AcceptStatus
 
 pub use client::{Conversation, MessagingClient, MessagingCredentials};
 pub use conversation::OpenConversation;
+pub use files::{FileSent, FileType, MAX_FILE_BYTES, MAX_PREVIEW_BYTES};
 pub use request::{
     Campaign, ClientFeature, ConversationContext, ConversationRequest, CustomerInfo, Gender,
     PersonalInfo, Urgency,

@@ -17,8 +17,8 @@ use crate::support::{CaptureServer, Captured, Reply};
 use liveperson_ccs::MessagingClient;
 use liveperson_ccs::connector::{AppJwtProvider, Discovery};
 use liveperson_ccs::messaging::{
-    AcceptStatus, Action, ChatState, ClientFeature, ConversationRequest, Element, OpenConversation,
-    QuickReplies, RichContent,
+    AcceptStatus, Action, ChatState, ClientFeature, ConversationRequest, Element, FileType,
+    OpenConversation, QuickReplies, RichContent,
 };
 use serde_json::{Value, json};
 
@@ -80,7 +80,10 @@ fn shape(request: &Captured) -> String {
     let form = request
         .header("content-type")
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    if form {
+    let binary = request.header("content-type") == Some("application/octet-stream");
+    if binary {
+        out.push_str(&format!("({} bytes)", request.body.len()));
+    } else if form {
         let text = request.body_text();
         assert!(
             text.contains(&format!("client_secret={CLIENT_SECRET}")),
@@ -108,7 +111,7 @@ fn shape(request: &Captured) -> String {
 async fn flow() -> (CaptureServer, Discovery) {
     let capture = CaptureServer::start().await;
     let host = capture.base_url().trim_start_matches("http://").to_owned();
-    let services: Vec<Value> = ["asyncMessagingEnt", "sentinel", "idp"]
+    let services: Vec<Value> = ["asyncMessagingEnt", "sentinel", "idp", "swift"]
         .iter()
         .map(|s| json!({"service": s, "account": ACC, "baseURI": host}))
         .collect();
@@ -140,15 +143,32 @@ async fn flow() -> (CaptureServer, Discovery) {
                 ]),
             ));
         }
+        if request.path() == FILE_PATH {
+            return Some(match request.method.as_str() {
+                "PUT" => Reply::json(201, &json!({"message": "created"})),
+                _ => Reply::status(200)
+                    .header("content-type", "application/octet-stream")
+                    .body(b"GIF89a".to_vec()),
+            });
+        }
         if !request.path().ends_with("/conversation/send") {
             return None;
         }
         let body = request.body_json()?;
-        let published = body["type"] == "ms.PublishEvent";
+        let answer = match body["type"].as_str() {
+            Some("ms.PublishEvent") => json!({"sequence": 0}),
+            Some("ms.GenerateURLForUploadFile" | "ms.GenerateURLForDownloadFile") => json!({
+                "relativePath": FILE_PATH,
+                "queryParams": {
+                    "temp_url_sig": "dd9e3bdb2bebbc254653f0dd090922b40489ca6e",
+                    "temp_url_expires": "1528099919",
+                },
+            }),
+            _ => json!({}),
+        };
         Some(Reply::json(
             200,
-            &json!({"reqId": body["id"], "code": "OK",
-                    "body": if published { json!({"sequence": 0}) } else { json!({}) }}),
+            &json!({"reqId": body["id"], "code": "OK", "body": answer}),
         ))
     });
     let discovery = Discovery::builder()
@@ -208,6 +228,49 @@ async fn conversation(discovery: &Discovery) -> OpenConversation {
         .build()
         .expect("client")
         .conversation(consumer, CONVERSATION)
+}
+
+/// The pages' example `relativePath` (its account made the example one).
+const FILE_PATH: &str = "/v1/AUTH_async-images/le12345678/6be59ddb8f54d88845a4fd4987cf5717878eacd2f893b7a7331717f113d2589f_uuid_326931e5-062f-46cb-b981-a383040d2cb8_04-06-2018_04-10-59-845.PNG";
+
+/// The three requests of a shared file (upload URL, PUT to the swift
+/// host with no token, `hosted/file`), then the two of its download.
+#[tokio::test]
+async fn send_and_download_file() {
+    let (capture, discovery) = flow().await;
+    let conversation = conversation(&discovery).await;
+    let shared = conversation
+        .send_file(
+            b"GIF89a".to_vec(),
+            FileType::Png,
+            "File logo",
+            Some("data:image/png;base64,iVBORw0KGgo=".to_owned()),
+        )
+        .await
+        .expect("shared");
+    assert_eq!(shared.relative_path, FILE_PATH);
+    assert_eq!(shared.sent.sequence, Some(0));
+    let bytes = conversation
+        .download_file(FILE_PATH)
+        .await
+        .expect("downloaded");
+    assert_eq!(bytes, b"GIF89a");
+    let sends: Vec<Captured> = capture
+        .requests()
+        .into_iter()
+        .filter(|r| r.path() == send_path() || r.path() == FILE_PATH)
+        .collect();
+    let names = [
+        "upload_url",
+        "upload_file",
+        "send_hosted_file",
+        "download_url",
+        "download_file",
+    ];
+    assert_eq!(sends.len(), names.len());
+    for (name, request) in names.iter().zip(&sends) {
+        insta::assert_snapshot!(*name, shape(request));
+    }
 }
 
 fn send_path() -> String {

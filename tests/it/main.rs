@@ -38,6 +38,7 @@ mod emulator_admin;
 mod emulator_http;
 mod emulator_webhooks;
 mod errors;
+mod files;
 mod generated_api;
 mod hostile_server;
 mod layer;

@@ -13,6 +13,7 @@ gone or has changed shape, so a spec edit cannot turn a rule off silently.
 
 import json
 import os
+import urllib.parse
 import urllib.request
 
 import schemathesis
@@ -142,6 +143,78 @@ def _messaging_send(raw_schema):
         node["enum"] = [conversation]
 
 
+# 5b. File sharing: a `hosted/file` message and `ms.GenerateURLForDownloadFile`
+# name a file uploaded before; no operation hands Schemathesis such a path
+# (the upload URL's answer is a SEND answer, its PUT needs that answer's
+# signature). Test data as in 5: one file is uploaded to `ccs serve` and its
+# path is the only `relativePath` generated. And a rule: the pages write
+# `fileSize` as a string of digits (at most 3 MB); the spec cannot spell
+# digits without a `pattern`, which the Rust generator would turn into a
+# regex dependency, so only this copy spells it.
+FILE_SIZE_DIGITS = r"^[1-9][0-9]{0,5}$"
+
+
+UPLOADED = []
+
+
+def _file_url(payload):
+    """The body of a SEND answer to a temporary URL payload, from `ccs serve`."""
+    request = urllib.request.Request(
+        os.environ["CONFORMANCE_EMULATOR_URL"]
+        + "/api/account/le12345678/messaging/consumer/conversation/send?v=3",
+        data=json.dumps({"kind": "req", "id": "1", **payload}).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": os.environ["CONFORMANCE_APP_JWT"],
+            "X-LP-ON-BEHALF": os.environ["CONFORMANCE_CONSUMER_JWS"],
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)["body"]
+
+
+def _upload_url():
+    return _file_url({"type": "ms.GenerateURLForUploadFile",
+                      "body": {"fileSize": 6, "fileType": "GIF"}})
+
+
+def _upload_file():
+    base = os.environ["CONFORMANCE_EMULATOR_URL"]
+    url = _upload_url()
+    query = urllib.parse.urlencode(url["queryParams"])
+    put = urllib.request.Request(
+        f"{base}{url['relativePath']}?{query}", data=b"GIF89a", method="PUT",
+        headers={"Content-Type": "application/octet-stream"})
+    with urllib.request.urlopen(put, timeout=30):
+        pass
+    UPLOADED.append(url["relativePath"])
+    return url["relativePath"]
+
+
+def _messaging_files(raw_schema):
+    uploaded = _upload_file()
+    # The requests only: an answer's relativePath is any new path.
+    for schema in ("GenerateDownloadUrlBody", "HostedFile"):
+        node = _at(raw_schema, "components", "schemas", schema, "properties", "relativePath")
+        if node != {"$ref": "#/components/schemas/RelativePath"}:
+            raise RuntimeError(f"{HOOK}: {schema}.relativePath is no longer a RelativePath; update the hook")
+        node.clear()
+        node.update({"type": "string", "enum": [uploaded]})
+    size = _at(raw_schema, "components", "schemas", "FileSize")
+    strings = [s for s in size.get("oneOf", []) if s.get("type") == "string"]
+    if len(strings) != 1 or "pattern" in strings[0]:
+        raise RuntimeError(f"{HOOK}: FileSize no longer has one string form; update the hook")
+    strings[0]["pattern"] = FILE_SIZE_DIGITS
+    # The upload's body: at least one byte (the spec says so in prose;
+    # progenitor takes no `minLength` on a binary body).
+    body = _at(raw_schema, "paths", SWIFT_PATH, "put", "requestBody", "content",
+               "application/octet-stream", "schema")
+    if body != {"type": "string", "format": "binary"}:
+        raise RuntimeError(f"{HOOK}: the upload body is no longer plain binary; update the hook")
+    body["minLength"] = 1
+
+
 # 6. The Domain API's single-service form: only the services `ccs serve`
 # names exist (others are 404, the spec's documented choice). Test data as
 # in 5: the generated `serviceName` is one of them.
@@ -267,9 +340,34 @@ def _emulator_admin(raw_schema):
     items["enum"] = [0]
 
 
+# 5c. The swift host's PUT and GET are signed by a temporary URL valid one
+# minute, for one path and method: test data as in 5, each case not
+# negative in its path or query gets a fresh signature from `ccs serve` (an
+# upload URL for a PUT, a download URL of the file of 5b for a GET).
+SWIFT_PATH = "/v1/AUTH_async-images/{accountId}/{fileName}"
+
+
+def _signed_swift_call(case):
+    meta = case.meta
+    if meta is not None and (meta.is_negative_at(ParameterLocation.PATH)
+                             or meta.is_negative_at(ParameterLocation.QUERY)):
+        return
+    if case.method.upper() == "PUT":
+        url = _upload_url()
+    else:
+        url = _file_url({"type": "ms.GenerateURLForDownloadFile",
+                         "body": {"relativePath": UPLOADED[-1]}})
+    account, name = url["relativePath"].rsplit("/", 2)[-2:]
+    case.path_parameters.update({"accountId": account, "fileName": name})
+    case.query = dict(url["queryParams"])
+
+
 @schemathesis.hook
 def before_call(context, case, **kwargs):
     path = case.operation.path
+    if path == SWIFT_PATH:
+        _signed_swift_call(case)
+        return
     if not path.startswith(CONVERSATION_PATHS):
         return
     meta = case.meta
@@ -283,7 +381,7 @@ def before_call(context, case, **kwargs):
 RULES = {
     frozenset({"mavenApiKey"}): _ccs_v1,
     frozenset({"accessToken"}): _ccs_v2,
-    frozenset({"appJwt", "consumerJws"}): lambda s: (_messaging(s), _messaging_send(s)),
+    frozenset({"appJwt", "consumerJws"}): lambda s: (_messaging(s), _messaging_send(s), _messaging_files(s)),
     frozenset({"appJwt"}): _connector_auth,
     frozenset(): _domain,
 }

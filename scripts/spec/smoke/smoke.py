@@ -11,7 +11,8 @@ webhook bodies; scripts/spec/spec-smoke generates them). The scenario uses
 the emulator as a test double the way a test suite would: it resets it first,
 injects a 429 that the v1 read retries after its Retry-After, and asserts on
 the journal of what was sent. `connector_flow` then runs the whole connector
-flow with the hosts the Domain API names. `webhook_flow` last hears the
+flow with the hosts the Domain API names, a shared file included (upload
+URL, PUT to the `swift` host, `hosted/file`, download). `webhook_flow` last hears the
 answer: ECHO_URL is a second `ccs serve`, started with `--agent echo` and the
 app credentials `smoke-client-id` / `smoke-client-secret`; a webhook receiver
 on the standard library (http.server in a thread) is registered there, a
@@ -27,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
 import queue
 import sys
@@ -88,6 +90,8 @@ from domain_client.models import (
     ServiceDomainList,
 )
 from messaging_client.api.conversation import create_conversation
+from messaging_client.api.files import download_file, upload_file
+from messaging_client.types import File
 from messaging_client.api.send import send_to_conversation
 from messaging_client.models import (
     AcceptStatus,
@@ -135,6 +139,17 @@ from messaging_client.models import (
     CustomerInfo,
     CustomerInfoSde,
     CustomerInfoSdeType,
+    FileType,
+    GenerateDownloadUrlBody,
+    GenerateDownloadUrlRequest,
+    GenerateDownloadUrlRequestType,
+    GenerateUploadUrlBody,
+    GenerateUploadUrlRequest,
+    GenerateUploadUrlRequestType,
+    HostedFile,
+    HostedFileEvent,
+    HostedFileEventContentType,
+    HostedFileEventType,
     PersonalInfo,
     PersonalInfoGender,
     PersonalInfoSde,
@@ -559,7 +574,13 @@ def connector_flow() -> None:
     check("connector create_conversation -> a conversationId", bool(conversation), True)
     print(f"python: connector conversation {conversation} at {messaging_host}")
 
-    def send(body: PublishEventRequest | UpdateConversationFieldRequest, client: Any = conn) -> Any:
+    def send(
+        body: PublishEventRequest
+        | UpdateConversationFieldRequest
+        | GenerateUploadUrlRequest
+        | GenerateDownloadUrlRequest,
+        client: Any = conn,
+    ) -> Any:
         return send_to_conversation.sync_detailed(account, client=client, body=body, v=SendToConversationV.VALUE_3)
 
     def publish(req_id: str, event: Any) -> PublishEventRequest:
@@ -691,6 +712,61 @@ def connector_flow() -> None:
         (r.status_code, r.json()),
         (400, {"message": "/body/event/content/elements/0/title: required"}),
     )
+
+    # File sharing: an upload URL, the PUT of the bytes to the `swift` host
+    # (no token: the URL's signature), a hosted/file message naming the
+    # file, then a download URL and the GET of the same bytes.
+    image = b"GIF89a\x01\x00\x01\x00smoke"
+    r = send(
+        GenerateUploadUrlRequest(
+            kind=RequestKind.REQ,
+            id="f1",
+            type_=GenerateUploadUrlRequestType.MS_GENERATEURLFORUPLOADFILE,
+            body=GenerateUploadUrlBody(file_size=len(image), file_type=FileType.GIF),
+        )
+    )
+    check("connector SEND ms.GenerateURLForUploadFile -> status", r.status_code, 200)
+    upload = json.loads(r.content)["body"]
+    check(
+        "connector SEND ms.GenerateURLForUploadFile -> shape",
+        skeleton(upload),
+        {"relativePath": "string", "queryParams": {"temp_url_sig": "string", "temp_url_expires": "string"}},
+    )
+    swift = messaging_client.Client(base_url=url("swift"))
+    account_in_path, file_name = upload["relativePath"].rsplit("/", 2)[-2:]
+    r = upload_file.sync_detailed(
+        account_in_path,
+        file_name,
+        client=swift,
+        body=File(payload=io.BytesIO(image)),
+        temp_url_sig=upload["queryParams"]["temp_url_sig"],
+        temp_url_expires=upload["queryParams"]["temp_url_expires"],
+    )
+    check("connector PUT the file to swift -> status", r.status_code, 201)
+    shared = HostedFileEvent(
+        type_=HostedFileEventType.CONTENTEVENT,
+        content_type=HostedFileEventContentType.HOSTEDFILE,
+        message=HostedFile(relative_path=upload["relativePath"], file_type=FileType.GIF, caption="smoke"),
+    )
+    published("connector SEND hosted/file", send(publish("f2", shared)), "f2", 5)
+    r = send(
+        GenerateDownloadUrlRequest(
+            kind=RequestKind.REQ,
+            id="f3",
+            type_=GenerateDownloadUrlRequestType.MS_GENERATEURLFORDOWNLOADFILE,
+            body=GenerateDownloadUrlBody(relative_path=upload["relativePath"]),
+        )
+    )
+    check("connector SEND ms.GenerateURLForDownloadFile -> status", r.status_code, 200)
+    download = json.loads(r.content)["body"]
+    r = download_file.sync_detailed(
+        account_in_path,
+        file_name,
+        client=swift,
+        temp_url_sig=download["queryParams"]["temp_url_sig"],
+        temp_url_expires=download["queryParams"]["temp_url_expires"],
+    )
+    check("connector GET the file from swift -> the same bytes", (r.status_code, r.content), (200, image))
 
     close = UpdateConversationFieldRequest(
         kind=RequestKind.REQ,

@@ -1,13 +1,15 @@
 //! SEND: publishes a message, structured content, a chat state or an
-//! accept status into a
-//! conversation CONVERSATION opened, or closes it (its state, or its MAIN
-//! dialog).
+//! accept status into a conversation CONVERSATION opened, or closes it (its
+//! state, or its MAIN dialog); and file sharing's temporary URLs
+//! (`ms.GenerateURLForUploadFile`, `ms.GenerateURLForDownloadFile`) and
+//! `hosted/file` messages.
 
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::consumer;
+use super::files::{FILE_TYPES, MAX_FILE_BYTES, MAX_PREVIEW_BYTES};
 use super::state::Published;
 use crate::emulator::context::Call;
 use crate::emulator::error::{ApiError, ApiResult, json as json_response};
@@ -39,6 +41,34 @@ mod shape {
             id: String,
             body: UpdateBody,
         },
+        #[serde(rename = "ms.GenerateURLForUploadFile")]
+        UploadUrl {
+            #[allow(dead_code)]
+            kind: Kind,
+            id: String,
+            body: UploadUrlBody,
+        },
+        #[serde(rename = "ms.GenerateURLForDownloadFile")]
+        DownloadUrl {
+            #[allow(dead_code)]
+            kind: Kind,
+            id: String,
+            body: DownloadUrlBody,
+        },
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct UploadUrlBody {
+        /// A number or a string of digits (the pages write both).
+        pub(super) file_size: serde_json::Value,
+        pub(super) file_type: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct DownloadUrlBody {
+        pub(super) relative_path: String,
     }
 
     #[derive(Deserialize)]
@@ -55,8 +85,10 @@ mod shape {
         Content {
             #[allow(dead_code)]
             content_type: ContentType,
+            /// A string for `text/plain`, an object for `hosted/file`
+            /// (checked by `published` and `hosted_file`).
             #[allow(dead_code)]
-            message: String,
+            message: serde_json::Value,
         },
         #[serde(rename = "ChatStateEvent", rename_all = "camelCase")]
         State {
@@ -79,6 +111,8 @@ mod shape {
     pub(super) enum ContentType {
         #[serde(rename = "text/plain")]
         TextPlain,
+        #[serde(rename = "hosted/file")]
+        HostedFile,
     }
 
     #[derive(Deserialize)]
@@ -175,17 +209,38 @@ pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
     }
     let request = shape::Request::deserialize(&payload).map_err(|e| {
         ApiError::bad_request(format!(
-            "the payload must be ms.PublishEvent or cm.UpdateConversationField: {e}"
+            "the payload must be ms.PublishEvent, cm.UpdateConversationField, ms.GenerateURLForUploadFile or ms.GenerateURLForDownloadFile: {e}"
         ))
     })?;
+    let files = &c.shared.conversations.files;
+    let answer = |id: String, body: Value| {
+        Ok(json_response(
+            StatusCode::OK,
+            json!({"reqId": id, "code": "OK", "body": body}).to_string(),
+        ))
+    };
     let (id, conversation_id, event) = match request {
+        shape::Request::UploadUrl { id, body, .. } => {
+            let file_type = file_type(&body.file_type)?;
+            file_size(&body.file_size)?;
+            return answer(id, files.upload_url(account, file_type, c.now));
+        }
+        shape::Request::DownloadUrl { id, body, .. } => {
+            return answer(id, files.download_url(account, &body.relative_path, c.now)?);
+        }
         shape::Request::Publish { id, body, .. } => {
-            if let shape::Event::Accept { sequence_list, .. } = &body.event
-                && sequence_list.is_empty()
-            {
-                return Err(ApiError::bad_request(
-                    "sequenceList must name at least one message",
-                ));
+            if let shape::Event::Accept { sequence_list, .. } = &body.event {
+                if sequence_list.is_empty() {
+                    return Err(ApiError::bad_request(
+                        "sequenceList must name at least one message",
+                    ));
+                }
+                // The spec's int64: a larger number names no message.
+                if sequence_list.iter().any(|s| i64::try_from(*s).is_err()) {
+                    return Err(ApiError::bad_request(
+                        "sequenceList: a sequence number is over 9223372036854775807 (int64)",
+                    ));
+                }
             }
             (id, body.dialog_id, true)
         }
@@ -208,8 +263,15 @@ pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
     let conversations = &c.shared.conversations;
     let body = if event {
         let published = published(&payload["body"]["event"])?;
+        let shared_file = match &published {
+            Published::File(message) => Some(hosted_file(c, account, message)?),
+            _ => None,
+        };
         let sequence =
             conversations.publish(&conversation_id, account, &consumer, &published, c.now)?;
+        if let Some(path) = shared_file {
+            files.attach(&path, &conversation_id);
+        }
         json!({ "sequence": sequence })
     } else {
         conversations.close(conversation_id, account, &consumer, c.now)?;
@@ -225,6 +287,9 @@ pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
 fn published(event: &Value) -> Result<Published, ApiError> {
     let text = |name: &str| event[name].as_str().map(str::to_owned);
     let published = match event["type"].as_str() {
+        Some("ContentEvent") if event["contentType"] == "hosted/file" => {
+            Some(Published::File(event["message"].clone()))
+        }
         Some("ContentEvent") => text("message").map(Published::Text),
         Some("ChatStateEvent") => text("chatState").map(Published::ChatState),
         Some("RichContentEvent") => return rich(event).map(Published::Rich),
@@ -261,4 +326,69 @@ fn rich(event: &Value) -> Result<Value, ApiError> {
         map.insert("quickReplies".into(), quick_replies.clone());
     }
     Ok(delivered)
+}
+
+/// A `fileType` of file sharing: JPG, JPEG, PNG or GIF; else 400.
+fn file_type(given: &str) -> Result<&'static str, ApiError> {
+    FILE_TYPES.into_iter().find(|t| *t == given).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "fileType must be one of JPG, JPEG, PNG, GIF (got {given:?})"
+        ))
+    })
+}
+
+/// A `fileSize`: a number or a string of digits, from 1 to 3 MB; else 400.
+fn file_size(given: &Value) -> Result<u64, ApiError> {
+    let size = match given {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
+    };
+    match size {
+        Some(size) if (1..=MAX_FILE_BYTES).contains(&size) => Ok(size),
+        Some(size) if size > MAX_FILE_BYTES => Err(ApiError::bad_request(format!(
+            "fileSize {size} is over 3 MB ({MAX_FILE_BYTES} bytes)"
+        ))),
+        _ => Err(ApiError::bad_request(
+            "fileSize must be a number of bytes from 1 to 3 MB (3145728), or those digits as a string",
+        )),
+    }
+}
+
+/// Checks the `message` of a `hosted/file` event: a `relativePath` of a
+/// file this account uploaded, a supported `fileType`, an optional text
+/// `caption` and a `preview` under 30 KB; 400 otherwise. The path.
+fn hosted_file(c: &Call<'_>, account: &str, message: &Value) -> Result<String, ApiError> {
+    let Some(fields) = message.as_object() else {
+        return Err(ApiError::bad_request(
+            "a hosted/file message must be an object with relativePath and fileType",
+        ));
+    };
+    let text = |name: &str, required: bool| match fields.get(name) {
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        None if !required => Ok(None),
+        _ => Err(ApiError::bad_request(format!(
+            "hosted/file: {name} must be a string{}",
+            if required { " and is required" } else { "" }
+        ))),
+    };
+    let path = text("relativePath", true)?.unwrap_or_default();
+    file_type(text("fileType", true)?.unwrap_or_default())?;
+    text("caption", false)?;
+    if let Some(preview) = text("preview", false)?
+        && preview.len() >= MAX_PREVIEW_BYTES
+    {
+        return Err(ApiError::bad_request(format!(
+            "hosted/file: the preview must be under 30 KB ({MAX_PREVIEW_BYTES} bytes); it is {} bytes",
+            preview.len()
+        )));
+    }
+    if !c.shared.conversations.files.stored(account, path) {
+        return Err(ApiError::bad_request(
+            "hosted/file: no file of this account was uploaded at relativePath (upload it first, with the URL ms.GenerateURLForUploadFile answers)",
+        ));
+    }
+    Ok(path.to_owned())
 }

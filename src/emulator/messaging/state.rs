@@ -11,6 +11,7 @@ use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use super::files::Files;
 use crate::emulator::error::ApiError;
 use crate::emulator::json::timestamp;
 use crate::emulator::webhooks::{Notification, Outbox, WebhookEvent};
@@ -53,6 +54,8 @@ pub(crate) enum Published {
     AcceptStatus { status: String, sequences: Vec<u64> },
     /// A `RichContentEvent`, the whole event as delivered (checked).
     Rich(Value),
+    /// A `ContentEvent` of `hosted/file`: its `message` object, checked.
+    File(Value),
 }
 
 impl Published {
@@ -66,12 +69,15 @@ impl Published {
                 json!({"type": "AcceptStatusEvent", "status": status, "sequenceList": sequences})
             }
             Published::Rich(event) => event.clone(),
+            Published::File(message) => {
+                json!({"type": "ContentEvent", "message": message, "contentType": "hosted/file"})
+            }
         }
     }
 
     fn webhook(&self) -> WebhookEvent {
         match self {
-            Published::Text(_) => WebhookEvent::ContentEvent,
+            Published::Text(_) | Published::File(_) => WebhookEvent::ContentEvent,
             Published::ChatState(_) => WebhookEvent::ChatStateEvent,
             Published::AcceptStatus { .. } => WebhookEvent::AcceptStatusEvent,
             Published::Rich(_) => WebhookEvent::RichContentEvent,
@@ -236,6 +242,9 @@ pub(crate) struct Conversations {
     outbox: Arc<Outbox>,
     /// The echo agent: accepts each new conversation, echoes each text.
     echo: bool,
+    /// The files shared (file sharing's `swift` host); a conversation's
+    /// files are forgotten with it.
+    pub(crate) files: Files,
 }
 
 /// The conversations, and the closed ones' ids, longest closed first.
@@ -295,6 +304,7 @@ impl Conversations {
             held: Mutex::new(Held::default()),
             outbox,
             echo,
+            files: Files::new(),
         }
     }
 
@@ -460,6 +470,7 @@ impl Conversations {
     }
 
     fn forget(&self, ids: Vec<String>) {
+        self.files.forget_conversations(&ids);
         for id in ids {
             self.outbox.forget(&id);
         }
@@ -574,6 +585,7 @@ impl Conversations {
         let mut held = self.lock();
         held.by_id.clear();
         held.closed.clear();
+        self.files.clear();
     }
 }
 
