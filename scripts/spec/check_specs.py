@@ -144,6 +144,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "get_conversation",
         "agent_accept",
         "agent_text",
+        "agent_file",
         "agent_chat_state",
         "agent_read",
         "agent_transfer",
@@ -159,7 +160,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "receive_conversation_change",
     ),
 }
-EXPECTED_TOTAL = 56
+EXPECTED_TOTAL = 59
 assert sum(len(v) for v in EXPECTED_OPERATIONS.values()) == EXPECTED_TOTAL
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

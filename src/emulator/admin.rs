@@ -11,6 +11,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::context::Shared;
@@ -18,7 +19,8 @@ use super::error::{ApiError, ApiResult, json, no_content};
 use super::faults::{Fault, FaultId};
 use super::journal::{self, Entry, Outcome};
 use super::json::timestamp;
-use super::messaging::state::{AgentAction, Published};
+use super::messaging::files::{FILE_TYPES, MAX_FILE_BYTES, MAX_PREVIEW_BYTES};
+use super::messaging::state::{AgentAction, AgentFile, Published};
 use super::server::LOG_TARGET;
 use super::webhooks;
 
@@ -26,7 +28,15 @@ use super::webhooks;
 const CHAT_STATES: [&str; 5] = ["ACTIVE", "INACTIVE", "GONE", "COMPOSING", "PAUSE"];
 
 /// The agent's actions, in the path.
-const AGENT_ACTIONS: [&str; 6] = ["accept", "text", "chat-state", "read", "transfer", "close"];
+const AGENT_ACTIONS: [&str; 7] = [
+    "accept",
+    "text",
+    "file",
+    "chat-state",
+    "read",
+    "transfer",
+    "close",
+];
 
 /// Every spec of `openapi/specs.txt`, byte for byte as built (build.rs
 /// writes the list).
@@ -251,6 +261,50 @@ pub(super) fn agent_action(action: &str, body: &[u8]) -> Result<AgentAction, Api
         "text" => {
             only(&["text"])?;
             AgentAction::Publish(Published::Text(text("text")?))
+        }
+        "file" => {
+            only(&["fileType", "content", "caption", "preview"])?;
+            let optional = |name: &str| match fields.get(name) {
+                Some(Value::String(text)) => Ok(Some(text.clone())),
+                Some(_) => Err(ApiError::bad_request(format!("{name}: must be a string"))),
+                None => Ok(None),
+            };
+            let given = text("fileType")?;
+            let Some(file_type) = FILE_TYPES.into_iter().find(|t| *t == given) else {
+                return Err(ApiError::bad_request(format!(
+                    "fileType: must be one of {} (got {given:?})",
+                    FILE_TYPES.join(", ")
+                )));
+            };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text("content")?)
+                .map_err(|error| {
+                    ApiError::bad_request(format!("content: not valid base64 ({error})"))
+                })?;
+            if bytes.is_empty() {
+                return Err(ApiError::bad_request("content: the file is empty"));
+            }
+            if bytes.len() as u64 > MAX_FILE_BYTES {
+                return Err(ApiError::bad_request(format!(
+                    "content: the file is over 3 MB ({MAX_FILE_BYTES} bytes): {} bytes",
+                    bytes.len()
+                )));
+            }
+            let preview = optional("preview")?;
+            if let Some(preview) = &preview
+                && preview.len() >= MAX_PREVIEW_BYTES
+            {
+                return Err(ApiError::bad_request(format!(
+                    "preview: must be under 30 KB ({MAX_PREVIEW_BYTES} bytes); it is {} bytes",
+                    preview.len()
+                )));
+            }
+            AgentAction::File(AgentFile {
+                file_type,
+                bytes: Bytes::from(bytes),
+                caption: optional("caption")?,
+                preview,
+            })
         }
         "chat-state" => {
             only(&["state"])?;

@@ -155,7 +155,7 @@
 //!   pending deliveries (not sent).
 //! * **The agent** (`openapi/emulator-admin.yaml`):
 //!   `POST /__emulator/conversations/{id}/agent/{action}` with `accept`,
-//!   `text`, `chat-state`, `read`, `transfer` or `close` does what a
+//!   `text`, `file`, `chat-state`, `read`, `transfer` or `close` does what a
 //!   LivePerson agent does, and `GET /__emulator/conversations/{id}` shows
 //!   the conversation: participants, state, skill, its most recent 1,000
 //!   events (older ones are counted in `events_forgotten`) and the last
@@ -547,8 +547,10 @@ impl Emulator {
 
     /// Acts as the agent in a conversation, as
     /// `POST /__emulator/conversations/{conversationId}/agent/{action}`:
-    /// `action` is `accept`, `text`, `chat-state`, `read`, `transfer` or
-    /// `close`, and `body` its JSON body (`None` for none). Answers what the
+    /// `action` is `accept`, `text`, `file` (a `fileType` and the base64
+    /// `content`; the connector fetches it with `ms.GenerateURLForDownloadFile`),
+    /// `chat-state`, `read`, `transfer` or `close`, and `body` its JSON body
+    /// (`None` for none). Answers what the
     /// route answers with its 200, or its refusal ([`AdminError::status`]
     /// 400, 404 or 409; nothing changed).
     ///

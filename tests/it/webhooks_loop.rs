@@ -283,3 +283,141 @@ async fn a_card_sent_is_received_through_the_webhook_route_as_rich_content() {
     );
     lp.emulator.shutdown().await;
 }
+
+/// The agent shares a file (`POST .../agent/file`): the connector's route
+/// gets it as a typed `hosted/file` ContentEvent and downloads the same
+/// bytes through `ms.GenerateURLForDownloadFile`. Refusals change nothing.
+#[tokio::test]
+async fn a_file_the_agent_shares_reaches_the_connector_and_downloads() {
+    use base64::Engine as _;
+    let mut lp = start(&[]).await;
+    let id = lp.conversation.id().to_owned();
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain((0..=255u8).cycle().take(50_000))
+        .collect();
+    let content = base64::engine::general_purpose::STANDARD.encode(&png);
+
+    // Refusals first: each a 400 (404 for no such conversation), nothing kept.
+    let before = lp.emulator.conversation(&id).unwrap()["events"].clone();
+    let too_big = base64::engine::general_purpose::STANDARD.encode(vec![0u8; 3 * 1024 * 1024 + 1]);
+    for (conversation, body, status, names) in [
+        (
+            id.as_str(),
+            serde_json::json!({"fileType": "PDF", "content": content}),
+            400,
+            "fileType",
+        ),
+        (
+            id.as_str(),
+            serde_json::json!({"fileType": "PNG", "content": too_big}),
+            400,
+            "3 MB",
+        ),
+        (
+            id.as_str(),
+            serde_json::json!({"fileType": "PNG", "content": "not base64!"}),
+            400,
+            "base64",
+        ),
+        (
+            id.as_str(),
+            serde_json::json!({"fileType": "PNG", "content": ""}),
+            400,
+            "content",
+        ),
+        (
+            id.as_str(),
+            serde_json::json!({"fileType": "PNG", "content": content, "preview": "x".repeat(30 * 1024)}),
+            400,
+            "preview",
+        ),
+        (
+            id.as_str(),
+            serde_json::json!({"fileType": "PNG", "content": content, "size": 1}),
+            400,
+            "size",
+        ),
+        (
+            "no-such-conversation",
+            serde_json::json!({"fileType": "PNG", "content": content}),
+            404,
+            "not found",
+        ),
+    ] {
+        let error = lp
+            .emulator
+            .agent(conversation, "file", Some(&body))
+            .expect_err("refused");
+        assert_eq!(error.status(), status, "{error}");
+        assert!(error.message().contains(names), "{error}");
+    }
+    assert_eq!(lp.emulator.conversation(&id).unwrap()["events"], before);
+
+    // The echo agent accepted the conversation: the route shares the file.
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/__emulator/conversations/{id}/agent/file",
+            lp.emulator.base_url()
+        ))
+        .json(&serde_json::json!({
+            "fileType": "PNG", "content": content, "caption": "your receipt",
+            "preview": "data:image/png;base64,iVBORw0KGgo=",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let answer: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(answer, serde_json::json!({"sequence": 0}));
+
+    let seen = collect(&mut lp.queue, |seen| {
+        seen.iter()
+            .any(|n| matches!(n, Notification::Content(m) if m.is_from_agent()))
+    })
+    .await;
+    let received = seen
+        .into_iter()
+        .find_map(|n| match n {
+            Notification::Content(m) if m.is_from_agent() => Some(m),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(received.conversation(), id);
+    assert_eq!(received.sequence, Some(0));
+    assert_eq!(received.event.content_type, "hosted/file");
+    let file = received.event.file.expect("the file's description");
+    assert_eq!(file.file_type, "PNG");
+    assert_eq!(file.caption.as_deref(), Some("your receipt"));
+    assert_eq!(
+        file.preview.as_deref(),
+        Some("data:image/png;base64,iVBORw0KGgo=")
+    );
+    assert!(
+        file.relative_path
+            .starts_with(&format!("/v1/AUTH_async-images/{ACC}/")),
+        "{}",
+        file.relative_path
+    );
+    assert_eq!(
+        lp.conversation
+            .download_file(&file.relative_path)
+            .await
+            .unwrap(),
+        png
+    );
+
+    // Closed: 409, as for the agent's text.
+    lp.emulator.agent(&id, "close", None).unwrap();
+    let error = lp
+        .emulator
+        .agent(
+            &id,
+            "file",
+            Some(&serde_json::json!({"fileType": "GIF", "content": "R0lGODlh"})),
+        )
+        .expect_err("closed");
+    assert_eq!(error.status(), 409, "{error}");
+    lp.emulator.shutdown().await;
+}

@@ -286,12 +286,15 @@ def _connector_auth(raw_schema):
 # active faults are cleared (a `drop` fault on `/*` would hit this setup) and
 # a conversation is opened on the admin emulator (CONFORMANCE_ADMIN_URL,
 # which takes any token) and readied for the action: an agent accepts it
-# first for `text`, `chat-state` and `read`, and sends a text for `read`,
-# whose `sequences` are narrowed to that text's sequence number, 0 (a read
-# receipt of an event never published is a 400, as the spec says). Its id
-# replaces the generated one.
+# first for `text`, `file`, `chat-state` and `read`, and sends a text for
+# `read`, whose `sequences` are narrowed to that text's sequence number, 0 (a
+# read receipt of an event never published is a 400, as the spec says). A
+# file's `content` is narrowed to the spec's example (valid base64 whatever
+# the generator makes of `format: byte`) and its `preview` to 1,024
+# characters (under 30 KB however many bytes each takes). Its id replaces
+# the generated one.
 CONVERSATION_PATHS = "/__emulator/conversations/{conversationId}"
-AGENT_FIRST = {"text", "chat-state", "read"}
+AGENT_FIRST = {"text", "file", "chat-state", "read"}
 
 
 def _admin_request(base, method, path, body=None, headers=None):
@@ -332,8 +335,14 @@ def _readied_conversation(action):
 
 def _emulator_admin(raw_schema):
     paths = [p for p in raw_schema.get("paths", {}) if p.startswith(CONVERSATION_PATHS)]
-    if len(paths) != 7:
-        raise RuntimeError(f"{HOOK}: expected 7 conversation paths, found {len(paths)}; update the hook")
+    if len(paths) != 8:
+        raise RuntimeError(f"{HOOK}: expected 8 conversation paths, found {len(paths)}; update the hook")
+    file_body = _at(raw_schema, "components", "schemas", "AgentFileBody", "properties")
+    content, preview = file_body.get("content", {}), file_body.get("preview", {})
+    if content.get("type") != "string" or "example" not in content or "maxLength" not in preview:
+        raise RuntimeError(f"{HOOK}: AgentFileBody changed; update the hook")
+    content["enum"] = [content["example"]]
+    preview["maxLength"] = 1024
     items = _at(raw_schema, "components", "schemas", "AgentReadBody", "properties", "sequences", "items")
     if items.get("type") != "integer" or "enum" in items:
         raise RuntimeError(f"{HOOK}: AgentReadBody.sequences items are no longer plain integers; update the hook")

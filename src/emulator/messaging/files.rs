@@ -102,9 +102,7 @@ impl Files {
     /// A new upload path of `account` for a file of `file_type`, and its
     /// signed URL.
     pub(crate) fn upload_url(&self, account: &str, file_type: &str, now: DateTime<Utc>) -> Value {
-        let name = uuid::Uuid::new_v4().simple();
-        let path = format!("{CONTAINER}{account}/{name}.{file_type}");
-        self.grant("PUT", &path, now)
+        self.grant("PUT", &new_path(account, file_type), now)
     }
 
     /// A signed download URL of a stored file of `account`; 404 if none.
@@ -212,6 +210,13 @@ impl Files {
     pub(crate) fn get(&self, path: &str) -> Option<Bytes> {
         self.lock().by_path.get(path).map(|f| f.bytes.clone())
     }
+}
+
+/// A new, unique file path of `account` for a file of `file_type` (an
+/// upload's, or the agent's shared file's).
+pub(crate) fn new_path(account: &str, file_type: &str) -> String {
+    let name = uuid::Uuid::new_v4().simple();
+    format!("{CONTAINER}{account}/{name}.{file_type}")
 }
 
 /// Whether `path` is a file path of `account`'s container.

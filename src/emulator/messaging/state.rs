@@ -90,8 +90,23 @@ impl Published {
 pub(crate) enum AgentAction {
     Accept,
     Publish(Published),
+    /// Shares a file (stored as an upload of the conversation's account,
+    /// then published as a `hosted/file` `ContentEvent`).
+    File(AgentFile),
     Transfer(String),
     Close,
+}
+
+/// A file the agent shares, checked (`POST .../agent/file`).
+#[derive(Clone, Debug)]
+pub(crate) struct AgentFile {
+    /// One of [`FILE_TYPES`](super::files::FILE_TYPES).
+    pub(crate) file_type: &'static str,
+    /// The bytes: 1 byte to 3 MB.
+    pub(crate) bytes: Bytes,
+    pub(crate) caption: Option<String>,
+    /// Under 30 KB.
+    pub(crate) preview: Option<String>,
 }
 
 /// One event as kept.
@@ -285,6 +300,16 @@ impl Held {
             .filter(|conv| conv.account == account && conv.consumer == consumer)
             .ok_or_else(|| ApiError::not_found("conversation not found"))
     }
+}
+
+/// 409 when no agent is assigned to `conv` (what the agent publishes needs one).
+fn no_agent(conv: &Conversation) -> Result<(), ApiError> {
+    if conv.agent.is_none() {
+        return Err(ApiError::conflict(
+            "no agent is assigned: accept the conversation first",
+        ));
+    }
+    Ok(())
 }
 
 /// A participant id for a consumer: for an emulator-issued ConsumerJWS, the
@@ -504,11 +529,7 @@ impl Conversations {
                 json!({"agent_id": conv.agent})
             }
             AgentAction::Publish(published) => {
-                if conv.agent.is_none() {
-                    return Err(ApiError::conflict(
-                        "no agent is assigned: accept the conversation first",
-                    ));
-                }
+                no_agent(conv)?;
                 if let Published::AcceptStatus { sequences, .. } = &published
                     && let Some(unknown) = sequences.iter().find(|s| **s >= conv.next_sequence)
                 {
@@ -516,6 +537,27 @@ impl Conversations {
                         "sequences: no event {unknown} was published in this conversation"
                     )));
                 }
+                let sequence = self.publish_event(id, conv, Role::AssignedAgent, &published, now);
+                match sequence {
+                    Some(sequence) => json!({"sequence": sequence}),
+                    None => json!({}),
+                }
+            }
+            AgentAction::File(file) => {
+                no_agent(conv)?;
+                let path = super::files::new_path(&conv.account, file.file_type);
+                self.files.store(path.clone(), file.bytes);
+                self.files.attach(&path, id);
+                let mut message = json!({"relativePath": path, "fileType": file.file_type});
+                if let Value::Object(fields) = &mut message {
+                    if let Some(caption) = file.caption {
+                        fields.insert("caption".into(), Value::String(caption));
+                    }
+                    if let Some(preview) = file.preview {
+                        fields.insert("preview".into(), Value::String(preview));
+                    }
+                }
+                let published = Published::File(message);
                 let sequence = self.publish_event(id, conv, Role::AssignedAgent, &published, now);
                 match sequence {
                     Some(sequence) => json!({"sequence": sequence}),
