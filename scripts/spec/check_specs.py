@@ -38,7 +38,7 @@ What it checks, each failure printed as `problem: FILE#POINTER (line N): message
   name declared schemes; a media type or parameter does not carry both
   `example` and `examples`.
 * When the project specs are checked: their operations are exactly
-  EXPECTED_OPERATIONS (56), so a removed or renamed operation fails.
+  EXPECTED_OPERATIONS (59), so a removed or renamed operation fails.
 * Always: openapi/specs.txt is well formed (`FILE MODULE [types]`), lists every openapi/*.yaml, and
   names the same specs as EXPECTED_OPERATIONS (a listed spec without its
   entry, or an entry for a spec not listed, fails before anything else).
