@@ -291,6 +291,15 @@ pub(super) fn agent_action(action: &str, body: &[u8]) -> Result<AgentAction, Api
                 )));
             }
             let preview = optional("preview")?;
+            // A data URL is printable ASCII: so its characters are its
+            // bytes, and the spec's maxLength says exactly what is taken.
+            if let Some(preview) = &preview
+                && !preview.bytes().all(|b| (0x20..=0x7e).contains(&b))
+            {
+                return Err(ApiError::bad_request(
+                    "preview: must be printable ASCII (a Base64 data URL)",
+                ));
+            }
             if let Some(preview) = &preview
                 && preview.len() >= MAX_PREVIEW_BYTES
             {

@@ -335,6 +335,12 @@ async fn a_file_the_agent_shares_reaches_the_connector_and_downloads() {
         ),
         (
             id.as_str(),
+            serde_json::json!({"fileType": "PNG", "content": content, "preview": "data:é"}),
+            400,
+            "printable ASCII",
+        ),
+        (
+            id.as_str(),
             serde_json::json!({"fileType": "PNG", "content": content, "size": 1}),
             400,
             "size",

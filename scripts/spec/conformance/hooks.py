@@ -290,9 +290,9 @@ def _connector_auth(raw_schema):
 # `read`, whose `sequences` are narrowed to that text's sequence number, 0 (a
 # read receipt of an event never published is a 400, as the spec says). A
 # file's `content` is narrowed to the spec's example (valid base64 whatever
-# the generator makes of `format: byte`) and its `preview` to 1,024
-# characters (under 30 KB however many bytes each takes). Its id replaces
-# the generated one.
+# the generator makes of `format: byte`); its `preview` is printable ASCII
+# in the spec, so its maxLength in characters is its limit in bytes. Its id
+# replaces the generated one.
 CONVERSATION_PATHS = "/__emulator/conversations/{conversationId}"
 AGENT_FIRST = {"text", "file", "chat-state", "read"}
 
@@ -339,10 +339,9 @@ def _emulator_admin(raw_schema):
         raise RuntimeError(f"{HOOK}: expected 8 conversation paths, found {len(paths)}; update the hook")
     file_body = _at(raw_schema, "components", "schemas", "AgentFileBody", "properties")
     content, preview = file_body.get("content", {}), file_body.get("preview", {})
-    if content.get("type") != "string" or "example" not in content or "maxLength" not in preview:
+    if content.get("type") != "string" or "example" not in content or "pattern" not in preview:
         raise RuntimeError(f"{HOOK}: AgentFileBody changed; update the hook")
     content["enum"] = [content["example"]]
-    preview["maxLength"] = 1024
     items = _at(raw_schema, "components", "schemas", "AgentReadBody", "properties", "sequences", "items")
     if items.get("type") != "integer" or "enum" in items:
         raise RuntimeError(f"{HOOK}: AgentReadBody.sequences items are no longer plain integers; update the hook")
