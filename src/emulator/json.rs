@@ -18,14 +18,15 @@ pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 /// `Option<String>`: an id that the spec types as a string but that
 /// LivePerson's own code sends as a JSON number too (CONVERSATION's
 /// `campaignId`, `engagementId`, `interactionContextId`, in the Connector
-/// API demo app). An integer is read as its decimal text; any other
-/// non-string (`null`, a fraction, a boolean) fails (a 400).
+/// API demo app). An integer (int64, as the spec bounds it) is read as its
+/// decimal text; any other non-string (`null`, a fraction, a boolean, an
+/// integer past int64) fails (a 400).
 pub(super) fn id_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     match Value::deserialize(d)? {
         Value::String(text) => Ok(Some(text)),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
+        Value::Number(n) if n.is_i64() => Ok(Some(n.to_string())),
         other => Err(D::Error::custom(format!(
-            "expected a string (or an integer), found {other}"
+            "expected a string (or an int64 integer), found {other}"
         ))),
     }
 }

@@ -336,13 +336,24 @@ async fn conversation_takes_numeric_campaign_ids() {
     let jws = jws["token"].as_str().expect("a token").to_owned();
     let numeric = json!({
         "brandId": ACC,
-        "campaignInfo": {"campaignId": 99999, "engagementId": 888888},
+        "campaignInfo": {"campaignId": i64::MAX, "engagementId": i64::MIN},
         "conversationContext": {"interactionContextId": 2, "type": "SharkContext"},
     });
     let (status, body) = call(ccs.conversation(&app, &jws).json(&batch(numeric))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body[1]["body"]["conversationId"].is_string(), "{body}");
-    for wrong in [json!(1.5), json!(true), Value::Null, json!(-0.0)] {
+    // Past int64 (the spec's bound): a u64 above it, and an integer that
+    // JSON parsers read as a float.
+    let past_int64: Value =
+        serde_json::from_str("106402611386067339830133104746430464").expect("a JSON number");
+    for wrong in [
+        json!(1.5),
+        json!(true),
+        Value::Null,
+        json!(-0.0),
+        json!(u64::MAX),
+        past_int64,
+    ] {
         let body =
             json!({"brandId": ACC, "campaignInfo": {"campaignId": wrong, "engagementId": "1"}});
         let (status, answer) = call(ccs.conversation(&app, &jws).json(&batch(body))).await;
