@@ -327,12 +327,9 @@ impl Record {
 /// A delivery waiting in its lane.
 struct Job {
     id: u64,
-    event: WebhookEvent,
+    notification: Notification,
     endpoint: reqwest::Url,
     max_retries: u8,
-    account: String,
-    conversation: String,
-    body: Bytes,
     signature: String,
     /// Held while the delivery is pending: the bound of [`MAX_PENDING`].
     _permit: OwnedSemaphorePermit,
@@ -506,7 +503,7 @@ impl Outbox {
         }
         let refuse = |why: &str| {
             self.update(&notification.conversation, id, |r| r.state = State::Dropped);
-            self.journal_attempt(&notification, &shown, 0, None, Some(why.to_owned()), None);
+            self.journal_delivery(&notification, &shown, 0, None, Some(why.to_owned()), None);
             tracing::warn!(target: super::server::LOG_TARGET, event = %notification.event, why, "webhook not delivered");
         };
         if self.closed.load(Ordering::Acquire) {
@@ -530,12 +527,9 @@ impl Outbox {
         );
         let mut job = Job {
             id,
-            event: notification.event,
+            notification,
             endpoint: registration.endpoint,
             max_retries: registration.max_retries,
-            account: notification.account,
-            conversation: notification.conversation,
-            body: notification.body,
             signature,
             _permit: permit,
         };
@@ -632,7 +626,7 @@ impl Outbox {
             .into_iter()
             .chain(std::iter::from_fn(|| queue.try_recv().ok()));
         for job in left {
-            self.update(&job.conversation, job.id, |r| {
+            self.update(&job.notification.conversation, job.id, |r| {
                 if r.state == State::Pending {
                     r.state = State::Dropped;
                 }
@@ -642,20 +636,25 @@ impl Outbox {
 
     /// Applies the delivery faults to a job about to start: what to do.
     fn start(&self, job: &Job) -> Start {
-        let Some((fault, action)) = self.faults.hit_delivery(job.event.as_str()) else {
+        let Some((fault, action)) = self.faults.hit_delivery(job.notification.event.as_str())
+        else {
             return Start::Send {
                 duplicate: false,
                 delay: None,
                 answered: None,
             };
         };
-        self.update(&job.conversation, job.id, |r| r.fault = Some(fault));
+        self.update(&job.notification.conversation, job.id, |r| {
+            r.fault = Some(fault)
+        });
         match action {
             Action::Drop => {
-                self.update(&job.conversation, job.id, |r| r.state = State::Dropped);
+                self.update(&job.notification.conversation, job.id, |r| {
+                    r.state = State::Dropped
+                });
                 let shown = shown_endpoint(&job.endpoint);
-                self.journal_job(
-                    job,
+                self.journal_delivery(
+                    &job.notification,
                     &shown,
                     0,
                     None,
@@ -705,7 +704,7 @@ impl Outbox {
                 Err(error) => (None, Some(error.clone())),
             };
             let delivered = matches!(status, Some(200 | 201));
-            self.update(&job.conversation, job.id, |r| {
+            self.update(&job.notification.conversation, job.id, |r| {
                 r.attempts.push(Attempt {
                     attempt,
                     at,
@@ -713,7 +712,7 @@ impl Outbox {
                     error: error.clone(),
                 });
             });
-            self.journal_job(job, &shown, attempt, status, error, None);
+            self.journal_delivery(&job.notification, &shown, attempt, status, error, None);
             if delivered {
                 if duplicate {
                     // The duplicate: one more send of the same body, recorded
@@ -724,7 +723,7 @@ impl Outbox {
                         Ok(status) => (Some(status), None),
                         Err(error) => (None, Some(error)),
                     };
-                    self.update(&job.conversation, job.id, |r| {
+                    self.update(&job.notification.conversation, job.id, |r| {
                         r.attempts.push(Attempt {
                             attempt: attempt + 1,
                             at,
@@ -732,14 +731,25 @@ impl Outbox {
                             error: error.clone(),
                         });
                     });
-                    self.journal_job(job, &shown, attempt + 1, status, error, None);
+                    self.journal_delivery(
+                        &job.notification,
+                        &shown,
+                        attempt + 1,
+                        status,
+                        error,
+                        None,
+                    );
                 }
-                self.update(&job.conversation, job.id, |r| r.state = State::Delivered);
+                self.update(&job.notification.conversation, job.id, |r| {
+                    r.state = State::Delivered
+                });
                 return;
             }
             if attempt > u32::from(job.max_retries) {
-                self.update(&job.conversation, job.id, |r| r.state = State::Failed);
-                tracing::debug!(target: super::server::LOG_TARGET, event = %job.event, endpoint = %shown, attempt, "webhook delivery failed");
+                self.update(&job.notification.conversation, job.id, |r| {
+                    r.state = State::Failed
+                });
+                tracing::debug!(target: super::server::LOG_TARGET, event = %job.notification.event, endpoint = %shown, attempt, "webhook delivery failed");
                 return;
             }
             self.clock.wait_until(due).await;
@@ -764,10 +774,10 @@ impl Outbox {
         let mut answer = http
             .post(job.endpoint.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("x-liveperson-account-id", &job.account)
+            .header("x-liveperson-account-id", &job.notification.account)
             .header("x-liveperson-client-id", &self.signing.client_id)
             .header(crate::webhooks::SIGNATURE_HEADER, &job.signature)
-            .body(job.body.clone())
+            .body(job.notification.body.clone())
             .send()
             .await
             .map_err(describe)?;
@@ -785,31 +795,8 @@ impl Outbox {
         Ok(status)
     }
 
-    fn journal_job(
-        &self,
-        job: &Job,
-        shown: &str,
-        attempt: u32,
-        status: Option<u16>,
-        error: Option<String>,
-        fault: Option<u64>,
-    ) {
-        self.journal.push_delivery(Delivery {
-            endpoint: shown.to_owned(),
-            at: self.clock.now(),
-            status,
-            account: job.account.clone(),
-            client_id: self.signing.client_id.clone(),
-            body: job.body.clone(),
-            event: job.event.as_str(),
-            attempt,
-            conversation: job.conversation.clone(),
-            error,
-            fault,
-        });
-    }
-
-    fn journal_attempt(
+    /// Journals one attempt (or a refusal, attempt 0) of `notification`.
+    fn journal_delivery(
         &self,
         notification: &Notification,
         shown: &str,
