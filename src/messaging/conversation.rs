@@ -239,24 +239,13 @@ impl OpenConversation {
     /// [`Sent`]; other answers as in the table above.
     pub async fn close(&self) -> Result<Sent, Error> {
         use raw::types as t;
-        let request =
-            t::SendRequest::UpdateConversationFieldRequest(t::UpdateConversationFieldRequest {
-                kind: t::RequestKind::Req,
-                id: t::RequestId(request_id()),
-                type_: t::UpdateConversationFieldRequestType::CmUpdateConversationField,
-                body: t::UpdateConversationFieldBody {
-                    conversation_id: self.id.clone(),
-                    conversation_field: t::ConversationField::ConversationStateField(
-                        t::ConversationStateField {
-                            field: t::ConversationStateFieldField::ConversationStateField,
-                            conversation_state: t::ConversationStateFieldConversationState::Close,
-                        },
-                    ),
-                },
-            });
-        self.client
-            .send_raw(&self.consumer, &self.slot, request, true)
-            .await
+        self.update_field(t::ConversationField::ConversationStateField(
+            t::ConversationStateField {
+                field: t::ConversationStateFieldField::ConversationStateField,
+                conversation_state: t::ConversationStateFieldConversationState::Close,
+            },
+        ))
+        .await
     }
 
     /// Closes one dialog of the conversation, the Messaging Window API's way
@@ -282,6 +271,24 @@ impl OpenConversation {
         if dialog_id.is_empty() {
             return Err(Error::invalid("dialog id", "name the dialog to close"));
         }
+        self.update_field(t::ConversationField::DialogChangeField(
+            t::DialogChangeField {
+                field: t::DialogChangeFieldField::DialogChange,
+                type_: t::DialogChangeFieldType::Update,
+                dialog: t::DialogUpdate {
+                    dialog_id,
+                    state: t::DialogUpdateState::Close,
+                    closed_cause: Some("Closed by consumer".to_owned()),
+                },
+            },
+        ))
+        .await
+    }
+
+    /// A `cm.UpdateConversationField` of this conversation; it sets a
+    /// state, so it is repeated by the retry policy.
+    async fn update_field(&self, field: raw::types::ConversationField) -> Result<Sent, Error> {
+        use raw::types as t;
         let request =
             t::SendRequest::UpdateConversationFieldRequest(t::UpdateConversationFieldRequest {
                 kind: t::RequestKind::Req,
@@ -289,17 +296,7 @@ impl OpenConversation {
                 type_: t::UpdateConversationFieldRequestType::CmUpdateConversationField,
                 body: t::UpdateConversationFieldBody {
                     conversation_id: self.id.clone(),
-                    conversation_field: t::ConversationField::DialogChangeField(
-                        t::DialogChangeField {
-                            field: t::DialogChangeFieldField::DialogChange,
-                            type_: t::DialogChangeFieldType::Update,
-                            dialog: t::DialogUpdate {
-                                dialog_id,
-                                state: t::DialogUpdateState::Close,
-                                closed_cause: Some("Closed by consumer".to_owned()),
-                            },
-                        },
-                    ),
+                    conversation_field: field,
                 },
             });
         self.client
@@ -307,7 +304,11 @@ impl OpenConversation {
             .await
     }
 
-    async fn publish(&self, event: raw::types::PublishedEvent, retry: bool) -> Result<Sent, Error> {
+    pub(super) async fn publish(
+        &self,
+        event: raw::types::PublishedEvent,
+        retry: bool,
+    ) -> Result<Sent, Error> {
         use raw::types as t;
         let request = t::SendRequest::PublishEventRequest(t::PublishEventRequest {
             kind: t::RequestKind::Req,

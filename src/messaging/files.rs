@@ -192,19 +192,7 @@ impl OpenConversation {
                 preview,
             },
         });
-        let request = t::SendRequest::PublishEventRequest(t::PublishEventRequest {
-            kind: t::RequestKind::Req,
-            id: t::RequestId(request_id()),
-            type_: t::PublishEventRequestType::MsPublishEvent,
-            body: t::PublishEventBody {
-                dialog_id: self.id.clone(),
-                event,
-            },
-        });
-        let sent = self
-            .client
-            .send_raw(&self.consumer, &self.slot, request, false)
-            .await?;
+        let sent = self.publish(event, false).await?;
         Ok(FileSent {
             relative_path: url.relative_path,
             sent,
