@@ -37,6 +37,7 @@ pub struct EmulatorConfig {
     pub(super) webhook_algorithm: SignatureAlgorithm,
     pub(super) webhook_encoding: SignatureEncoding,
     pub(super) echo_agent: bool,
+    pub(super) auto_messages: bool,
 }
 
 /// How long the connector tokens the emulator issues live by default: one
@@ -68,6 +69,7 @@ impl EmulatorConfig {
             webhook_algorithm: SignatureAlgorithm::Sha1,
             webhook_encoding: SignatureEncoding::Base64,
             echo_agent: false,
+            auto_messages: false,
         }
     }
 
@@ -143,6 +145,19 @@ impl EmulatorConfig {
     /// (`POST /__emulator/conversations/{id}/agent/accept`). Off by default.
     pub fn echo_agent(mut self, on: bool) -> Self {
         self.echo_agent = on;
+        self
+    }
+
+    /// Turns the emulated account's automatic messages on (`ccs serve
+    /// --auto-messages`), as an account team does on LivePerson's side
+    /// ("Connector API: How to enable a feature"). They reach only a
+    /// conversation whose consumer declared the `AUTO_MESSAGES` feature in
+    /// `Client-Properties` on CONVERSATION: a `ContentEvent` text from the
+    /// system (role `CONTROLLER`, one participant id per account) when it
+    /// opens, when an agent joins and when it is transferred, numbered and
+    /// delivered like any other message. Off by default.
+    pub fn auto_messages(mut self, on: bool) -> Self {
+        self.auto_messages = on;
         self
     }
 
@@ -285,6 +300,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("webhook_algorithm", &self.webhook_algorithm)
             .field("webhook_encoding", &self.webhook_encoding)
             .field("echo_agent", &self.echo_agent)
+            .field("auto_messages", &self.auto_messages)
             .finish()
     }
 }

@@ -98,7 +98,11 @@ impl Shared {
             journal,
             store: Store::default(),
             tokens: Tokens::new(config.app_client_id.is_some()),
-            conversations: Conversations::new(Arc::clone(&webhooks), config.echo_agent),
+            conversations: Conversations::new(
+                Arc::clone(&webhooks),
+                config.echo_agent,
+                config.auto_messages,
+            ),
             webhooks,
             clock,
             faults,

@@ -56,7 +56,10 @@
 //!   a ConsumerJWS bound to the `ext_consumer_id`, for an unexpired AppJWT.
 //!   Every token is taken bare or as `Bearer <token>`. `X-Request-Id` and
 //!   `Client-Properties` are accepted (any value) and shown in the journal;
-//!   the emulator models none of the features the latter declares.
+//!   CONVERSATION's `Client-Properties` is kept with the conversation, and
+//!   its `AUTO_MESSAGES` feature lets the account's automatic messages in
+//!   when [`EmulatorConfig::auto_messages`] turns them on (the other
+//!   features have no effect here).
 //!   Tokens are JWT-shaped and **unsigned** (`alg` `none`): the emulator
 //!   keeps those it issued. AppJWT claims: `aud` (the account), `azp` (the
 //!   client id), `scope` `msg.consumer`, `iss` `Sentinel`, `iat`, `exp`;

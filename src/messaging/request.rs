@@ -106,7 +106,11 @@ pub struct Campaign {
 #[non_exhaustive]
 pub enum ClientFeature {
     /// `AUTO_MESSAGES`: the account's automatic messages (e.g. a welcome or
-    /// "we are closed" message) are sent to the conversation.
+    /// "we are closed" message) are sent to the conversation, from the
+    /// system ([`Role::Controller`](crate::webhooks::Role::Controller) in
+    /// the webhooks). The account must have them on too; `ccs serve
+    /// --auto-messages` (or `EmulatorConfig::auto_messages`) plays such an
+    /// account.
     AutoMessages,
     /// `RICH_CONTENT`: the client shows structured content, so agents and
     /// bots may send it.

@@ -23,7 +23,12 @@ impl Ccs {
     /// An emulator that checks the connector's credentials (so only the
     /// tokens it issued are accepted).
     async fn start() -> Ccs {
-        let config = EmulatorConfig::new().app_credentials(CLIENT_ID, CLIENT_SECRET);
+        Ccs::start_with(EmulatorConfig::new()).await
+    }
+
+    /// As [`Ccs::start`], with `config`'s other settings.
+    async fn start_with(config: EmulatorConfig) -> Ccs {
+        let config = config.app_credentials(CLIENT_ID, CLIENT_SECRET);
         Ccs {
             emulator: Emulator::start(config).await.expect("emulator starts"),
             http: Client::new(),
@@ -531,5 +536,157 @@ async fn request_ids_and_client_properties_are_accepted_and_journaled() {
     for entry in messaging_calls {
         assert_eq!(entry["headers"]["client-properties"], header, "{entry}");
     }
+    ccs.emulator.shutdown().await;
+}
+
+/// Item 8, the features' effects: CONVERSATION's `Client-Properties` is
+/// kept with the conversation, and `AUTO_MESSAGES` lets the account's
+/// automatic messages in (system texts, role CONTROLLER, when the
+/// conversation opens, an agent joins, and it is transferred) only when the
+/// account has them on (`auto_messages`) and the consumer declared it.
+/// Item 6: numeric campaign ids are kept and shown as their digits.
+#[tokio::test]
+async fn auto_messages_reach_only_the_conversations_that_declared_them() {
+    let ccs = Ccs::start_with(EmulatorConfig::new().auto_messages(true)).await;
+    let app = ccs.app_jwt().await;
+    let (_, jws) = ccs.consumer_jws(&app).await;
+    let jws = jws["token"].as_str().expect("a token").to_owned();
+    let open = |properties: Option<&'static str>| {
+        let mut request = ccs.conversation(&app, &jws).json(&batch(json!({
+            "brandId": ACC,
+            "campaignInfo": {"campaignId": 99999, "engagementId": "888888"},
+            "conversationContext": {"type": "SharkContext", "interactionContextId": 2},
+        })));
+        if let Some(properties) = properties {
+            request = request.header("client-properties", properties);
+        }
+        async move {
+            let (status, body) = call(request).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body[1]["body"]["conversationId"]
+                .as_str()
+                .expect("an id")
+                .to_owned()
+        }
+    };
+    let shown = |id: String| {
+        let request = ccs.get(&format!("/__emulator/conversations/{id}"));
+        async move {
+            let (status, body) = call(request).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let system_texts = |conversation: &Value| -> Vec<String> {
+        conversation["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["role"] == "CONTROLLER")
+            .map(|e| e["event"]["message"].as_str().expect("a text").to_owned())
+            .collect()
+    };
+
+    let declared = open(Some(
+        r#"{"type":".ClientProperties","features":["AUTO_MESSAGES","RICH_CONTENT"]}"#,
+    ))
+    .await;
+    let conversation = shown(declared.clone()).await;
+    assert_eq!(
+        conversation["features"],
+        json!(["AUTO_MESSAGES", "RICH_CONTENT"])
+    );
+    assert_eq!(
+        conversation["client_properties"]["type"], ".ClientProperties",
+        "{conversation}"
+    );
+    assert_eq!(conversation["campaign_id"], "99999");
+    assert_eq!(conversation["engagement_id"], "888888");
+    assert_eq!(conversation["interaction_context_id"], "2");
+    assert_eq!(
+        system_texts(&conversation),
+        ["Welcome! An agent will be with you shortly."]
+    );
+    let first = &conversation["events"][0];
+    assert_eq!(first["sequence"], 0, "{first}");
+    assert_eq!(first["type"], "ContentEvent");
+
+    for action in ["accept", "transfer"] {
+        let request = ccs.post(&format!(
+            "/__emulator/conversations/{declared}/agent/{action}"
+        ));
+        let request = match action {
+            "transfer" => request.json(&json!({"skill": "12345"})),
+            _ => request,
+        };
+        let (status, body) = call(request).await;
+        assert_eq!(status, StatusCode::OK, "{action}: {body}");
+    }
+    let conversation = shown(declared.clone()).await;
+    assert_eq!(
+        system_texts(&conversation),
+        [
+            "Welcome! An agent will be with you shortly.",
+            "You are now connected to an agent.",
+            "Your conversation is being transferred to another agent.",
+        ]
+    );
+    // One system participant id per account, never the consumer's.
+    let ids: Vec<&Value> = conversation["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| &e["originator_id"])
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    // The consumer's own text goes on numbering after them.
+    let (status, body) = call(ccs.send(&app, &jws).json(&text(&declared))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["body"]["sequence"], 3);
+
+    // Not declared, or not JSON: kept as given, no automatic message.
+    for (properties, shown_as) in [
+        (None, Value::Null),
+        (
+            Some(r#"{"type":".ClientProperties","features":["RICH_CONTENT"]}"#),
+            json!({"type": ".ClientProperties", "features": ["RICH_CONTENT"]}),
+        ),
+        (Some("[object Object]"), json!("[object Object]")),
+    ] {
+        let id = open(properties).await;
+        let (status, body) =
+            call(ccs.post(&format!("/__emulator/conversations/{id}/agent/accept"))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let conversation = shown(id).await;
+        assert_eq!(
+            conversation["client_properties"], shown_as,
+            "{conversation}"
+        );
+        assert!(system_texts(&conversation).is_empty(), "{conversation}");
+        assert_eq!(conversation["events"], json!([]));
+    }
+    ccs.emulator.shutdown().await;
+
+    // The account's automatic messages off (the default): none, even when
+    // the consumer declares the feature.
+    let ccs = Ccs::start().await;
+    let app = ccs.app_jwt().await;
+    let (_, jws) = ccs.consumer_jws(&app).await;
+    let jws = jws["token"].as_str().expect("a token").to_owned();
+    let (status, body) = call(
+        ccs.conversation(&app, &jws)
+            .header(
+                "client-properties",
+                r#"{"type":".ClientProperties","features":["AUTO_MESSAGES"]}"#,
+            )
+            .json(&batch(json!({"brandId": ACC}))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = body[1]["body"]["conversationId"].as_str().expect("an id");
+    let (_, conversation) = call(ccs.get(&format!("/__emulator/conversations/{id}"))).await;
+    assert_eq!(conversation["features"], json!(["AUTO_MESSAGES"]));
+    assert_eq!(conversation["events"], json!([]), "{conversation}");
+    assert!(conversation.get("campaign_id").is_none(), "{conversation}");
     ccs.emulator.shutdown().await;
 }

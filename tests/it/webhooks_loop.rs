@@ -10,9 +10,10 @@ use liveperson_ccs::MessagingClient;
 use liveperson_ccs::connector::{AppJwtProvider, Discovery};
 use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault};
 use liveperson_ccs::messaging::{
-    Action, ConversationRequest, Element, OpenConversation, QuickReplies, RichContent,
+    Action, ClientFeature, ConversationRequest, Element, OpenConversation, QuickReplies,
+    RichContent,
 };
-use liveperson_ccs::webhooks::{Notification, Receiver};
+use liveperson_ccs::webhooks::{Notification, Receiver, Role};
 use tokio::sync::mpsc;
 
 const ACC: &str = "le12345678";
@@ -32,6 +33,16 @@ struct Loop {
 }
 
 async fn start(faults: &[Fault]) -> Loop {
+    start_with(faults, EmulatorConfig::new(), &ConversationRequest::new()).await
+}
+
+/// As [`start`], with the emulator's other settings and the conversation
+/// opened as `request` asks.
+async fn start_with(
+    faults: &[Fault],
+    config: EmulatorConfig,
+    request: &ConversationRequest,
+) -> Loop {
     let receiver = Receiver::new(CLIENT_ID, SECRET, ACC);
     let (route, queue) = receiver.axum_channel(1024);
     let app = axum::Router::new().route("/lp/webhooks", route);
@@ -39,7 +50,7 @@ async fn start(faults: &[Fault]) -> Loop {
     let url = format!("http://{}/lp/webhooks", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let emulator = Emulator::start(
-        EmulatorConfig::new()
+        config
             .app_credentials(CLIENT_ID, SECRET)
             .webhook_all(&url, 0)
             .echo_agent(true),
@@ -61,10 +72,7 @@ async fn start(faults: &[Fault]) -> Loop {
         .build()
         .unwrap();
     let conversation = messaging
-        .open(
-            app_jwt.consumer("loop-consumer"),
-            &ConversationRequest::new(),
-        )
+        .open(app_jwt.consumer("loop-consumer"), request)
         .await
         .unwrap();
     Loop {
@@ -425,5 +433,45 @@ async fn a_file_the_agent_shares_reaches_the_connector_and_downloads() {
         )
         .expect_err("closed");
     assert_eq!(error.status(), 409, "{error}");
+    lp.emulator.shutdown().await;
+}
+
+/// A connector that declares `AUTO_MESSAGES`, on an account with automatic
+/// messages on, hears the system's texts (role CONTROLLER) through its
+/// route, and waiting for the agent's text skips them.
+#[tokio::test]
+async fn automatic_messages_reach_a_connector_that_declared_them() {
+    let request = ConversationRequest::new().feature(ClientFeature::AutoMessages);
+    let mut lp = start_with(&[], EmulatorConfig::new().auto_messages(true), &request).await;
+    let mut events = lp.conversation.events(&lp.receiver);
+    lp.conversation.send_text("ping").await.unwrap();
+    let reply = events.next_agent_text(WAIT).await.unwrap();
+    assert_eq!(reply.event.message, "ping");
+
+    let system = |seen: &[Notification]| -> Vec<String> {
+        seen.iter()
+            .filter_map(|n| match n {
+                Notification::Content(m) if m.role() == Some(&Role::Controller) => {
+                    Some(m.event.message.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let seen = collect(&mut lp.queue, |seen| system(seen).len() == 2).await;
+    assert_eq!(
+        system(&seen),
+        [
+            "Welcome! An agent will be with you shortly.",
+            "You are now connected to an agent.",
+        ]
+    );
+    assert!(
+        seen.iter().all(|n| match n {
+            Notification::Content(m) if m.role() == Some(&Role::Controller) => !m.is_from_agent(),
+            _ => true,
+        }),
+        "{seen:#?}"
+    );
     lp.emulator.shutdown().await;
 }

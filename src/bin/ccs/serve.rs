@@ -106,6 +106,12 @@ pub struct ServeArgs {
     /// each consumer text with the same text.
     #[arg(long, value_enum, value_name = "AGENT")]
     agent: Option<Agent>,
+    /// Turn the emulated account's automatic messages on: a conversation
+    /// whose consumer declared AUTO_MESSAGES (Client-Properties) gets a
+    /// system message (role CONTROLLER) when it opens, when an agent joins
+    /// and when it is transferred.
+    #[arg(long)]
+    auto_messages: bool,
 }
 
 /// The forms of `--webhook-signature`.
@@ -181,6 +187,7 @@ impl ServeArgs {
         config
             .webhook_signature(algorithm, encoding)
             .echo_agent(matches!(self.agent, Some(Agent::Echo)))
+            .auto_messages(self.auto_messages)
     }
 }
 

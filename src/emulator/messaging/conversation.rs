@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::auth::consumer;
+use super::state::Opening;
 use crate::emulator::context::Call;
 use crate::emulator::error::{ApiError, ApiResult};
 
@@ -40,10 +41,26 @@ pub(crate) fn create_conversation(c: &Call<'_>) -> ApiResult {
         )));
     };
     let profile: shape::Request<shape::ProfileBody> = request(profile, SET_USER_PROFILE)?;
-    let skill = conversation["body"]["skillId"].as_str().map(str::to_owned);
-    let ttr = conversation["body"]["ttrDefName"].as_str();
+    let ttr = conversation["body"]["ttrDefName"]
+        .as_str()
+        .map(str::to_owned);
     let conversation: shape::Request<shape::ConversationBody> =
         request(conversation, REQUEST_CONVERSATION)?;
+    let body = &conversation.body.0;
+    let campaign = body.campaign_info.as_ref().map(|c| &c.0);
+    let context = body.conversation_context.as_ref().map(|c| &c.0);
+    let opening = Opening {
+        skill: body.skill_id.clone(),
+        ttr,
+        campaign_id: campaign.and_then(|c| c.campaign_id.clone()),
+        engagement_id: campaign.and_then(|c| c.engagement_id.clone()),
+        interaction_context_id: context.and_then(|c| c.interaction_context_id.clone()),
+        // Any text is accepted (some of LivePerson's integrations send
+        // `[object Object]`); only a JSON one declares features.
+        client_properties: c.header("client-properties").map(|text| {
+            serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+        }),
+    };
     let answers = json!([
         {
             "code": "OK",
@@ -53,7 +70,7 @@ pub(crate) fn create_conversation(c: &Call<'_>) -> ApiResult {
         {
             "code": "OK",
             "body": {
-                "conversationId": c.shared.conversations.open(account, consumer, skill, ttr, c.now),
+                "conversationId": c.shared.conversations.open(account, consumer, opening, c.now),
             },
             "reqId": conversation.id,
         },
@@ -163,11 +180,11 @@ mod shape {
         #[serde(default)]
         ttr_def_name: Option<TtrDefName>,
         #[serde(default, deserialize_with = "present")]
-        campaign_info: Option<Obj<CampaignInfo>>,
+        pub(super) campaign_info: Option<Obj<CampaignInfo>>,
         #[serde(default, deserialize_with = "present")]
-        conversation_context: Option<Obj<ConversationContext>>,
+        pub(super) conversation_context: Option<Obj<ConversationContext>>,
         #[serde(default, deserialize_with = "present")]
-        skill_id: Option<String>,
+        pub(super) skill_id: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -189,10 +206,10 @@ mod shape {
     pub(super) struct CampaignInfo {
         /// A string, or a JSON number as LivePerson's demo app sends it.
         #[serde(default, deserialize_with = "id_text")]
-        campaign_id: Option<String>,
+        pub(super) campaign_id: Option<String>,
         /// A string, or a JSON number as LivePerson's demo app sends it.
         #[serde(default, deserialize_with = "id_text")]
-        engagement_id: Option<String>,
+        pub(super) engagement_id: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -204,7 +221,7 @@ mod shape {
         session_id: Option<String>,
         /// A string, or a JSON number as LivePerson's demo app sends it.
         #[serde(default, deserialize_with = "id_text")]
-        interaction_context_id: Option<String>,
+        pub(super) interaction_context_id: Option<String>,
         #[serde(default, deserialize_with = "present", rename = "type")]
         context_type: Option<String>,
         #[serde(default, deserialize_with = "present")]

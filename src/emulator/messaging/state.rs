@@ -31,6 +31,8 @@ pub(crate) const EVENTS_KEPT: usize = 1_000;
 pub(crate) enum Role {
     Consumer,
     AssignedAgent,
+    /// The system: the account's automatic messages.
+    Controller,
 }
 
 impl Role {
@@ -38,7 +40,64 @@ impl Role {
         match self {
             Role::Consumer => "CONSUMER",
             Role::AssignedAgent => "ASSIGNED_AGENT",
+            Role::Controller => "CONTROLLER",
         }
+    }
+}
+
+/// The client feature (`Client-Properties`) that lets the account's
+/// automatic messages into a conversation.
+const AUTO_MESSAGES: &str = "AUTO_MESSAGES";
+
+/// The automatic messages the emulated account sends (with
+/// [`EmulatorConfig::auto_messages`](crate::emulator::EmulatorConfig::auto_messages)
+/// on, into conversations whose consumer declared `AUTO_MESSAGES`), by the
+/// conversation event that triggers each (the names of LivePerson's
+/// "Automatic Messages" page).
+pub(crate) mod auto_message {
+    /// `CONSUMER_OPEN_NEW_CONVERSATION`: CONVERSATION opened it.
+    pub(crate) const OPENED: &str = "Welcome! An agent will be with you shortly.";
+    /// `YOU_ARE_CONNECTED_TO`: an agent accepted it.
+    pub(crate) const CONNECTED: &str = "You are now connected to an agent.";
+    /// `ENGAGEMENT_TRANSFERED`: it was transferred to another skill.
+    pub(crate) const TRANSFERRED: &str = "Your conversation is being transferred to another agent.";
+}
+
+/// What CONVERSATION said about a conversation, beyond its skill and TTR:
+/// kept to show it (`GET /__emulator/conversations/{id}`) and to honour the
+/// client's features.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Opening {
+    /// `skillId`, if given.
+    pub(crate) skill: Option<String>,
+    /// `ttrDefName`, if given.
+    pub(crate) ttr: Option<String>,
+    /// `campaignInfo.campaignId`, as text (a number is read as its digits).
+    pub(crate) campaign_id: Option<String>,
+    /// `campaignInfo.engagementId`, as text.
+    pub(crate) engagement_id: Option<String>,
+    /// `conversationContext.interactionContextId`, as text.
+    pub(crate) interaction_context_id: Option<String>,
+    /// The `Client-Properties` header: its JSON, or its text when it is not
+    /// JSON (accepted all the same).
+    pub(crate) client_properties: Option<Value>,
+}
+
+impl Opening {
+    /// The features `Client-Properties` declared (its `features` strings,
+    /// when it is a JSON object that has them).
+    fn features(&self) -> Vec<String> {
+        self.client_properties
+            .as_ref()
+            .and_then(|p| p.get("features"))
+            .and_then(Value::as_array)
+            .map(|all| {
+                all.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -141,9 +200,17 @@ struct Conversation {
     events: VecDeque<Event>,
     /// Events no longer kept (past [`EVENTS_KEPT`]).
     forgotten: u64,
+    /// What CONVERSATION said.
+    opening: Opening,
+    /// The features its `Client-Properties` declared.
+    features: Vec<String>,
 }
 
 impl Conversation {
+    fn has_feature(&self, feature: &str) -> bool {
+        self.features.iter().any(|f| f == feature)
+    }
+
     fn ttr_seconds(&self) -> i64 {
         match self.ttr_type {
             "URGENT" => 300,
@@ -257,6 +324,8 @@ pub(crate) struct Conversations {
     outbox: Arc<Outbox>,
     /// The echo agent: accepts each new conversation, echoes each text.
     echo: bool,
+    /// The account has automatic messages on.
+    auto_messages: bool,
     /// The files shared (file sharing's `swift` host); a conversation's
     /// files are forgotten with it.
     pub(crate) files: Files,
@@ -312,6 +381,14 @@ fn no_agent(conv: &Conversation) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The participant id of the account's system (its automatic messages):
+/// the same for every conversation of the account.
+fn controller_id(account: &str) -> String {
+    let mut hasher = std::hash::DefaultHasher::new();
+    ("controller", account).hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
 /// A participant id for a consumer: for an emulator-issued ConsumerJWS, the
 /// `lp_consumer_id` its claims carry; never the token itself.
 fn consumer_id(account: &str, consumer: &str) -> String {
@@ -324,11 +401,12 @@ fn consumer_id(account: &str, consumer: &str) -> String {
 }
 
 impl Conversations {
-    pub(crate) fn new(outbox: Arc<Outbox>, echo: bool) -> Conversations {
+    pub(crate) fn new(outbox: Arc<Outbox>, echo: bool, auto_messages: bool) -> Conversations {
         Conversations {
             held: Mutex::new(Held::default()),
             outbox,
             echo,
+            auto_messages,
             files: Files::new(),
         }
     }
@@ -367,6 +445,7 @@ impl Conversations {
         let originator = match role {
             Role::Consumer => conv.consumer_id.clone(),
             Role::AssignedAgent => conv.agent.clone().unwrap_or_default(),
+            Role::Controller => controller_id(&conv.account),
         };
         let event = Event {
             sequence,
@@ -387,21 +466,30 @@ impl Conversations {
         sequence
     }
 
+    /// Publishes an automatic message of the account into `conv`, when the
+    /// account has them on and its consumer declared `AUTO_MESSAGES`.
+    fn auto_message(&self, id: &str, conv: &mut Conversation, text: &str, now: DateTime<Utc>) {
+        if self.auto_messages && conv.has_feature(AUTO_MESSAGES) {
+            let published = Published::Text(text.to_owned());
+            self.publish_event(id, conv, Role::Controller, &published, now);
+        }
+    }
+
     /// An agent joins `conv` as ASSIGNED_AGENT.
     fn accept(&self, id: &str, conv: &mut Conversation, now: DateTime<Utc>) {
         conv.agent = Some(uuid::Uuid::new_v4().to_string());
         conv.updated = now;
         self.notify_change(id, conv);
+        self.auto_message(id, conv, auto_message::CONNECTED, now);
     }
 
-    /// Keeps a conversation CONVERSATION just opened (`skill` and `ttr`
-    /// as requested, if they were); returns its id.
+    /// Keeps a conversation CONVERSATION just opened as `opening` says;
+    /// returns its id.
     pub(crate) fn open(
         &self,
         account: &str,
         consumer: String,
-        skill: Option<String>,
-        ttr: Option<&str>,
+        opening: Opening,
         now: DateTime<Utc>,
     ) -> String {
         let id = uuid::Uuid::new_v4().to_string();
@@ -412,8 +500,8 @@ impl Conversations {
             agent: None,
             open: true,
             close_reason: None,
-            skill: skill.unwrap_or_else(|| "-1".to_owned()),
-            ttr_type: match ttr {
+            skill: opening.skill.clone().unwrap_or_else(|| "-1".to_owned()),
+            ttr_type: match opening.ttr.as_deref() {
                 Some("URGENT") => "URGENT",
                 Some("PRIORITIZED") => "PRIORITIZED",
                 _ => "NORMAL",
@@ -424,9 +512,12 @@ impl Conversations {
             next_sequence: 0,
             events: VecDeque::new(),
             forgotten: 0,
+            features: opening.features(),
+            opening,
         };
         let mut held = self.lock();
         self.notify_change(&id, &conv);
+        self.auto_message(&id, &mut conv, auto_message::OPENED, now);
         if self.echo {
             self.accept(&id, &mut conv, now);
         }
@@ -569,6 +660,7 @@ impl Conversations {
                 conv.agent = None;
                 conv.updated = now;
                 self.notify_change(id, conv);
+                self.auto_message(id, conv, auto_message::TRANSFERRED, now);
                 json!({"skill_id": conv.skill})
             }
             AgentAction::Close => {
@@ -618,6 +710,20 @@ impl Conversations {
             if let Some(ended) = conv.ended {
                 map.insert("ended_at".into(), Value::from(timestamp(ended)));
             }
+            let opening = &conv.opening;
+            for (name, value) in [
+                ("campaign_id", &opening.campaign_id),
+                ("engagement_id", &opening.engagement_id),
+                ("interaction_context_id", &opening.interaction_context_id),
+            ] {
+                if let Some(value) = value {
+                    map.insert(name.into(), Value::from(value.clone()));
+                }
+            }
+            if let Some(properties) = &opening.client_properties {
+                map.insert("client_properties".into(), properties.clone());
+            }
+            map.insert("features".into(), Value::from(conv.features.clone()));
         }
         Some(out)
     }
@@ -655,6 +761,8 @@ mod tests {
                 next_sequence: 0,
                 events: Default::default(),
                 forgotten: 0,
+                opening: Default::default(),
+                features: Vec::new(),
             },
         );
     }
