@@ -38,6 +38,7 @@ pub struct EmulatorConfig {
     pub(super) webhook_encoding: SignatureEncoding,
     pub(super) echo_agent: bool,
     pub(super) auto_messages: bool,
+    pub(super) survey: bool,
 }
 
 /// How long the connector tokens the emulator issues live by default: one
@@ -70,6 +71,7 @@ impl EmulatorConfig {
             webhook_encoding: SignatureEncoding::Base64,
             echo_agent: false,
             auto_messages: false,
+            survey: false,
         }
     }
 
@@ -158,6 +160,25 @@ impl EmulatorConfig {
     /// delivered like any other message. Off by default.
     pub fn auto_messages(mut self, on: bool) -> Self {
         self.auto_messages = on;
+        self
+    }
+
+    /// Gives the emulated account a post-conversation survey (`ccs serve
+    /// --survey`), as LivePerson's "Post Conversation Survey" tutorial
+    /// describes it, for a consumer that declared the `MULTI_DIALOG`
+    /// feature in `Client-Properties` on CONVERSATION. When such a
+    /// conversation's `MAIN` dialog closes (the consumer's close or
+    /// `DialogChange`, or the agent's), a `POST_SURVEY` dialog opens: the
+    /// conversation change then has `state` `CLOSE` and `stage` `OPEN`, and
+    /// the survey's bot (role `AGENT`) asks one question in that dialog.
+    /// The consumer's text published there (`dialogId` = the survey
+    /// dialog's id) is the answer: the bot thanks and closes the survey,
+    /// and the conversation is over (`stage` `CLOSE`). Closing the survey
+    /// dialog (`DialogChange` with its id, or the conversation's close)
+    /// skips it. Other consumers' conversations close at once, as without
+    /// a survey. Off by default.
+    pub fn post_conversation_survey(mut self, on: bool) -> Self {
+        self.survey = on;
         self
     }
 
@@ -301,6 +322,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("webhook_encoding", &self.webhook_encoding)
             .field("echo_agent", &self.echo_agent)
             .field("auto_messages", &self.auto_messages)
+            .field("survey", &self.survey)
             .finish()
     }
 }

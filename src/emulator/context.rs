@@ -102,6 +102,7 @@ impl Shared {
                 Arc::clone(&webhooks),
                 config.echo_agent,
                 config.auto_messages,
+                config.survey,
             ),
             webhooks,
             clock,

@@ -58,8 +58,11 @@
 //!   `Client-Properties` are accepted (any value) and shown in the journal;
 //!   CONVERSATION's `Client-Properties` is kept with the conversation, and
 //!   its `AUTO_MESSAGES` feature lets the account's automatic messages in
-//!   when [`EmulatorConfig::auto_messages`] turns them on (the other
-//!   features have no effect here).
+//!   when [`EmulatorConfig::auto_messages`] turns them on; its
+//!   `MULTI_DIALOG` feature opens a post-conversation survey dialog when
+//!   the main dialog closes, with
+//!   [`EmulatorConfig::post_conversation_survey`] (`RICH_CONTENT` and
+//!   `QUICK_REPLIES` have no effect here).
 //!   Tokens are JWT-shaped and **unsigned** (`alg` `none`): the emulator
 //!   keeps those it issued. AppJWT claims: `aud` (the account), `azp` (the
 //!   client id), `scope` `msg.consumer`, `iss` `Sentinel`, `iat`, `exp`;

@@ -161,6 +161,40 @@ impl OpenConversation {
         self.publish(event, false).await
     }
 
+    /// Sends a text message (`text/plain`) from the consumer into one
+    /// dialog of the conversation: its post-conversation survey's, say,
+    /// whose `POST_SURVEY` dialog opens when the `MAIN` dialog closes
+    /// (for a client that declared
+    /// [`ClientFeature::MultiDialog`](super::ClientFeature::MultiDialog);
+    /// find its id with
+    /// [`ConversationChange::survey_dialog`](crate::webhooks::ConversationChange::survey_dialog)).
+    /// [`send_text`](Self::send_text) is this with the `MAIN` dialog, whose
+    /// id is the conversation's. Never repeated automatically.
+    ///
+    /// An empty `dialog_id` is [`Error::InvalidInput`], and nothing is sent.
+    ///
+    /// Sends `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`
+    /// with an `ms.PublishEvent` (`ContentEvent`, `dialogId` as given); 200
+    /// with the code `OK` → [`Sent`]; a closed dialog is
+    /// [`Error::is_conversation_closed`]; other answers as in the table above.
+    pub async fn send_text_to_dialog(
+        &self,
+        dialog_id: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Result<Sent, Error> {
+        use raw::types as t;
+        let dialog_id = dialog_id.into();
+        if dialog_id.is_empty() {
+            return Err(Error::invalid("dialog id", "name the dialog to send to"));
+        }
+        let event = t::PublishedEvent::ContentEvent(t::ContentEvent {
+            type_: t::ContentEventType::ContentEvent,
+            content_type: t::ContentEventContentType::TextPlain,
+            message: message.into(),
+        });
+        self.publish_to(dialog_id, event, false).await
+    }
+
     /// Sends structured content from the consumer (a card, a carousel, a
     /// map, ...) with optional quick replies: a `RichContentEvent`. Never
     /// repeated automatically, like [`send_text`](Self::send_text).
@@ -309,15 +343,22 @@ impl OpenConversation {
         event: raw::types::PublishedEvent,
         retry: bool,
     ) -> Result<Sent, Error> {
+        self.publish_to(self.id.clone(), event, retry).await
+    }
+
+    /// An `ms.PublishEvent` of `event` into dialog `dialog_id`.
+    async fn publish_to(
+        &self,
+        dialog_id: String,
+        event: raw::types::PublishedEvent,
+        retry: bool,
+    ) -> Result<Sent, Error> {
         use raw::types as t;
         let request = t::SendRequest::PublishEventRequest(t::PublishEventRequest {
             kind: t::RequestKind::Req,
             id: t::RequestId(request_id()),
             type_: t::PublishEventRequestType::MsPublishEvent,
-            body: t::PublishEventBody {
-                dialog_id: self.id.clone(),
-                event,
-            },
+            body: t::PublishEventBody { dialog_id, event },
         });
         self.client
             .send_raw(&self.consumer, &self.slot, request, retry)

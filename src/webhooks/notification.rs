@@ -515,6 +515,19 @@ impl ConversationChange {
             .map_err(|err| BodyError::new("(change)", serde_message(&err)))
     }
 
+    /// The id of the conversation's open post-conversation survey dialog
+    /// (a `dialogs` entry of `dialogType` `POST_SURVEY` and `state`
+    /// `OPEN`), if it has one: the dialog to answer the survey in
+    /// ([`OpenConversation::send_text_to_dialog`](crate::messaging::OpenConversation::send_text_to_dialog))
+    /// or to close ([`OpenConversation::close_dialog`](crate::messaging::OpenConversation::close_dialog)).
+    pub fn survey_dialog(&self) -> Option<&str> {
+        self.details
+            .dialogs
+            .iter()
+            .find(|d| d["dialogType"] == "POST_SURVEY" && d["state"] == "OPEN")
+            .and_then(|d| d["dialogId"].as_str())
+    }
+
     /// The id of the participant whose role is `ASSIGNED_AGENT`, if any.
     pub fn assigned_agent(&self) -> Option<&str> {
         self.details

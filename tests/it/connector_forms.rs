@@ -690,3 +690,185 @@ async fn auto_messages_reach_only_the_conversations_that_declared_them() {
     assert!(conversation.get("campaign_id").is_none(), "{conversation}");
     ccs.emulator.shutdown().await;
 }
+
+/// Item 8, `MULTI_DIALOG`: on an account with a post-conversation survey,
+/// closing the MAIN dialog of a conversation that declared it opens a
+/// `POST_SURVEY` dialog (`state` CLOSE, `stage` OPEN) whose bot asks one
+/// question there; the consumer's answer in that dialog ends it, and so
+/// does closing it. A conversation that did not declare it closes at once.
+#[tokio::test]
+async fn a_multi_dialog_conversation_gets_the_post_conversation_survey() {
+    let ccs = Ccs::start_with(EmulatorConfig::new().post_conversation_survey(true)).await;
+    let app = ccs.app_jwt().await;
+    let (_, jws) = ccs.consumer_jws(&app).await;
+    let jws = jws["token"].as_str().expect("a token").to_owned();
+    let open = |features: &'static str| {
+        let request = ccs
+            .conversation(&app, &jws)
+            .header(
+                "client-properties",
+                format!(r#"{{"type":".ClientProperties","features":[{features}]}}"#),
+            )
+            .json(&batch(json!({"brandId": ACC})));
+        async move {
+            let (status, body) = call(request).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body[1]["body"]["conversationId"]
+                .as_str()
+                .expect("an id")
+                .to_owned()
+        }
+    };
+    let shown = |id: &str| {
+        let request = ccs.get(&format!("/__emulator/conversations/{id}"));
+        async move {
+            let (status, body) = call(request).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let publish_in = |dialog: &str, message: &str| {
+        ccs.send(&app, &jws).json(&json!({
+            "kind": "req", "id": "1", "type": "ms.PublishEvent",
+            "body": {"dialogId": dialog, "event": {
+                "type": "ContentEvent", "contentType": "text/plain", "message": message,
+            }},
+        }))
+    };
+    let close_dialog = |conversation: &str, dialog: &str| {
+        ccs.send(&app, &jws).json(&json!({
+            "kind": "req", "id": "2", "type": "cm.UpdateConversationField",
+            "body": {"conversationId": conversation, "conversationField": {
+                "field": "DialogChange", "type": "UPDATE",
+                "dialog": {"dialogId": dialog, "state": "CLOSE", "closedCause": "Closed by consumer"},
+            }},
+        }))
+    };
+
+    // The agent closes: the survey dialog opens and its bot asks.
+    let id = open(r#""MULTI_DIALOG""#).await;
+    for action in ["accept", "close"] {
+        let (status, body) =
+            call(ccs.post(&format!("/__emulator/conversations/{id}/agent/{action}"))).await;
+        assert_eq!(status, StatusCode::OK, "{action}: {body}");
+    }
+    let conversation = shown(&id).await;
+    assert_eq!(conversation["state"], "CLOSE", "{conversation}");
+    assert_eq!(conversation["stage"], "OPEN");
+    assert_eq!(conversation["close_reason"], "AGENT");
+    let dialogs = conversation["dialogs"].as_array().expect("dialogs");
+    assert_eq!(dialogs.len(), 2, "{conversation}");
+    assert_eq!(
+        dialogs[0],
+        json!({"dialog_id": id, "type": "MAIN", "state": "CLOSE"})
+    );
+    assert_eq!(dialogs[1]["type"], "POST_SURVEY");
+    assert_eq!(dialogs[1]["state"], "OPEN");
+    let survey = dialogs[1]["dialog_id"].as_str().expect("an id").to_owned();
+    assert_ne!(survey, id);
+    let question = conversation["events"]
+        .as_array()
+        .expect("events")
+        .last()
+        .cloned();
+    let question = question.expect("the question");
+    assert_eq!(question["role"], "AGENT", "{question}");
+    assert_eq!(question["dialog_id"], survey.as_str());
+    assert_eq!(
+        question["event"]["message"],
+        "How would you rate this conversation, from 1 (poor) to 5 (excellent)?"
+    );
+    assert!(
+        conversation["participants"]
+            .as_array()
+            .expect("participants")
+            .iter()
+            .any(|p| p["role"] == "AGENT"),
+        "{conversation}"
+    );
+
+    // The MAIN dialog takes nothing more; the survey's takes the answer.
+    let (status, body) = call(publish_in(&id, "hello?")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("a message")
+            .contains(&survey),
+        "{body}"
+    );
+    let (status, body) = call(publish_in(&survey, "5")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let conversation = shown(&id).await;
+    assert_eq!(conversation["stage"], "CLOSE", "{conversation}");
+    assert_eq!(conversation["dialogs"][1]["state"], "CLOSE");
+    let texts: Vec<(&str, &str)> = conversation["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["dialog_id"] == survey.as_str())
+        .map(|e| {
+            (
+                e["role"].as_str().expect("a role"),
+                e["event"]["message"].as_str().expect("a text"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            (
+                "AGENT",
+                "How would you rate this conversation, from 1 (poor) to 5 (excellent)?"
+            ),
+            ("CONSUMER", "5"),
+            ("AGENT", "Thank you for your feedback."),
+        ]
+    );
+    let (status, body) = call(publish_in(&survey, "again")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // The consumer closes (ConversationStateField): the survey opens; the
+    // consumer closes the survey dialog (DialogChange): it is over. A
+    // dialog the conversation does not have is 404.
+    let id = open(r#""MULTI_DIALOG","AUTO_MESSAGES""#).await;
+    let (status, body) = call(ccs.send(&app, &jws).json(&json!({
+        "kind": "req", "id": "3", "type": "cm.UpdateConversationField",
+        "body": {"conversationId": id, "conversationField": {
+            "field": "ConversationStateField", "conversationState": "CLOSE",
+        }},
+    })))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let conversation = shown(&id).await;
+    assert_eq!(
+        (
+            conversation["state"].as_str(),
+            conversation["stage"].as_str()
+        ),
+        (Some("CLOSE"), Some("OPEN"))
+    );
+    assert_eq!(conversation["close_reason"], "CONSUMER");
+    let survey = conversation["dialogs"][1]["dialog_id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let (status, body) = call(close_dialog(&id, "no-such-dialog")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    for _ in 0..2 {
+        let (status, body) = call(close_dialog(&id, &survey)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let conversation = shown(&id).await;
+    assert_eq!(conversation["stage"], "CLOSE", "{conversation}");
+    assert_eq!(conversation["dialogs"][1]["state"], "CLOSE");
+
+    // Without MULTI_DIALOG, closing is the end: no survey dialog.
+    let id = open(r#""RICH_CONTENT""#).await;
+    let (status, body) = call(close_dialog(&id, &id)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let conversation = shown(&id).await;
+    assert_eq!(conversation["stage"], "CLOSE", "{conversation}");
+    assert_eq!(conversation["dialogs"].as_array().map(Vec::len), Some(1));
+    ccs.emulator.shutdown().await;
+}

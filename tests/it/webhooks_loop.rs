@@ -475,3 +475,54 @@ async fn automatic_messages_reach_a_connector_that_declared_them() {
     );
     lp.emulator.shutdown().await;
 }
+
+/// The post-conversation survey through the layer: a connector that
+/// declares `MULTI_DIALOG` closes the conversation, hears the survey
+/// dialog open (the conversation not yet closed) and its bot's question,
+/// answers in that dialog, and hears the conversation end.
+#[tokio::test]
+async fn a_connector_answers_the_post_conversation_survey() {
+    let request = ConversationRequest::new().feature(ClientFeature::MultiDialog);
+    let config = EmulatorConfig::new().post_conversation_survey(true);
+    let lp = start_with(&[], config, &request).await;
+    let mut events = lp.conversation.events(&lp.receiver);
+    lp.conversation.send_text("thanks, bye").await.unwrap();
+    let echo = events.next_agent_text(WAIT).await.unwrap();
+    assert_eq!(echo.event.message, "thanks, bye");
+
+    lp.conversation.close().await.unwrap();
+    let survey = events
+        .wait_for(WAIT, |n| match n {
+            Notification::Conversation(c) => c.survey_dialog().map(str::to_owned),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    let question = events.next_agent_text(WAIT).await.unwrap();
+    assert_eq!(question.role(), Some(&Role::Agent));
+    assert!(question.event.message.contains("rate this conversation"));
+
+    // The MAIN dialog is closed: a plain text is refused as such.
+    let refused = lp.conversation.send_text("still there?").await.unwrap_err();
+    assert!(refused.is_conversation_closed(), "{refused:?}");
+    assert!(matches!(
+        lp.conversation.send_text_to_dialog("", "5").await,
+        Err(liveperson_ccs::Error::InvalidInput { .. })
+    ));
+
+    lp.conversation
+        .send_text_to_dialog(&survey, "5")
+        .await
+        .unwrap();
+    let thanks = events.next_agent_text(WAIT).await.unwrap();
+    assert_eq!(thanks.event.message, "Thank you for your feedback.");
+    let over = events
+        .wait_for(WAIT, |n| match n {
+            Notification::Conversation(c) if c.is_closed() => Some(c),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(over.survey_dialog(), None);
+    lp.emulator.shutdown().await;
+}

@@ -112,6 +112,12 @@ pub struct ServeArgs {
     /// and when it is transferred.
     #[arg(long)]
     auto_messages: bool,
+    /// Give the emulated account a post-conversation survey: when the main
+    /// dialog of a conversation whose consumer declared MULTI_DIALOG
+    /// closes, a POST_SURVEY dialog opens and its bot asks one question;
+    /// the consumer's answer there ends the conversation.
+    #[arg(long)]
+    survey: bool,
 }
 
 /// The forms of `--webhook-signature`.
@@ -188,6 +194,7 @@ impl ServeArgs {
             .webhook_signature(algorithm, encoding)
             .echo_agent(matches!(self.agent, Some(Agent::Echo)))
             .auto_messages(self.auto_messages)
+            .post_conversation_survey(self.survey)
     }
 }
 

@@ -245,17 +245,18 @@ pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
             (id, body.dialog_id, true)
         }
         shape::Request::Update { id, body, .. } => {
-            // The conversation's one dialog is its MAIN dialog, whose id is
-            // the conversation's: closing it closes the conversation.
-            if let shape::Field::DialogChange { dialog, .. } = &body.conversation_field
-                && dialog.dialog_id != body.conversation_id
-            {
-                // Not a dialog of this conversation: as unknown as a
-                // conversation that is not the consumer's (checked first).
-                c.shared
-                    .conversations
-                    .check(&body.conversation_id, account, &consumer)?;
-                return Err(ApiError::not_found("dialog not found"));
+            // A conversation's MAIN dialog has its id; closing it ends the
+            // conversation with the agent (and opens the survey dialog, if
+            // there is one); closing the survey's ends the conversation.
+            if let shape::Field::DialogChange { dialog, .. } = &body.conversation_field {
+                c.shared.conversations.close_dialog(
+                    body.conversation_id,
+                    &dialog.dialog_id,
+                    account,
+                    &consumer,
+                    c.now,
+                )?;
+                return answer(id, json!({}));
             }
             (id, body.conversation_id, false)
         }
@@ -267,10 +268,10 @@ pub(crate) fn send_to_conversation(c: &Call<'_>) -> ApiResult {
             Published::File(message) => Some(hosted_file(c, account, message)?),
             _ => None,
         };
-        let sequence =
+        let (sequence, conversation) =
             conversations.publish(&conversation_id, account, &consumer, &published, c.now)?;
         if let Some(path) = shared_file {
-            files.attach(&path, &conversation_id);
+            files.attach(&path, &conversation);
         }
         json!({ "sequence": sequence })
     } else {

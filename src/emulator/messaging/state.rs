@@ -31,6 +31,8 @@ pub(crate) const EVENTS_KEPT: usize = 1_000;
 pub(crate) enum Role {
     Consumer,
     AssignedAgent,
+    /// An agent of another dialog: the post-conversation survey's bot.
+    Agent,
     /// The system: the account's automatic messages.
     Controller,
 }
@@ -40,6 +42,7 @@ impl Role {
         match self {
             Role::Consumer => "CONSUMER",
             Role::AssignedAgent => "ASSIGNED_AGENT",
+            Role::Agent => "AGENT",
             Role::Controller => "CONTROLLER",
         }
     }
@@ -48,6 +51,34 @@ impl Role {
 /// The client feature (`Client-Properties`) that lets the account's
 /// automatic messages into a conversation.
 const AUTO_MESSAGES: &str = "AUTO_MESSAGES";
+
+/// The client feature (`Client-Properties`) of a client that handles more
+/// than one dialog: the post-conversation survey's.
+const MULTI_DIALOG: &str = "MULTI_DIALOG";
+
+/// What the post-conversation survey's bot says (with
+/// [`EmulatorConfig::post_conversation_survey`](crate::emulator::EmulatorConfig::post_conversation_survey)
+/// on, in conversations whose consumer declared `MULTI_DIALOG`).
+pub(crate) mod survey {
+    /// When the survey dialog opens.
+    pub(crate) const QUESTION: &str =
+        "How would you rate this conversation, from 1 (poor) to 5 (excellent)?";
+    /// After the consumer's answer, before the bot closes the survey dialog.
+    pub(crate) const THANKS: &str = "Thank you for your feedback.";
+}
+
+/// A post-conversation survey dialog (`POST_SURVEY`).
+struct Survey {
+    /// The dialog's id (not the conversation's).
+    id: String,
+    /// The survey bot's participant id (role `AGENT`).
+    bot: String,
+    open: bool,
+    started: DateTime<Utc>,
+    ended: Option<DateTime<Utc>>,
+    /// `CONSUMER` or `AGENT` (the bot, after the answer), once closed.
+    closed_by: Option<&'static str>,
+}
 
 /// The automatic messages the emulated account sends (with
 /// [`EmulatorConfig::auto_messages`](crate::emulator::EmulatorConfig::auto_messages)
@@ -170,6 +201,9 @@ pub(crate) struct AgentFile {
 
 /// One event as kept.
 struct Event {
+    /// The dialog it was published in: the conversation's id for its MAIN
+    /// dialog, the survey's id for the survey's.
+    dialog: String,
     /// `None` for an agent's chat state, which LivePerson does not number.
     sequence: Option<u64>,
     role: Role,
@@ -204,11 +238,62 @@ struct Conversation {
     opening: Opening,
     /// The features its `Client-Properties` declared.
     features: Vec<String>,
+    /// Its post-conversation survey dialog, once the MAIN dialog closed.
+    survey: Option<Survey>,
 }
 
 impl Conversation {
     fn has_feature(&self, feature: &str) -> bool {
         self.features.iter().any(|f| f == feature)
+    }
+
+    /// The whole conversation is open: its MAIN dialog, or its survey's.
+    fn stage_open(&self) -> bool {
+        self.open || self.survey.as_ref().is_some_and(|s| s.open)
+    }
+
+    fn stage(&self) -> &'static str {
+        if self.stage_open() { "OPEN" } else { "CLOSE" }
+    }
+
+    /// The dialogs as the conversation-change notification carries them.
+    fn dialogs(&self, id: &str) -> Vec<Value> {
+        let ms = |t: DateTime<Utc>| t.timestamp_millis();
+        let mut main = json!({
+            "dialogId": id,
+            "dialogType": "MAIN",
+            "channelType": "MESSAGING",
+            "state": self.state(),
+            "creationTs": ms(self.started),
+        });
+        if let (Value::Object(fields), Some(ended)) = (&mut main, self.ended) {
+            fields.insert("endTs".into(), Value::from(ms(ended)));
+            if let Some(reason) = self.close_reason {
+                fields.insert("closedBy".into(), Value::from(reason));
+            }
+        }
+        let mut dialogs = vec![main];
+        if let Some(survey) = &self.survey {
+            let mut dialog = json!({
+                "dialogId": survey.id,
+                "participantsDetails": [
+                    {"id": self.consumer_id, "role": Role::Consumer.as_str()},
+                    {"id": survey.bot, "role": Role::Agent.as_str()},
+                ],
+                "dialogType": "POST_SURVEY",
+                "channelType": "MESSAGING",
+                "state": if survey.open { "OPEN" } else { "CLOSE" },
+                "creationTs": ms(survey.started),
+            });
+            if let (Value::Object(fields), Some(ended)) = (&mut dialog, survey.ended) {
+                fields.insert("endTs".into(), Value::from(ms(ended)));
+                if let Some(by) = survey.closed_by {
+                    fields.insert("closedBy".into(), Value::from(by));
+                }
+            }
+            dialogs.push(dialog);
+        }
+        dialogs
     }
 
     fn ttr_seconds(&self) -> i64 {
@@ -225,6 +310,9 @@ impl Conversation {
             out.push(json!({"id": agent, "role": Role::AssignedAgent.as_str()}));
         }
         out.push(json!({"id": self.consumer_id, "role": Role::Consumer.as_str()}));
+        if let Some(survey) = &self.survey {
+            out.push(json!({"id": survey.bot, "role": Role::Agent.as_str()}));
+        }
         out
     }
 
@@ -238,19 +326,10 @@ impl Conversation {
         let mut details = Map::new();
         details.insert("skillId".into(), Value::from(self.skill.clone()));
         details.insert("participants".into(), Value::from(self.participants()));
-        details.insert(
-            "dialogs".into(),
-            json!([{
-                "dialogId": id,
-                "dialogType": "MAIN",
-                "channelType": "MESSAGING",
-                "state": self.state(),
-                "creationTs": ms(self.started),
-            }]),
-        );
+        details.insert("dialogs".into(), Value::from(self.dialogs(id)));
         details.insert("brandId".into(), Value::from(self.account.clone()));
         details.insert("state".into(), Value::from(self.state()));
-        details.insert("stage".into(), Value::from(self.state()));
+        details.insert("stage".into(), Value::from(self.stage()));
         if let Some(reason) = self.close_reason {
             details.insert("closeReason".into(), Value::from(reason));
         }
@@ -309,7 +388,7 @@ fn message_body(id: &str, event: &Event) -> Bytes {
     }
     change.insert("event".into(), event.event.clone());
     change.insert("conversationId".into(), Value::from(id));
-    change.insert("dialogId".into(), Value::from(id));
+    change.insert("dialogId".into(), Value::from(event.dialog.clone()));
     let body = json!({
         "kind": "notification",
         "type": "ms.MessagingEventNotification",
@@ -326,6 +405,8 @@ pub(crate) struct Conversations {
     echo: bool,
     /// The account has automatic messages on.
     auto_messages: bool,
+    /// The account has a post-conversation survey.
+    survey: bool,
     /// The files shared (file sharing's `swift` host); a conversation's
     /// files are forgotten with it.
     pub(crate) files: Files,
@@ -336,6 +417,8 @@ pub(crate) struct Conversations {
 struct Held {
     by_id: HashMap<String, Conversation>,
     closed: VecDeque<String>,
+    /// The conversation of each survey dialog, by the dialog's id.
+    surveys: HashMap<String, String>,
 }
 
 impl Held {
@@ -347,7 +430,9 @@ impl Held {
         while self.closed.len() > keep {
             match self.closed.pop_front() {
                 Some(oldest) => {
-                    self.by_id.remove(&oldest);
+                    if let Some(survey) = self.by_id.remove(&oldest).and_then(|c| c.survey) {
+                        self.surveys.remove(&survey.id);
+                    }
                     forgotten.push(oldest);
                 }
                 None => break,
@@ -368,6 +453,23 @@ impl Held {
             .get_mut(id)
             .filter(|conv| conv.account == account && conv.consumer == consumer)
             .ok_or_else(|| ApiError::not_found("conversation not found"))
+    }
+
+    /// The conversation dialog `dialog` belongs to (its MAIN dialog has
+    /// its id; a survey dialog its own), if it is this consumer's: the
+    /// conversation's id, and whether `dialog` is its survey's.
+    fn find_dialog(
+        &mut self,
+        dialog: &str,
+        account: &str,
+        consumer: &str,
+    ) -> Result<(String, bool), ApiError> {
+        let (id, survey) = match self.surveys.get(dialog) {
+            Some(conversation) => (conversation.clone(), true),
+            None => (dialog.to_owned(), false),
+        };
+        self.find(&id, account, consumer)?;
+        Ok((id, survey))
     }
 }
 
@@ -401,12 +503,18 @@ fn consumer_id(account: &str, consumer: &str) -> String {
 }
 
 impl Conversations {
-    pub(crate) fn new(outbox: Arc<Outbox>, echo: bool, auto_messages: bool) -> Conversations {
+    pub(crate) fn new(
+        outbox: Arc<Outbox>,
+        echo: bool,
+        auto_messages: bool,
+        survey: bool,
+    ) -> Conversations {
         Conversations {
             held: Mutex::new(Held::default()),
             outbox,
             echo,
             auto_messages,
+            survey,
             files: Files::new(),
         }
     }
@@ -427,10 +535,24 @@ impl Conversations {
         }
     }
 
-    /// Keeps an event of `conv` and queues its notification.
+    /// Keeps an event of `conv`'s MAIN dialog and queues its notification.
     fn publish_event(
         &self,
         id: &str,
+        conv: &mut Conversation,
+        role: Role,
+        published: &Published,
+        now: DateTime<Utc>,
+    ) -> Option<u64> {
+        self.publish_in(id, id, conv, role, published, now)
+    }
+
+    /// Keeps an event of `conv`, published in its dialog `dialog`, and
+    /// queues its notification.
+    fn publish_in(
+        &self,
+        id: &str,
+        dialog: &str,
         conv: &mut Conversation,
         role: Role,
         published: &Published,
@@ -445,9 +567,15 @@ impl Conversations {
         let originator = match role {
             Role::Consumer => conv.consumer_id.clone(),
             Role::AssignedAgent => conv.agent.clone().unwrap_or_default(),
+            Role::Agent => conv
+                .survey
+                .as_ref()
+                .map(|s| s.bot.clone())
+                .unwrap_or_default(),
             Role::Controller => controller_id(&conv.account),
         };
         let event = Event {
+            dialog: dialog.to_owned(),
             sequence,
             role,
             originator,
@@ -514,6 +642,7 @@ impl Conversations {
             forgotten: 0,
             features: opening.features(),
             opening,
+            survey: None,
         };
         let mut held = self.lock();
         self.notify_change(&id, &conv);
@@ -525,42 +654,66 @@ impl Conversations {
         id
     }
 
-    /// Publishes an event of the consumer into conversation `id`: its
-    /// sequence number (from 0). 404 if it is not the consumer's, 409 if it
-    /// is closed. With the echo agent, a text is answered with itself.
+    /// Publishes an event of the consumer into dialog `dialog`: the
+    /// conversation's MAIN dialog (the conversation's id) or its survey
+    /// dialog. Answers its sequence number (from 0) and the conversation's
+    /// id. 404 if it is not the consumer's, 409 if the dialog is closed.
+    /// With the echo agent, a text in the MAIN dialog is answered with
+    /// itself; in the survey dialog, a text is the answer: the bot thanks
+    /// the consumer and closes the survey.
     pub(crate) fn publish(
         &self,
-        id: &str,
+        dialog: &str,
         account: &str,
         consumer: &str,
         published: &Published,
         now: DateTime<Utc>,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<(u64, String), ApiError> {
         let mut held = self.lock();
-        let conv = held.find(id, account, consumer)?;
+        let (id, in_survey) = held.find_dialog(dialog, account, consumer)?;
+        let conv = held.find(&id, account, consumer)?;
+        if in_survey {
+            if !conv.survey.as_ref().is_some_and(|s| s.open) {
+                return Err(ApiError::conflict("the survey dialog is closed"));
+            }
+            let sequence = self
+                .publish_in(&id, dialog, conv, Role::Consumer, published, now)
+                .unwrap_or_default();
+            if let Published::Text(_) = published {
+                let thanks = Published::Text(survey::THANKS.to_owned());
+                self.publish_in(&id, dialog, conv, Role::Agent, &thanks, now);
+                self.end_survey(&id, conv, "AGENT", now);
+                let forgotten = held.closed(id.clone(), CLOSED_KEPT);
+                self.forget(forgotten);
+            }
+            return Ok((sequence, id));
+        }
         if !conv.open {
-            return Err(ApiError::conflict("conversation is closed"));
+            return Err(match conv.survey.as_ref().filter(|s| s.open) {
+                Some(survey) => ApiError::conflict(format!(
+                    "the conversation's main dialog is closed; its post-conversation survey dialog {} is open",
+                    survey.id
+                )),
+                None => ApiError::conflict("conversation is closed"),
+            });
         }
         let sequence = self
-            .publish_event(id, conv, Role::Consumer, published, now)
+            .publish_event(&id, conv, Role::Consumer, published, now)
             .unwrap_or_default();
         if self.echo
             && conv.agent.is_some()
             && let Published::Text(text) = published
         {
             let echo = Published::Text(text.clone());
-            self.publish_event(id, conv, Role::AssignedAgent, &echo, now);
+            self.publish_event(&id, conv, Role::AssignedAgent, &echo, now);
         }
-        Ok(sequence)
+        Ok((sequence, id))
     }
 
-    /// Answers 404 if conversation `id` is not the consumer's; changes nothing.
-    pub(crate) fn check(&self, id: &str, account: &str, consumer: &str) -> Result<(), ApiError> {
-        self.lock().find(id, account, consumer).map(|_| ())
-    }
-
-    /// Closes conversation `id` (again: nothing changes). 404 if it is not
-    /// the consumer's.
+    /// Closes conversation `id` (`ConversationStateField` `CLOSE`): its
+    /// MAIN dialog when that is open (which opens the survey, if there is
+    /// one), else its open survey dialog; once all is closed, again changes
+    /// nothing. 404 if it is not the consumer's.
     pub(crate) fn close(
         &self,
         id: String,
@@ -571,11 +724,94 @@ impl Conversations {
         let mut held = self.lock();
         let conv = held.find(&id, account, consumer)?;
         if conv.open {
-            Self::end(conv, "CONSUMER", now);
-            self.notify_change(&id, conv);
-            self.forget(held.closed(id, CLOSED_KEPT));
+            self.close_main(held, id, "CONSUMER", now);
+        } else if conv.survey.as_ref().is_some_and(|s| s.open) {
+            self.end_survey(&id, conv, "CONSUMER", now);
+            let forgotten = held.closed(id, CLOSED_KEPT);
+            self.forget(forgotten);
         }
         Ok(())
+    }
+
+    /// Closes dialog `dialog` of conversation `id` (`DialogChange`): its
+    /// MAIN dialog (the conversation's id) as [`close`](Self::close) does,
+    /// or its survey dialog; a closed one again changes nothing. 404 if the
+    /// conversation is not the consumer's, or has no such dialog.
+    pub(crate) fn close_dialog(
+        &self,
+        id: String,
+        dialog: &str,
+        account: &str,
+        consumer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let mut held = self.lock();
+        let conv = held.find(&id, account, consumer)?;
+        if dialog == id {
+            if conv.open {
+                self.close_main(held, id, "CONSUMER", now);
+            }
+            return Ok(());
+        }
+        match &conv.survey {
+            Some(survey) if survey.id == dialog => {
+                if survey.open {
+                    self.end_survey(&id, conv, "CONSUMER", now);
+                    let forgotten = held.closed(id, CLOSED_KEPT);
+                    self.forget(forgotten);
+                }
+                Ok(())
+            }
+            _ => Err(ApiError::not_found("dialog not found")),
+        }
+    }
+
+    /// Closes the open MAIN dialog of conversation `id`, by `reason`: with
+    /// a survey for the account and a consumer that declared
+    /// `MULTI_DIALOG`, the survey dialog opens (`stage` stays `OPEN`) and
+    /// its bot asks its question; else the whole conversation is closed.
+    fn close_main(
+        &self,
+        mut held: MutexGuard<'_, Held>,
+        id: String,
+        reason: &'static str,
+        now: DateTime<Utc>,
+    ) {
+        let Some(conv) = held.by_id.get_mut(&id) else {
+            return;
+        };
+        Self::end(conv, reason, now);
+        if self.survey && conv.has_feature(MULTI_DIALOG) {
+            let survey = uuid::Uuid::new_v4().to_string();
+            conv.survey = Some(Survey {
+                id: survey.clone(),
+                bot: uuid::Uuid::new_v4().to_string(),
+                open: true,
+                started: now,
+                ended: None,
+                closed_by: None,
+            });
+            self.notify_change(&id, conv);
+            let question = Published::Text(survey::QUESTION.to_owned());
+            self.publish_in(&id, &survey, conv, Role::Agent, &question, now);
+            held.surveys.insert(survey, id);
+        } else {
+            self.notify_change(&id, conv);
+            let forgotten = held.closed(id, CLOSED_KEPT);
+            self.forget(forgotten);
+        }
+    }
+
+    /// Closes the open survey dialog of `conv`, by `by`: the conversation
+    /// is over (`stage` `CLOSE`).
+    fn end_survey(&self, id: &str, conv: &mut Conversation, by: &'static str, now: DateTime<Utc>) {
+        if let Some(survey) = &mut conv.survey {
+            survey.open = false;
+            survey.ended = Some(now);
+            survey.closed_by = Some(by);
+        }
+        conv.updated = now;
+        self.notify_change(id, conv);
     }
 
     fn end(conv: &mut Conversation, reason: &'static str, now: DateTime<Utc>) {
@@ -664,10 +900,7 @@ impl Conversations {
                 json!({"skill_id": conv.skill})
             }
             AgentAction::Close => {
-                Self::end(conv, "AGENT", now);
-                self.notify_change(id, conv);
-                let forgotten = held.closed(id.to_owned(), CLOSED_KEPT);
-                self.forget(forgotten);
+                self.close_main(held, id.to_owned(), "AGENT", now);
                 json!({})
             }
         };
@@ -684,6 +917,7 @@ impl Conversations {
             .map(|e| {
                 json!({
                     "sequence": e.sequence,
+                    "dialog_id": e.dialog,
                     "type": e.event["type"],
                     "role": e.role.as_str(),
                     "originator_id": e.originator,
@@ -696,6 +930,12 @@ impl Conversations {
             "conversation_id": id,
             "account_id": conv.account,
             "state": conv.state(),
+            "stage": conv.stage(),
+            "dialogs": conv.dialogs(id).iter().map(|d| json!({
+                "dialog_id": d["dialogId"],
+                "type": d["dialogType"],
+                "state": d["state"],
+            })).collect::<Vec<_>>(),
             "skill_id": conv.skill,
             "started_at": timestamp(conv.started),
             "participants": conv.participants(),
@@ -733,6 +973,7 @@ impl Conversations {
         let mut held = self.lock();
         held.by_id.clear();
         held.closed.clear();
+        held.surveys.clear();
         self.files.clear();
     }
 }
@@ -763,6 +1004,7 @@ mod tests {
                 forgotten: 0,
                 opening: Default::default(),
                 features: Vec::new(),
+                survey: None,
             },
         );
     }
