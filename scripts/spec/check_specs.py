@@ -145,6 +145,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "agent_accept",
         "agent_text",
         "agent_file",
+        "agent_rich_content",
         "agent_chat_state",
         "agent_read",
         "agent_transfer",
@@ -160,7 +161,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "receive_conversation_change",
     ),
 }
-EXPECTED_TOTAL = 59
+EXPECTED_TOTAL = 60
 assert sum(len(v) for v in EXPECTED_OPERATIONS.values()) == EXPECTED_TOTAL
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

@@ -28,9 +28,10 @@ use super::webhooks;
 const CHAT_STATES: [&str; 5] = ["ACTIVE", "INACTIVE", "GONE", "COMPOSING", "PAUSE"];
 
 /// The agent's actions, in the path.
-const AGENT_ACTIONS: [&str; 7] = [
+const AGENT_ACTIONS: [&str; 8] = [
     "accept",
     "text",
+    "rich-content",
     "file",
     "chat-state",
     "read",
@@ -261,6 +262,22 @@ pub(super) fn agent_action(action: &str, body: &[u8]) -> Result<AgentAction, Api
         "text" => {
             only(&["text"])?;
             AgentAction::Publish(Published::Text(text("text")?))
+        }
+        "rich-content" => {
+            only(&["content", "quickReplies"])?;
+            let Some(content) = fields.get("content") else {
+                return Err(ApiError::bad_request(
+                    "/content: required (the structured content)",
+                ));
+            };
+            let quick_replies = fields.get("quickReplies");
+            crate::messaging::rich::check_event(content, quick_replies, "")
+                .map_err(|violation| ApiError::bad_request(violation.to_string()))?;
+            let mut event = serde_json::json!({"type": "RichContentEvent", "content": content});
+            if let (Some(quick_replies), Value::Object(map)) = (quick_replies, &mut event) {
+                map.insert("quickReplies".into(), quick_replies.clone());
+            }
+            AgentAction::Publish(Published::Rich(event))
         }
         "file" => {
             only(&["fileType", "content", "caption", "preview"])?;

@@ -61,8 +61,9 @@
 //!   when [`EmulatorConfig::auto_messages`] turns them on; its
 //!   `MULTI_DIALOG` feature opens a post-conversation survey dialog when
 //!   the main dialog closes, with
-//!   [`EmulatorConfig::post_conversation_survey`] (`RICH_CONTENT` and
-//!   `QUICK_REPLIES` have no effect here).
+//!   [`EmulatorConfig::post_conversation_survey`]; the agent's structured
+//!   content (`agent/rich-content`) is refused (409) to a client that did
+//!   not declare `RICH_CONTENT` (and `QUICK_REPLIES` for quick replies).
 //!   Tokens are JWT-shaped and **unsigned** (`alg` `none`): the emulator
 //!   keeps those it issued. AppJWT claims: `aud` (the account), `azp` (the
 //!   client id), `scope` `msg.consumer`, `iss` `Sentinel`, `iat`, `exp`;

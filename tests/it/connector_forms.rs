@@ -872,3 +872,119 @@ async fn a_multi_dialog_conversation_gets_the_post_conversation_survey() {
     assert_eq!(conversation["dialogs"].as_array().map(Vec::len), Some(1));
     ccs.emulator.shutdown().await;
 }
+
+/// Item 8, `RICH_CONTENT` and `QUICK_REPLIES`: the agent's structured
+/// content (`POST .../agent/rich-content`) is checked against LivePerson's
+/// schema (400 with the pointer) and reaches only a consumer whose client
+/// declared the features it needs (409 otherwise, nothing published).
+#[tokio::test]
+async fn the_agents_rich_content_needs_the_features_the_client_declared() {
+    let ccs = Ccs::start().await;
+    let app = ccs.app_jwt().await;
+    let (_, jws) = ccs.consumer_jws(&app).await;
+    let jws = jws["token"].as_str().expect("a token").to_owned();
+    let open = |features: &'static str| {
+        let request = ccs
+            .conversation(&app, &jws)
+            .header(
+                "client-properties",
+                format!(r#"{{"type":".ClientProperties","features":[{features}]}}"#),
+            )
+            .json(&batch(json!({"brandId": ACC})));
+        let accept = |id: &str| ccs.post(&format!("/__emulator/conversations/{id}/agent/accept"));
+        async move {
+            let (status, body) = call(request).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let id = body[1]["body"]["conversationId"]
+                .as_str()
+                .expect("an id")
+                .to_owned();
+            let (status, body) = call(accept(&id)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            id
+        }
+    };
+    let card = json!({"type": "vertical", "elements": [
+        {"type": "text", "text": "Your order has shipped"},
+        {"type": "button", "title": "Track it", "click": {"actions": [
+            {"type": "link", "name": "Track", "uri": "https://example.com/track/1"},
+        ]}},
+    ]});
+    let replies = json!({"type": "quickReplies", "itemsPerRow": 1, "replies": [
+        {"type": "button", "title": "Thanks", "click": {"actions": [
+            {"type": "publishText", "text": "Thanks"},
+        ]}},
+    ]});
+    let rich = |id: &str, body: Value| {
+        ccs.post(&format!(
+            "/__emulator/conversations/{id}/agent/rich-content"
+        ))
+        .json(&body)
+    };
+    let events = |id: String| {
+        let request = ccs.get(&format!("/__emulator/conversations/{id}"));
+        async move { call(request).await.1["events"].clone() }
+    };
+
+    let both = open(r#""RICH_CONTENT","QUICK_REPLIES""#).await;
+    let (status, body) = call(rich(
+        &both,
+        json!({"content": card, "quickReplies": replies}),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"sequence": 0}));
+    let shown = events(both.clone()).await;
+    assert_eq!(shown[0]["type"], "RichContentEvent", "{shown}");
+    assert_eq!(shown[0]["role"], "ASSIGNED_AGENT");
+    assert_eq!(shown[0]["event"]["content"], card);
+    assert_eq!(shown[0]["event"]["quickReplies"], replies);
+    // What the schema refuses: 400 with the pointer; an unknown member too.
+    let (status, body) = call(rich(
+        &both,
+        json!({"content": {"type": "vertical", "elements": [{"type": "button"}]}}),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("a message")
+            .contains("/content/elements/0/title: required"),
+        "{body}"
+    );
+    let (status, body) = call(rich(&both, json!({"text": "hi"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Only RICH_CONTENT: a card goes, its quick replies do not.
+    let rich_only = open(r#""RICH_CONTENT""#).await;
+    let (status, body) = call(rich(
+        &rich_only,
+        json!({"content": card, "quickReplies": replies}),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("a message")
+            .contains("QUICK_REPLIES"),
+        "{body}"
+    );
+    let (status, body) = call(rich(&rich_only, json!({"content": card}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Neither: refused, nothing published.
+    let plain = open(r#""AUTO_MESSAGES""#).await;
+    let (status, body) = call(rich(&plain, json!({"content": card}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("a message")
+            .contains("RICH_CONTENT"),
+        "{body}"
+    );
+    assert_eq!(events(plain).await, json!([]));
+    ccs.emulator.shutdown().await;
+}

@@ -526,3 +526,41 @@ async fn a_connector_answers_the_post_conversation_survey() {
     assert_eq!(over.survey_dialog(), None);
     lp.emulator.shutdown().await;
 }
+
+/// A bot's card (`POST .../agent/rich-content`) reaches a connector that
+/// declared `RICH_CONTENT` as typed rich content from the agent.
+#[tokio::test]
+async fn the_agents_card_reaches_a_connector_that_declared_rich_content() {
+    let request = ConversationRequest::new().feature(ClientFeature::RichContent);
+    let mut lp = start_with(&[], EmulatorConfig::new(), &request).await;
+    let id = lp.conversation.id().to_owned();
+    let card = RichContent::new(Element::vertical([
+        Element::text("Your order has shipped"),
+        Element::button("Track it").action(Action::link("https://shop.example.org/t/4711")),
+    ]));
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/__emulator/conversations/{id}/agent/rich-content",
+            lp.emulator.base_url()
+        ))
+        .json(&serde_json::json!({"content": card.content()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), reqwest::StatusCode::OK);
+    let seen = collect(&mut lp.queue, |seen| {
+        seen.iter()
+            .any(|n| matches!(n, Notification::RichContent(m) if m.is_from_agent()))
+    })
+    .await;
+    let received = seen
+        .iter()
+        .find_map(|n| match n {
+            Notification::RichContent(m) if m.is_from_agent() => Some(m),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(received.conversation(), id);
+    assert_eq!(&received.event.content, card.content());
+    lp.emulator.shutdown().await;
+}

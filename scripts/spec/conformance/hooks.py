@@ -285,16 +285,21 @@ def _connector_auth(raw_schema):
 # negative part keeps its generated id, and gets the documented 404), the
 # active faults are cleared (a `drop` fault on `/*` would hit this setup) and
 # a conversation is opened on the admin emulator (CONFORMANCE_ADMIN_URL,
-# which takes any token) and readied for the action: an agent accepts it
-# first for `text`, `file`, `chat-state` and `read`, and sends a text for
-# `read`, whose `sequences` are narrowed to that text's sequence number, 0 (a
-# read receipt of an event never published is a 400, as the spec says). A
-# file's `content` is narrowed to the spec's example (valid base64 whatever
+# which takes any token) and readied for the action: it is opened with
+# `Client-Properties` declaring RICH_CONTENT and QUICK_REPLIES (without them
+# `rich-content` is a 409, as the spec says), an agent accepts it first for
+# `text`, `rich-content`, `file`, `chat-state` and `read`, and sends a text
+# for `read`, whose `sequences` are narrowed to that text's sequence number,
+# 0 (a read receipt of an event never published is a 400, as the spec says).
+# A file's `content` is narrowed to the spec's example (valid base64 whatever
 # the generator makes of `format: byte`); its `preview` is printable ASCII
-# in the spec, so its maxLength in characters is its limit in bytes. Its id
-# replaces the generated one.
+# in the spec, so its maxLength in characters is its limit in bytes. The
+# structured content's `content` and `quickReplies` are narrowed to the
+# spec's examples: the spec says "an object" and points at messaging.yaml's
+# schema, which the emulator checks. Its id replaces the generated one.
 CONVERSATION_PATHS = "/__emulator/conversations/{conversationId}"
-AGENT_FIRST = {"text", "file", "chat-state", "read"}
+AGENT_FIRST = {"text", "rich-content", "file", "chat-state", "read"}
+CLIENT_PROPERTIES = '{"type":".ClientProperties","features":["RICH_CONTENT","QUICK_REPLIES"]}'
 
 
 def _admin_request(base, method, path, body=None, headers=None):
@@ -322,7 +327,8 @@ def _readied_conversation(action):
             {"kind": "req", "id": "2", "type": "cm.ConsumerRequestConversation",
              "body": {"brandId": "le12345678"}},
         ],
-        {"Authorization": "conformance", "X-LP-ON-BEHALF": "conformance"},
+        {"Authorization": "conformance", "X-LP-ON-BEHALF": "conformance",
+         "Client-Properties": CLIENT_PROPERTIES},
     )
     conversation = opened[1]["body"]["conversationId"]
     agent = f"/__emulator/conversations/{conversation}/agent/"
@@ -335,13 +341,19 @@ def _readied_conversation(action):
 
 def _emulator_admin(raw_schema):
     paths = [p for p in raw_schema.get("paths", {}) if p.startswith(CONVERSATION_PATHS)]
-    if len(paths) != 8:
-        raise RuntimeError(f"{HOOK}: expected 8 conversation paths, found {len(paths)}; update the hook")
+    if len(paths) != 9:
+        raise RuntimeError(f"{HOOK}: expected 9 conversation paths, found {len(paths)}; update the hook")
     file_body = _at(raw_schema, "components", "schemas", "AgentFileBody", "properties")
     content, preview = file_body.get("content", {}), file_body.get("preview", {})
     if content.get("type") != "string" or "example" not in content or "pattern" not in preview:
         raise RuntimeError(f"{HOOK}: AgentFileBody changed; update the hook")
     content["enum"] = [content["example"]]
+    rich = _at(raw_schema, "components", "schemas", "AgentRichContentBody", "properties")
+    for name in ("content", "quickReplies"):
+        member = rich.get(name, {})
+        if member.get("type") != "object" or "example" not in member:
+            raise RuntimeError(f"{HOOK}: AgentRichContentBody.{name} changed; update the hook")
+        member["enum"] = [member["example"]]
     items = _at(raw_schema, "components", "schemas", "AgentReadBody", "properties", "sequences", "items")
     if items.get("type") != "integer" or "enum" in items:
         raise RuntimeError(f"{HOOK}: AgentReadBody.sequences items are no longer plain integers; update the hook")

@@ -56,6 +56,29 @@ const AUTO_MESSAGES: &str = "AUTO_MESSAGES";
 /// than one dialog: the post-conversation survey's.
 const MULTI_DIALOG: &str = "MULTI_DIALOG";
 
+/// The client features (`Client-Properties`) of a client that shows
+/// structured content, and quick replies.
+const RICH_CONTENT: &str = "RICH_CONTENT";
+const QUICK_REPLIES: &str = "QUICK_REPLIES";
+
+/// 409 when the agent's structured content needs a feature the consumer's
+/// client did not declare on CONVERSATION.
+fn undeclared(conv: &Conversation, published: &Published) -> Result<(), ApiError> {
+    let Published::Rich(event) = published else {
+        return Ok(());
+    };
+    let mut needed = vec![RICH_CONTENT];
+    if event.get("quickReplies").is_some() {
+        needed.push(QUICK_REPLIES);
+    }
+    match needed.into_iter().find(|f| !conv.has_feature(f)) {
+        Some(missing) => Err(ApiError::conflict(format!(
+            "the consumer's client did not declare {missing} (Client-Properties on CONVERSATION), so it does not show this content"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// What the post-conversation survey's bot says (with
 /// [`EmulatorConfig::post_conversation_survey`](crate::emulator::EmulatorConfig::post_conversation_survey)
 /// on, in conversations whose consumer declared `MULTI_DIALOG`).
@@ -857,6 +880,7 @@ impl Conversations {
             }
             AgentAction::Publish(published) => {
                 no_agent(conv)?;
+                undeclared(conv, &published)?;
                 if let Published::AcceptStatus { sequences, .. } = &published
                     && let Some(unknown) = sequences.iter().find(|s| **s >= conv.next_sequence)
                 {
