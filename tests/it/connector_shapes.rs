@@ -289,6 +289,23 @@ async fn send_text() {
     insta::assert_snapshot!("send_text", shape(&request_to(&capture, &send_path())));
 }
 
+/// A text into another dialog of the conversation (a post-conversation
+/// survey's): the same `ms.PublishEvent`, with that dialog's id.
+#[tokio::test]
+async fn send_text_to_dialog() {
+    let (capture, discovery) = flow().await;
+    let sent = conversation(&discovery)
+        .await
+        .send_text_to_dialog("Qm9uam91ciBsZSBzdXJ2ZXk", "5")
+        .await
+        .expect("sent");
+    assert_eq!(sent.sequence, Some(0));
+    insta::assert_snapshot!(
+        "send_text_to_dialog",
+        shape(&request_to(&capture, &send_path()))
+    );
+}
+
 #[tokio::test]
 async fn send_typing() {
     let (capture, discovery) = flow().await;
