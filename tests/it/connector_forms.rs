@@ -60,6 +60,42 @@ impl Ccs {
         body["access_token"].as_str().expect("a token").to_owned()
     }
 
+    /// An AppJWT and a ConsumerJWS it got.
+    async fn tokens(&self) -> (String, String) {
+        let app = self.app_jwt().await;
+        let (status, jws) = self.consumer_jws(&app).await;
+        assert_eq!(status, StatusCode::CREATED, "{jws}");
+        let jws = jws["token"].as_str().expect("a token").to_owned();
+        (app, jws)
+    }
+
+    /// Opens a conversation (`body`: the ConsumerRequestConversation's),
+    /// with `Client-Properties` as given; its id.
+    async fn open(
+        &self,
+        tokens: &(String, String),
+        properties: Option<&str>,
+        body: Value,
+    ) -> String {
+        let mut request = self.conversation(&tokens.0, &tokens.1).json(&batch(body));
+        if let Some(properties) = properties {
+            request = request.header("client-properties", properties);
+        }
+        let (status, body) = call(request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body[1]["body"]["conversationId"]
+            .as_str()
+            .expect("an id")
+            .to_owned()
+    }
+
+    /// The conversation as `GET /__emulator/conversations/{id}` shows it.
+    async fn shown(&self, id: &str) -> Value {
+        let (status, body) = call(self.get(&format!("/__emulator/conversations/{id}"))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
     /// A ConsumerJWS, asked for with `authorization` as given.
     async fn consumer_jws(&self, authorization: &str) -> (StatusCode, Value) {
         call(
@@ -114,6 +150,12 @@ fn batch(conversation_body: Value) -> Value {
         {"kind": "req", "id": "2,", "type": "cm.ConsumerRequestConversation",
          "body": conversation_body},
     ])
+}
+
+/// A `Client-Properties` header declaring `features` (JSON strings, comma
+/// separated).
+fn features(features: &str) -> String {
+    format!(r#"{{"type":".ClientProperties","features":[{features}]}}"#)
 }
 
 fn text(conversation: &str) -> Value {
@@ -548,34 +590,15 @@ async fn request_ids_and_client_properties_are_accepted_and_journaled() {
 #[tokio::test]
 async fn auto_messages_reach_only_the_conversations_that_declared_them() {
     let ccs = Ccs::start_with(EmulatorConfig::new().auto_messages(true)).await;
-    let app = ccs.app_jwt().await;
-    let (_, jws) = ccs.consumer_jws(&app).await;
-    let jws = jws["token"].as_str().expect("a token").to_owned();
-    let open = |properties: Option<&'static str>| {
-        let mut request = ccs.conversation(&app, &jws).json(&batch(json!({
-            "brandId": ACC,
-            "campaignInfo": {"campaignId": 99999, "engagementId": "888888"},
-            "conversationContext": {"type": "SharkContext", "interactionContextId": 2},
-        })));
-        if let Some(properties) = properties {
-            request = request.header("client-properties", properties);
-        }
-        async move {
-            let (status, body) = call(request).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            body[1]["body"]["conversationId"]
-                .as_str()
-                .expect("an id")
-                .to_owned()
-        }
-    };
-    let shown = |id: String| {
-        let request = ccs.get(&format!("/__emulator/conversations/{id}"));
-        async move {
-            let (status, body) = call(request).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            body
-        }
+    let tokens = ccs.tokens().await;
+    let opening = json!({
+        "brandId": ACC,
+        "campaignInfo": {"campaignId": 99999, "engagementId": "888888"},
+        "conversationContext": {"type": "SharkContext", "interactionContextId": 2},
+    });
+    let open = |properties: Option<String>| {
+        let (ccs, tokens, opening) = (&ccs, &tokens, opening.clone());
+        async move { ccs.open(tokens, properties.as_deref(), opening).await }
     };
     let system_texts = |conversation: &Value| -> Vec<String> {
         conversation["events"]
@@ -587,11 +610,8 @@ async fn auto_messages_reach_only_the_conversations_that_declared_them() {
             .collect()
     };
 
-    let declared = open(Some(
-        r#"{"type":".ClientProperties","features":["AUTO_MESSAGES","RICH_CONTENT"]}"#,
-    ))
-    .await;
-    let conversation = shown(declared.clone()).await;
+    let declared = open(Some(features(r#""AUTO_MESSAGES","RICH_CONTENT""#))).await;
+    let conversation = ccs.shown(&declared).await;
     assert_eq!(
         conversation["features"],
         json!(["AUTO_MESSAGES", "RICH_CONTENT"])
@@ -622,7 +642,7 @@ async fn auto_messages_reach_only_the_conversations_that_declared_them() {
         let (status, body) = call(request).await;
         assert_eq!(status, StatusCode::OK, "{action}: {body}");
     }
-    let conversation = shown(declared.clone()).await;
+    let conversation = ccs.shown(&declared).await;
     assert_eq!(
         system_texts(&conversation),
         [
@@ -640,7 +660,7 @@ async fn auto_messages_reach_only_the_conversations_that_declared_them() {
         .collect();
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
     // The consumer's own text goes on numbering after them.
-    let (status, body) = call(ccs.send(&app, &jws).json(&text(&declared))).await;
+    let (status, body) = call(ccs.send(&tokens.0, &tokens.1).json(&text(&declared))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["body"]["sequence"], 3);
 
@@ -648,16 +668,16 @@ async fn auto_messages_reach_only_the_conversations_that_declared_them() {
     for (properties, shown_as) in [
         (None, Value::Null),
         (
-            Some(r#"{"type":".ClientProperties","features":["RICH_CONTENT"]}"#),
+            Some(features(r#""RICH_CONTENT""#)),
             json!({"type": ".ClientProperties", "features": ["RICH_CONTENT"]}),
         ),
-        (Some("[object Object]"), json!("[object Object]")),
+        (Some("[object Object]".to_owned()), json!("[object Object]")),
     ] {
         let id = open(properties).await;
         let (status, body) =
             call(ccs.post(&format!("/__emulator/conversations/{id}/agent/accept"))).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let conversation = shown(id).await;
+        let conversation = ccs.shown(&id).await;
         assert_eq!(
             conversation["client_properties"], shown_as,
             "{conversation}"
@@ -670,21 +690,12 @@ async fn auto_messages_reach_only_the_conversations_that_declared_them() {
     // The account's automatic messages off (the default): none, even when
     // the consumer declares the feature.
     let ccs = Ccs::start().await;
-    let app = ccs.app_jwt().await;
-    let (_, jws) = ccs.consumer_jws(&app).await;
-    let jws = jws["token"].as_str().expect("a token").to_owned();
-    let (status, body) = call(
-        ccs.conversation(&app, &jws)
-            .header(
-                "client-properties",
-                r#"{"type":".ClientProperties","features":["AUTO_MESSAGES"]}"#,
-            )
-            .json(&batch(json!({"brandId": ACC}))),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let id = body[1]["body"]["conversationId"].as_str().expect("an id");
-    let (_, conversation) = call(ccs.get(&format!("/__emulator/conversations/{id}"))).await;
+    let tokens = ccs.tokens().await;
+    let properties = features(r#""AUTO_MESSAGES""#);
+    let id = ccs
+        .open(&tokens, Some(&properties), json!({"brandId": ACC}))
+        .await;
+    let conversation = ccs.shown(&id).await;
     assert_eq!(conversation["features"], json!(["AUTO_MESSAGES"]));
     assert_eq!(conversation["events"], json!([]), "{conversation}");
     assert!(conversation.get("campaign_id").is_none(), "{conversation}");
@@ -699,36 +710,17 @@ async fn auto_messages_reach_only_the_conversations_that_declared_them() {
 #[tokio::test]
 async fn a_multi_dialog_conversation_gets_the_post_conversation_survey() {
     let ccs = Ccs::start_with(EmulatorConfig::new().post_conversation_survey(true)).await;
-    let app = ccs.app_jwt().await;
-    let (_, jws) = ccs.consumer_jws(&app).await;
-    let jws = jws["token"].as_str().expect("a token").to_owned();
-    let open = |features: &'static str| {
-        let request = ccs
-            .conversation(&app, &jws)
-            .header(
-                "client-properties",
-                format!(r#"{{"type":".ClientProperties","features":[{features}]}}"#),
-            )
-            .json(&batch(json!({"brandId": ACC})));
+    let tokens = ccs.tokens().await;
+    let (app, jws) = &tokens;
+    let open = |list: &str| {
+        let (ccs, tokens, properties) = (&ccs, &tokens, features(list));
         async move {
-            let (status, body) = call(request).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            body[1]["body"]["conversationId"]
-                .as_str()
-                .expect("an id")
-                .to_owned()
-        }
-    };
-    let shown = |id: &str| {
-        let request = ccs.get(&format!("/__emulator/conversations/{id}"));
-        async move {
-            let (status, body) = call(request).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            body
+            ccs.open(tokens, Some(&properties), json!({"brandId": ACC}))
+                .await
         }
     };
     let publish_in = |dialog: &str, message: &str| {
-        ccs.send(&app, &jws).json(&json!({
+        ccs.send(app, jws).json(&json!({
             "kind": "req", "id": "1", "type": "ms.PublishEvent",
             "body": {"dialogId": dialog, "event": {
                 "type": "ContentEvent", "contentType": "text/plain", "message": message,
@@ -736,7 +728,7 @@ async fn a_multi_dialog_conversation_gets_the_post_conversation_survey() {
         }))
     };
     let close_dialog = |conversation: &str, dialog: &str| {
-        ccs.send(&app, &jws).json(&json!({
+        ccs.send(app, jws).json(&json!({
             "kind": "req", "id": "2", "type": "cm.UpdateConversationField",
             "body": {"conversationId": conversation, "conversationField": {
                 "field": "DialogChange", "type": "UPDATE",
@@ -752,7 +744,7 @@ async fn a_multi_dialog_conversation_gets_the_post_conversation_survey() {
             call(ccs.post(&format!("/__emulator/conversations/{id}/agent/{action}"))).await;
         assert_eq!(status, StatusCode::OK, "{action}: {body}");
     }
-    let conversation = shown(&id).await;
+    let conversation = ccs.shown(&id).await;
     assert_eq!(conversation["state"], "CLOSE", "{conversation}");
     assert_eq!(conversation["stage"], "OPEN");
     assert_eq!(conversation["close_reason"], "AGENT");
@@ -799,7 +791,7 @@ async fn a_multi_dialog_conversation_gets_the_post_conversation_survey() {
     );
     let (status, body) = call(publish_in(&survey, "5")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let conversation = shown(&id).await;
+    let conversation = ccs.shown(&id).await;
     assert_eq!(conversation["stage"], "CLOSE", "{conversation}");
     assert_eq!(conversation["dialogs"][1]["state"], "CLOSE");
     let texts: Vec<(&str, &str)> = conversation["events"]
@@ -832,7 +824,7 @@ async fn a_multi_dialog_conversation_gets_the_post_conversation_survey() {
     // consumer closes the survey dialog (DialogChange): it is over. A
     // dialog the conversation does not have is 404.
     let id = open(r#""MULTI_DIALOG","AUTO_MESSAGES""#).await;
-    let (status, body) = call(ccs.send(&app, &jws).json(&json!({
+    let (status, body) = call(ccs.send(app, jws).json(&json!({
         "kind": "req", "id": "3", "type": "cm.UpdateConversationField",
         "body": {"conversationId": id, "conversationField": {
             "field": "ConversationStateField", "conversationState": "CLOSE",
@@ -840,7 +832,7 @@ async fn a_multi_dialog_conversation_gets_the_post_conversation_survey() {
     })))
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let conversation = shown(&id).await;
+    let conversation = ccs.shown(&id).await;
     assert_eq!(
         (
             conversation["state"].as_str(),
@@ -859,7 +851,7 @@ async fn a_multi_dialog_conversation_gets_the_post_conversation_survey() {
         let (status, body) = call(close_dialog(&id, &survey)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-    let conversation = shown(&id).await;
+    let conversation = ccs.shown(&id).await;
     assert_eq!(conversation["stage"], "CLOSE", "{conversation}");
     assert_eq!(conversation["dialogs"][1]["state"], "CLOSE");
 
@@ -867,7 +859,7 @@ async fn a_multi_dialog_conversation_gets_the_post_conversation_survey() {
     let id = open(r#""RICH_CONTENT""#).await;
     let (status, body) = call(close_dialog(&id, &id)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let conversation = shown(&id).await;
+    let conversation = ccs.shown(&id).await;
     assert_eq!(conversation["stage"], "CLOSE", "{conversation}");
     assert_eq!(conversation["dialogs"].as_array().map(Vec::len), Some(1));
     ccs.emulator.shutdown().await;
@@ -880,26 +872,15 @@ async fn a_multi_dialog_conversation_gets_the_post_conversation_survey() {
 #[tokio::test]
 async fn the_agents_rich_content_needs_the_features_the_client_declared() {
     let ccs = Ccs::start().await;
-    let app = ccs.app_jwt().await;
-    let (_, jws) = ccs.consumer_jws(&app).await;
-    let jws = jws["token"].as_str().expect("a token").to_owned();
-    let open = |features: &'static str| {
-        let request = ccs
-            .conversation(&app, &jws)
-            .header(
-                "client-properties",
-                format!(r#"{{"type":".ClientProperties","features":[{features}]}}"#),
-            )
-            .json(&batch(json!({"brandId": ACC})));
-        let accept = |id: &str| ccs.post(&format!("/__emulator/conversations/{id}/agent/accept"));
+    let tokens = ccs.tokens().await;
+    let open = |list: &str| {
+        let (ccs, tokens, properties) = (&ccs, &tokens, features(list));
         async move {
-            let (status, body) = call(request).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            let id = body[1]["body"]["conversationId"]
-                .as_str()
-                .expect("an id")
-                .to_owned();
-            let (status, body) = call(accept(&id)).await;
+            let id = ccs
+                .open(tokens, Some(&properties), json!({"brandId": ACC}))
+                .await;
+            let accept = ccs.post(&format!("/__emulator/conversations/{id}/agent/accept"));
+            let (status, body) = call(accept).await;
             assert_eq!(status, StatusCode::OK, "{body}");
             id
         }
@@ -921,11 +902,6 @@ async fn the_agents_rich_content_needs_the_features_the_client_declared() {
         ))
         .json(&body)
     };
-    let events = |id: String| {
-        let request = ccs.get(&format!("/__emulator/conversations/{id}"));
-        async move { call(request).await.1["events"].clone() }
-    };
-
     let both = open(r#""RICH_CONTENT","QUICK_REPLIES""#).await;
     let (status, body) = call(rich(
         &both,
@@ -934,7 +910,7 @@ async fn the_agents_rich_content_needs_the_features_the_client_declared() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({"sequence": 0}));
-    let shown = events(both.clone()).await;
+    let shown = ccs.shown(&both).await["events"].clone();
     assert_eq!(shown[0]["type"], "RichContentEvent", "{shown}");
     assert_eq!(shown[0]["role"], "ASSIGNED_AGENT");
     assert_eq!(shown[0]["event"]["content"], card);
@@ -985,6 +961,6 @@ async fn the_agents_rich_content_needs_the_features_the_client_declared() {
             .contains("RICH_CONTENT"),
         "{body}"
     );
-    assert_eq!(events(plain).await, json!([]));
+    assert_eq!(ccs.shown(&plain).await["events"], json!([]));
     ccs.emulator.shutdown().await;
 }

@@ -705,9 +705,7 @@ impl Conversations {
             if let Published::Text(_) = published {
                 let thanks = Published::Text(survey::THANKS.to_owned());
                 self.publish_in(&id, dialog, conv, Role::Agent, &thanks, now);
-                self.end_survey(&id, conv, "AGENT", now);
-                let forgotten = held.closed(id.clone(), CLOSED_KEPT);
-                self.forget(forgotten);
+                self.close_survey(held, id.clone(), "AGENT", now);
             }
             return Ok((sequence, id));
         }
@@ -749,9 +747,7 @@ impl Conversations {
         if conv.open {
             self.close_main(held, id, "CONSUMER", now);
         } else if conv.survey.as_ref().is_some_and(|s| s.open) {
-            self.end_survey(&id, conv, "CONSUMER", now);
-            let forgotten = held.closed(id, CLOSED_KEPT);
-            self.forget(forgotten);
+            self.close_survey(held, id, "CONSUMER", now);
         }
         Ok(())
     }
@@ -779,9 +775,7 @@ impl Conversations {
         match &conv.survey {
             Some(survey) if survey.id == dialog => {
                 if survey.open {
-                    self.end_survey(&id, conv, "CONSUMER", now);
-                    let forgotten = held.closed(id, CLOSED_KEPT);
-                    self.forget(forgotten);
+                    self.close_survey(held, id, "CONSUMER", now);
                 }
                 Ok(())
             }
@@ -825,16 +819,27 @@ impl Conversations {
         }
     }
 
-    /// Closes the open survey dialog of `conv`, by `by`: the conversation
-    /// is over (`stage` `CLOSE`).
-    fn end_survey(&self, id: &str, conv: &mut Conversation, by: &'static str, now: DateTime<Utc>) {
+    /// Closes the open survey dialog of conversation `id`, by `by`: the
+    /// conversation is over (`stage` `CLOSE`).
+    fn close_survey(
+        &self,
+        mut held: MutexGuard<'_, Held>,
+        id: String,
+        by: &'static str,
+        now: DateTime<Utc>,
+    ) {
+        let Some(conv) = held.by_id.get_mut(&id) else {
+            return;
+        };
         if let Some(survey) = &mut conv.survey {
             survey.open = false;
             survey.ended = Some(now);
             survey.closed_by = Some(by);
         }
         conv.updated = now;
-        self.notify_change(id, conv);
+        self.notify_change(&id, conv);
+        let forgotten = held.closed(id, CLOSED_KEPT);
+        self.forget(forgotten);
     }
 
     fn end(conv: &mut Conversation, reason: &'static str, now: DateTime<Utc>) {
