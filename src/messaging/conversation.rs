@@ -173,6 +173,31 @@ impl OpenConversation {
     ///
     /// An empty `dialog_id` is [`Error::InvalidInput`], and nothing is sent.
     ///
+    /// The survey's whole path, with the conversation opened with
+    /// `ConversationRequest::new().feature(ClientFeature::MultiDialog)`:
+    ///
+    /// ```no_run
+    /// # async fn demo(
+    /// #     receiver: liveperson_ccs::webhooks::Receiver,
+    /// #     conversation: liveperson_ccs::messaging::OpenConversation,
+    /// # ) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use liveperson_ccs::webhooks::Notification;
+    ///
+    /// let mut events = conversation.events(&receiver);
+    /// conversation.close().await?; // the MAIN dialog: the survey opens
+    /// let survey = events
+    ///     .wait_for(Duration::from_secs(30), |n| match n {
+    ///         Notification::Conversation(change) => change.survey_dialog().map(str::to_owned),
+    ///         _ => None,
+    ///     })
+    ///     .await?;
+    /// let question = events.next_agent_text(Duration::from_secs(30)).await?;
+    /// println!("the survey asks: {}", question.event.message);
+    /// conversation.send_text_to_dialog(&survey, "5").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// Sends `POST /api/account/{accountId}/messaging/consumer/conversation/send?v=3`
     /// with an `ms.PublishEvent` (`ContentEvent`, `dialogId` as given); 200
     /// with the code `OK` → [`Sent`]; a closed dialog is
