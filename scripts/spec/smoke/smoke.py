@@ -1161,6 +1161,8 @@ def webhook_flow() -> None:
             (200, True, {"[redacted]"}, [False] * len(received), False),
         )
 
+        survey_flow(account, conn, receiver)
+
         # Unregister before the receiver stops.
         r = put_webhooks.sync_detailed(client=admin_echo, body=WebhookRegistrations())
         check(
@@ -1170,6 +1172,124 @@ def webhook_flow() -> None:
         )
     finally:
         receiver.stop()
+
+
+class Changes:
+    """The changes delivered to a receiver, kept as they arrive: deliveries to
+    different endpoints are sent side by side, so a message may arrive before
+    the conversation change that came first."""
+
+    def __init__(self, receiver: WebhookReceiver) -> None:
+        self.receiver = receiver
+        self.seen: list[tuple[Any, dict[str, Any]]] = []
+
+    def find(self, wanted: Any) -> Any:
+        """The first change, seen or still to come, for which
+        `wanted(envelope type, change)` holds; None if none comes in time."""
+        deadline = time.monotonic() + WEBHOOK_WAIT_SECONDS
+        while True:
+            found = next((c for kind, c in self.seen if wanted(kind, c)), None)
+            if found is not None or (left := deadline - time.monotonic()) <= 0:
+                return found
+            try:
+                delivery = self.receiver.deliveries.get(timeout=left)
+            except queue.Empty:
+                return None
+            try:
+                envelope = json.loads(delivery.body)
+            except ValueError:
+                continue
+            for change in (envelope.get("body") or {}).get("changes") or []:
+                if isinstance(change, dict):
+                    self.seen.append((envelope.get("type"), change))
+
+
+def survey_flow(account: str, conn: Any, receiver: WebhookReceiver) -> None:
+    """The post-conversation survey (issue 25): the echo emulator has one
+    (`ccs serve --survey`). A conversation opened with `Client-Properties`
+    declaring MULTI_DIALOG, once closed, gets a POST_SURVEY dialog (`state`
+    CLOSE, `stage` OPEN) whose bot asks in it; the answer is published in that
+    dialog, and the conversation is over."""
+    r = create_conversation.sync_detailed(
+        account,
+        client=conn,
+        body=batch,
+        v=CreateConversationV.VALUE_3,
+        client_properties='{"type":".ClientProperties","features":["MULTI_DIALOG"]}',
+    )
+    check("survey create_conversation with Client-Properties MULTI_DIALOG -> status", r.status_code, 200)
+    results = r.parsed if isinstance(r.parsed, list) else []
+    conversation = results[1].body.conversation_id if len(results) == 2 else ""
+    close = UpdateConversationFieldRequest(
+        kind=RequestKind.REQ,
+        id="s1",
+        type_=UpdateConversationFieldRequestType.CM_UPDATECONVERSATIONFIELD,
+        body=UpdateConversationFieldBody(
+            conversation_id=conversation,
+            conversation_field=ConversationStateField(
+                field=ConversationStateFieldField.CONVERSATIONSTATEFIELD,
+                conversation_state=ConversationStateFieldConversationState.CLOSE,
+            ),
+        ),
+    )
+    r = send_to_conversation.sync_detailed(account, client=conn, body=close, v=SendToConversationV.VALUE_3)
+    check("survey SEND close (the MAIN dialog) -> status", r.status_code, 200)
+    changes = Changes(receiver)
+
+    def survey_dialog(change: dict[str, Any]) -> Any:
+        details = (change.get("result") or {}).get("conversationDetails") or {}
+        return next(
+            (
+                d.get("dialogId")
+                for d in details.get("dialogs") or []
+                if d.get("dialogType") == "POST_SURVEY" and d.get("state") == "OPEN"
+            ),
+            None,
+        )
+
+    opened = changes.find(
+        lambda kind, c: kind == "cqm.ExConversationChangeNotification"
+        and (c.get("result") or {}).get("convId") == conversation
+        and survey_dialog(c) is not None,
+    )
+    details = ((opened or {}).get("result") or {}).get("conversationDetails") or {}
+    check(
+        "survey webhook -> a POST_SURVEY dialog open, state CLOSE, stage OPEN",
+        (opened is not None, details.get("state"), details.get("stage")),
+        (True, "CLOSE", "OPEN"),
+    )
+    survey = survey_dialog(opened) if opened else ""
+    question = changes.find(
+        lambda kind, c: kind == "ms.MessagingEventNotification"
+        and c.get("dialogId") == survey
+        and (c.get("originatorMetadata") or {}).get("role") == "AGENT",
+    )
+    check(
+        "survey webhook -> the bot's question in the survey dialog",
+        (question or {}).get("event", {}).get("type"),
+        "ContentEvent",
+    )
+    answer = PublishEventRequest(
+        kind=RequestKind.REQ,
+        id="s2",
+        type_=PublishEventRequestType.MS_PUBLISHEVENT,
+        body=PublishEventBody(
+            dialog_id=survey,
+            event=ContentEvent(
+                type_=ContentEventType.CONTENTEVENT,
+                content_type=ContentEventContentType.TEXTPLAIN,
+                message="5",
+            ),
+        ),
+    )
+    r = send_to_conversation.sync_detailed(account, client=conn, body=answer, v=SendToConversationV.VALUE_3)
+    check("survey SEND the answer in the survey dialog -> status", r.status_code, 200)
+    over = changes.find(
+        lambda kind, c: kind == "cqm.ExConversationChangeNotification"
+        and (c.get("result") or {}).get("convId") == conversation
+        and ((c.get("result") or {}).get("conversationDetails") or {}).get("stage") == "CLOSE",
+    )
+    check("survey webhook -> the conversation is over (stage CLOSE)", over is not None, True)
 
 
 connector_flow()
