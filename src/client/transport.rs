@@ -768,7 +768,13 @@ impl Transport {
 /// each value's JSON text exactly (`serde_json::value::RawValue`): the
 /// generated clients decode answers into `serde_json::Value`, which rewrites
 /// numbers (`123456789012345678901234` becomes `1.2345678901234567e+23`,
-/// `1e2` becomes `100.0`).
+/// `1e2` becomes `100.0`); and for the small calls made most often
+/// (`Session::get_property_value`, `Session::set_properties`, v2
+/// `Document::get`), which it makes without a generated call's builder,
+/// path formatting and `api-version` header (about 6k instructions a call
+/// fewer: BENCHMARKS.md, issue 28). Each mirrors one generated operation: the
+/// same request bytes (the request-shape snapshots hold them) and the same
+/// answers ([`Transport::raw_ok`], [`Transport::raw_unit`]).
 ///
 /// The path segments are percent-encoded as the generated clients encode
 /// theirs ([`crate::names::encode_path`]), and the request then takes the same
