@@ -365,6 +365,7 @@ fn generate_spec(mut spec: openapiv3::OpenAPI) -> Result<String, String> {
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     use_crate_encode_path(&mut file)?;
+    drop_api_version(&mut file)?;
     file.items.push(operation_paths(&spec)?);
     Ok(prettyplease::unparse(&file))
 }
@@ -414,6 +415,119 @@ fn use_crate_encode_path(file: &mut syn::File) -> Result<(), String> {
             use crate::names::encode_path;
         },
     );
+    Ok(())
+}
+
+/// The statement by which progenitor 0.15 adds `api-version` to a
+/// generated call's headers (`progenitor-impl/src/method.rs`), as tokens.
+const API_VERSION_APPEND: &str = "header_map . append (:: reqwest :: header :: HeaderName :: \
+     from_static (\"api-version\") , :: reqwest :: header :: HeaderValue :: from_static \
+     (super :: Client :: api_version ()) ,) ;";
+
+/// The statement that makes a generated call's header map, as tokens, up
+/// to its capacity.
+const HEADER_MAP_NEW: &str =
+    "let mut header_map = :: reqwest :: header :: HeaderMap :: with_capacity (";
+
+/// Removes progenitor's `api-version` header from every generated call.
+/// LivePerson's APIs do not define it; progenitor 0.15 adds it to every
+/// request unconditionally, and the transport removed it again before
+/// sending (about 1.4k instructions a call for the header map made, merged
+/// and searched). The header map is made one smaller, so a call with no
+/// header parameter allocates none.
+///
+/// Each builder's `send` must hold exactly the statements expected (the
+/// `append` above, and the map made with a capacity of at least 1); any
+/// other shape fails the build, naming the builder, so that a progenitor
+/// that writes its calls differently is noticed here, not on the wire.
+/// (The transport still removes an `api-version` header, should one come.)
+pub fn drop_api_version(file: &mut syn::File) -> Result<(), String> {
+    use quote::ToTokens;
+    let mut calls = 0;
+    for item in &mut file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        if module.ident != "builder" {
+            continue;
+        }
+        let Some((_, items)) = &mut module.content else {
+            continue;
+        };
+        for item in items {
+            let syn::Item::Impl(block) = item else {
+                continue;
+            };
+            let builder = block.self_ty.to_token_stream().to_string();
+            for member in &mut block.items {
+                let syn::ImplItem::Fn(function) = member else {
+                    continue;
+                };
+                if function.sig.ident != "send" {
+                    continue;
+                }
+                calls += 1;
+                drop_api_version_from(&mut function.block).map_err(|why| {
+                    format!(
+                        "{builder}::send: {why}; build.rs (drop_api_version) must follow \
+                         progenitor's generated code"
+                    )
+                })?;
+            }
+        }
+    }
+    if calls == 0 {
+        return Err(
+            "build.rs (drop_api_version) found no generated `send` in `mod builder`".into(),
+        );
+    }
+    Ok(())
+}
+
+fn drop_api_version_from(block: &mut syn::Block) -> Result<(), String> {
+    use quote::ToTokens;
+    let text = |stmt: &syn::Stmt| stmt.to_token_stream().to_string();
+    let before = block.stmts.len();
+    block.stmts.retain(|stmt| text(stmt) != API_VERSION_APPEND);
+    if block.stmts.len() + 1 != before {
+        let near: Vec<String> = block
+            .stmts
+            .iter()
+            .map(text)
+            .filter(|t| t.contains("api-version"))
+            .collect();
+        return Err(format!(
+            "expected one `api-version` header statement, found {} (near: {near:?})",
+            before - block.stmts.len()
+        ));
+    }
+    let mut made = 0;
+    for stmt in &mut block.stmts {
+        let tokens = text(stmt);
+        let Some(rest) = tokens.strip_prefix(HEADER_MAP_NEW) else {
+            continue;
+        };
+        let capacity: usize = rest
+            .strip_suffix("usize) ;")
+            .and_then(|n| n.parse().ok())
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("unexpected header map: {tokens}"))?;
+        // With no header left to add, the map is not changed again.
+        let smaller = capacity - 1;
+        *stmt = if smaller == 0 {
+            syn::parse_quote! {
+                let header_map = ::reqwest::header::HeaderMap::new();
+            }
+        } else {
+            syn::parse_quote! {
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(#smaller);
+            }
+        };
+        made += 1;
+    }
+    if made != 1 {
+        return Err(format!("expected one header map, found {made}"));
+    }
     Ok(())
 }
 

@@ -607,8 +607,17 @@ fn env() -> &'static Env {
                         call(clients, exchange, side).await;
                     }
                 }
-                for side in [Side::Crate, Side::Raw] {
-                    batch(clients, Exchange::V1GetValue, side, 128, 64).await;
+                // Every client gets the same pool of idle connections: the
+                // raw client (shared by all exchanges) and the crate's v1
+                // client had 64 from this warm-up, the crate's v2 and
+                // messaging clients one, so each of their calls emptied
+                // hyper-util's idle list and paid to remove and re-insert
+                // it (about 3.5k instructions a call the raw side never
+                // paid).
+                for exchange in [Exchange::V1GetValue, Exchange::V2GetSmall, Exchange::Send] {
+                    for side in [Side::Crate, Side::Raw] {
+                        batch(clients, exchange, side, 128, 64).await;
+                    }
                 }
             }
         });
@@ -920,7 +929,9 @@ fn paired_ratios(rounds: usize) {
     for (exchange, threaded, in_flight, side) in rows {
         let clients = if threaded { &env.threaded } else { &env.inline };
         let p = paired(clients, exchange, in_flight, rounds, side, Side::Raw);
-        let target = exchange.target();
+        // Issue 28: the own-thread rows (the client's core the bottleneck at
+        // 16 and 64 in flight) are held to 1.08.
+        let target = if threaded { 1.08 } else { exchange.target() };
         let verdict = if side == Side::CrateNoRetry {
             "(evidence, not a target)"
         } else if p.ratio <= target {

@@ -610,32 +610,25 @@ impl Session {
     /// (at namespace level without `/{sessionId}`) with the object; 204 → `Ok(())`, 413 →
     /// [`Error::DocumentTooLarge`].
     pub async fn set_properties<T: Serialize + ?Sized>(&self, properties: &T) -> Result<(), Error> {
-        let body = raw::types::Properties(to_map("properties", properties)?);
-        match &self.session {
-            None => {
-                let call = self
-                    .raw()
-                    .set_namespace_properties()
-                    .account_id(self.acc())
-                    .custom_namespace(self.ns())
-                    .body(body);
-                self.t()
-                    .unit("set_namespace_properties", call.send().await)
-                    .await
-            }
-            Some(session) => {
-                let call = self
-                    .raw()
-                    .set_session_properties()
-                    .account_id(self.acc())
-                    .custom_namespace(self.ns())
-                    .session_id(session)
-                    .body(body);
-                self.t()
-                    .unit("set_session_properties", call.send().await)
-                    .await
-            }
-        }
+        let body = serde_json::to_vec(&to_map("properties", properties)?)
+            .map_err(|e| Error::invalid("properties", format!("cannot serialize: {e}")))?;
+        // Written by hand, not through the generated `set_session_properties`
+        // (`set_namespace_properties`): the same request (no `Accept` of its
+        // own, as the generated call) and the same answers: any 2xx is
+        // `Ok(())`, as `Transport::unit` makes it.
+        let call = RawCall {
+            operation: match self.session {
+                None => "set_namespace_properties",
+                Some(_) => "set_session_properties",
+            },
+            method: reqwest::Method::PATCH,
+            base_url: self.client.base_url(),
+            path: &self.properties_path(),
+            query: &[],
+            body: Some(body),
+            accept_json: false,
+        };
+        self.t().raw_unit(self.client.http(), call).await
     }
 
     /// Saves one property (PUT) to any value that serializes to JSON.
@@ -723,47 +716,44 @@ impl Session {
         name: impl IntoName<PropertyName>,
     ) -> Result<Option<Value>, Error> {
         let name = name.into_name()?;
-        let result = match &self.session {
-            None => {
-                self.raw()
-                    .get_namespace_property()
-                    .account_id(self.acc())
-                    .custom_namespace(self.ns())
-                    .property(name)
-                    .send()
-                    .await
-            }
-            Some(session) => {
-                self.raw()
-                    .get_session_property()
-                    .account_id(self.acc())
-                    .custom_namespace(self.ns())
-                    .session_id(session)
-                    .property(name)
-                    .send()
-                    .await
-            }
+        // Written by hand, not through the generated `get_session_property`
+        // (`get_namespace_property`): the same request and the same answers
+        // (see `Transport::raw_ok`), for about 6k fewer instructions a call.
+        let mut path = self.properties_path();
+        path.extend([PathPart::Literal("/"), PathPart::Param(name.as_str())]);
+        let call = RawCall {
+            operation: self.get_operation(),
+            method: reqwest::Method::GET,
+            base_url: self.client.base_url(),
+            path: &path,
+            query: &[],
+            body: None,
+            accept_json: true,
         };
-        match result {
-            Ok(value) => Ok(Some(value.into_inner().0)),
-            // A bare, unquoted string body, as the Methods v1 page shows it.
-            Err(progenitor_client::Error::InvalidResponsePayload(bytes, _)) => {
-                match std::str::from_utf8(&bytes) {
-                    Ok(text) if !text.trim().is_empty() => {
-                        Ok(Some(Value::String(text.trim().to_owned())))
-                    }
-                    _ => Err(Error::Decode {
-                        operation: self.get_operation(),
-                        status: None,
-                        reason: "the answer is empty or not UTF-8".into(),
-                        body: String::from_utf8_lossy(&bytes).into_owned(),
-                    }),
+        let result = self
+            .t()
+            .raw_ok(self.client.http(), call, |body| {
+                match serde_json::from_slice(body) {
+                    Ok(value) => Ok(value),
+                    // A bare, unquoted string body, as the Methods v1 page shows it.
+                    Err(_) => match std::str::from_utf8(body) {
+                        Ok(text) if !text.trim().is_empty() => {
+                            Ok(Value::String(text.trim().to_owned()))
+                        }
+                        _ => Err(Error::Decode {
+                            operation: self.get_operation(),
+                            status: None,
+                            reason: "the answer is empty or not UTF-8".into(),
+                            body: String::from_utf8_lossy(body).into_owned(),
+                        }),
+                    },
                 }
-            }
-            Err(e) => match self.t().convert(self.get_operation(), e).await {
-                missing if is_missing(&missing, "property") => Ok(None),
-                other => Err(other),
-            },
+            })
+            .await;
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(missing) if is_missing(&missing, "property") => Ok(None),
+            Err(other) => Err(other),
         }
     }
 
@@ -1162,6 +1152,7 @@ impl PageItem for RawSessionEntry {
                     ],
                     query: &query,
                     body: None,
+                    accept_json: true,
                 },
             )
             .await?;
@@ -1218,12 +1209,14 @@ impl Session {
     /// The path of this session's properties: `.../{ns}/{session}/properties`,
     /// or `.../{ns}/properties` at namespace level.
     fn properties_path(&self) -> Vec<PathPart<'_>> {
-        let mut path = vec![
+        // Room for a property's path too (`get_property_value`).
+        let mut path = Vec::with_capacity(9);
+        path.extend([
             PathPart::Literal("/v1/account/"),
             PathPart::Param(self.acc().as_str()),
             PathPart::Literal("/"),
             PathPart::Param(self.namespace.as_str()),
-        ];
+        ]);
         if let Some(session) = &self.session {
             path.push(PathPart::Literal("/"));
             path.push(PathPart::Param(session.as_str()));
@@ -1244,6 +1237,7 @@ impl Session {
                     path: &self.properties_path(),
                     query: &query,
                     body: None,
+                    accept_json: true,
                 },
             )
             .await
@@ -1324,6 +1318,7 @@ impl Session {
                     path: &self.properties_path(),
                     query: &[],
                     body: Some(body.into_bytes()),
+                    accept_json: true,
                 },
             )
             .await

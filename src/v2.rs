@@ -440,45 +440,56 @@ impl Document {
     /// (the namespace document without `/{sessionId}`); 200 → `Some`, the
     /// service's 404 → `None`.
     pub async fn get(&self) -> Result<Option<ContextDocument>, Error> {
-        let acc = &self.client.inner.account;
-        let result = match &self.session {
-            None => {
-                self.raw()
-                    .get_namespace_document()
-                    .account_id(acc)
-                    .name_space(&self.namespace)
-                    .send()
-                    .await
-            }
-            Some(session) => {
-                self.raw()
-                    .get_session_document()
-                    .account_id(acc)
-                    .name_space(&self.namespace)
-                    .session_id(session)
-                    .send()
-                    .await
-            }
+        // Written by hand, not through the generated `get_session_document`
+        // (`get_namespace_document`): the same request and the same answers
+        // (see `Transport::raw_ok`), for about 6k fewer instructions a call.
+        let operation = self.get_operation();
+        let call = RawCall {
+            operation,
+            method: reqwest::Method::GET,
+            base_url: self.client.base_url(),
+            path: &self.document_path(),
+            query: &[],
+            body: None,
+            accept_json: true,
         };
+        let result = self
+            .t()
+            .raw_ok(self.http(), call, |body| {
+                serde_json::from_slice::<raw::types::ContextDocument>(body)
+                    .map_err(|e| self.t().decode_error(operation, e.to_string(), body))
+            })
+            .await;
         match result {
-            Ok(doc) => {
-                let doc = doc.into_inner();
-                Ok(Some(ContextDocument {
-                    document_key: doc.document_key,
-                    account_id: doc.account_id,
-                    tenant_id: doc.tenant_id,
-                    document_type: doc.document_type,
-                    namespace: doc.name_space,
-                    session_id: doc.session_id,
-                    payload: doc.payload.0,
-                    expires_at: doc.ttl,
-                }))
-            }
-            Err(e) => match self.t().convert(self.get_operation(), e).await {
-                missing if is_missing(&missing, "document") => Ok(None),
-                other => Err(other),
-            },
+            Ok(doc) => Ok(Some(ContextDocument {
+                document_key: doc.document_key,
+                account_id: doc.account_id,
+                tenant_id: doc.tenant_id,
+                document_type: doc.document_type,
+                namespace: doc.name_space,
+                session_id: doc.session_id,
+                payload: doc.payload.0,
+                expires_at: doc.ttl,
+            })),
+            Err(missing) if is_missing(&missing, "document") => Ok(None),
+            Err(other) => Err(other),
         }
+    }
+
+    /// The document's path: `/v2/context/document/{accountId}/{nameSpace}`,
+    /// then `/{sessionId}` for a session's document.
+    fn document_path(&self) -> Vec<PathPart<'_>> {
+        let mut path = Vec::with_capacity(6);
+        path.extend([
+            PathPart::Literal("/v2/context/document/"),
+            PathPart::Param(self.client.inner.account.as_str()),
+            PathPart::Literal("/"),
+            PathPart::Param(self.namespace.as_str()),
+        ]);
+        if let Some(session) = &self.session {
+            path.extend([PathPart::Literal("/"), PathPart::Param(session.as_str())]);
+        }
+        path
     }
 
     /// Reads the named properties. The service wants each name as
@@ -696,24 +707,14 @@ impl Document {
     /// # Ok(()) }
     /// ```
     pub async fn get_raw(&self) -> Result<Option<RawContextDocument>, Error> {
-        let account = self.client.inner.account.as_str();
-        let mut path = vec![
-            PathPart::Literal("/v2/context/document/"),
-            PathPart::Param(account),
-            PathPart::Literal("/"),
-            PathPart::Param(self.namespace.as_str()),
-        ];
-        if let Some(session) = &self.session {
-            path.push(PathPart::Literal("/"));
-            path.push(PathPart::Param(session.as_str()));
-        }
         let call = RawCall {
             operation: self.get_operation(),
             method: reqwest::Method::GET,
             base_url: self.client.base_url(),
-            path: &path,
+            path: &self.document_path(),
             query: &[],
             body: None,
+            accept_json: true,
         };
         match self
             .t()
@@ -780,6 +781,7 @@ impl Document {
             path: &[PathPart::Literal("/v2/context/document/create")],
             query: &[],
             body: Some(body),
+            accept_json: true,
         };
         let answer: raw::types::DocumentResult = self.t().raw_json(self.http(), call).await?;
         WriteResult::from_answer("upsert_document", answer)

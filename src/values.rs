@@ -71,17 +71,26 @@ pub const MAX_DOCUMENT_CHARS: usize = 800_000;
 /// How deeply `value` nests arrays and objects (without recursion, so an
 /// absurdly deep value cannot overflow the stack).
 pub(crate) fn depth(value: &Value) -> usize {
+    fn nests(value: &&Value) -> bool {
+        matches!(value, Value::Array(_) | Value::Object(_))
+    }
     let mut deepest = 0;
-    let mut pending: Vec<(&Value, usize)> = vec![(value, 0)];
-    while let Some((value, above)) = pending.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(members) => Box::new(members.values()),
-            _ => continue,
-        };
+    // Only arrays and objects wait their turn (a scalar adds no level), so a
+    // flat value, the usual one, allocates nothing.
+    let mut pending: Vec<(&Value, usize)> = Vec::new();
+    let mut next = Some((value, 0));
+    while let Some((value, above)) = next.take().or_else(|| pending.pop()) {
         let level = above + 1;
+        match value {
+            Value::Array(items) => {
+                pending.extend(items.iter().filter(nests).map(|child| (child, level)));
+            }
+            Value::Object(members) => {
+                pending.extend(members.values().filter(nests).map(|child| (child, level)));
+            }
+            _ => continue,
+        }
         deepest = deepest.max(level);
-        pending.extend(children.map(|child| (child, level)));
     }
     deepest
 }
@@ -145,7 +154,13 @@ pub(crate) fn from_value<T: DeserializeOwned>(
     property: Option<&str>,
     value: Value,
 ) -> Result<T, Error> {
-    // From a reference: the value is kept, uncloned, for the error.
+    // From a reference: the value is kept, uncloned, for the error. Read
+    // plainly first: the path is tracked (about 1k instructions for a short
+    // list) only to explain a value that does not fit, which the same
+    // reading of the same value refuses the same way.
+    if let Ok(typed) = T::deserialize(&value) {
+        return Ok(typed);
+    }
     match serde_path_to_error::deserialize::<_, T>(&value) {
         Ok(typed) => Ok(typed),
         Err(error) => {

@@ -271,7 +271,7 @@ impl Transport {
         http: &reqwest::Client,
         request: Request,
         operation: &'static str,
-    ) -> reqwest::Result<Response> {
+    ) -> reqwest::Result<Answer> {
         let span = tracing::info_span!(
             target: LOG_TARGET,
             "liveperson_ccs.call",
@@ -315,7 +315,7 @@ impl Transport {
         mut request: Request,
         operation: &'static str,
         started: Instant,
-    ) -> (reqwest::Result<Response>, u32) {
+    ) -> (reqwest::Result<Answer>, u32) {
         // The credential values the request carries, read only when an
         // answer must be scrubbed: from the copy kept for a retry, or, when
         // none is kept, from the request before it leaves.
@@ -328,7 +328,7 @@ impl Transport {
             // in the request's extensions, which a copy would clone): the
             // next attempt sets its own.
             let again = if may_retry && attempt < policy.retry.max_attempts() {
-                request.try_clone()
+                copy_for_retry(&request)
             } else {
                 None
             };
@@ -353,7 +353,7 @@ impl Transport {
             let (retry_after, outcome) = match result {
                 Ok(response) if response.status().is_success() => {
                     match Box::pin(read_success(response, policy.max_response_bytes)).await {
-                        Ok(response) => return (Ok(response), attempt),
+                        Ok(read) => return (Ok(Answer::Success(read)), attempt),
                         Err(error) => (None, Err(error)),
                     }
                 }
@@ -369,7 +369,7 @@ impl Transport {
                     });
                     match Box::pin(scrubbed(response, secrets)).await {
                         Ok(response) if !is_retryable_status(status) => {
-                            return (Ok(response), attempt);
+                            return (Ok(Answer::Other(response)), attempt);
                         }
                         Ok(response) => {
                             let retry_after = response
@@ -377,7 +377,7 @@ impl Transport {
                                 .get(reqwest::header::RETRY_AFTER)
                                 .and_then(|v| v.to_str().ok())
                                 .and_then(parse_retry_after);
-                            (retry_after, Ok(response))
+                            (retry_after, Ok(Answer::Other(response)))
                         }
                         Err(error) => (None, Err(error)),
                     }
@@ -448,6 +448,27 @@ impl Transport {
     }
 }
 
+/// A copy of a request, to send again: what reqwest's `try_clone` gives,
+/// without its cost for a request with no body (a read). `try_clone` makes
+/// the copy's extension map for its timeout, then drops it for the
+/// original's extensions (two allocations, about 600 instructions).
+///
+/// The copy is taken before the attempt's timeout is set, so the request's
+/// extensions are empty: every request sent here is made by a reqwest
+/// `RequestBuilder` (the generated clients', or `RawCall`'s), whose only
+/// extension is the timeout, which none of them sets. A request with a body
+/// is copied by `try_clone`: only reqwest can copy a `Body` without copying
+/// its bytes.
+fn copy_for_retry(request: &Request) -> Option<Request> {
+    if request.body().is_some() || request.timeout().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    Some(copy)
+}
+
 /// Every credential's value, when all of `auth`'s are fixed.
 fn fixed_secrets(auth: &Auth) -> Option<Vec<Secret>> {
     let fixed = |credential: &Credential| credential.fixed().cloned();
@@ -497,24 +518,84 @@ impl std::fmt::Display for TooLarge {
 
 impl std::error::Error for TooLarge {}
 
-/// Reads a success answer's body, chunk by chunk, into memory, and gives the
-/// answer back with it. A body over `limit` bytes (by its `Content-Length`,
-/// or as it arrives) is not read further: the answer given back has a body
-/// whose reading fails with [`TooLarge`], which [`Transport::convert`] turns
-/// into [`Error::ResponseTooLarge`].
-async fn read_success(mut response: Response, limit: u64) -> reqwest::Result<Response> {
-    let status = response.status();
-    let version = response.version();
-    let headers = std::mem::take(response.headers_mut());
-    // The answer's URL goes along, without its query (CCS v2's carries the
-    // access token): without a URL, reqwest would parse a placeholder one
-    // for every answer (about 3.5k instructions a call).
-    let mut url = response.url().clone();
-    url.set_query(None);
-    // The extensions hyper and reqwest attached go along too (and the URL
-    // joins them, in the map they already have).
-    let extensions = std::mem::take(response.extensions_mut());
-    let rebuild = |body: reqwest::Body| {
+impl TooLarge {
+    /// What [`from_failure`] makes of it when a reader of the body meets it.
+    fn error(&self, operation: &'static str) -> Error {
+        Error::ResponseTooLarge {
+            operation,
+            limit: self.limit,
+        }
+    }
+}
+
+/// What one call's attempts end with.
+pub(crate) enum Answer {
+    /// A 2xx answer, its body read (or refused as too large).
+    Success(ReadAnswer),
+    /// Any other answer, its body cut to 64 KiB and scrubbed.
+    Other(Response),
+}
+
+impl Answer {
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Answer::Success(read) => read.response.status(),
+            Answer::Other(response) => response.status(),
+        }
+    }
+
+    /// The answer as reqwest gives it, its body in memory: what the
+    /// generated clients read.
+    pub(crate) fn into_response(self) -> Response {
+        match self {
+            Answer::Success(read) => read.into_response(),
+            Answer::Other(response) => response,
+        }
+    }
+}
+
+/// A success answer whose body was read in the retry loop (so that a body
+/// cut in the middle is retried like any failed attempt).
+pub(crate) struct ReadAnswer {
+    /// The answer, its body consumed.
+    response: Response,
+    /// Its body (a reusable `Body`, made from bytes), or [`TooLarge`].
+    body: Result<reqwest::Body, TooLarge>,
+}
+
+impl ReadAnswer {
+    /// The body, or the limit it was over.
+    fn body(&self) -> Result<&[u8], &TooLarge> {
+        match &self.body {
+            // A body made from bytes always has them (`as_bytes` is `None`
+            // only for a stream).
+            Ok(body) => Ok(body.as_bytes().unwrap_or_default()),
+            Err(too_large) => Err(too_large),
+        }
+    }
+
+    /// The answer rebuilt around its body, for a reader of
+    /// `reqwest::Response` (the generated clients). A body over the limit
+    /// becomes one whose reading fails with [`TooLarge`], which
+    /// [`Transport::convert`] turns into [`Error::ResponseTooLarge`].
+    fn into_response(self) -> Response {
+        let ReadAnswer { mut response, body } = self;
+        let status = response.status();
+        let version = response.version();
+        let headers = std::mem::take(response.headers_mut());
+        // The answer's URL goes along, without its query (CCS v2's carries the
+        // access token): without a URL, reqwest would parse a placeholder one
+        // for every answer (about 3.5k instructions a call).
+        let mut url = response.url().clone();
+        url.set_query(None);
+        // The extensions hyper and reqwest attached go along too (and the URL
+        // joins them, in the map they already have).
+        let extensions = std::mem::take(response.extensions_mut());
+        let body = body.unwrap_or_else(|TooLarge { limit }| {
+            let failing =
+                futures::stream::once(async move { Err::<Vec<u8>, _>(TooLarge { limit }) });
+            reqwest::Body::wrap_stream(failing)
+        });
         let mut rebuilt = http::Response::new(body);
         *rebuilt.status_mut() = status;
         *rebuilt.version_mut() = version;
@@ -530,15 +611,23 @@ async fn read_success(mut response: Response, limit: u64) -> reqwest::Result<Res
             *rebuilt.extensions_mut() = with_url.into_parts().0.extensions;
         }
         Response::from(rebuilt)
-    };
-    let refuse = || {
+    }
+}
+
+/// Reads a success answer's body, chunk by chunk, into memory. A body over
+/// `limit` bytes (by its `Content-Length`, or as it arrives) is not read
+/// further: it is [`TooLarge`].
+async fn read_success(mut response: Response, limit: u64) -> reqwest::Result<ReadAnswer> {
+    let refuse = |response| {
         tracing::warn!(target: LOG_TARGET, limit, "answer too large: refused");
-        let failing = futures::stream::once(async move { Err::<Vec<u8>, _>(TooLarge { limit }) });
-        reqwest::Body::wrap_stream(failing)
+        Ok(ReadAnswer {
+            response,
+            body: Err(TooLarge { limit }),
+        })
     };
     let expected = response.content_length();
     if expected.is_some_and(|length| length > limit) {
-        return Ok(rebuild(refuse()));
+        return refuse(response);
     }
     // One chunk (the usual case for a small answer) is kept as it came.
     let mut first = None;
@@ -547,7 +636,7 @@ async fn read_success(mut response: Response, limit: u64) -> reqwest::Result<Res
     while let Some(chunk) = response.chunk().await? {
         total += chunk.len() as u64;
         if total > limit {
-            return Ok(rebuild(refuse()));
+            return refuse(response);
         }
         match first.take() {
             None if joined.is_empty() => first = Some(chunk),
@@ -560,10 +649,14 @@ async fn read_success(mut response: Response, limit: u64) -> reqwest::Result<Res
             }
         }
     }
-    Ok(rebuild(match first {
+    let body = match first {
         Some(chunk) => reqwest::Body::from(chunk),
         None => reqwest::Body::from(joined),
-    }))
+    };
+    Ok(ReadAnswer {
+        response,
+        body: Ok(body),
+    })
 }
 
 /// Rebuilds an error answer with the first 64 KiB of its body, scrubbed (and
@@ -675,7 +768,13 @@ impl Transport {
 /// each value's JSON text exactly (`serde_json::value::RawValue`): the
 /// generated clients decode answers into `serde_json::Value`, which rewrites
 /// numbers (`123456789012345678901234` becomes `1.2345678901234567e+23`,
-/// `1e2` becomes `100.0`).
+/// `1e2` becomes `100.0`); and for the small calls made most often
+/// (`Session::get_property_value`, `Session::set_properties`, v2
+/// `Document::get`), which it makes without a generated call's builder,
+/// path formatting and `api-version` header (about 6k instructions a call
+/// fewer: BENCHMARKS.md, issue 28). Each mirrors one generated operation: the
+/// same request bytes (the request-shape snapshots hold them) and the same
+/// answers ([`Transport::raw_ok`], [`Transport::raw_unit`]).
 ///
 /// The path segments are percent-encoded as the generated clients encode
 /// theirs ([`crate::names::encode_path`]), and the request then takes the same
@@ -695,6 +794,10 @@ pub(crate) struct RawCall<'a> {
     pub(crate) query: &'a [(&'a str, String)],
     /// A JSON body, as text already written.
     pub(crate) body: Option<Vec<u8>>,
+    /// Whether to send `Accept: application/json`, as the generated calls
+    /// that declare a JSON answer do; `false` leaves reqwest's `*/*`, as the
+    /// generated calls that declare no answer body send.
+    pub(crate) accept_json: bool,
 }
 
 /// One piece of a [`RawCall`]'s path.
@@ -707,11 +810,20 @@ pub(crate) enum PathPart<'a> {
 
 impl RawCall<'_> {
     fn url(&self) -> String {
-        let mut url = self.base_url.to_owned();
+        // Room for the whole URL when no parameter needs encoding (the
+        // usual case): one allocation.
+        let room = self.path.iter().fold(self.base_url.len(), |room, part| {
+            room + match part {
+                PathPart::Literal(text) => text.len(),
+                PathPart::Param(value) => value.len(),
+            }
+        });
+        let mut url = String::with_capacity(room);
+        url.push_str(self.base_url);
         for part in self.path {
             match part {
                 PathPart::Literal(text) => url.push_str(text),
-                PathPart::Param(value) => url.push_str(&crate::names::encode_path(value)),
+                PathPart::Param(value) => crate::names::push_encoded(&mut url, value),
             }
         }
         url
@@ -728,13 +840,11 @@ impl Transport {
         call: RawCall<'_>,
     ) -> Result<T, Error> {
         let operation = call.operation;
-        let response = self.raw_send(http, call).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| from_failure(operation, e))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| self.decode_error(operation, e.to_string(), &bytes))
+        let read = self.raw_send(http, call).await?;
+        let body = read
+            .body()
+            .map_err(|too_large| too_large.error(operation))?;
+        serde_json::from_slice(body).map_err(|e| self.decode_error(operation, e.to_string(), body))
     }
 
     /// Sends a [`RawCall`] whose answer has no body: any 2xx is success.
@@ -746,18 +856,45 @@ impl Transport {
         self.raw_send(http, call).await.map(drop)
     }
 
-    async fn raw_send(&self, http: &reqwest::Client, call: RawCall<'_>) -> Result<Response, Error> {
+    /// Sends a [`RawCall`] answered as a generated call that declares one
+    /// `200` JSON answer is: a 200's body goes to `decode`; any other answer,
+    /// another 2xx included, is the error that generated call gives for it.
+    pub(crate) async fn raw_ok<T>(
+        &self,
+        http: &reqwest::Client,
+        call: RawCall<'_>,
+        decode: impl FnOnce(&[u8]) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let operation = call.operation;
+        let read = self.raw_send(http, call).await?;
+        if read.response.status() != StatusCode::OK {
+            return Err(from_response(operation, read.into_response()).await);
+        }
+        decode(
+            read.body()
+                .map_err(|too_large| too_large.error(operation))?,
+        )
+    }
+
+    /// Sends a [`RawCall`]: a 2xx answer, read, or the error for any other.
+    async fn raw_send(
+        &self,
+        http: &reqwest::Client,
+        call: RawCall<'_>,
+    ) -> Result<ReadAnswer, Error> {
+        const JSON: HeaderValue = HeaderValue::from_static("application/json");
         let operation = call.operation;
         let url = call.url();
-        let mut builder = http
-            .request(call.method.clone(), url.as_str())
-            .header(reqwest::header::ACCEPT, "application/json");
+        let mut builder = http.request(call.method.clone(), url.as_str());
+        if call.accept_json {
+            builder = builder.header(reqwest::header::ACCEPT, JSON);
+        }
         if !call.query.is_empty() {
             builder = builder.query(call.query);
         }
         if let Some(body) = call.body {
             builder = builder
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_TYPE, JSON)
                 .body(body);
         }
         let mut request = builder
@@ -773,14 +910,10 @@ impl Transport {
             ));
         }
         self.prepare(&mut request).await?;
-        let response = self
-            .execute(http, request, operation)
-            .await
-            .map_err(|e| from_failure(operation, e))?;
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            Err(from_response(operation, response).await)
+        match self.execute(http, request, operation).await {
+            Ok(Answer::Success(read)) => Ok(read),
+            Ok(Answer::Other(response)) => Err(from_response(operation, response).await),
+            Err(failure) => Err(from_failure(operation, failure)),
         }
     }
 }
@@ -1024,6 +1157,7 @@ macro_rules! hooks {
                 self.inner()
                     .execute(self.client(), request, info.operation_id)
                     .await
+                    .map(Answer::into_response)
             }
         }
     };

@@ -498,3 +498,63 @@ fn generated_clients_use_the_crate_path_rules() {
         }
     }
 }
+
+/// No generated call sends progenitor's `api-version` header: build.rs
+/// removes its statement from every `send`, and the header map is one
+/// smaller (none at all for a call without header parameters).
+#[test]
+fn no_generated_call_adds_api_version() {
+    for spec in client_specs() {
+        let (source, _title) =
+            build_script::generate_file(&root().join(&spec)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!source.contains("api-version"), "{spec}");
+        assert!(!source.contains("with_capacity(1usize)"), "{spec}");
+        assert!(
+            source.contains("let header_map = ::reqwest::header::HeaderMap::new();"),
+            "{spec}"
+        );
+    }
+}
+
+/// A `send` that does not have the statements build.rs expects (progenitor
+/// writing its calls some other way) fails the build, naming the builder;
+/// so does a file with no builder at all.
+#[test]
+fn an_unexpected_generated_call_fails_the_build() {
+    let rewrite = |source: &str| {
+        let mut file: File = syn::parse_str(source).expect("parses");
+        build_script::drop_api_version(&mut file)
+    };
+    let without = "mod builder { impl<'a> GetThing<'a> { pub async fn send(self) { \
+         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize); } } }";
+    let error = rewrite(without).expect_err("no api-version statement");
+    assert!(
+        error.contains("GetThing < 'a >::send") && error.contains("api-version"),
+        "{error}"
+    );
+    let twice = "mod builder { impl<'a> GetThing<'a> { pub async fn send(self) { \
+         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize); \
+         header_map.append(::reqwest::header::HeaderName::from_static(\"api-version\"), \
+             ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),); \
+         header_map.append(::reqwest::header::HeaderName::from_static(\"api-version\"), \
+             ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),); } } }";
+    let error = rewrite(twice).expect_err("two statements");
+    assert!(error.contains("found 2"), "{error}");
+    let no_map = "mod builder { impl<'a> GetThing<'a> { pub async fn send(self) { \
+         header_map.append(::reqwest::header::HeaderName::from_static(\"api-version\"), \
+             ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),); } } }";
+    let error = rewrite(no_map).expect_err("no header map");
+    assert!(error.contains("header map"), "{error}");
+    let error = rewrite("mod types {}").expect_err("no builder");
+    assert!(error.contains("no generated `send`"), "{error}");
+    // The expected shape is rewritten.
+    let expected = "mod builder { impl<'a> GetThing<'a> { pub async fn send(self) { \
+         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize); \
+         header_map.append(::reqwest::header::HeaderName::from_static(\"api-version\"), \
+             ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),); } } }";
+    let mut file: File = syn::parse_str(expected).expect("parses");
+    build_script::drop_api_version(&mut file).expect("the expected shape");
+    let text = quote::ToTokens::to_token_stream(&file).to_string();
+    assert!(!text.contains("api-version"), "{text}");
+    assert!(text.contains("HeaderMap :: new ()"), "{text}");
+}
