@@ -1,10 +1,11 @@
 //! The journal: the most recent requests that reached LivePerson's routes,
 //! shown with every credential value redacted.
 //!
-//! Recording costs a request only reference-counted copies of its head and
-//! body and one short lock: the head's header map, URI and body are kept as
-//! they arrived, and the redaction (headers, query, path, body) and the JSON
-//! check of the body are done when the journal is read, which is rare. So
+//! Recording costs a request no copy and no lock that another recording
+//! waits on (see [`Journal`]): the request's own header map, URI and body
+//! are moved into the journal once it is answered, and the redaction
+//! (headers, query, path, body) and the JSON check of the body are done
+//! when the journal is read, which is rare. So
 //! credentials are held in memory as received until then (the emulator holds
 //! the ones it checks anyway); nothing the journal gives out carries one.
 //!
@@ -15,7 +16,8 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri, header};
@@ -183,8 +185,9 @@ pub(super) enum Body {
     Text { text: String, truncated: bool },
 }
 
-/// A request's head, kept as it arrived (cheap copies: the URI and the
-/// header values share their bytes with the request's).
+/// A request's head, kept as it arrived: the request's own method, URI and
+/// header map, moved here once it is answered (their bytes are the
+/// request's, not copies).
 #[derive(Clone)]
 pub(super) struct Head {
     method: Method,
@@ -194,22 +197,28 @@ pub(super) struct Head {
 }
 
 impl Head {
+    /// The head of a request that arrived `at`.
+    pub(super) fn new(method: Method, uri: Uri, headers: HeaderMap, at: DateTime<Utc>) -> Head {
+        Head {
+            method,
+            uri,
+            headers,
+            at,
+        }
+    }
+
+    #[cfg(test)]
     pub(super) fn capture(
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
         at: DateTime<Utc>,
     ) -> Head {
-        Head {
-            method: method.clone(),
-            uri: uri.clone(),
-            headers: headers.clone(),
-            at,
-        }
+        Head::new(method.clone(), uri.clone(), headers.clone(), at)
     }
 
-    /// The record of this request, answered `status` (`None`: no answer,
-    /// for the reason `outcome` gives).
+    /// [`Head::record`] of a copy of `body`.
+    #[cfg(test)]
     pub(super) fn recorded(
         self,
         body: Option<&Bytes>,
@@ -217,12 +226,25 @@ impl Head {
         fault: Option<u64>,
         outcome: Option<Outcome>,
     ) -> Recorded {
+        self.record(body.cloned(), status, fault, outcome)
+    }
+
+    /// The record of this request, answered `status` (`None`: no answer,
+    /// for the reason `outcome` gives). `body` itself is kept (no copy),
+    /// unless it is larger than [`MAX_RECORDED_BODY`].
+    pub(super) fn record(
+        self,
+        body: Option<Bytes>,
+        status: Option<u16>,
+        fault: Option<u64>,
+        outcome: Option<Outcome>,
+    ) -> Recorded {
         let body = body.filter(|b| !b.is_empty());
         Recorded {
-            body_len: body.map_or(0, Bytes::len),
+            body_len: body.as_ref().map_or(0, Bytes::len),
             body: body.map(|b| {
                 if b.len() <= MAX_RECORDED_BODY {
-                    b.clone()
+                    b
                 } else {
                     // A copy: a slice would keep the whole body alive.
                     Bytes::copy_from_slice(&b[..MAX_BODY_TEXT])
@@ -840,29 +862,140 @@ fn cut(mut text: String, whole: bool, secrets: &[String]) -> Body {
 }
 
 /// The bounded journal.
+///
+/// Recording takes no lock that another recording waits on: a request takes
+/// the next number of one counter (an atomic add), and its entry goes in
+/// the slot of that number in a ring of `limit` slots, each under a lock of
+/// its own, held only to swap the entry in. The entry it replaces (the one
+/// `limit` requests older) is dropped after the lock is released. So two
+/// requests contend only when their numbers are `limit` apart and both are
+/// still being recorded. Reading locks each slot in turn to copy its entry,
+/// and orders them by number.
 pub(super) struct Journal {
     limit: usize,
-    entries: Mutex<VecDeque<Item>>,
+    entries: Entries,
+}
+
+/// Where the entries are kept.
+enum Entries {
+    /// A ring of `limit` slots, allocated [`RING_CHUNK`] at a time when
+    /// first written.
+    Ring(Ring),
+    /// Above [`MAX_RING_SLOTS`]: one queue under one lock (the evicted entry
+    /// is dropped after the lock is released).
+    Queue(Mutex<VecDeque<Item>>),
+}
+
+/// The largest journal kept in a [`Ring`]: its chunk table is allocated
+/// whole (1,024 chunks at most).
+const MAX_RING_SLOTS: usize = 1 << 16;
+
+/// The slots of a [`Ring`] allocated at once: a journal's memory grows with
+/// what it holds (64 slots are about 20 KB), as a queue's would.
+const RING_CHUNK: usize = 64;
+
+/// `limit` slots; the entry of number `n` goes in slot `n % limit`.
+struct Ring {
+    /// The number of the next entry.
+    next: AtomicU64,
+    /// `ceil(limit / RING_CHUNK)` chunks of slots, each allocated on its
+    /// first write.
+    chunks: Box<[OnceLock<Box<[Slot]>>]>,
+}
+
+/// One slot of a [`Ring`]: the entry last written there, with its number.
+type Slot = Mutex<Option<(u64, Item)>>;
+
+/// Locks a slot or the queue. An entry is put in or taken out whole: a
+/// panic elsewhere leaves no half-made state, so a poisoned lock is used
+/// as is.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Ring {
+    fn new(limit: usize) -> Ring {
+        Ring {
+            next: AtomicU64::new(0),
+            chunks: (0..limit.div_ceil(RING_CHUNK))
+                .map(|_| OnceLock::new())
+                .collect(),
+        }
+    }
+
+    /// The slot of `index` (below `limit`), allocating its chunk if needed.
+    fn slot(&self, index: usize, limit: usize) -> Option<&Slot> {
+        let chunk = index / RING_CHUNK;
+        let slots = self.chunks.get(chunk)?.get_or_init(|| {
+            let len = RING_CHUNK.min(limit - chunk * RING_CHUNK);
+            (0..len).map(|_| Mutex::new(None)).collect()
+        });
+        slots.get(index % RING_CHUNK)
+    }
+
+    fn push(&self, item: Item, limit: usize) {
+        let number = self.next.fetch_add(1, Ordering::Relaxed);
+        // `limit` is at most MAX_RING_SLOTS, so the index fits.
+        let index = usize::try_from(number % limit as u64).unwrap_or_default();
+        let Some(slot) = self.slot(index, limit) else {
+            return;
+        };
+        let replaced = {
+            let mut slot = lock(slot);
+            match &*slot {
+                // A later entry got there first (this one was recorded
+                // `limit` entries ago and is already out of the journal).
+                Some((held, _)) if *held > number => Some((number, item)),
+                _ => slot.replace((number, item)),
+            }
+        };
+        drop(replaced);
+    }
+
+    /// Every entry held, oldest first: at most the `limit` most recent.
+    fn items(&self, limit: usize) -> Vec<Item> {
+        let mut held: Vec<(u64, Item)> = Vec::new();
+        for slots in self.chunks.iter().filter_map(OnceLock::get) {
+            for slot in slots.iter() {
+                if let Some((number, item)) = &*lock(slot) {
+                    held.push((*number, item.clone()));
+                }
+            }
+        }
+        held.sort_unstable_by_key(|(number, _)| *number);
+        // While entries are being recorded, a slot may still hold the entry
+        // `limit` older than the one about to replace it: not shown, since
+        // a newer one already is.
+        if let Some(&(newest, _)) = held.last() {
+            held.retain(|(number, _)| newest - number < limit as u64);
+        }
+        held.into_iter().map(|(_, item)| item).collect()
+    }
+
+    fn clear(&self) {
+        for slots in self.chunks.iter().filter_map(OnceLock::get) {
+            for slot in slots.iter() {
+                let taken = lock(slot).take();
+                drop(taken);
+            }
+        }
+    }
 }
 
 impl Journal {
     /// A journal of the most recent `limit` requests (`0`: records nothing).
     pub(super) fn new(limit: usize) -> Journal {
-        Journal {
-            limit,
-            entries: Mutex::new(VecDeque::new()),
-        }
+        let entries = if limit <= MAX_RING_SLOTS {
+            Entries::Ring(Ring::new(limit))
+        } else {
+            Entries::Queue(Mutex::new(VecDeque::new()))
+        };
+        Journal { limit, entries }
     }
 
     /// Whether requests are recorded at all.
     pub(super) fn enabled(&self) -> bool {
         self.limit > 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Item>> {
-        // An entry is pushed or popped whole: a panic elsewhere leaves no
-        // half-made state.
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds an entry, dropping the oldest one when full.
@@ -881,17 +1014,31 @@ impl Journal {
         if self.limit == 0 {
             return;
         }
-        let mut entries = self.lock();
-        while entries.len() >= self.limit {
-            entries.pop_front();
+        match &self.entries {
+            Entries::Ring(ring) => ring.push(item, self.limit),
+            Entries::Queue(queue) => {
+                let evicted = {
+                    let mut queue = lock(queue);
+                    let evicted = if queue.len() >= self.limit {
+                        queue.pop_front()
+                    } else {
+                        None
+                    };
+                    queue.push_back(item);
+                    evicted
+                };
+                drop(evicted);
+            }
         }
-        entries.push_back(item);
     }
 
-    /// The entries, oldest first, redacted (outside the lock: recording
+    /// The entries, oldest first, redacted (outside any lock: recording
     /// requests do not wait for it).
     pub(super) fn entries(&self) -> Vec<Entry> {
-        let items: Vec<Item> = self.lock().iter().cloned().collect();
+        let items = match &self.entries {
+            Entries::Ring(ring) => ring.items(self.limit),
+            Entries::Queue(queue) => lock(queue).iter().cloned().collect(),
+        };
         items
             .iter()
             .map(|item| match item {
@@ -903,7 +1050,13 @@ impl Journal {
 
     /// Forgets every entry.
     pub(super) fn clear(&self) {
-        self.lock().clear();
+        match &self.entries {
+            Entries::Ring(ring) => ring.clear(),
+            Entries::Queue(queue) => {
+                let taken = std::mem::take(&mut *lock(queue));
+                drop(taken);
+            }
+        }
     }
 }
 
