@@ -1,11 +1,12 @@
 //! The journal: the most recent requests that reached LivePerson's routes,
 //! shown with every credential value redacted.
 //!
-//! Recording costs a request no copy and no lock that another recording
-//! waits on (see [`Journal`]): the request's own header map, URI and body
-//! are moved into the journal once it is answered, and the redaction
-//! (headers, query, path, body) and the JSON check of the body are done
-//! when the journal is read, which is rare. So
+//! Recording costs a request one small copy and no lock that another
+//! recording waits on (see [`Journal`]): the bytes of its path, query and
+//! headers as they arrived, in one allocation ([`Head`]), and its body
+//! itself (no copy); the header map is rebuilt, and the redaction (headers,
+//! query, path, body) and the JSON check of the body are done, when the
+//! journal is read, which is rare. So
 //! credentials are held in memory as received until then (the emulator holds
 //! the ones it checks anyway); nothing the journal gives out carries one.
 //!
@@ -20,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -185,25 +186,67 @@ pub(super) enum Body {
     Text { text: String, truncated: bool },
 }
 
-/// A request's head, kept as it arrived: the request's own method, URI and
-/// header map, moved here once it is answered (their bytes are the
-/// request's, not copies).
+/// A request's head as it arrived: its method, and the bytes of its path,
+/// query and headers, copied into one allocation when it is recorded and
+/// read back into a header map only when the journal is read.
+///
+/// Not the request's own URI and header map: their bytes are slices of the
+/// connection's read buffer, so keeping them would keep each request's
+/// buffer alive (1,000 entries, up to 1,000 buffers of 8 KiB) and make hyper
+/// allocate a new buffer for every request instead of reusing its own.
 #[derive(Clone)]
 pub(super) struct Head {
     method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     at: DateTime<Utc>,
+    /// Whether the URI has a query (possibly empty).
+    has_query: bool,
+    /// The path, the query (empty if none), then each header's name and
+    /// value in the order of [`HeaderMap::iter`] (grouped by name): each
+    /// part as its length (`u32`, native byte order) and its bytes.
+    bytes: Box<[u8]>,
+}
+
+/// The parts of [`Head::bytes`], in order.
+struct Parts<'a>(&'a [u8]);
+
+impl<'a> Iterator for Parts<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (len, rest) = self.0.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_ne_bytes(*len)).ok()?;
+        let part = rest.get(..len)?;
+        self.0 = &rest[len..];
+        Some(part)
+    }
 }
 
 impl Head {
-    /// The head of a request that arrived `at`.
-    pub(super) fn new(method: Method, uri: Uri, headers: HeaderMap, at: DateTime<Utc>) -> Head {
+    /// The head of a request that arrived `at` (its bytes copied).
+    pub(super) fn new(method: &Method, uri: &Uri, headers: &HeaderMap, at: DateTime<Utc>) -> Head {
+        let query = uri.query();
+        let parts = || {
+            [uri.path().as_bytes(), query.unwrap_or_default().as_bytes()]
+                .into_iter()
+                .chain(
+                    headers
+                        .iter()
+                        .flat_map(|(name, value)| [name.as_str().as_bytes(), value.as_bytes()]),
+                )
+                // A part cannot be longer than hyper reads (kilobytes).
+                .map(|part| &part[..part.len().min(u32::MAX as usize)])
+        };
+        let mut bytes = Vec::with_capacity(parts().map(|part| 4 + part.len()).sum());
+        for part in parts() {
+            // Cut to fit above.
+            bytes.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_ne_bytes());
+            bytes.extend_from_slice(part);
+        }
         Head {
-            method,
-            uri,
-            headers,
+            method: method.clone(),
             at,
+            has_query: query.is_some(),
+            bytes: bytes.into_boxed_slice(),
         }
     }
 
@@ -214,7 +257,32 @@ impl Head {
         headers: &HeaderMap,
         at: DateTime<Utc>,
     ) -> Head {
-        Head::new(method.clone(), uri.clone(), headers.clone(), at)
+        Head::new(method, uri, headers, at)
+    }
+
+    /// The path, the query and the headers, as they arrived.
+    fn decode(&self) -> (&str, Option<&str>, HeaderMap) {
+        let mut parts = Parts(&self.bytes);
+        // The path and query of a `Uri` are ASCII.
+        let mut text = || {
+            parts
+                .next()
+                .and_then(|part| std::str::from_utf8(part).ok())
+                .unwrap_or_default()
+        };
+        let path = text();
+        let query = text();
+        let query = self.has_query.then_some(query);
+        let mut headers = HeaderMap::new();
+        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+            // Both were a `HeaderName` and a `HeaderValue`, so both parse.
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+            {
+                headers.append(name, value);
+            }
+        }
+        (path, query, headers)
     }
 
     /// [`Head::record`] of a copy of `body`.
@@ -277,20 +345,16 @@ impl Recorded {
     /// credential headers, the query, the path, the body, and wherever else
     /// it appears.
     fn redacted(&self) -> Entry {
-        let Head {
-            method,
-            uri,
-            headers,
-            at,
-        } = &self.head;
+        let Head { method, at, .. } = &self.head;
+        let (path, query, headers) = self.head.decode();
         let mut secrets = Vec::new();
         for name in headers.keys().filter(|n| is_credential_header(n.as_str())) {
             for value in headers.get_all(name) {
                 header_secrets(&String::from_utf8_lossy(value.as_bytes()), &mut secrets);
             }
         }
-        let path = redact_pairs(uri.path(), &['/', ';'], Decoding::Path, &mut secrets);
-        let path = match uri.query() {
+        let path = redact_pairs(path, &['/', ';'], Decoding::Path, &mut secrets);
+        let path = match query {
             Some(query) => {
                 let query = redact_pairs(query, &['&', ';'], Decoding::Form, &mut secrets);
                 format!("{path}?{query}")
@@ -301,7 +365,7 @@ impl Recorded {
         let body = self
             .body
             .as_ref()
-            .map(|body| redact_body(body, whole, self.is_form(), &mut secrets));
+            .map(|body| redact_body(body, whole, is_form(&headers), &mut secrets));
         secrets.retain(|s| s.len() >= MIN_SECRET_ELSEWHERE && !s.starts_with(REDACTED));
         // Longest first, so a token is not half-replaced by a shorter one.
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
@@ -333,19 +397,18 @@ impl Recorded {
             delivery: None,
         }
     }
+}
 
-    /// Whether the body is declared a form (`application/x-www-form-urlencoded`).
-    fn is_form(&self) -> bool {
-        self.head
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-    }
+/// Whether a body is declared a form (`application/x-www-form-urlencoded`).
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// A body redacted, not yet scrubbed nor cut.
@@ -1279,6 +1342,75 @@ mod tests {
             Utc::now(),
         );
         head.recorded(Some(&Bytes::copy_from_slice(body)), Some(200), None, None)
+    }
+
+    fn numbered(journal: &Journal, thread: usize, n: usize) {
+        let head = Head::capture(
+            &Method::GET,
+            &format!("/t{thread}/{n}").parse().expect("a URI"),
+            &HeaderMap::new(),
+            Utc::now(),
+        );
+        journal.push(head.record(None, Some(200), None, None));
+    }
+
+    fn paths(journal: &Journal) -> Vec<String> {
+        journal.entries().into_iter().map(|e| e.path).collect()
+    }
+
+    #[test]
+    fn the_ring_keeps_the_most_recent_entries_in_order() {
+        for limit in [1, 3, 64, 65, 1000] {
+            let journal = Journal::new(limit);
+            for n in 0..2 * limit + 5 {
+                numbered(&journal, 0, n);
+                if limit > 100 && n % 97 != 0 {
+                    continue;
+                }
+                let shown = paths(&journal);
+                let first = (n + 1).saturating_sub(limit);
+                let expected: Vec<String> = (first..=n).map(|i| format!("/t0/{i}")).collect();
+                assert_eq!(shown, expected, "limit {limit} after {n}");
+            }
+            journal.clear();
+            assert!(journal.entries().is_empty());
+            numbered(&journal, 0, 7);
+            assert_eq!(paths(&journal), ["/t0/7"]);
+        }
+        // Past the ring's size: one queue, same behaviour.
+        let journal = Journal::new(MAX_RING_SLOTS + 1);
+        assert!(matches!(journal.entries, Entries::Queue(_)));
+        for n in 0..3 {
+            numbered(&journal, 0, n);
+        }
+        assert_eq!(paths(&journal), ["/t0/0", "/t0/1", "/t0/2"]);
+        assert!(!Journal::new(0).enabled());
+    }
+
+    #[test]
+    fn concurrent_recordings_keep_the_limit_and_each_writers_order() {
+        let journal = Journal::new(100);
+        std::thread::scope(|scope| {
+            for thread in 0..4 {
+                let journal = &journal;
+                scope.spawn(move || {
+                    for n in 0..500 {
+                        numbered(journal, thread, n);
+                    }
+                });
+            }
+        });
+        let shown = paths(&journal);
+        assert_eq!(shown.len(), 100);
+        for thread in 0..4 {
+            let prefix = format!("/t{thread}/");
+            let ns: Vec<usize> = shown
+                .iter()
+                .filter_map(|p| p.strip_prefix(&prefix))
+                .map(|n| n.parse().expect("a number"))
+                .collect();
+            assert!(ns.windows(2).all(|w| w[0] < w[1]), "{ns:?}");
+        }
     }
 
     #[test]

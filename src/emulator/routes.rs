@@ -395,8 +395,8 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
 /// it when the client closes the connection before the answer, e.g. during
 /// a `delay_ms` fault), when it is dropped, as [`Outcome::ClientGone`].
 ///
-/// It holds the request's head, which the handler borrows; recording moves
-/// it into the journal (no copy).
+/// It holds the request's head, which the handler borrows; recording copies
+/// its bytes (see [`journal::Head`]).
 struct Pending<'a> {
     shared: &'a Shared,
     method: Method,
@@ -414,12 +414,7 @@ impl Pending<'_> {
     /// Records the request: answered `status`, or not for `outcome`.
     fn finish(&mut self, status: Option<u16>, outcome: Option<Outcome>) {
         if let Some(at) = self.at.take() {
-            let head = journal::Head::new(
-                std::mem::take(&mut self.method),
-                std::mem::take(&mut self.uri),
-                std::mem::take(&mut self.headers),
-                at,
-            );
+            let head = journal::Head::new(&self.method, &self.uri, &self.headers, at);
             let entry = head.record(self.body.take(), status, self.fault, outcome);
             self.shared.journal.push(entry);
         }
