@@ -224,23 +224,25 @@ impl<'a> Iterator for Parts<'a> {
 impl Head {
     /// The head of a request that arrived `at` (its bytes copied).
     pub(super) fn new(method: &Method, uri: &Uri, headers: &HeaderMap, at: DateTime<Utc>) -> Head {
-        let query = uri.query();
-        let parts = || {
-            [uri.path().as_bytes(), query.unwrap_or_default().as_bytes()]
-                .into_iter()
-                .chain(
-                    headers
-                        .iter()
-                        .flat_map(|(name, value)| [name.as_str().as_bytes(), value.as_bytes()]),
-                )
-                // A part cannot be longer than hyper reads (kilobytes).
-                .map(|part| &part[..part.len().min(u32::MAX as usize)])
+        let (path, query) = (uri.path().as_bytes(), uri.query());
+        let query_bytes = query.unwrap_or_default().as_bytes();
+        let mut size = 8 + path.len() + query_bytes.len();
+        for (name, value) in headers {
+            size += 8 + name.as_str().len() + value.as_bytes().len();
+        }
+        let mut bytes = Vec::with_capacity(size);
+        let mut push = |part: &[u8]| {
+            // A part cannot be longer than hyper reads (kilobytes); cut to
+            // fit its length if it were.
+            let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+            bytes.extend_from_slice(&len.to_ne_bytes());
+            bytes.extend_from_slice(&part[..part.len().min(len as usize)]);
         };
-        let mut bytes = Vec::with_capacity(parts().map(|part| 4 + part.len()).sum());
-        for part in parts() {
-            // Cut to fit above.
-            bytes.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_ne_bytes());
-            bytes.extend_from_slice(part);
+        push(path);
+        push(query_bytes);
+        for (name, value) in headers {
+            push(name.as_str().as_bytes());
+            push(value.as_bytes());
         }
         Head {
             method: method.clone(),
