@@ -52,6 +52,10 @@ pub(super) async fn read(request: Request, memory: &BodyMemory) -> Result<Bytes,
 
 /// Reads a whole request body, as [`read`] does.
 pub(super) async fn read_body(body: Body, memory: &BodyMemory) -> Result<Bytes, ApiError> {
+    if axum::body::HttpBody::is_end_stream(&body) {
+        // No body (a GET): nothing to wait for.
+        return Ok(Bytes::new());
+    }
     let mut frames = body.into_data_stream();
     let mut buffer = Buffer {
         bytes: Vec::new(),

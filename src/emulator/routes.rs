@@ -612,7 +612,8 @@ fn split_path(path: &str) -> Result<Vec<Cow<'_, str>>, ApiError> {
     if path.is_empty() {
         return Ok(Vec::new());
     }
-    let mut segments = Vec::with_capacity(path.bytes().filter(|&b| b == b'/').count() + 1);
+    // Enough for every route (at most 7 segments); a longer path grows it.
+    let mut segments = Vec::with_capacity(8);
     if !path.contains('%') {
         segments.extend(path.split('/').map(Cow::Borrowed));
         return Ok(segments);
