@@ -13,7 +13,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use futures::StreamExt;
 
@@ -47,7 +47,16 @@ const MIN_CAPACITY: usize = 256;
 /// `server.rs`), 400 when it could not be read otherwise (e.g. the client
 /// closed the connection).
 pub(super) async fn read(request: Request, memory: &BodyMemory) -> Result<Bytes, ApiError> {
-    let mut frames = request.into_body().into_data_stream();
+    read_body(request.into_body(), memory).await
+}
+
+/// Reads a whole request body, as [`read`] does.
+pub(super) async fn read_body(body: Body, memory: &BodyMemory) -> Result<Bytes, ApiError> {
+    if axum::body::HttpBody::is_end_stream(&body) {
+        // No body (a GET): nothing to wait for.
+        return Ok(Bytes::new());
+    }
+    let mut frames = body.into_data_stream();
     let mut buffer = Buffer {
         bytes: Vec::new(),
         memory,

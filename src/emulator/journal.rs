@@ -1,10 +1,12 @@
 //! The journal: the most recent requests that reached LivePerson's routes,
 //! shown with every credential value redacted.
 //!
-//! Recording costs a request only reference-counted copies of its head and
-//! body and one short lock: the head's header map, URI and body are kept as
-//! they arrived, and the redaction (headers, query, path, body) and the JSON
-//! check of the body are done when the journal is read, which is rare. So
+//! Recording costs a request one small copy and no lock that another
+//! recording waits on (see [`Journal`]): the bytes of its path, query and
+//! headers as they arrived, in one allocation ([`Head`]), and its body
+//! itself (no copy); the header map is rebuilt, and the redaction (headers,
+//! query, path, body) and the JSON check of the body are done, when the
+//! journal is read, which is rare. So
 //! credentials are held in memory as received until then (the emulator holds
 //! the ones it checks anyway); nothing the journal gives out carries one.
 //!
@@ -15,10 +17,11 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -183,33 +186,109 @@ pub(super) enum Body {
     Text { text: String, truncated: bool },
 }
 
-/// A request's head, kept as it arrived (cheap copies: the URI and the
-/// header values share their bytes with the request's).
+/// A request's head as it arrived: its method, and the bytes of its path,
+/// query and headers, copied into one allocation when it is recorded and
+/// read back into a header map only when the journal is read.
+///
+/// Not the request's own URI and header map: their bytes are slices of the
+/// connection's read buffer, so keeping them would keep each request's
+/// buffer alive (1,000 entries, up to 1,000 buffers of 8 KiB) and make hyper
+/// allocate a new buffer for every request instead of reusing its own.
 #[derive(Clone)]
 pub(super) struct Head {
     method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     at: DateTime<Utc>,
+    /// Whether the URI has a query (possibly empty).
+    has_query: bool,
+    /// The path, the query (empty if none), then each header's name and
+    /// value in the order of [`HeaderMap::iter`] (grouped by name): each
+    /// part as its length (`u32`, native byte order) and its bytes.
+    bytes: Box<[u8]>,
+}
+
+/// The parts of [`Head::bytes`], in order.
+struct Parts<'a>(&'a [u8]);
+
+impl<'a> Iterator for Parts<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (len, rest) = self.0.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_ne_bytes(*len)).ok()?;
+        let part = rest.get(..len)?;
+        self.0 = &rest[len..];
+        Some(part)
+    }
 }
 
 impl Head {
+    /// The head of a request that arrived `at` (its bytes copied).
+    pub(super) fn new(method: &Method, uri: &Uri, headers: &HeaderMap, at: DateTime<Utc>) -> Head {
+        let (path, query) = (uri.path().as_bytes(), uri.query());
+        let query_bytes = query.unwrap_or_default().as_bytes();
+        let mut size = 8 + path.len() + query_bytes.len();
+        for (name, value) in headers {
+            size += 8 + name.as_str().len() + value.as_bytes().len();
+        }
+        let mut bytes = Vec::with_capacity(size);
+        let mut push = |part: &[u8]| {
+            // A part cannot be longer than hyper reads (kilobytes); cut to
+            // fit its length if it were.
+            let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+            bytes.extend_from_slice(&len.to_ne_bytes());
+            bytes.extend_from_slice(&part[..part.len().min(len as usize)]);
+        };
+        push(path);
+        push(query_bytes);
+        for (name, value) in headers {
+            push(name.as_str().as_bytes());
+            push(value.as_bytes());
+        }
+        Head {
+            method: method.clone(),
+            at,
+            has_query: query.is_some(),
+            bytes: bytes.into_boxed_slice(),
+        }
+    }
+
+    #[cfg(test)]
     pub(super) fn capture(
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
         at: DateTime<Utc>,
     ) -> Head {
-        Head {
-            method: method.clone(),
-            uri: uri.clone(),
-            headers: headers.clone(),
-            at,
-        }
+        Head::new(method, uri, headers, at)
     }
 
-    /// The record of this request, answered `status` (`None`: no answer,
-    /// for the reason `outcome` gives).
+    /// The path, the query and the headers, as they arrived.
+    fn decode(&self) -> (&str, Option<&str>, HeaderMap) {
+        let mut parts = Parts(&self.bytes);
+        // The path and query of a `Uri` are ASCII.
+        let mut text = || {
+            parts
+                .next()
+                .and_then(|part| std::str::from_utf8(part).ok())
+                .unwrap_or_default()
+        };
+        let path = text();
+        let query = text();
+        let query = self.has_query.then_some(query);
+        let mut headers = HeaderMap::new();
+        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+            // Both were a `HeaderName` and a `HeaderValue`, so both parse.
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+            {
+                headers.append(name, value);
+            }
+        }
+        (path, query, headers)
+    }
+
+    /// [`Head::record`] of a copy of `body`.
+    #[cfg(test)]
     pub(super) fn recorded(
         self,
         body: Option<&Bytes>,
@@ -217,12 +296,25 @@ impl Head {
         fault: Option<u64>,
         outcome: Option<Outcome>,
     ) -> Recorded {
+        self.record(body.cloned(), status, fault, outcome)
+    }
+
+    /// The record of this request, answered `status` (`None`: no answer,
+    /// for the reason `outcome` gives). `body` itself is kept (no copy),
+    /// unless it is larger than [`MAX_RECORDED_BODY`].
+    pub(super) fn record(
+        self,
+        body: Option<Bytes>,
+        status: Option<u16>,
+        fault: Option<u64>,
+        outcome: Option<Outcome>,
+    ) -> Recorded {
         let body = body.filter(|b| !b.is_empty());
         Recorded {
-            body_len: body.map_or(0, Bytes::len),
+            body_len: body.as_ref().map_or(0, Bytes::len),
             body: body.map(|b| {
                 if b.len() <= MAX_RECORDED_BODY {
-                    b.clone()
+                    b
                 } else {
                     // A copy: a slice would keep the whole body alive.
                     Bytes::copy_from_slice(&b[..MAX_BODY_TEXT])
@@ -255,20 +347,16 @@ impl Recorded {
     /// credential headers, the query, the path, the body, and wherever else
     /// it appears.
     fn redacted(&self) -> Entry {
-        let Head {
-            method,
-            uri,
-            headers,
-            at,
-        } = &self.head;
+        let Head { method, at, .. } = &self.head;
+        let (path, query, headers) = self.head.decode();
         let mut secrets = Vec::new();
         for name in headers.keys().filter(|n| is_credential_header(n.as_str())) {
             for value in headers.get_all(name) {
                 header_secrets(&String::from_utf8_lossy(value.as_bytes()), &mut secrets);
             }
         }
-        let path = redact_pairs(uri.path(), &['/', ';'], Decoding::Path, &mut secrets);
-        let path = match uri.query() {
+        let path = redact_pairs(path, &['/', ';'], Decoding::Path, &mut secrets);
+        let path = match query {
             Some(query) => {
                 let query = redact_pairs(query, &['&', ';'], Decoding::Form, &mut secrets);
                 format!("{path}?{query}")
@@ -279,7 +367,7 @@ impl Recorded {
         let body = self
             .body
             .as_ref()
-            .map(|body| redact_body(body, whole, self.is_form(), &mut secrets));
+            .map(|body| redact_body(body, whole, is_form(&headers), &mut secrets));
         secrets.retain(|s| s.len() >= MIN_SECRET_ELSEWHERE && !s.starts_with(REDACTED));
         // Longest first, so a token is not half-replaced by a shorter one.
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
@@ -311,19 +399,18 @@ impl Recorded {
             delivery: None,
         }
     }
+}
 
-    /// Whether the body is declared a form (`application/x-www-form-urlencoded`).
-    fn is_form(&self) -> bool {
-        self.head
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-    }
+/// Whether a body is declared a form (`application/x-www-form-urlencoded`).
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// A body redacted, not yet scrubbed nor cut.
@@ -840,29 +927,140 @@ fn cut(mut text: String, whole: bool, secrets: &[String]) -> Body {
 }
 
 /// The bounded journal.
+///
+/// Recording takes no lock that another recording waits on: a request takes
+/// the next number of one counter (an atomic add), and its entry goes in
+/// the slot of that number in a ring of `limit` slots, each under a lock of
+/// its own, held only to swap the entry in. The entry it replaces (the one
+/// `limit` requests older) is dropped after the lock is released. So two
+/// requests contend only when their numbers are `limit` apart and both are
+/// still being recorded. Reading locks each slot in turn to copy its entry,
+/// and orders them by number.
 pub(super) struct Journal {
     limit: usize,
-    entries: Mutex<VecDeque<Item>>,
+    entries: Entries,
+}
+
+/// Where the entries are kept.
+enum Entries {
+    /// A ring of `limit` slots, allocated [`RING_CHUNK`] at a time when
+    /// first written.
+    Ring(Ring),
+    /// Above [`MAX_RING_SLOTS`]: one queue under one lock (the evicted entry
+    /// is dropped after the lock is released).
+    Queue(Mutex<VecDeque<Item>>),
+}
+
+/// The largest journal kept in a [`Ring`]: its chunk table is allocated
+/// whole (1,024 chunks at most).
+const MAX_RING_SLOTS: usize = 1 << 16;
+
+/// The slots of a [`Ring`] allocated at once: a journal's memory grows with
+/// what it holds (64 slots are about 20 KB), as a queue's would.
+const RING_CHUNK: usize = 64;
+
+/// `limit` slots; the entry of number `n` goes in slot `n % limit`.
+struct Ring {
+    /// The number of the next entry.
+    next: AtomicU64,
+    /// `ceil(limit / RING_CHUNK)` chunks of slots, each allocated on its
+    /// first write.
+    chunks: Box<[OnceLock<Box<[Slot]>>]>,
+}
+
+/// One slot of a [`Ring`]: the entry last written there, with its number.
+type Slot = Mutex<Option<(u64, Item)>>;
+
+/// Locks a slot or the queue. An entry is put in or taken out whole: a
+/// panic elsewhere leaves no half-made state, so a poisoned lock is used
+/// as is.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Ring {
+    fn new(limit: usize) -> Ring {
+        Ring {
+            next: AtomicU64::new(0),
+            chunks: (0..limit.div_ceil(RING_CHUNK))
+                .map(|_| OnceLock::new())
+                .collect(),
+        }
+    }
+
+    /// The slot of `index` (below `limit`), allocating its chunk if needed.
+    fn slot(&self, index: usize, limit: usize) -> Option<&Slot> {
+        let chunk = index / RING_CHUNK;
+        let slots = self.chunks.get(chunk)?.get_or_init(|| {
+            let len = RING_CHUNK.min(limit - chunk * RING_CHUNK);
+            (0..len).map(|_| Mutex::new(None)).collect()
+        });
+        slots.get(index % RING_CHUNK)
+    }
+
+    fn push(&self, item: Item, limit: usize) {
+        let number = self.next.fetch_add(1, Ordering::Relaxed);
+        // `limit` is at most MAX_RING_SLOTS, so the index fits.
+        let index = usize::try_from(number % limit as u64).unwrap_or_default();
+        let Some(slot) = self.slot(index, limit) else {
+            return;
+        };
+        let replaced = {
+            let mut slot = lock(slot);
+            match &*slot {
+                // A later entry got there first (this one was recorded
+                // `limit` entries ago and is already out of the journal).
+                Some((held, _)) if *held > number => Some((number, item)),
+                _ => slot.replace((number, item)),
+            }
+        };
+        drop(replaced);
+    }
+
+    /// Every entry held, oldest first: at most the `limit` most recent.
+    fn items(&self, limit: usize) -> Vec<Item> {
+        let mut held: Vec<(u64, Item)> = Vec::new();
+        for slots in self.chunks.iter().filter_map(OnceLock::get) {
+            for slot in slots.iter() {
+                if let Some((number, item)) = &*lock(slot) {
+                    held.push((*number, item.clone()));
+                }
+            }
+        }
+        held.sort_unstable_by_key(|(number, _)| *number);
+        // While entries are being recorded, a slot may still hold the entry
+        // `limit` older than the one about to replace it: not shown, since
+        // a newer one already is.
+        if let Some(&(newest, _)) = held.last() {
+            held.retain(|(number, _)| newest - number < limit as u64);
+        }
+        held.into_iter().map(|(_, item)| item).collect()
+    }
+
+    fn clear(&self) {
+        for slots in self.chunks.iter().filter_map(OnceLock::get) {
+            for slot in slots.iter() {
+                let taken = lock(slot).take();
+                drop(taken);
+            }
+        }
+    }
 }
 
 impl Journal {
     /// A journal of the most recent `limit` requests (`0`: records nothing).
     pub(super) fn new(limit: usize) -> Journal {
-        Journal {
-            limit,
-            entries: Mutex::new(VecDeque::new()),
-        }
+        let entries = if limit <= MAX_RING_SLOTS {
+            Entries::Ring(Ring::new(limit))
+        } else {
+            Entries::Queue(Mutex::new(VecDeque::new()))
+        };
+        Journal { limit, entries }
     }
 
     /// Whether requests are recorded at all.
     pub(super) fn enabled(&self) -> bool {
         self.limit > 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Item>> {
-        // An entry is pushed or popped whole: a panic elsewhere leaves no
-        // half-made state.
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds an entry, dropping the oldest one when full.
@@ -881,17 +1079,31 @@ impl Journal {
         if self.limit == 0 {
             return;
         }
-        let mut entries = self.lock();
-        while entries.len() >= self.limit {
-            entries.pop_front();
+        match &self.entries {
+            Entries::Ring(ring) => ring.push(item, self.limit),
+            Entries::Queue(queue) => {
+                let evicted = {
+                    let mut queue = lock(queue);
+                    let evicted = if queue.len() >= self.limit {
+                        queue.pop_front()
+                    } else {
+                        None
+                    };
+                    queue.push_back(item);
+                    evicted
+                };
+                drop(evicted);
+            }
         }
-        entries.push_back(item);
     }
 
-    /// The entries, oldest first, redacted (outside the lock: recording
+    /// The entries, oldest first, redacted (outside any lock: recording
     /// requests do not wait for it).
     pub(super) fn entries(&self) -> Vec<Entry> {
-        let items: Vec<Item> = self.lock().iter().cloned().collect();
+        let items = match &self.entries {
+            Entries::Ring(ring) => ring.items(self.limit),
+            Entries::Queue(queue) => lock(queue).iter().cloned().collect(),
+        };
         items
             .iter()
             .map(|item| match item {
@@ -903,7 +1115,13 @@ impl Journal {
 
     /// Forgets every entry.
     pub(super) fn clear(&self) {
-        self.lock().clear();
+        match &self.entries {
+            Entries::Ring(ring) => ring.clear(),
+            Entries::Queue(queue) => {
+                let taken = std::mem::take(&mut *lock(queue));
+                drop(taken);
+            }
+        }
     }
 }
 
@@ -1126,6 +1344,75 @@ mod tests {
             Utc::now(),
         );
         head.recorded(Some(&Bytes::copy_from_slice(body)), Some(200), None, None)
+    }
+
+    fn numbered(journal: &Journal, thread: usize, n: usize) {
+        let head = Head::capture(
+            &Method::GET,
+            &format!("/t{thread}/{n}").parse().expect("a URI"),
+            &HeaderMap::new(),
+            Utc::now(),
+        );
+        journal.push(head.record(None, Some(200), None, None));
+    }
+
+    fn paths(journal: &Journal) -> Vec<String> {
+        journal.entries().into_iter().map(|e| e.path).collect()
+    }
+
+    #[test]
+    fn the_ring_keeps_the_most_recent_entries_in_order() {
+        for limit in [1, 3, 64, 65, 1000] {
+            let journal = Journal::new(limit);
+            for n in 0..2 * limit + 5 {
+                numbered(&journal, 0, n);
+                if limit > 100 && n % 97 != 0 {
+                    continue;
+                }
+                let shown = paths(&journal);
+                let first = (n + 1).saturating_sub(limit);
+                let expected: Vec<String> = (first..=n).map(|i| format!("/t0/{i}")).collect();
+                assert_eq!(shown, expected, "limit {limit} after {n}");
+            }
+            journal.clear();
+            assert!(journal.entries().is_empty());
+            numbered(&journal, 0, 7);
+            assert_eq!(paths(&journal), ["/t0/7"]);
+        }
+        // Past the ring's size: one queue, same behaviour.
+        let journal = Journal::new(MAX_RING_SLOTS + 1);
+        assert!(matches!(journal.entries, Entries::Queue(_)));
+        for n in 0..3 {
+            numbered(&journal, 0, n);
+        }
+        assert_eq!(paths(&journal), ["/t0/0", "/t0/1", "/t0/2"]);
+        assert!(!Journal::new(0).enabled());
+    }
+
+    #[test]
+    fn concurrent_recordings_keep_the_limit_and_each_writers_order() {
+        let journal = Journal::new(100);
+        std::thread::scope(|scope| {
+            for thread in 0..4 {
+                let journal = &journal;
+                scope.spawn(move || {
+                    for n in 0..500 {
+                        numbered(journal, thread, n);
+                    }
+                });
+            }
+        });
+        let shown = paths(&journal);
+        assert_eq!(shown.len(), 100);
+        for thread in 0..4 {
+            let prefix = format!("/t{thread}/");
+            let ns: Vec<usize> = shown
+                .iter()
+                .filter_map(|p| p.strip_prefix(&prefix))
+                .map(|n| n.parse().expect("a number"))
+                .collect();
+            assert!(ns.windows(2).all(|w| w[0] < w[1]), "{ns:?}");
+        }
     }
 
     #[test]

@@ -250,6 +250,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::State;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -318,9 +319,10 @@ impl Emulator {
         let shared = Arc::new(Shared::new(config, true, registrations));
         let (stop, stopped) = oneshot::channel::<()>();
         // The server stops on `stop.send(())` and also when `stop` is dropped.
+        let handled = Arc::clone(&shared);
         let server = tokio::spawn(server::serve(
             listener,
-            app(Arc::clone(&shared)),
+            move |request| routes::dispatch(State(Arc::clone(&handled)), request),
             timeouts,
             async {
                 let _ = stopped.await;

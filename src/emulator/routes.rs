@@ -7,10 +7,11 @@
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 
 use super::body::{self, BodyMemory, MAX_BODY_BYTES};
 use super::config::EmulatorConfig;
@@ -315,30 +316,51 @@ impl Route {
 /// whose client goes away before the answer (see [`Pending`]).
 pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     if shared.config.admin && admin::is_admin_path(request.uri().path()) {
-        return admin::handle(&shared, request).await;
+        // Boxed: its future is large, and would make every request's
+        // future as large (hyper moves it a few times per request).
+        return Box::pin(admin::handle(&shared, request)).await;
     }
-    let method = request.method().clone();
-    let uri = request.uri().clone();
-    let head = shared
-        .journal
-        .enabled()
-        .then(|| journal::Head::capture(&method, &uri, request.headers(), shared.clock.now()));
-    let fault = shared.faults.hit(&method, uri.path());
+    let (parts, body) = request.into_parts();
+    // The request's time, for the journal and the handler (but one that
+    // waits for a `delay_ms` fault reads the clock again after it).
+    let arrived = shared.clock.now();
+    let at = shared.journal.enabled().then_some(arrived);
+    let fault = shared.faults.hit(&parts.method, parts.uri.path());
     let mut pending = Pending {
         shared: &shared,
-        head,
+        method: parts.method,
+        uri: parts.uri,
+        headers: parts.headers,
+        at,
         fault: fault.as_ref().map(|(id, _)| *id),
         body: None,
     };
+    let (method, uri, headers) = (&pending.method, &pending.uri, &pending.headers);
     let response = match &fault {
-        None => handle(&shared, &method, &uri, request, &mut pending.body).await,
-        Some((_, Action::Delay(delay))) => match read_ahead(request, &shared.bodies).await {
-            Ok((request, body)) => {
-                if pending.head.is_some() {
-                    pending.body = body;
+        None => {
+            handle(
+                &shared,
+                Some(arrived),
+                (method, uri, headers),
+                body,
+                &mut pending.body,
+            )
+            .await
+        }
+        Some((_, Action::Delay(delay))) => match read_ahead(headers, body, &shared.bodies).await {
+            Ok((body, read)) => {
+                if pending.at.is_some() {
+                    pending.body = read;
                 }
                 tokio::time::sleep(*delay).await;
-                handle(&shared, &method, &uri, request, &mut pending.body).await
+                handle(
+                    &shared,
+                    None,
+                    (method, uri, headers),
+                    body,
+                    &mut pending.body,
+                )
+                .await
             }
             Err(error) if error.status() == axum::http::StatusCode::REQUEST_TIMEOUT => {
                 // The body did not arrive in time: answered 408, as without the fault.
@@ -353,8 +375,8 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
         },
         Some((id, action)) => {
             // Read (for the journal) but never handled: no data changes.
-            if pending.head.is_some() {
-                pending.body = body::read(request, &shared.bodies).await.ok();
+            if pending.at.is_some() {
+                pending.body = body::read_body(body, &shared.bodies).await.ok();
             }
             Ok(fault_response(*id, action))
         }
@@ -362,9 +384,9 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
     .unwrap_or_else(IntoResponse::into_response);
     let dropped = response.extensions().get::<DropConnection>().is_some();
     let status = (!dropped).then(|| response.status().as_u16());
-    pending.finish(status, dropped.then_some(Outcome::Dropped));
     // The path only: the query may carry an access token.
-    tracing::debug!(target: LOG_TARGET, %method, path = uri.path(), status = status.unwrap_or(0), "request");
+    tracing::debug!(target: LOG_TARGET, method = %pending.method, path = pending.uri.path(), status = status.unwrap_or(0), "request");
+    pending.finish(status, dropped.then_some(Outcome::Dropped));
     response
 }
 
@@ -372,10 +394,17 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
 /// [`Pending::finish`], or, if its handling is dropped first (hyper drops
 /// it when the client closes the connection before the answer, e.g. during
 /// a `delay_ms` fault), when it is dropped, as [`Outcome::ClientGone`].
+///
+/// It holds the request's head, which the handler borrows; recording copies
+/// its bytes (see [`journal::Head`]).
 struct Pending<'a> {
     shared: &'a Shared,
-    /// `None` when the journal is off, or once recorded.
-    head: Option<journal::Head>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    /// When the request arrived; `None` when the journal is off, or once
+    /// recorded.
+    at: Option<DateTime<Utc>>,
     fault: Option<u64>,
     /// The body, once read.
     body: Option<Bytes>,
@@ -384,8 +413,9 @@ struct Pending<'a> {
 impl Pending<'_> {
     /// Records the request: answered `status`, or not for `outcome`.
     fn finish(&mut self, status: Option<u16>, outcome: Option<Outcome>) {
-        if let Some(head) = self.head.take() {
-            let entry = head.recorded(self.body.as_ref(), status, self.fault, outcome);
+        if let Some(at) = self.at.take() {
+            let head = journal::Head::new(&self.method, &self.uri, &self.headers, at);
+            let entry = head.record(self.body.take(), status, self.fault, outcome);
             self.shared.journal.push(entry);
         }
     }
@@ -393,7 +423,7 @@ impl Pending<'_> {
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
-        if self.head.is_some() {
+        if self.at.is_some() {
             tracing::debug!(target: LOG_TARGET, "the client went away before the answer");
             self.finish(None, Some(Outcome::ClientGone));
         }
@@ -405,27 +435,25 @@ impl Drop for Pending<'_> {
 /// recorded with its body, and noticed at all when its body is larger than
 /// what hyper reads ahead (hyper watches for the connection closing only
 /// while it is not waiting for the body to be read; see [`Pending`]). The
-/// request, with the body read (if it was), for [`handle`]; `Err` when the
-/// body was cut short: the client is gone.
+/// body, read (if it was) and to be read again by [`handle`]; `Err` when
+/// the body was cut short: the client is gone.
 async fn read_ahead(
-    request: Request,
+    headers: &HeaderMap,
+    body: Body,
     memory: &BodyMemory,
-) -> Result<(Request, Option<Bytes>), ApiError> {
-    let declared = request
-        .headers()
+) -> Result<(Body, Option<Bytes>), ApiError> {
+    let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if !declared.is_some_and(|length| length > 0 && length <= MAX_BODY_BYTES) {
         // No body, a chunked one, or one too large (answered 413 after the
         // wait, once credentials are checked, as without the fault).
-        return Ok((request, None));
+        return Ok((body, None));
     }
-    let (parts, body) = request.into_parts();
     // Read as every body is (one buffer, counted, under the body deadline).
-    let body = body::read(Request::new(body), memory).await?;
-    let request = Request::from_parts(parts, axum::body::Body::from(body.clone()));
-    Ok((request, Some(body)))
+    let body = body::read_body(body, memory).await?;
+    Ok((Body::from(body.clone()), Some(body)))
 }
 
 /// The answer of a `status` or `drop` fault.
@@ -465,15 +493,17 @@ fn fault_response(id: u64, action: &Action) -> Response {
     }
 }
 
+/// Answers a request to LivePerson's routes at `now` (`None`: the clock's
+/// time now); the body read goes into `body_out` when the journal is on.
 async fn handle(
     shared: &Arc<Shared>,
-    method: &Method,
-    uri: &Uri,
-    request: Request,
+    now: Option<DateTime<Utc>>,
+    (method, uri, headers): (&Method, &Uri, &HeaderMap),
+    body: Body,
     body_out: &mut Option<Bytes>,
 ) -> ApiResult {
     shared.sweep_if_due();
-    let now = shared.clock.now();
+    let now = now.unwrap_or_else(|| shared.clock.now());
     let segments = match split_path(uri.path()) {
         Ok(segments) => segments,
         Err(error) => {
@@ -482,7 +512,7 @@ async fn handle(
                 authorize(
                     route.api,
                     &shared.config,
-                    request.headers(),
+                    headers,
                     &QueryParams::parse(uri)?,
                 )?;
             }
@@ -497,26 +527,34 @@ async fn handle(
         )));
     };
     let query = QueryParams::parse(uri)?;
-    authorize(first.api, &shared.config, request.headers(), &query)?;
+    authorize(first.api, &shared.config, headers, &query)?;
     let Some((handler, params)) = matches
         .iter()
         .find_map(|(route, params)| route.handler(method).map(|h| (h, *params)))
     else {
         return Err(ApiError::method_not_allowed(allowed_methods(&matches)));
     };
-    let mut request = request;
-    let headers = std::mem::take(request.headers_mut());
-    let body = body::read(request, &shared.bodies).await?;
-    if shared.journal.enabled() {
-        *body_out = Some(body.clone());
-    }
+    let body = body::read_body(body, &shared.bodies).await?;
+    let journal = shared.journal.enabled();
     if body.len() + uri.query().map_or(0, str::len) < OFFLOAD_BYTES {
-        return handler(&Call::new(shared, &headers, now, params, &query, body));
+        let call = Call::new(shared, headers, now, params, &query, body);
+        let answer = handler(&call);
+        // No wait since the body was read: the request cannot be dropped
+        // before this, so the journal gets the body now, without a copy.
+        if journal {
+            *body_out = Some(call.body);
+        }
+        return answer;
+    }
+    if journal {
+        *body_out = Some(body.clone());
     }
     // Parsing, checking and answering a large request takes a while: off
     // the async workers, so it cannot stall other requests. The route is
-    // matched again there (cheap) since `params` borrows this task's path.
+    // matched again there (cheap) since `params` borrows this task's path;
+    // the head is copied (the journal keeps the request's own).
     let (shared, method, uri) = (Arc::clone(shared), method.clone(), uri.clone());
+    let headers = headers.clone();
     tokio::task::spawn_blocking(move || {
         let segments = split_path(uri.path())?;
         let matches = candidates(&segments);
@@ -574,7 +612,16 @@ fn split_path(path: &str) -> Result<Vec<Cow<'_, str>>, ApiError> {
     if path.is_empty() {
         return Ok(Vec::new());
     }
-    path.split('/').map(percent_decode).collect()
+    // Enough for every route (at most 7 segments); a longer path grows it.
+    let mut segments = Vec::with_capacity(8);
+    if !path.contains('%') {
+        segments.extend(path.split('/').map(Cow::Borrowed));
+        return Ok(segments);
+    }
+    for segment in path.split('/') {
+        segments.push(percent_decode(segment)?);
+    }
+    Ok(segments)
 }
 
 /// Decodes `%XX` escapes; `+` is a literal plus in a path.

@@ -29,14 +29,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Bytes;
+use axum::response::Response;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
@@ -67,14 +66,23 @@ pub(super) struct Timeouts {
     pub(super) body_read: Duration,
 }
 
-/// Serves `router` on `listener` until `stop` resolves, then lets open
+/// Serves `handler` on `listener` until `stop` resolves, then lets open
 /// connections finish their requests (idle ones close at once).
-pub(super) async fn serve(
+///
+/// `handler` answers each request directly, without an axum `Router` around
+/// it: the emulator matches its own routes (`routes.rs`), so a router would
+/// only add its per-request work (a boxed service cloned, extensions, a
+/// path lookup). Hyper writes `Content-Length` from the body's exact size
+/// and leaves the body out of an answer to `HEAD`, as axum would.
+pub(super) async fn serve<H, F>(
     listener: TcpListener,
-    router: Router,
+    handler: H,
     timeouts: Timeouts,
     stop: impl Future<Output = ()>,
-) {
+) where
+    H: Fn(axum::extract::Request) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(stop);
     loop {
@@ -94,23 +102,22 @@ pub(super) async fn serve(
         let _ = tcp.set_nodelay(true);
         let link = Arc::new(Link::default());
         let io = TokioIo::new(Watched::new(tcp, Arc::clone(&link), timeouts));
-        let inner = TowerToHyperService::new(router.clone());
+        let handler = handler.clone();
         let service = service_fn(move |request: hyper::Request<Incoming>| {
             let guard = InFlight::enter(&link);
-            let request =
-                request.map(|body| Timed::new(body, Arc::clone(&link), timeouts.body_read));
-            let answer = hyper::service::Service::call(&inner, request);
+            let request = request.map(|body| {
+                axum::body::Body::new(Timed::new(body, Arc::clone(&link), timeouts.body_read))
+            });
+            let answer = handler(request);
             async move {
-                let answer = answer.await;
+                let response = answer.await;
                 drop(guard);
-                match answer {
+                if response.extensions().get::<DropConnection>().is_some() {
                     // A `drop` fault: an error makes hyper close the
                     // connection without writing anything.
-                    Ok(response) if response.extensions().get::<DropConnection>().is_some() => {
-                        Err(Dropped)
-                    }
-                    Ok(response) => Ok(response),
-                    Err(never) => match never {},
+                    Err(Dropped)
+                } else {
+                    Ok(response)
                 }
             }
         });
