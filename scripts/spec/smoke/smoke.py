@@ -185,6 +185,40 @@ def check(step: str, got: Any, want: Any) -> None:
         print(f"python: MISMATCH {step}: got {got!r}, want {want!r}")
 
 
+# SEND payloads the scenarios share.
+def text_event(message: str) -> ContentEvent:
+    return ContentEvent(
+        type_=ContentEventType.CONTENTEVENT,
+        content_type=ContentEventContentType.TEXTPLAIN,
+        message=message,
+    )
+
+
+def publish_request(req_id: str, dialog_id: str, event: Any) -> PublishEventRequest:
+    return PublishEventRequest(
+        kind=RequestKind.REQ,
+        id=req_id,
+        type_=PublishEventRequestType.MS_PUBLISHEVENT,
+        body=PublishEventBody(dialog_id=dialog_id, event=event),
+    )
+
+
+def close_request(req_id: str, conversation: str) -> UpdateConversationFieldRequest:
+    """The Connector API's close: `ConversationStateField` `CLOSE`."""
+    return UpdateConversationFieldRequest(
+        kind=RequestKind.REQ,
+        id=req_id,
+        type_=UpdateConversationFieldRequestType.CM_UPDATECONVERSATIONFIELD,
+        body=UpdateConversationFieldBody(
+            conversation_id=conversation,
+            conversation_field=ConversationStateField(
+                field=ConversationStateFieldField.CONVERSATIONSTATEFIELD,
+                conversation_state=ConversationStateFieldConversationState.CLOSE,
+            ),
+        ),
+    )
+
+
 # The emulator's admin routes need no credentials. Start clean, as a test would.
 admin = emulator_admin_client.Client(base_url=BASE_URL)
 r = reset_emulator.sync_detailed(client=admin)
@@ -584,12 +618,7 @@ def connector_flow() -> None:
         return send_to_conversation.sync_detailed(account, client=client, body=body, v=SendToConversationV.VALUE_3)
 
     def publish(req_id: str, event: Any) -> PublishEventRequest:
-        return PublishEventRequest(
-            kind=RequestKind.REQ,
-            id=req_id,
-            type_=PublishEventRequestType.MS_PUBLISHEVENT,
-            body=PublishEventBody(dialog_id=conversation, event=event),
-        )
+        return publish_request(req_id, conversation, event)
 
     def published(step: str, r: Any, req_id: str, sequence: int) -> None:
         check(f"{step} -> status", r.status_code, 200)
@@ -600,11 +629,7 @@ def connector_flow() -> None:
             {"reqId": req_id, "code": "OK", "body": {"sequence": sequence}},
         )
 
-    text = ContentEvent(
-        type_=ContentEventType.CONTENTEVENT,
-        content_type=ContentEventContentType.TEXTPLAIN,
-        message="Hello, I need your support",
-    )
+    text = text_event("Hello, I need your support")
     published("connector SEND text", send(publish("1", text)), "1", 0)
     typing = ChatStateEvent(type_=ChatStateEventType.CHATSTATEEVENT, chat_state=ChatState.COMPOSING)
     published("connector SEND chat state COMPOSING", send(publish("2", typing)), "2", 1)
@@ -768,18 +793,7 @@ def connector_flow() -> None:
     )
     check("connector GET the file from swift -> the same bytes", (r.status_code, r.content), (200, image))
 
-    close = UpdateConversationFieldRequest(
-        kind=RequestKind.REQ,
-        id="5",
-        type_=UpdateConversationFieldRequestType.CM_UPDATECONVERSATIONFIELD,
-        body=UpdateConversationFieldBody(
-            conversation_id=conversation,
-            conversation_field=ConversationStateField(
-                field=ConversationStateFieldField.CONVERSATIONSTATEFIELD,
-                conversation_state=ConversationStateFieldConversationState.CLOSE,
-            ),
-        ),
-    )
+    close = close_request("5", conversation)
     r = send(close)
     check("connector SEND close -> status", r.status_code, 200)
     check("connector SEND close -> model", isinstance(r.parsed, SendResponse), True)
@@ -990,19 +1004,7 @@ def webhook_flow() -> None:
         r = send_to_conversation.sync_detailed(
             account,
             client=conn,
-            body=PublishEventRequest(
-                kind=RequestKind.REQ,
-                id="1",
-                type_=PublishEventRequestType.MS_PUBLISHEVENT,
-                body=PublishEventBody(
-                    dialog_id=conversation,
-                    event=ContentEvent(
-                        type_=ContentEventType.CONTENTEVENT,
-                        content_type=ContentEventContentType.TEXTPLAIN,
-                        message=text,
-                    ),
-                ),
-            ),
+            body=publish_request("1", conversation, text_event(text)),
             v=SendToConversationV.VALUE_3,
         )
         check("webhook SEND text -> status", r.status_code, 200)
@@ -1220,19 +1222,9 @@ def survey_flow(account: str, conn: Any, receiver: WebhookReceiver) -> None:
     check("survey create_conversation with Client-Properties MULTI_DIALOG -> status", r.status_code, 200)
     results = r.parsed if isinstance(r.parsed, list) else []
     conversation = results[1].body.conversation_id if len(results) == 2 else ""
-    close = UpdateConversationFieldRequest(
-        kind=RequestKind.REQ,
-        id="s1",
-        type_=UpdateConversationFieldRequestType.CM_UPDATECONVERSATIONFIELD,
-        body=UpdateConversationFieldBody(
-            conversation_id=conversation,
-            conversation_field=ConversationStateField(
-                field=ConversationStateFieldField.CONVERSATIONSTATEFIELD,
-                conversation_state=ConversationStateFieldConversationState.CLOSE,
-            ),
-        ),
+    r = send_to_conversation.sync_detailed(
+        account, client=conn, body=close_request("s1", conversation), v=SendToConversationV.VALUE_3
     )
-    r = send_to_conversation.sync_detailed(account, client=conn, body=close, v=SendToConversationV.VALUE_3)
     check("survey SEND close (the MAIN dialog) -> status", r.status_code, 200)
     changes = Changes(receiver)
 
@@ -1269,19 +1261,7 @@ def survey_flow(account: str, conn: Any, receiver: WebhookReceiver) -> None:
         (question or {}).get("event", {}).get("type"),
         "ContentEvent",
     )
-    answer = PublishEventRequest(
-        kind=RequestKind.REQ,
-        id="s2",
-        type_=PublishEventRequestType.MS_PUBLISHEVENT,
-        body=PublishEventBody(
-            dialog_id=survey,
-            event=ContentEvent(
-                type_=ContentEventType.CONTENTEVENT,
-                content_type=ContentEventContentType.TEXTPLAIN,
-                message="5",
-            ),
-        ),
-    )
+    answer = publish_request("s2", survey, text_event("5"))
     r = send_to_conversation.sync_detailed(account, client=conn, body=answer, v=SendToConversationV.VALUE_3)
     check("survey SEND the answer in the survey dialog -> status", r.status_code, 200)
     over = changes.find(
