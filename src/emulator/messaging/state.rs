@@ -140,18 +140,14 @@ pub(crate) struct Opening {
 impl Opening {
     /// The features `Client-Properties` declared (its `features` strings,
     /// when it is a JSON object that has them).
-    fn features(&self) -> Vec<String> {
+    fn features(&self) -> impl Iterator<Item = &str> {
         self.client_properties
             .as_ref()
             .and_then(|p| p.get("features"))
             .and_then(Value::as_array)
-            .map(|all| {
-                all.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
     }
 }
 
@@ -259,15 +255,13 @@ struct Conversation {
     forgotten: u64,
     /// What CONVERSATION said.
     opening: Opening,
-    /// The features its `Client-Properties` declared.
-    features: Vec<String>,
     /// Its post-conversation survey dialog, once the MAIN dialog closed.
     survey: Option<Survey>,
 }
 
 impl Conversation {
     fn has_feature(&self, feature: &str) -> bool {
-        self.features.iter().any(|f| f == feature)
+        self.opening.features().any(|f| f == feature)
     }
 
     /// The whole conversation is open: its MAIN dialog, or its survey's.
@@ -663,7 +657,6 @@ impl Conversations {
             next_sequence: 0,
             events: VecDeque::new(),
             forgotten: 0,
-            features: opening.features(),
             opening,
             survey: None,
         };
@@ -992,7 +985,8 @@ impl Conversations {
             if let Some(properties) = &opening.client_properties {
                 map.insert("client_properties".into(), properties.clone());
             }
-            map.insert("features".into(), Value::from(conv.features.clone()));
+            let features: Vec<&str> = opening.features().collect();
+            map.insert("features".into(), Value::from(features));
         }
         Some(out)
     }
@@ -1032,7 +1026,6 @@ mod tests {
                 events: Default::default(),
                 forgotten: 0,
                 opening: Default::default(),
-                features: Vec::new(),
                 survey: None,
             },
         );
