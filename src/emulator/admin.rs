@@ -265,19 +265,8 @@ pub(super) fn agent_action(action: &str, body: &[u8]) -> Result<AgentAction, Api
         }
         "rich-content" => {
             only(&["content", "quickReplies"])?;
-            let Some(content) = fields.get("content") else {
-                return Err(ApiError::bad_request(
-                    "/content: required (the structured content)",
-                ));
-            };
-            let quick_replies = fields.get("quickReplies");
-            crate::messaging::rich::check_event(content, quick_replies, "")
-                .map_err(|violation| ApiError::bad_request(violation.to_string()))?;
-            let mut event = serde_json::json!({"type": "RichContentEvent", "content": content});
-            if let (Some(quick_replies), Value::Object(map)) = (quick_replies, &mut event) {
-                map.insert("quickReplies".into(), quick_replies.clone());
-            }
-            AgentAction::Publish(Published::Rich(event))
+            let published = Published::rich(fields.get("content"), fields.get("quickReplies"), "")?;
+            AgentAction::Publish(published)
         }
         "file" => {
             only(&["fileType", "content", "caption", "preview"])?;

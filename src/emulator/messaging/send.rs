@@ -293,7 +293,11 @@ fn published(event: &Value) -> Result<Published, ApiError> {
         }
         Some("ContentEvent") => text("message").map(Published::Text),
         Some("ChatStateEvent") => text("chatState").map(Published::ChatState),
-        Some("RichContentEvent") => return rich(event).map(Published::Rich),
+        Some("RichContentEvent") => {
+            // The structured content under `content`, or the JSON schema's `message`.
+            let content = event.get("content").or_else(|| event.get("message"));
+            return Published::rich(content, event.get("quickReplies"), "/body/event");
+        }
         Some("AcceptStatusEvent") => text("status").map(|status| Published::AcceptStatus {
             status,
             sequences: event["sequenceList"]
@@ -305,28 +309,6 @@ fn published(event: &Value) -> Result<Published, ApiError> {
     };
     // The shape was checked: every member read above is there.
     published.ok_or_else(|| ApiError::bad_request("the event is not one SEND publishes"))
-}
-
-/// A `RichContentEvent` as it is delivered: its structured content (under
-/// `content`, or the JSON schema's `message`) and quick replies, checked
-/// against LivePerson's schema; 400 names the first member at fault.
-fn rich(event: &Value) -> Result<Value, ApiError> {
-    let content = match event.get("content").or_else(|| event.get("message")) {
-        Some(content) => content,
-        None => {
-            return Err(ApiError::bad_request(
-                "/body/event/content: required (the structured content)",
-            ));
-        }
-    };
-    let quick_replies = event.get("quickReplies");
-    crate::messaging::rich::check_event(content, quick_replies, "/body/event")
-        .map_err(|violation| ApiError::bad_request(violation.to_string()))?;
-    let mut delivered = json!({"type": "RichContentEvent", "content": content});
-    if let (Some(quick_replies), Value::Object(map)) = (quick_replies, &mut delivered) {
-        map.insert("quickReplies".into(), quick_replies.clone());
-    }
-    Ok(delivered)
 }
 
 /// A `fileType` of file sharing: JPG, JPEG, PNG or GIF; else 400.

@@ -168,6 +168,29 @@ pub(crate) enum Published {
 }
 
 impl Published {
+    /// A `RichContentEvent` as it is delivered, from its structured
+    /// `content` and optional `quickReplies` (found at `{at}/content` and
+    /// `{at}/quickReplies`), checked against LivePerson's schema: 400 names
+    /// the first member at fault.
+    pub(crate) fn rich(
+        content: Option<&Value>,
+        quick_replies: Option<&Value>,
+        at: &str,
+    ) -> Result<Published, ApiError> {
+        let Some(content) = content else {
+            return Err(ApiError::bad_request(format!(
+                "{at}/content: required (the structured content)"
+            )));
+        };
+        crate::messaging::rich::check_event(content, quick_replies, at)
+            .map_err(|violation| ApiError::bad_request(violation.to_string()))?;
+        let mut event = json!({"type": "RichContentEvent", "content": content});
+        if let (Some(quick_replies), Value::Object(map)) = (quick_replies, &mut event) {
+            map.insert("quickReplies".into(), quick_replies.clone());
+        }
+        Ok(Published::Rich(event))
+    }
+
     fn event(&self) -> Value {
         match self {
             Published::Text(text) => {
