@@ -98,6 +98,24 @@ async fn collect(
     seen
 }
 
+/// The first notification the route queues that `pick` takes, skipping the
+/// others.
+async fn first<T>(
+    queue: &mut mpsc::Receiver<Notification>,
+    mut pick: impl FnMut(&Notification) -> Option<T>,
+) -> T {
+    let mut skipped = Vec::new();
+    loop {
+        match tokio::time::timeout(WAIT, queue.recv()).await {
+            Ok(Some(n)) => match pick(&n) {
+                Some(found) => return found,
+                None => skipped.push(n),
+            },
+            other => panic!("the route queued nothing more ({other:?}); skipped: {skipped:#?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn send_a_text_and_await_the_echo_agents_reply() {
     let mut lp = start(&[]).await;
@@ -269,17 +287,12 @@ async fn a_card_sent_is_received_through_the_webhook_route_as_rich_content() {
         .await
         .unwrap();
     assert_eq!(sent.sequence, Some(0), "the refused content was not sent");
-    let seen = collect(&mut lp.queue, |seen| {
-        seen.iter()
-            .any(|n| matches!(n, Notification::RichContent(_)))
+    let notification = first(&mut lp.queue, |n| {
+        matches!(n, Notification::RichContent(_)).then(|| n.clone())
     })
     .await;
-    let notification = seen
-        .iter()
-        .find(|n| matches!(n, Notification::RichContent(_)))
-        .unwrap();
-    let Notification::RichContent(received) = notification else {
-        unreachable!("found above")
+    let Notification::RichContent(received) = &notification else {
+        unreachable!("picked above")
     };
     assert_eq!(received.conversation(), id);
     assert!(received.is_from_consumer());
@@ -386,18 +399,11 @@ async fn a_file_the_agent_shares_reaches_the_connector_and_downloads() {
     let answer: serde_json::Value = answer.json().await.unwrap();
     assert_eq!(answer, serde_json::json!({"sequence": 0}));
 
-    let seen = collect(&mut lp.queue, |seen| {
-        seen.iter()
-            .any(|n| matches!(n, Notification::Content(m) if m.is_from_agent()))
+    let received = first(&mut lp.queue, |n| match n {
+        Notification::Content(m) if m.is_from_agent() => Some(m.clone()),
+        _ => None,
     })
     .await;
-    let received = seen
-        .into_iter()
-        .find_map(|n| match n {
-            Notification::Content(m) if m.is_from_agent() => Some(m),
-            _ => None,
-        })
-        .unwrap();
     assert_eq!(received.conversation(), id);
     assert_eq!(received.sequence, Some(0));
     assert_eq!(received.event.content_type, "hosted/file");
@@ -548,18 +554,11 @@ async fn the_agents_card_reaches_a_connector_that_declared_rich_content() {
         .await
         .unwrap();
     assert_eq!(answer.status(), reqwest::StatusCode::OK);
-    let seen = collect(&mut lp.queue, |seen| {
-        seen.iter()
-            .any(|n| matches!(n, Notification::RichContent(m) if m.is_from_agent()))
+    let received = first(&mut lp.queue, |n| match n {
+        Notification::RichContent(m) if m.is_from_agent() => Some(m.clone()),
+        _ => None,
     })
     .await;
-    let received = seen
-        .iter()
-        .find_map(|n| match n {
-            Notification::RichContent(m) if m.is_from_agent() => Some(m),
-            _ => None,
-        })
-        .unwrap();
     assert_eq!(received.conversation(), id);
     assert_eq!(&received.event.content, card.content());
     lp.emulator.shutdown().await;
