@@ -610,8 +610,13 @@ impl Session {
     /// (at namespace level without `/{sessionId}`) with the object; 204 → `Ok(())`, 413 →
     /// [`Error::DocumentTooLarge`].
     pub async fn set_properties<T: Serialize + ?Sized>(&self, properties: &T) -> Result<(), Error> {
-        let body = serde_json::to_vec(&to_map("properties", properties)?)
-            .map_err(|e| Error::invalid("properties", format!("cannot serialize: {e}")))?;
+        // The same bytes either way (keys sorted, each value's depth checked);
+        // written without a `Value` where that is sure to give them.
+        let body = match crate::values::sorted_text::properties_text(properties) {
+            Some(text) => text,
+            None => serde_json::to_vec(&to_map("properties", properties)?)
+                .map_err(|e| Error::invalid("properties", format!("cannot serialize: {e}")))?,
+        };
         // Written by hand, not through the generated `set_session_properties`
         // (`set_namespace_properties`): the same request (no `Accept` of its
         // own, as the generated call) and the same answers: any 2xx is

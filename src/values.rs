@@ -33,6 +33,8 @@ use serde_path_to_error::Segment;
 use crate::Error;
 use crate::names::{IntoName, PropertyName};
 
+pub(crate) mod sorted_text;
+
 /// Properties as the JSON text of each value, exactly as the service holds
 /// it: name to [`RawValue`], in name order.
 ///

@@ -449,23 +449,35 @@ impl Transport {
 }
 
 /// A copy of a request, to send again: what reqwest's `try_clone` gives,
-/// without its cost for a request with no body (a read). `try_clone` makes
-/// the copy's extension map for its timeout, then drops it for the
-/// original's extensions (two allocations, about 600 instructions).
+/// without its cost. `try_clone` makes the copy's extension map for its
+/// timeout, then drops it for the original's extensions (two allocations,
+/// about 600 instructions).
 ///
 /// The copy is taken before the attempt's timeout is set, so the request's
 /// extensions are empty: every request sent here is made by a reqwest
 /// `RequestBuilder` (the generated clients', or `RawCall`'s), whose only
-/// extension is the timeout, which none of them sets. A request with a body
-/// is copied by `try_clone`: only reqwest can copy a `Body` without copying
-/// its bytes.
+/// extension is the timeout, which none of them sets. A small body is
+/// copied (for a few hundred bytes that costs what `try_clone`'s sharing
+/// does: its first clone allocates the shared count); a larger one is
+/// shared by `try_clone`, and a stream is not copied, as `try_clone` does
+/// not.
 fn copy_for_retry(request: &Request) -> Option<Request> {
-    if request.body().is_some() || request.timeout().is_some() {
+    /// Up to this size a body is copied rather than shared.
+    const COPIED_BODY: usize = 4096;
+    if request.timeout().is_some() {
         return request.try_clone();
     }
+    let body = match request.body() {
+        None => None,
+        Some(body) => match body.as_bytes() {
+            Some(bytes) if bytes.len() <= COPIED_BODY => Some(reqwest::Body::from(bytes.to_vec())),
+            _ => return request.try_clone(),
+        },
+    };
     let mut copy = Request::new(request.method().clone(), request.url().clone());
     *copy.headers_mut() = request.headers().clone();
     *copy.version_mut() = request.version();
+    *copy.body_mut() = body;
     Some(copy)
 }
 
