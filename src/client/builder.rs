@@ -51,6 +51,10 @@ pub struct ClientBuilder<K> {
     pub(crate) policy: Policy,
     pub(crate) user_agent: String,
     pub(crate) http: Option<reqwest::Client>,
+    /// The total timeout `http` was built with, when this crate built it (a
+    /// discovery's client, taken by a messaging client); `None` for one the
+    /// caller gave with [`http_client`](Self::http_client).
+    pub(crate) http_timeout: Option<Duration>,
     pub(crate) kind: K,
 }
 
@@ -74,9 +78,11 @@ impl<K: Default> ClientBuilder<K> {
                 attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
                 deadline: DEFAULT_CALL_DEADLINE,
                 max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+                client_timeout: None,
             },
             user_agent: concat!("liveperson-ccs/", env!("CARGO_PKG_VERSION")).to_owned(),
             http: None,
+            http_timeout: None,
             kind: K::default(),
         }
     }
@@ -169,6 +175,7 @@ impl<K> ClientBuilder<K> {
     /// and response limit still apply: they act on each request.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self.http_timeout = None;
         self
     }
 
@@ -178,21 +185,33 @@ impl<K> ClientBuilder<K> {
             None => return Err(Error::invalid("account id", "no account was given")),
         };
         let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(default_base))?;
+        let mut policy = self.policy;
         let http = match self.http {
-            Some(http) => http,
-            // The attempt timeout is set on each request (see `Transport`).
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(self.user_agent)
-                .build()
-                .map_err(|e| Error::invalid("HTTP client settings", e.without_url().to_string()))?,
+            Some(http) => {
+                policy.client_timeout = self.http_timeout;
+                http
+            }
+            // The attempt timeout is the client's total timeout, so that an
+            // attempt given all of it needs none of its own; a shorter one
+            // (the deadline near) is set on the request (see `Transport`).
+            None => {
+                policy.client_timeout = Some(policy.attempt_timeout);
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .timeout(policy.attempt_timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(self.user_agent)
+                    .build()
+                    .map_err(|e| {
+                        Error::invalid("HTTP client settings", e.without_url().to_string())
+                    })?
+            }
         };
         Ok(Parts {
             account,
             base_url,
             http,
-            policy: self.policy,
+            policy,
         })
     }
 

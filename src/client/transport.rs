@@ -56,6 +56,11 @@ pub(crate) struct Policy {
     pub(crate) deadline: Duration,
     /// The largest success body read.
     pub(crate) max_response_bytes: u64,
+    /// The total timeout of the `reqwest::Client` the requests go through,
+    /// when this crate built it (`None` for one the caller gave): an attempt
+    /// whose timeout is that one needs none of its own on the request
+    /// (reqwest keeps a request's in an extension map, two allocations).
+    pub(crate) client_timeout: Option<Duration>,
 }
 
 impl Default for Policy {
@@ -65,6 +70,7 @@ impl Default for Policy {
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             deadline: DEFAULT_CALL_DEADLINE,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            client_timeout: None,
         }
     }
 }
@@ -340,7 +346,13 @@ impl Transport {
             } else {
                 policy.deadline.saturating_sub(started.elapsed())
             };
-            *request.timeout_mut() = Some(policy.attempt_timeout.min(left));
+            let timeout = policy.attempt_timeout.min(left);
+            // The client's own total timeout is the same limit, applied the
+            // same way (reqwest takes a request's timeout, or else its
+            // client's, until the body is read).
+            if policy.client_timeout != Some(timeout) {
+                *request.timeout_mut() = Some(timeout);
+            }
             if again.is_none() && secrets.is_none() && !self.credentials_fixed() {
                 secrets = Some(self.secrets_of(&request));
             }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::support::{CaptureServer, Reply};
 use liveperson_ccs::connector::{AppJwtProvider, ConnectorErrorCode, Discovery};
-use liveperson_ccs::emulator::{Emulator, EmulatorConfig};
+use liveperson_ccs::emulator::{Emulator, EmulatorConfig, Fault};
 use liveperson_ccs::messaging::{AcceptStatus, ChatState, ConversationRequest, CustomerInfo};
 use liveperson_ccs::{Error, MessagingClient, RefreshingCredential, RetryPolicy, Token};
 use serde_json::json;
@@ -274,6 +274,46 @@ async fn missing_tokens_get_their_documented_codes() -> Result<(), Error> {
 // ---------------------------------------------------------------------------
 // Discovery: single flight and grace
 // ---------------------------------------------------------------------------
+
+/// A messaging client built from a discovery uses the discovery's HTTP
+/// client, whose total timeout is the discovery's attempt timeout (30 s
+/// here); the messaging client's own, shorter, attempt timeout still cuts
+/// its calls.
+#[tokio::test]
+async fn a_messaging_client_keeps_its_attempt_timeout_on_the_discoverys_http_client()
+-> Result<(), Error> {
+    let emulator = emulator(EmulatorConfig::new().app_credentials(CLIENT_ID, CLIENT_SECRET)).await;
+    let discovery = discovery(&emulator);
+    let app_jwt = AppJwtProvider::new(&discovery, CLIENT_ID, CLIENT_SECRET);
+    let consumer = app_jwt.consumer(CONSUMER);
+    let messaging = MessagingClient::builder()
+        .discovery(&discovery)
+        .app_jwt(app_jwt.clone())
+        .attempt_timeout(Duration::from_millis(300))
+        .build()?;
+    // The tokens first, so that only the opening call meets the delay.
+    consumer.get().await?;
+    emulator
+        .inject_fault(
+            Fault::delay(Duration::from_secs(3))
+                .method(reqwest::Method::POST)
+                .path(format!("/api/account/{ACC}/messaging/*"))
+                .times(1),
+        )
+        .expect("valid fault");
+    let started = std::time::Instant::now();
+    let error = messaging
+        .open(consumer, &ConversationRequest::new())
+        .await
+        .expect_err("cut by the attempt timeout");
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    Ok(())
+}
 
 fn services(capture: &CaptureServer) -> Reply {
     let host = capture.base_url().trim_start_matches("http://").to_owned();

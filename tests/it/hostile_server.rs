@@ -321,6 +321,36 @@ async fn the_deadline_cuts_a_long_attempt() {
     );
 }
 
+/// A `reqwest::Client` given with `http_client` (here one with a 30 s total
+/// timeout of its own) still has each attempt cut at the attempt timeout, and
+/// the call at its deadline: the builder's own client carries the attempt
+/// timeout, a given one gets it on every request.
+#[tokio::test]
+async fn a_given_http_client_keeps_the_attempt_timeout() {
+    let server = RawServer::start(Behaviour::Hang).await;
+    let deadline = Duration::from_millis(1200);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let client = v1(&server.base_url)
+        .http_client(http)
+        .attempt_timeout(Duration::from_millis(300))
+        .call_deadline(deadline)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = client.list_namespaces().await.unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    assert!(started.elapsed() < deadline + Duration::from_secs(2));
+    assert_eq!(
+        server.connections.load(Ordering::SeqCst),
+        3,
+        "each attempt timed out at 300 ms and was retried"
+    );
+}
+
 /// A body that stops arriving is under the same limits as the head.
 #[tokio::test]
 async fn a_body_that_stalls_times_out() {
