@@ -271,31 +271,36 @@ async fn serve(
 
 // ---------------------------------------------------------------- time
 
+/// Lists namespaces with `client` (whose call deadline is `deadline`)
+/// against a server that does not answer: the call must end with
+/// `Error::Timeout`, by its deadline (and 2 s of slack). Gives the error and
+/// how many connections (attempts) the server saw.
+async fn timed_out(
+    server: &RawServer,
+    client: liveperson_ccs::ClientBuilder<liveperson_ccs::V1Credentials>,
+    deadline: Duration,
+) -> (Error, usize) {
+    let client = client.call_deadline(deadline).build().unwrap();
+    let started = Instant::now();
+    let error = client.list_namespaces().await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    assert!(elapsed < deadline + Duration::from_secs(2), "{elapsed:?}");
+    (error, server.connections.load(Ordering::SeqCst))
+}
+
 /// A server that never answers: each attempt times out and is retried, and
 /// the call ends by its deadline with `Error::Timeout`.
 #[tokio::test]
 async fn a_hung_server_costs_at_most_the_call_deadline() {
     let server = RawServer::start(Behaviour::Hang).await;
-    let deadline = Duration::from_millis(1200);
-    let client = v1(&server.base_url)
-        .attempt_timeout(Duration::from_millis(300))
-        .call_deadline(deadline)
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let error = client.list_namespaces().await.unwrap_err();
-    let elapsed = started.elapsed();
-    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    let client = v1(&server.base_url).attempt_timeout(Duration::from_millis(300));
+    let (error, attempts) = timed_out(&server, client, Duration::from_millis(1200)).await;
     assert!(
         error.is_retryable(),
         "a timeout is retryable, as the transport treats it"
     );
-    assert!(elapsed < deadline + Duration::from_secs(2), "{elapsed:?}");
-    assert_eq!(
-        server.connections.load(Ordering::SeqCst),
-        3,
-        "each timed-out attempt was retried"
-    );
+    assert_eq!(attempts, 3, "each timed-out attempt was retried");
     assert_no_secret(&error);
 }
 
@@ -304,21 +309,9 @@ async fn a_hung_server_costs_at_most_the_call_deadline() {
 #[tokio::test]
 async fn the_deadline_cuts_a_long_attempt() {
     let server = RawServer::start(Behaviour::Hang).await;
-    let deadline = Duration::from_millis(500);
-    let client = v1(&server.base_url)
-        .attempt_timeout(Duration::from_secs(30))
-        .call_deadline(deadline)
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let error = client.list_namespaces().await.unwrap_err();
-    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
-    assert!(started.elapsed() < deadline + Duration::from_secs(2));
-    assert_eq!(
-        server.connections.load(Ordering::SeqCst),
-        1,
-        "no time was left to retry"
-    );
+    let client = v1(&server.base_url).attempt_timeout(Duration::from_secs(30));
+    let (_, attempts) = timed_out(&server, client, Duration::from_millis(500)).await;
+    assert_eq!(attempts, 1, "no time was left to retry");
 }
 
 /// A `reqwest::Client` given with `http_client` (here one with a 30 s total
@@ -328,7 +321,6 @@ async fn the_deadline_cuts_a_long_attempt() {
 #[tokio::test]
 async fn a_given_http_client_keeps_the_attempt_timeout() {
     let server = RawServer::start(Behaviour::Hang).await;
-    let deadline = Duration::from_millis(1200);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
@@ -336,17 +328,10 @@ async fn a_given_http_client_keeps_the_attempt_timeout() {
         .unwrap();
     let client = v1(&server.base_url)
         .http_client(http)
-        .attempt_timeout(Duration::from_millis(300))
-        .call_deadline(deadline)
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let error = client.list_namespaces().await.unwrap_err();
-    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
-    assert!(started.elapsed() < deadline + Duration::from_secs(2));
+        .attempt_timeout(Duration::from_millis(300));
+    let (_, attempts) = timed_out(&server, client, Duration::from_millis(1200)).await;
     assert_eq!(
-        server.connections.load(Ordering::SeqCst),
-        3,
+        attempts, 3,
         "each attempt timed out at 300 ms and was retried"
     );
 }
@@ -355,17 +340,9 @@ async fn a_given_http_client_keeps_the_attempt_timeout() {
 #[tokio::test]
 async fn a_body_that_stalls_times_out() {
     let server = RawServer::start(Behaviour::HangMidBody).await;
-    let deadline = Duration::from_millis(800);
-    let client = v1(&server.base_url)
-        .attempt_timeout(Duration::from_millis(300))
-        .call_deadline(deadline)
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let error = client.list_namespaces().await.unwrap_err();
-    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
-    assert!(started.elapsed() < deadline + Duration::from_secs(2));
-    assert!(server.connections.load(Ordering::SeqCst) >= 2, "retried");
+    let client = v1(&server.base_url).attempt_timeout(Duration::from_millis(300));
+    let (_, attempts) = timed_out(&server, client, Duration::from_millis(800)).await;
+    assert!(attempts >= 2, "retried");
 }
 
 /// A connection closed before any answer is retried by the transport, and
