@@ -120,8 +120,11 @@ impl<K> ClientBuilder<K> {
     /// The longest one attempt may take, from sending the request to the
     /// last byte of the answer (default 30 s). An attempt that runs out is
     /// retried like a failed connection, within the
-    /// [call deadline](Self::call_deadline). Applied to each request, so it
-    /// holds with your own [`http_client`](Self::http_client) too.
+    /// [call deadline](Self::call_deadline). It holds with your own
+    /// [`http_client`](Self::http_client) too (set on each request); the
+    /// `reqwest::Client` the builder makes carries it as its total timeout,
+    /// which also bounds a request you send through that client yourself
+    /// (a raw client's `client()`).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.policy.attempt_timeout = timeout;
         self
