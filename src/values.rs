@@ -267,6 +267,39 @@ pub fn string_end(bytes: &[u8], start: usize) -> usize {
     string_close(bytes, start).map_or(bytes.len(), |close| close + 1)
 }
 
+/// The index just past the JSON value starting at `at`, in valid JSON text
+/// (compact or not): a string, an object or array, or a scalar (up to the
+/// blank, `,`, `}` or `]` after it).
+pub(crate) fn value_end(bytes: &[u8], at: usize) -> usize {
+    match bytes.get(at) {
+        Some(b'"') => string_end(bytes, at),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            let mut i = at;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => i = string_close(bytes, i).unwrap_or(bytes.len()),
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            return i + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            bytes.len()
+        }
+        _ => bytes
+            .iter()
+            .skip(at)
+            .position(|&b| b.is_ascii_whitespace() || matches!(b, b',' | b'}' | b']'))
+            .map_or(bytes.len(), |n| at + n),
+    }
+}
+
 /// How many characters `s` takes as a JSON string literal written as
 /// serde_json writes it (quotes and escapes included).
 pub fn json_string_chars(s: &str) -> usize {

@@ -28,7 +28,7 @@ use serde::ser::SerializeMap;
 use serde_json::value::RawValue;
 
 use super::json::timestamp;
-use crate::values::{MAX_VALUE_DEPTH, raw_depth, string_close, string_end};
+use crate::values::{MAX_VALUE_DEPTH, raw_depth, string_close, value_end};
 
 /// What a redacted credential shows.
 pub(super) const REDACTED: &str = "[redacted]";
@@ -753,37 +753,6 @@ fn redact_text<'t>(text: &'t str, secrets: &mut Vec<String>) -> Cow<'t, str> {
     }
 }
 
-/// The end of the JSON value starting at `at` (valid JSON).
-fn json_value_end(bytes: &[u8], at: usize) -> usize {
-    match bytes.get(at) {
-        Some(b'"') => string_end(bytes, at),
-        Some(b'{' | b'[') => {
-            let mut depth = 0usize;
-            let mut i = at;
-            while i < bytes.len() {
-                match bytes[i] {
-                    b'"' => i = string_close(bytes, i).unwrap_or(bytes.len()),
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth = depth.saturating_sub(1);
-                        if depth == 0 {
-                            return i + 1;
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            bytes.len()
-        }
-        _ => bytes
-            .iter()
-            .skip(at)
-            .position(|&b| b.is_ascii_whitespace() || matches!(b, b',' | b'}' | b']'))
-            .map_or(bytes.len(), |n| at + n),
-    }
-}
-
 /// Valid JSON `text` with the value of every member whose name is a
 /// credential name `"[redacted]"` (strings and scalars collected into
 /// `secrets`), and credentials written inside strings (`"...?access_token=x"`)
@@ -810,7 +779,7 @@ fn redact_json(text: &str, secrets: &mut Vec<String>) -> String {
             let name = serde_json::from_str::<String>(&text[i..=end]);
             if name.is_ok_and(|name| is_credential_name(&name)) {
                 let start = skip_json_blanks(bytes, after + 1);
-                let value_end = json_value_end(bytes, start);
+                let value_end = value_end(bytes, start);
                 let value = &text[start..value_end];
                 if value != quoted_redacted {
                     match bytes.get(start) {

@@ -401,7 +401,7 @@ fn rewrite(text: &[u8], at: usize, out: &mut Vec<u8>) -> usize {
                 // A key, `:`, a value, then `,` or `}`.
                 while let Some(key) = Key::at(text, at) {
                     members.push((key, key.end + 2));
-                    at = value_end(text, key.end + 2);
+                    at = super::value_end(text, key.end + 2);
                     at += 1;
                     if text[at - 1] == b'}' {
                         break;
@@ -432,40 +432,11 @@ fn rewrite(text: &[u8], at: usize, out: &mut Vec<u8>) -> usize {
             at
         }
         _ => {
-            let end = value_end(text, at);
+            let end = super::value_end(text, at);
             out.extend_from_slice(&text[at..end]);
             end
         }
     }
-}
-
-/// Where the value at `at` ends, in text serde_json wrote (compact, valid).
-fn value_end(text: &[u8], at: usize) -> usize {
-    let mut open = 0usize;
-    let mut i = at;
-    while let Some(&b) = text.get(i) {
-        match b {
-            b'"' => {
-                i = super::string_end(text, i);
-                if open == 0 {
-                    return i;
-                }
-                continue;
-            }
-            b'[' | b'{' => open += 1,
-            b']' | b'}' if open == 0 => return i,
-            b']' | b'}' => {
-                open -= 1;
-                if open == 0 {
-                    return i + 1;
-                }
-            }
-            b',' if open == 0 => return i,
-            _ => {}
-        }
-        i += 1;
-    }
-    text.len()
 }
 
 #[cfg(test)]
