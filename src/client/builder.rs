@@ -50,11 +50,9 @@ pub struct ClientBuilder<K> {
     pub(crate) connect_timeout: Duration,
     pub(crate) policy: Policy,
     pub(crate) user_agent: String,
+    /// A client to use; its total timeout, when this crate built it (a
+    /// discovery's, taken by a messaging client), is `policy.client_timeout`.
     pub(crate) http: Option<reqwest::Client>,
-    /// The total timeout `http` was built with, when this crate built it (a
-    /// discovery's client, taken by a messaging client); `None` for one the
-    /// caller gave with [`http_client`](Self::http_client).
-    pub(crate) http_timeout: Option<Duration>,
     pub(crate) kind: K,
 }
 
@@ -82,7 +80,6 @@ impl<K: Default> ClientBuilder<K> {
             },
             user_agent: concat!("liveperson-ccs/", env!("CARGO_PKG_VERSION")).to_owned(),
             http: None,
-            http_timeout: None,
             kind: K::default(),
         }
     }
@@ -178,7 +175,7 @@ impl<K> ClientBuilder<K> {
     /// and response limit still apply: they act on each request.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
-        self.http_timeout = None;
+        self.policy.client_timeout = None;
         self
     }
 
@@ -190,10 +187,7 @@ impl<K> ClientBuilder<K> {
         let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(default_base))?;
         let mut policy = self.policy;
         let http = match self.http {
-            Some(http) => {
-                policy.client_timeout = self.http_timeout;
-                http
-            }
+            Some(http) => http,
             // The attempt timeout is the client's total timeout, so that an
             // attempt given all of it needs none of its own; a shorter one
             // (the deadline near) is set on the request (see `Transport`).

@@ -183,7 +183,7 @@ impl ClientBuilder<MessagingCredentials> {
             (None, Some(discovery)) => {
                 if self.http.is_none() {
                     self.http = Some(discovery.http().clone());
-                    self.http_timeout = discovery.policy().client_timeout;
+                    self.policy.client_timeout = discovery.policy().client_timeout;
                 }
                 Some(discovery)
             }
