@@ -2,9 +2,9 @@
 //! shown with every credential value redacted.
 //!
 //! Recording costs a request one small copy and no lock that another
-//! recording waits on (see [`Journal`]): the bytes of its path, query and
-//! headers as they arrived, in one allocation ([`Head`]), and its body
-//! itself (no copy); the header map is rebuilt, and the redaction (headers,
+//! recording waits on (see [`Journal`]): the bytes of its method, path,
+//! query, body and headers as they arrived, in one allocation
+//! ([`Recorded`]); the header map is rebuilt, and the redaction (headers,
 //! query, path, body) and the JSON check of the body are done, when the
 //! journal is read, which is rare. So
 //! credentials are held in memory as received until then (the emulator holds
@@ -16,7 +16,9 @@
 //! so that the journal reads with any JSON parser's recursion limit.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::VecDeque;
+use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
@@ -173,7 +175,7 @@ impl Delivery {
 #[derive(Clone)]
 enum Item {
     Request(Recorded),
-    Delivery(Entry),
+    Delivery(Box<Entry>),
 }
 
 /// A body as shown (redacted).
@@ -186,95 +188,186 @@ pub(super) enum Body {
     Text { text: String, truncated: bool },
 }
 
-/// A request's head as it arrived: its method, and the bytes of its path,
-/// query and headers, copied into one allocation when it is recorded and
-/// read back into a header map only when the journal is read.
-///
-/// Not the request's own URI and header map: their bytes are slices of the
-/// connection's read buffer, so keeping them would keep each request's
-/// buffer alive (1,000 entries, up to 1,000 buffers of 8 KiB) and make hyper
-/// allocate a new buffer for every request instead of reusing its own.
-#[derive(Clone)]
-pub(super) struct Head {
-    method: Method,
+/// A request's head as it arrived, borrowed until it is recorded.
+pub(super) struct Head<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
     at: DateTime<Utc>,
-    /// Whether the URI has a query (possibly empty).
-    has_query: bool,
-    /// The path, the query (empty if none), then each header's name and
-    /// value in the order of [`HeaderMap::iter`] (grouped by name): each
-    /// part as its length (`u32`, native byte order) and its bytes.
-    bytes: Box<[u8]>,
 }
 
-/// The parts of [`Head::bytes`], in order.
+/// The most bytes of a [`SCRATCH`] buffer kept for the next request (a
+/// head larger than this, rare, gets a buffer of its own).
+const MAX_SCRATCH: usize = 16 * 1024;
+
+thread_local! {
+    /// Where [`Head::record`] writes a request's head before copying it.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Appends `part` to `bytes` as its length (LEB128: seven bits a byte, the
+/// low ones first, the high bit set on every byte but the last) and its
+/// bytes.
+fn push_part(bytes: &mut Vec<u8>, part: &[u8]) {
+    let mut len = part.len();
+    while len >= 0x80 {
+        // The low seven bits, with the high bit: more bytes follow.
+        bytes.push((len & 0x7f) as u8 | 0x80);
+        len >>= 7;
+    }
+    // Below 0x80 here, so the cast keeps it whole.
+    bytes.push(len as u8);
+    bytes.extend_from_slice(part);
+}
+
+/// The bytes [`push_part`] appends for a part of `len` bytes.
+fn part_size(len: usize) -> usize {
+    let bits = usize::BITS - len.leading_zeros();
+    len + (bits as usize).div_ceil(7).max(1)
+}
+
+/// The parts of [`Recorded::bytes`], in order.
 struct Parts<'a>(&'a [u8]);
 
 impl<'a> Iterator for Parts<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        let (len, rest) = self.0.split_first_chunk::<4>()?;
-        let len = usize::try_from(u32::from_ne_bytes(*len)).ok()?;
-        let part = rest.get(..len)?;
-        self.0 = &rest[len..];
+        let mut len = 0usize;
+        let mut shift = 0u32;
+        loop {
+            let (&byte, rest) = self.0.split_first()?;
+            self.0 = rest;
+            len |= usize::from(byte & 0x7f).checked_shl(shift)?;
+            if byte & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        let part = self.0.get(..len)?;
+        self.0 = &self.0[len..];
         Some(part)
     }
 }
 
-impl Head {
-    /// The head of a request that arrived `at` (its bytes copied).
-    pub(super) fn new(method: &Method, uri: &Uri, headers: &HeaderMap, at: DateTime<Utc>) -> Head {
-        let (path, query) = (uri.path().as_bytes(), uri.query());
-        let query_bytes = query.unwrap_or_default().as_bytes();
-        let mut size = 8 + path.len() + query_bytes.len();
-        for (name, value) in headers {
-            size += 8 + name.as_str().len() + value.as_bytes().len();
-        }
-        let mut bytes = Vec::with_capacity(size);
-        let mut push = |part: &[u8]| {
-            // A part cannot be longer than hyper reads (kilobytes); cut to
-            // fit its length if it were.
-            let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
-            bytes.extend_from_slice(&len.to_ne_bytes());
-            bytes.extend_from_slice(&part[..part.len().min(len as usize)]);
-        };
-        push(path);
-        push(query_bytes);
-        for (name, value) in headers {
-            push(name.as_str().as_bytes());
-            push(value.as_bytes());
-        }
-        Head {
-            method: method.clone(),
-            at,
-            has_query: query.is_some(),
-            bytes: bytes.into_boxed_slice(),
-        }
-    }
-
-    #[cfg(test)]
-    pub(super) fn capture(
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
+impl<'a> Head<'a> {
+    /// The head of a request that arrived `at`.
+    pub(super) fn new(
+        method: &'a Method,
+        uri: &'a Uri,
+        headers: &'a HeaderMap,
         at: DateTime<Utc>,
-    ) -> Head {
-        Head::new(method, uri, headers, at)
+    ) -> Head<'a> {
+        Head {
+            method,
+            uri,
+            headers,
+            at,
+        }
     }
 
-    /// The path, the query and the headers, as they arrived.
-    fn decode(&self) -> (&str, Option<&str>, HeaderMap) {
+    /// The record of this request, answered `status` (`None`: no answer,
+    /// for the reason `outcome` gives): its body, method, path, query and
+    /// headers copied into one allocation. The body is kept whole when it is
+    /// at most [`MAX_RECORDED_BODY`] bytes, else its first [`MAX_BODY_TEXT`].
+    pub(super) fn record(
+        &self,
+        body: Option<&[u8]>,
+        status: Option<u16>,
+        fault: Option<u64>,
+        outcome: Option<Outcome>,
+    ) -> Recorded {
+        let body = body.unwrap_or_default();
+        let kept = if body.len() <= MAX_RECORDED_BODY {
+            body
+        } else {
+            &body[..MAX_BODY_TEXT]
+        };
+        let (path, query) = (self.uri.path().as_bytes(), self.uri.query());
+        // The head's parts, in one pass over the headers, go first into a
+        // buffer this thread keeps, then with the body into one allocation
+        // of their size.
+        let mut head = SCRATCH.try_with(Cell::take).unwrap_or_default();
+        head.clear();
+        push_part(&mut head, self.method.as_str().as_bytes());
+        push_part(&mut head, path);
+        push_part(&mut head, query.unwrap_or_default().as_bytes());
+        for (name, value) in self.headers {
+            push_part(&mut head, name.as_str().as_bytes());
+            push_part(&mut head, value.as_bytes());
+        }
+        let mut bytes = Vec::with_capacity(part_size(kept.len()) + head.len());
+        push_part(&mut bytes, kept);
+        bytes.extend_from_slice(&head);
+        if head.capacity() <= MAX_SCRATCH {
+            // Kept for the next request (none when the thread is ending).
+            let _ = SCRATCH.try_with(|scratch| scratch.set(head));
+        }
+        Recorded {
+            bytes: bytes.into_boxed_slice(),
+            at: self.at,
+            // Fault ids start at 1 (`Faults::insert`).
+            fault: fault.and_then(NonZeroU64::new),
+            // At most MAX_BODY_BYTES (10 MiB) are read.
+            body_len: u32::try_from(body.len()).unwrap_or(u32::MAX),
+            status,
+            outcome,
+            has_query: query.is_some(),
+        }
+    }
+}
+
+/// A request as recorded, not yet redacted: 48 bytes and one allocation,
+/// so that a [`Slot`] is one cache line and the journal's 1,000 entries
+/// stay small beside the connections' buffers. Its header map is rebuilt
+/// only when the journal is read.
+///
+/// Not the request's own URI, header map and body: their bytes are slices
+/// of the connection's read buffer, so keeping them would keep each
+/// request's buffer alive (1,000 entries, up to 1,000 buffers of 8 KiB) and
+/// make hyper allocate a new buffer for every request instead of reusing
+/// its own.
+#[derive(Clone)]
+pub(super) struct Recorded {
+    /// The body (empty if none; its first [`MAX_BODY_TEXT`] bytes when it
+    /// was larger than [`MAX_RECORDED_BODY`]), the method, the path, the
+    /// query (empty if none), then each header's name and value in the
+    /// order of [`HeaderMap::iter`] (grouped by name); each part as written
+    /// by [`push_part`].
+    bytes: Box<[u8]>,
+    at: DateTime<Utc>,
+    fault: Option<NonZeroU64>,
+    /// The size of the whole body as sent.
+    body_len: u32,
+    status: Option<u16>,
+    outcome: Option<Outcome>,
+    /// Whether the URI has a query (possibly empty).
+    has_query: bool,
+}
+
+/// A [`Recorded`] request's parts.
+struct Decoded<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+    /// The body kept (`None`: none was sent).
+    body: Option<&'a [u8]>,
+    headers: HeaderMap,
+}
+
+impl Recorded {
+    /// The body, method, path, query and headers, as they arrived.
+    fn decode(&self) -> Decoded<'_> {
         let mut parts = Parts(&self.bytes);
-        // The path and query of a `Uri` are ASCII.
+        // The method, path and query of a request are ASCII.
+        let body = parts.next().unwrap_or_default();
         let mut text = || {
             parts
                 .next()
                 .and_then(|part| std::str::from_utf8(part).ok())
                 .unwrap_or_default()
         };
-        let path = text();
-        let query = text();
-        let query = self.has_query.then_some(query);
+        let (method, path, query) = (text(), text(), text());
         let mut headers = HeaderMap::new();
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             // Both were a `HeaderName` and a `HeaderValue`, so both parse.
@@ -284,71 +377,26 @@ impl Head {
                 headers.append(name, value);
             }
         }
-        (path, query, headers)
-    }
-
-    /// [`Head::record`] of a copy of `body`.
-    #[cfg(test)]
-    pub(super) fn recorded(
-        self,
-        body: Option<&Bytes>,
-        status: Option<u16>,
-        fault: Option<u64>,
-        outcome: Option<Outcome>,
-    ) -> Recorded {
-        self.record(body.cloned(), status, fault, outcome)
-    }
-
-    /// The record of this request, answered `status` (`None`: no answer,
-    /// for the reason `outcome` gives). `body` itself is kept (no copy),
-    /// unless it is larger than [`MAX_RECORDED_BODY`].
-    pub(super) fn record(
-        self,
-        body: Option<Bytes>,
-        status: Option<u16>,
-        fault: Option<u64>,
-        outcome: Option<Outcome>,
-    ) -> Recorded {
-        let body = body.filter(|b| !b.is_empty());
-        Recorded {
-            body_len: body.as_ref().map_or(0, Bytes::len),
-            body: body.map(|b| {
-                if b.len() <= MAX_RECORDED_BODY {
-                    b
-                } else {
-                    // A copy: a slice would keep the whole body alive.
-                    Bytes::copy_from_slice(&b[..MAX_BODY_TEXT])
-                }
-            }),
-            head: self,
-            status,
-            fault,
-            outcome,
+        Decoded {
+            method,
+            path,
+            query: self.has_query.then_some(query),
+            body: (self.body_len > 0).then_some(body),
+            headers,
         }
     }
-}
 
-/// A request as recorded, not yet redacted.
-#[derive(Clone)]
-pub(super) struct Recorded {
-    head: Head,
-    /// The body, or its first [`MAX_BODY_TEXT`] bytes when it was larger
-    /// than [`MAX_RECORDED_BODY`].
-    body: Option<Bytes>,
-    /// The size of the whole body as sent.
-    body_len: usize,
-    status: Option<u16>,
-    fault: Option<u64>,
-    outcome: Option<Outcome>,
-}
-
-impl Recorded {
     /// The entry as shown: every credential value `[redacted]`, in the
     /// credential headers, the query, the path, the body, and wherever else
     /// it appears.
     fn redacted(&self) -> Entry {
-        let Head { method, at, .. } = &self.head;
-        let (path, query, headers) = self.head.decode();
+        let Decoded {
+            method,
+            path,
+            query,
+            body,
+            headers,
+        } = self.decode();
         let mut secrets = Vec::new();
         for name in headers.keys().filter(|n| is_credential_header(n.as_str())) {
             for value in headers.get_all(name) {
@@ -363,11 +411,8 @@ impl Recorded {
             }
             None => path.into_owned(),
         };
-        let whole = self.body.as_ref().is_some_and(|b| b.len() == self.body_len);
-        let body = self
-            .body
-            .as_ref()
-            .map(|body| redact_body(body, whole, is_form(&headers), &mut secrets));
+        let whole = body.is_some_and(|b| b.len() == self.body_len as usize);
+        let body = body.map(|body| redact_body(body, whole, is_form(&headers), &mut secrets));
         secrets.retain(|s| s.len() >= MIN_SECRET_ELSEWHERE && !s.starts_with(REDACTED));
         // Longest first, so a token is not half-replaced by a shorter one.
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
@@ -388,13 +433,13 @@ impl Recorded {
             recorded.push((name.as_str().to_owned(), value));
         }
         Entry {
-            method: method.as_str().to_owned(),
+            method: method.to_owned(),
             path: scrub(path, &secrets),
             status: self.status,
-            at: *at,
+            at: self.at,
             headers: recorded,
             body: body.map(|body| body.shown(whole, &secrets)),
-            fault: self.fault,
+            fault: self.fault.map(NonZeroU64::get),
             outcome: self.outcome,
             delivery: None,
         }
@@ -442,7 +487,7 @@ impl Redacted {
 /// The body with every credential member or parameter redacted (their
 /// values collected into `secrets`), not yet scrubbed of the secrets found
 /// elsewhere. `whole`: the body was kept whole (else it is its first bytes).
-fn redact_body(body: &Bytes, whole: bool, form: bool, secrets: &mut Vec<String>) -> Redacted {
+fn redact_body(body: &[u8], whole: bool, form: bool, secrets: &mut Vec<String>) -> Redacted {
     if whole
         && let Ok(text) = std::str::from_utf8(body)
         && serde_json::from_str::<&RawValue>(text).is_ok()
@@ -450,11 +495,7 @@ fn redact_body(body: &Bytes, whole: bool, form: bool, secrets: &mut Vec<String>)
     {
         return Redacted::Json(redact_json(text, secrets));
     }
-    let bytes = if whole {
-        &body[..]
-    } else {
-        without_cut_char(body)
-    };
+    let bytes = if whole { body } else { without_cut_char(body) };
     let text = String::from_utf8_lossy(bytes);
     // In a body not declared a form, `+` may be meant as a plus: only `%XX`
     // escapes are read.
@@ -925,7 +966,7 @@ enum Entries {
 const MAX_RING_SLOTS: usize = 1 << 16;
 
 /// The slots of a [`Ring`] allocated at once: a journal's memory grows with
-/// what it holds (64 slots are about 20 KB), as a queue's would.
+/// what it holds (64 slots are 4 KiB), as a queue's would.
 const RING_CHUNK: usize = 64;
 
 /// `limit` slots; the entry of number `n` goes in slot `n % limit`.
@@ -938,7 +979,10 @@ struct Ring {
 }
 
 /// One slot of a [`Ring`]: the entry last written there, with its number.
-type Slot = Mutex<Option<(u64, Item)>>;
+/// One cache line (64 bytes, aligned), so that two cores recording
+/// neighbouring entries do not write to the same line.
+#[repr(align(64))]
+struct Slot(Mutex<Option<(u64, Item)>>);
 
 /// Locks a slot or the queue. An entry is put in or taken out whole: a
 /// panic elsewhere leaves no half-made state, so a poisoned lock is used
@@ -962,7 +1006,7 @@ impl Ring {
         let chunk = index / RING_CHUNK;
         let slots = self.chunks.get(chunk)?.get_or_init(|| {
             let len = RING_CHUNK.min(limit - chunk * RING_CHUNK);
-            (0..len).map(|_| Mutex::new(None)).collect()
+            (0..len).map(|_| Slot(Mutex::new(None))).collect()
         });
         slots.get(index % RING_CHUNK)
     }
@@ -975,7 +1019,7 @@ impl Ring {
             return;
         };
         let replaced = {
-            let mut slot = lock(slot);
+            let mut slot = lock(&slot.0);
             match &*slot {
                 // A later entry got there first (this one was recorded
                 // `limit` entries ago and is already out of the journal).
@@ -991,7 +1035,7 @@ impl Ring {
         let mut held: Vec<(u64, Item)> = Vec::new();
         for slots in self.chunks.iter().filter_map(OnceLock::get) {
             for slot in slots.iter() {
-                if let Some((number, item)) = &*lock(slot) {
+                if let Some((number, item)) = &*lock(&slot.0) {
                     held.push((*number, item.clone()));
                 }
             }
@@ -1009,7 +1053,7 @@ impl Ring {
     fn clear(&self) {
         for slots in self.chunks.iter().filter_map(OnceLock::get) {
             for slot in slots.iter() {
-                let taken = lock(slot).take();
+                let taken = lock(&slot.0).take();
                 drop(taken);
             }
         }
@@ -1040,7 +1084,7 @@ impl Journal {
     /// Adds an attempt of a webhook delivery, dropping the oldest entry when full.
     pub(super) fn push_delivery(&self, delivery: Delivery) {
         if self.limit > 0 {
-            self.push_item(Item::Delivery(delivery.entry()));
+            self.push_item(Item::Delivery(Box::new(delivery.entry())));
         }
     }
 
@@ -1077,7 +1121,7 @@ impl Journal {
             .iter()
             .map(|item| match item {
                 Item::Request(recorded) => recorded.redacted(),
-                Item::Delivery(entry) => entry.clone(),
+                Item::Delivery(entry) => (**entry).clone(),
             })
             .collect()
     }
@@ -1306,27 +1350,79 @@ mod tests {
             "x-api-key",
             "header-secret".parse().expect("a header value"),
         );
-        let head = Head::capture(
-            &Method::POST,
-            &"/x?y=header-secret".parse().expect("a URI"),
-            &headers,
-            Utc::now(),
-        );
-        head.recorded(Some(&Bytes::copy_from_slice(body)), Some(200), None, None)
+        let uri = "/x?y=header-secret".parse().expect("a URI");
+        Head::new(&Method::POST, &uri, &headers, Utc::now()).record(
+            Some(body),
+            Some(200),
+            None,
+            None,
+        )
     }
 
     fn numbered(journal: &Journal, thread: usize, n: usize) {
-        let head = Head::capture(
-            &Method::GET,
-            &format!("/t{thread}/{n}").parse().expect("a URI"),
-            &HeaderMap::new(),
-            Utc::now(),
-        );
+        let uri = format!("/t{thread}/{n}").parse().expect("a URI");
+        let headers = HeaderMap::new();
+        let head = Head::new(&Method::GET, &uri, &headers, Utc::now());
         journal.push(head.record(None, Some(200), None, None));
     }
 
     fn paths(journal: &Journal) -> Vec<String> {
         journal.entries().into_iter().map(|e| e.path).collect()
+    }
+
+    #[test]
+    fn parts_keep_every_length_and_a_cut_buffer_ends_them() {
+        let lengths = [0, 1, 0x7f, 0x80, 300, 0x3fff, 0x4000, MAX_RECORDED_BODY + 1];
+        let mut bytes = Vec::new();
+        for len in lengths {
+            let before = bytes.len();
+            push_part(&mut bytes, &vec![b'x'; len]);
+            assert_eq!(bytes.len() - before, part_size(len), "length {len}");
+        }
+        let read: Vec<usize> = Parts(&bytes).map(<[u8]>::len).collect();
+        assert_eq!(read, lengths);
+        // A cut in a length or in a part's bytes: the parts before it only.
+        assert_eq!(Parts(&bytes[..bytes.len() - 1]).count(), lengths.len() - 1);
+        assert_eq!(Parts(&[0x80]).count(), 0);
+        assert_eq!(Parts(&[0xff; 12]).count(), 0, "a length past usize");
+    }
+
+    #[test]
+    fn a_recorded_request_reads_back_as_it_arrived() {
+        let mut headers = HeaderMap::new();
+        headers.append("x-b", HeaderValue::from_static("1"));
+        headers.append("x-a", HeaderValue::from_static("2"));
+        headers.append("x-b", HeaderValue::from_static("3"));
+        let uri: Uri = "/p/q?".parse().expect("a URI");
+        let method = Method::from_bytes(b"PURGE").expect("a method");
+        let at = Utc::now();
+        let recorded = Head::new(&method, &uri, &headers, at).record(
+            Some(b"{}"),
+            None,
+            Some(7),
+            Some(Outcome::ClientGone),
+        );
+        let decoded = recorded.decode();
+        assert_eq!(
+            (decoded.method, decoded.path, decoded.query, decoded.body),
+            ("PURGE", "/p/q", Some(""), Some(&b"{}"[..]))
+        );
+        assert_eq!(decoded.headers, headers);
+        let entry = recorded.redacted();
+        assert_eq!((entry.path.as_str(), entry.at), ("/p/q?", at));
+        assert_eq!(
+            (entry.fault, entry.outcome),
+            (Some(7), Some(Outcome::ClientGone))
+        );
+        let empty = Head::new(&Method::GET, &uri, &HeaderMap::new(), at).record(
+            Some(b""),
+            Some(200),
+            None,
+            None,
+        );
+        assert_eq!(empty.decode().body, None, "an empty body is none");
+        // What keeps the journal small: an entry is one cache line.
+        assert_eq!(std::mem::size_of::<Slot>(), 64);
     }
 
     #[test]
@@ -1409,8 +1505,8 @@ mod tests {
 
         let large = format!("[\"{}\"]", "x".repeat(MAX_RECORDED_BODY));
         let kept = recorded("application/json", large.as_bytes());
-        assert_eq!(kept.body.as_ref().map(Bytes::len), Some(MAX_BODY_TEXT));
-        assert_eq!(kept.body_len, large.len());
+        assert_eq!(kept.decode().body.map(<[u8]>::len), Some(MAX_BODY_TEXT));
+        assert_eq!(kept.body_len as usize, large.len());
         let entry = kept.redacted();
         assert!(matches!(
             &entry.body,

@@ -395,8 +395,8 @@ pub(super) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
 /// it when the client closes the connection before the answer, e.g. during
 /// a `delay_ms` fault), when it is dropped, as [`Outcome::ClientGone`].
 ///
-/// It holds the request's head, which the handler borrows; recording copies
-/// its bytes (see [`journal::Head`]).
+/// It holds the request's head, which the handler borrows, and its body
+/// once read; recording copies their bytes (see [`journal::Recorded`]).
 struct Pending<'a> {
     shared: &'a Shared,
     method: Method,
@@ -415,7 +415,7 @@ impl Pending<'_> {
     fn finish(&mut self, status: Option<u16>, outcome: Option<Outcome>) {
         if let Some(at) = self.at.take() {
             let head = journal::Head::new(&self.method, &self.uri, &self.headers, at);
-            let entry = head.record(self.body.take(), status, self.fault, outcome);
+            let entry = head.record(self.body.as_deref(), status, self.fault, outcome);
             self.shared.journal.push(entry);
         }
     }
@@ -540,7 +540,7 @@ async fn handle(
         let call = Call::new(shared, headers, now, params, &query, body);
         let answer = handler(&call);
         // No wait since the body was read: the request cannot be dropped
-        // before this, so the journal gets the body now, without a copy.
+        // before this, so the journal gets the body now (moved, not copied).
         if journal {
             *body_out = Some(call.body);
         }
