@@ -322,11 +322,12 @@ impl<'a> Head<'a> {
 /// stay small beside the connections' buffers. Its header map is rebuilt
 /// only when the journal is read.
 ///
-/// Not the request's own URI, header map and body: their bytes are slices
-/// of the connection's read buffer, so keeping them would keep each
-/// request's buffer alive (1,000 entries, up to 1,000 buffers of 8 KiB) and
-/// make hyper allocate a new buffer for every request instead of reusing
-/// its own.
+/// Not the request's own URI and header map: their bytes are slices of the
+/// connection's read buffer, so keeping them would keep each request's
+/// buffer alive (1,000 entries, up to 1,000 buffers of 8 KiB) and make hyper
+/// allocate a new buffer for every request instead of reusing its own. The
+/// body (read into a buffer of its own) is copied too, so that an entry is
+/// one allocation.
 #[derive(Clone)]
 pub(super) struct Recorded {
     /// The body (empty if none; its first [`MAX_BODY_TEXT`] bytes when it

@@ -540,7 +540,7 @@ async fn handle(
         let call = Call::new(shared, headers, now, params, &query, body);
         let answer = handler(&call);
         // No wait since the body was read: the request cannot be dropped
-        // before this, so the journal gets the body now (moved, not copied).
+        // before this, so the body is handed over now (moved; recording copies it).
         if journal {
             *body_out = Some(call.body);
         }
